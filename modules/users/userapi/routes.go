@@ -1,0 +1,200 @@
+// Package userapi exposes the users module over HTTP: routing, status codes
+// and input validation. Business rules live in usersvc; this package never
+// touches the database.
+package userapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/acme/monolith/modules/users/userschema"
+	"github.com/acme/monolith/modules/users/usersvc"
+	"github.com/acme/monolith/platform/authn"
+)
+
+// Routes registers the users operations.
+type Routes struct {
+	svc  *usersvc.Service
+	auth *authn.Resolver
+}
+
+// New returns the routes.
+func New(svc *usersvc.Service, auth *authn.Resolver) *Routes {
+	return &Routes{svc: svc, auth: auth}
+}
+
+const tag = "users"
+
+type userOut struct {
+	Body userschema.User
+}
+
+type idPath struct {
+	ID uuid.UUID `path:"id" doc:"User id (UUID)."`
+}
+
+// Register implements httpserver.Routes.
+func (r *Routes) Register(api huma.API) {
+	huma.Register(api, huma.Operation{
+		OperationID: "register", Method: http.MethodPost, Path: "/api/auth/register",
+		Summary: "Create an account (open signup)", Tags: []string{"auth"},
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusForbidden, http.StatusConflict},
+	}, r.register)
+
+	huma.Register(api, r.auth.Protect(api, huma.Operation{
+		OperationID: "get-me", Method: http.MethodGet, Path: "/api/users/me",
+		Summary: "The signed-in user", Tags: []string{tag},
+	}), r.me)
+	huma.Register(api, r.auth.Protect(api, huma.Operation{
+		OperationID: "update-me", Method: http.MethodPatch, Path: "/api/users/me",
+		Summary: "Change your email or full name", Tags: []string{tag}, Errors: []int{http.StatusConflict},
+	}), r.updateMe)
+	huma.Register(api, r.auth.Protect(api, huma.Operation{
+		OperationID: "change-password", Method: http.MethodPost, Path: "/api/users/me/password",
+		Summary: "Change your password", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
+	}), r.changePassword)
+
+	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+		OperationID: "list-users", Method: http.MethodGet, Path: "/api/users",
+		Summary: "List users (superuser)", Tags: []string{tag},
+	}), r.list)
+	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+		OperationID: "create-user", Method: http.MethodPost, Path: "/api/users",
+		Summary: "Create a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusCreated,
+		Errors: []int{http.StatusConflict},
+	}), r.create)
+	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+		OperationID: "get-user", Method: http.MethodGet, Path: "/api/users/{id}",
+		Summary: "Get a user (superuser)", Tags: []string{tag}, Errors: []int{http.StatusNotFound},
+	}), r.get)
+	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+		OperationID: "update-user", Method: http.MethodPatch, Path: "/api/users/{id}",
+		Summary: "Update a user (superuser)", Tags: []string{tag},
+		Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}), r.update)
+	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+		OperationID: "delete-user", Method: http.MethodDelete, Path: "/api/users/{id}",
+		Summary: "Delete a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
+		Errors: []int{http.StatusNotFound},
+	}), r.delete)
+}
+
+func (r *Routes) register(ctx context.Context, in *struct{ Body userschema.Register }) (*userOut, error) {
+	u, err := r.svc.Register(ctx, in.Body.Email, in.Body.Password, in.Body.FullName)
+	if err != nil {
+		return nil, err
+	}
+	return &userOut{Body: toDTO(u)}, nil
+}
+
+func (r *Routes) me(ctx context.Context, _ *struct{}) (*userOut, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := r.svc.Get(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &userOut{Body: toDTO(u)}, nil
+}
+
+func (r *Routes) updateMe(ctx context.Context, in *struct{ Body userschema.UpdateMe }) (*userOut, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := r.svc.UpdateProfile(ctx, p.UserID, in.Body.Email, in.Body.FullName)
+	if err != nil {
+		return nil, err
+	}
+	return &userOut{Body: toDTO(u)}, nil
+}
+
+func (r *Routes) changePassword(ctx context.Context, in *struct{ Body userschema.ChangePassword }) (*struct{}, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nil, r.svc.ChangePassword(ctx, p.UserID, in.Body.CurrentPassword, in.Body.NewPassword)
+}
+
+type listIn struct {
+	Limit  int `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Page size."`
+	Offset int `query:"offset" minimum:"0" maximum:"1000000" default:"0" doc:"Users to skip."`
+}
+
+func (r *Routes) list(ctx context.Context, in *listIn) (*struct{ Body userschema.Page }, error) {
+	l, err := r.svc.List(ctx, usersvc.Page{Limit: in.Limit, Offset: in.Offset})
+	if err != nil {
+		return nil, err
+	}
+	out := &struct{ Body userschema.Page }{Body: userschema.Page{
+		Items: make([]userschema.User, len(l.Users)), Total: l.Total, Limit: in.Limit, Offset: in.Offset,
+	}}
+	for i, u := range l.Users {
+		out.Body.Items[i] = toDTO(u)
+	}
+	return out, nil
+}
+
+func (r *Routes) create(ctx context.Context, in *struct{ Body userschema.Create }) (*userOut, error) {
+	active := true
+	if in.Body.IsActive != nil {
+		active = *in.Body.IsActive
+	}
+	u, err := r.svc.Create(ctx, usersvc.NewUser{
+		Email: in.Body.Email, Password: in.Body.Password, FullName: in.Body.FullName,
+		IsActive: active, IsSuperuser: in.Body.IsSuperuser,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &userOut{Body: toDTO(u)}, nil
+}
+
+func (r *Routes) get(ctx context.Context, in *idPath) (*userOut, error) {
+	u, err := r.svc.Get(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &userOut{Body: toDTO(u)}, nil
+}
+
+type updateIn struct {
+	ID   uuid.UUID `path:"id" doc:"User id (UUID)."`
+	Body userschema.Update
+}
+
+func (r *Routes) update(ctx context.Context, in *updateIn) (*userOut, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := in.Body
+	u, err := r.svc.Update(ctx, p.UserID, in.ID, usersvc.Patch{
+		Email: b.Email, FullName: b.FullName, Password: b.Password, IsActive: b.IsActive, IsSuperuser: b.IsSuperuser,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &userOut{Body: toDTO(u)}, nil
+}
+
+func (r *Routes) delete(ctx context.Context, in *idPath) (*struct{}, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nil, r.svc.Delete(ctx, p.UserID, in.ID)
+}
+
+func toDTO(u usersvc.User) userschema.User {
+	return userschema.User{
+		ID: u.ID, Email: u.Email, FullName: u.FullName, IsActive: u.IsActive,
+		IsSuperuser: u.IsSuperuser, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+}

@@ -1,0 +1,55 @@
+// Package users is the users module: accounts, profiles and superuser
+// administration. Module is its only fx wiring.
+package users
+
+import (
+	"context"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/acme/monolith/modules/users/userapi"
+	"github.com/acme/monolith/modules/users/userstore"
+	"github.com/acme/monolith/modules/users/usersvc"
+	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/password"
+)
+
+// Module provides the users service (also as the platform's account
+// Directory), its store and its routes, and creates the first superuser
+// at start when configured.
+var Module = fx.Module("users",
+	fx.Provide(
+		fx.Private,
+		fx.Annotate(userstore.New, fx.As(new(usersvc.Storer))),
+	),
+	fx.Provide(
+		newService,
+		func(s *usersvc.Service) authn.Directory { return s },
+		httpserver.AsRoutes(userapi.New),
+	),
+	fx.Invoke(bootstrapSuperuser),
+)
+
+func newService(store usersvc.Storer, hasher *password.Hasher, log *zap.Logger, cfg config.Users) *usersvc.Service {
+	return usersvc.New(store, hasher, log.Named("users"), usersvc.Options{SignupEnabled: cfg.SignupEnabled})
+}
+
+// bootstrapSuperuser creates FIRST_SUPERUSER_EMAIL on start if it is absent.
+func bootstrapSuperuser(lc fx.Lifecycle, cfg config.Users, svc *usersvc.Service, log *zap.Logger) {
+	if cfg.FirstSuperuserEmail == "" {
+		return
+	}
+	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+		created, err := svc.EnsureSuperuser(ctx, cfg.FirstSuperuserEmail, cfg.FirstSuperuserPassword)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.Info("first superuser created", zap.String("email", cfg.FirstSuperuserEmail))
+		}
+		return nil
+	}})
+}

@@ -1,0 +1,379 @@
+// Package usersvc is the users module's business logic: accounts, their
+// passwords and who may change what. It knows nothing of HTTP or ent; the
+// API, the CLI and other modules (through authn.Directory) all call it.
+package usersvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/password"
+)
+
+// User is an account as the business layer sees it.
+type User struct {
+	ID           uuid.UUID
+	Email        string
+	FullName     string
+	PasswordHash string
+	IsActive     bool
+	IsSuperuser  bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// NewUser is the input to Create.
+type NewUser struct {
+	Email       string
+	Password    string
+	FullName    string
+	IsActive    bool
+	IsSuperuser bool
+}
+
+// Patch changes the fields that are non-nil.
+type Patch struct {
+	Email       *string
+	FullName    *string
+	Password    *string
+	IsActive    *bool
+	IsSuperuser *bool
+}
+
+// Change is what the store writes: a Patch with the password already hashed.
+type Change struct {
+	Email        *string
+	FullName     *string
+	PasswordHash *string
+	IsActive     *bool
+	IsSuperuser  *bool
+}
+
+// Page bounds a listing.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// Listing is one page of users and the total count.
+type Listing struct {
+	Users []User
+	Total int
+}
+
+// Storer persists users. The store translates driver errors into
+// ErrNotFound and ErrEmailTaken.
+type Storer interface {
+	Create(ctx context.Context, u User) (User, error)
+	ByID(ctx context.Context, id uuid.UUID) (User, error)
+	ByEmail(ctx context.Context, email string) (User, error)
+	List(ctx context.Context, p Page) (Listing, error)
+	Update(ctx context.Context, id uuid.UUID, c Change) (User, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+}
+
+// Hasher hashes and verifies passwords.
+type Hasher interface {
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, encoded, pw string) (bool, error)
+	VerifyDummy(ctx context.Context, pw string)
+	NeedsRehash(encoded string) bool
+}
+
+// Errors of the users domain.
+var (
+	ErrNotFound          = fault.New(fault.NotFound, "user_not_found", "User not found.")
+	ErrEmailTaken        = fault.New(fault.Conflict, "email_taken", "A user with this email already exists.")
+	ErrIncorrectPassword = fault.New(fault.Invalid, "incorrect_password", "the current password is incorrect")
+	ErrSamePassword      = fault.New(fault.Invalid, "password_unchanged", "the new password must differ from the current one")
+	ErrSignupDisabled    = fault.New(fault.Forbidden, "signup_disabled", "Open registration is disabled.")
+	ErrDeleteSelf        = fault.New(fault.Forbidden, "cannot_delete_self", "Superusers cannot delete themselves.")
+	ErrDemoteSelf        = fault.New(fault.Forbidden, "cannot_demote_self", "Superusers cannot deactivate themselves or drop their own superuser role.")
+	ErrInvalidEmail      = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
+	ErrFullNameTooLong   = fault.New(fault.Invalid, "full_name_too_long", "must be at most 255 characters")
+)
+
+// MaxFullName is the longest full name, in characters.
+const MaxFullName = 255
+
+// Service holds the users' business rules.
+type Service struct {
+	store         Storer
+	hasher        Hasher
+	log           *zap.Logger
+	signupEnabled bool
+}
+
+// Options are the service's settings.
+type Options struct {
+	SignupEnabled bool
+}
+
+// New returns the service.
+func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
+	return &Service{store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled}
+}
+
+// Register creates an ordinary, active account (open signup).
+func (s *Service) Register(ctx context.Context, email, pw, fullName string) (User, error) {
+	if !s.signupEnabled {
+		return User{}, ErrSignupDisabled
+	}
+	return s.Create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true})
+}
+
+// Create creates an account with the given flags (superuser-only in the API).
+func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
+	email, err := normaliseEmail(nu.Email)
+	var errs fault.Multi
+	if err != nil {
+		errs = append(errs, withField(err, "email"))
+	}
+	if err := password.Check("password", nu.Password); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkFullName(nu.FullName); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errs.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, nu.Password)
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	u, err := s.store.Create(ctx, User{
+		ID: uuid.New(), Email: email, FullName: nu.FullName, PasswordHash: hash,
+		IsActive: nu.IsActive, IsSuperuser: nu.IsSuperuser,
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// CreateSuperuser creates an active superuser (the CLI and the first-start
+// bootstrap use it).
+func (s *Service) CreateSuperuser(ctx context.Context, email, pw, fullName string) (User, error) {
+	return s.Create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true, IsSuperuser: true})
+}
+
+// EnsureSuperuser creates the superuser unless an account with that email
+// exists (its password is then left alone). It reports whether it created.
+func (s *Service) EnsureSuperuser(ctx context.Context, email, pw string) (bool, error) {
+	norm, err := normaliseEmail(email)
+	if err != nil {
+		return false, fmt.Errorf("FIRST_SUPERUSER_EMAIL: %w", err)
+	}
+	if _, err := s.store.ByEmail(ctx, norm); err == nil {
+		return false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, fmt.Errorf("look up first superuser: %w", err)
+	}
+	if _, err := s.CreateSuperuser(ctx, norm, pw, ""); err != nil {
+		if errors.Is(err, ErrEmailTaken) { // another replica won the race
+			return false, nil
+		}
+		return false, fmt.Errorf("create first superuser: %w", err)
+	}
+	return true, nil
+}
+
+// Get returns one user.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
+	u, err := s.store.ByID(ctx, id)
+	if err != nil {
+		return User{}, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+// List returns a page of users in creation order.
+func (s *Service) List(ctx context.Context, p Page) (Listing, error) {
+	l, err := s.store.List(ctx, p)
+	if err != nil {
+		return Listing{}, fmt.Errorf("list users: %w", err)
+	}
+	return l, nil
+}
+
+// UpdateProfile lets users change their own email and full name.
+func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, email, fullName *string) (User, error) {
+	return s.update(ctx, id, Patch{Email: email, FullName: fullName})
+}
+
+// Update is the superuser's edit of any account. actor is the superuser
+// making the change: they may not lock themselves out.
+func (s *Service) Update(ctx context.Context, actor, id uuid.UUID, p Patch) (User, error) {
+	if actor == id && ((p.IsActive != nil && !*p.IsActive) || (p.IsSuperuser != nil && !*p.IsSuperuser)) {
+		return User{}, ErrDemoteSelf
+	}
+	return s.update(ctx, id, p)
+}
+
+func (s *Service) update(ctx context.Context, id uuid.UUID, p Patch) (User, error) {
+	var c Change
+	var errs fault.Multi
+	if p.Email != nil {
+		email, err := normaliseEmail(*p.Email)
+		if err != nil {
+			errs = append(errs, withField(err, "email"))
+		}
+		c.Email = &email
+	}
+	if p.FullName != nil {
+		if err := checkFullName(*p.FullName); err != nil {
+			errs = append(errs, err)
+		}
+		c.FullName = p.FullName
+	}
+	if p.Password != nil {
+		if err := password.Check("password", *p.Password); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return User{}, err
+	}
+	if p.Password != nil {
+		hash, err := s.hasher.Hash(ctx, *p.Password)
+		if err != nil {
+			return User{}, fmt.Errorf("update user: %w", err)
+		}
+		c.PasswordHash = &hash
+	}
+	c.IsActive, c.IsSuperuser = p.IsActive, p.IsSuperuser
+	u, err := s.store.Update(ctx, id, c)
+	if err != nil {
+		return User{}, fmt.Errorf("update user: %w", err)
+	}
+	return u, nil
+}
+
+// ChangePassword replaces the caller's password after checking the current one.
+func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, next string) error {
+	if err := password.Check("new_password", next); err != nil {
+		return err
+	}
+	u, err := s.store.ByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	ok, err := s.hasher.Verify(ctx, u.PasswordHash, current)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if !ok {
+		return withField(ErrIncorrectPassword, "current_password")
+	}
+	if current == next {
+		return withField(ErrSamePassword, "new_password")
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if _, err := s.store.Update(ctx, id, Change{PasswordHash: &hash}); err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	return nil
+}
+
+// Delete removes an account; a superuser cannot remove their own.
+func (s *Service) Delete(ctx context.Context, actor, id uuid.UUID) error {
+	if actor == id {
+		return ErrDeleteSelf
+	}
+	if err := s.store.Delete(ctx, id); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
+// Authenticate implements authn.Directory. Unknown email, wrong password
+// and inactive account fail identically, after the same hashing work.
+func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Principal, error) {
+	u, err := s.store.ByEmail(ctx, strings.ToLower(email))
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
+		}
+		s.hasher.VerifyDummy(ctx, pw)
+		return authn.Principal{}, authn.ErrInvalidCredentials
+	}
+	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
+	if err != nil {
+		return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if !ok || !u.IsActive {
+		return authn.Principal{}, authn.ErrInvalidCredentials
+	}
+	if s.hasher.NeedsRehash(u.PasswordHash) {
+		// Parameters were raised since this hash was made: upgrade it now
+		// that the plain password is at hand. Failure only costs the upgrade.
+		if hash, err := s.hasher.Hash(ctx, pw); err == nil {
+			if _, err := s.store.Update(ctx, u.ID, Change{PasswordHash: &hash}); err != nil {
+				s.log.Warn("rehash password", zap.Error(err))
+			}
+		}
+	}
+	return principal(u), nil
+}
+
+// Principal implements authn.Directory: the account behind a token, if it
+// still exists and is active.
+func (s *Service) Principal(ctx context.Context, id uuid.UUID) (authn.Principal, error) {
+	u, err := s.store.ByID(ctx, id)
+	if err != nil {
+		return authn.Principal{}, fmt.Errorf("resolve principal: %w", err)
+	}
+	if !u.IsActive {
+		return authn.Principal{}, authn.ErrInactiveUser
+	}
+	return principal(u), nil
+}
+
+func principal(u User) authn.Principal {
+	return authn.Principal{UserID: u.ID, Email: u.Email, Superuser: u.IsSuperuser}
+}
+
+// normaliseEmail validates a bare address and lower-cases it, which makes
+// uniqueness case-insensitive on both databases.
+func normaliseEmail(e string) (string, error) {
+	if e == "" || len(e) > 254 || strings.TrimSpace(e) != e {
+		return "", ErrInvalidEmail
+	}
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || addr.Name != "" {
+		return "", ErrInvalidEmail
+	}
+	local, domain, ok := strings.Cut(e, "@")
+	if !ok || local == "" || domain == "" || strings.HasPrefix(domain, "[") {
+		return "", ErrInvalidEmail
+	}
+	return strings.ToLower(e), nil
+}
+
+func checkFullName(n string) *fault.Error {
+	if utf8.RuneCountInString(n) > MaxFullName {
+		return withField(ErrFullNameTooLong, "full_name")
+	}
+	return nil
+}
+
+func withField(err error, field string) *fault.Error {
+	fe, _ := fault.As(err)
+	c := *fe
+	c.Field = field
+	return &c
+}

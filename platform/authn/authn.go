@@ -1,0 +1,176 @@
+// Package authn resolves the current user of a request. Any module protects
+// an operation with Resolver.Protect or Resolver.ProtectSuperuser and reads
+// the caller in its handler with CurrentUser.
+//
+// The package declares the two contracts it consumes: a TokenVerifier (the
+// auth module provides it) and a Directory of accounts (the users module
+// provides it). Neither module imports the other.
+package authn
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/acme/monolith/platform/fault"
+)
+
+// SecurityScheme is the OpenAPI security scheme protected operations use.
+const SecurityScheme = "oauth2"
+
+// maxTokenLen bounds the bearer value: a real access token is well under
+// 2 KiB; anything larger is refused before any parsing.
+const maxTokenLen = 4096
+
+// Principal is the authenticated caller.
+type Principal struct {
+	UserID    uuid.UUID
+	Email     string
+	Superuser bool
+}
+
+// Claims is what a verified access token asserts.
+type Claims struct {
+	Subject uuid.UUID
+	TokenID string
+}
+
+// TokenVerifier checks an access token's signature and claims.
+type TokenVerifier interface {
+	VerifyAccessToken(ctx context.Context, token string) (Claims, error)
+}
+
+// Directory is the account store authentication runs against.
+type Directory interface {
+	// Authenticate checks a password; unknown, wrong and inactive all
+	// return ErrInvalidCredentials.
+	Authenticate(ctx context.Context, email, password string) (Principal, error)
+	// Principal returns an active account, or ErrInvalidToken-compatible
+	// errors (not found, inactive) that end the request with 401.
+	Principal(ctx context.Context, id uuid.UUID) (Principal, error)
+}
+
+// Errors a resolver reports.
+var (
+	ErrInvalidCredentials = fault.New(fault.Unauthenticated, "invalid_credentials", "Incorrect email or password.")
+	ErrMissingToken       = fault.New(fault.Unauthenticated, "missing_token", "This operation requires a bearer token.")
+	ErrInvalidToken       = fault.New(fault.Unauthenticated, "invalid_token", "The access token is invalid or expired.")
+	ErrInactiveUser       = fault.New(fault.Unauthenticated, "invalid_token", "The access token is invalid or expired.")
+	ErrSuperuserRequired  = fault.New(fault.Forbidden, "superuser_required", "This operation requires a superuser.")
+)
+
+// Resolver turns an Authorization header into a Principal.
+type Resolver struct {
+	verifier TokenVerifier
+	dir      Directory
+}
+
+// NewResolver returns a resolver.
+func NewResolver(v TokenVerifier, d Directory) *Resolver {
+	return &Resolver{verifier: v, dir: d}
+}
+
+// Resolve authenticates an Authorization header value: a valid, unexpired
+// token whose user still exists and is active.
+func (r *Resolver) Resolve(ctx context.Context, authorization string) (Principal, error) {
+	token, err := bearerToken(authorization)
+	if err != nil {
+		return Principal{}, err
+	}
+	claims, err := r.verifier.VerifyAccessToken(ctx, token)
+	if err != nil {
+		return Principal{}, err
+	}
+	p, err := r.dir.Principal(ctx, claims.Subject)
+	if err != nil {
+		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated) {
+			return Principal{}, ErrInvalidToken
+		}
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// bearerToken extracts the token (RFC 6750 §2.1; the scheme is
+// case-insensitive per RFC 9110 §11.1).
+func bearerToken(h string) (string, error) {
+	if h == "" {
+		return "", ErrMissingToken
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", ErrMissingToken
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || len(token) > maxTokenLen || strings.ContainsAny(token, " \t") {
+		return "", ErrInvalidToken
+	}
+	return token, nil
+}
+
+type principalKey struct{}
+
+// CurrentUser returns the caller of a protected operation. In an operation
+// that was not protected it reports ErrMissingToken, so forgetting Protect
+// fails closed.
+func CurrentUser(ctx context.Context) (Principal, error) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	if !ok {
+		return Principal{}, ErrMissingToken
+	}
+	return p, nil
+}
+
+// WithPrincipal stores the caller; tests of handlers and CLI paths use it.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// Protect requires a signed-in, active user for op.
+func (r *Resolver) Protect(api huma.API, op huma.Operation) huma.Operation {
+	return r.protect(api, op, false)
+}
+
+// ProtectSuperuser requires a signed-in, active superuser for op.
+func (r *Resolver) ProtectSuperuser(api huma.API, op huma.Operation) huma.Operation {
+	return r.protect(api, op, true)
+}
+
+func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma.Operation {
+	op.Security = append(op.Security, map[string][]string{SecurityScheme: {}})
+	for _, s := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		if !superuser && s == http.StatusForbidden {
+			continue
+		}
+		op.Errors = append(op.Errors, s)
+	}
+	op.Middlewares = append(op.Middlewares, func(ctx huma.Context, next func(huma.Context)) {
+		p, err := r.Resolve(ctx.Context(), ctx.Header("Authorization"))
+		if err == nil && superuser && !p.Superuser {
+			ctx.SetHeader("WWW-Authenticate", `Bearer error="insufficient_scope", error_description="superuser required"`)
+			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "", ErrSuperuserRequired)
+			return
+		}
+		if err != nil {
+			if fe, ok := fault.As(err); ok && fe.Kind == fault.Unauthenticated {
+				ctx.SetHeader("WWW-Authenticate", challenge(fe))
+			}
+			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "", err)
+			return
+		}
+		next(huma.WithValue(ctx, principalKey{}, p))
+	})
+	return op
+}
+
+// challenge builds the RFC 6750 §3 header: no error code when the request
+// carried no credentials, invalid_token otherwise.
+func challenge(fe *fault.Error) string {
+	if fe.Code == ErrMissingToken.Code {
+		return `Bearer realm="api"`
+	}
+	return `Bearer realm="api", error="invalid_token", error_description="` + strings.ReplaceAll(fe.Message, `"`, `'`) + `"`
+}

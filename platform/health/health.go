@@ -1,0 +1,79 @@
+// Package health aggregates readiness checks. Any module can contribute a
+// check by providing it with health.AsCheck; /readyz runs them all.
+package health
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/fx"
+)
+
+// Check is one dependency the service needs to serve traffic.
+type Check interface {
+	Name() string
+	Check(ctx context.Context) error
+}
+
+// AsCheck annotates a constructor so its result joins the readiness checks.
+func AsCheck(constructor any) any {
+	return fx.Annotate(constructor, fx.As(new(Check)), fx.ResultTags(`group:"health_checks"`))
+}
+
+// Registry runs every registered check and knows whether the process is
+// draining (then it is not ready, whatever the checks say).
+type Registry struct {
+	checks   []Check
+	draining atomic.Bool
+}
+
+// RegistryParams collects the checks from the fx value group.
+type RegistryParams struct {
+	fx.In
+	Checks []Check `group:"health_checks"`
+}
+
+// NewRegistry returns a registry over the grouped checks.
+func NewRegistry(p RegistryParams) *Registry { return &Registry{checks: p.Checks} }
+
+// Drain marks the process as shutting down: readiness fails from now on.
+func (r *Registry) Drain() { r.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (r *Registry) Draining() bool { return r.draining.Load() }
+
+// Result is the outcome of all checks; Failed maps a check's name to its error.
+type Result struct {
+	OK     bool
+	Checks map[string]string
+}
+
+// Run runs the checks concurrently.
+func (r *Registry) Run(ctx context.Context) Result {
+	res := Result{OK: !r.Draining(), Checks: make(map[string]string, len(r.checks))}
+	if r.Draining() {
+		res.Checks["shutdown"] = "draining"
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, c := range r.checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status := "ok"
+			err := c.Check(ctx)
+			if err != nil {
+				status = "unavailable"
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res.Checks[c.Name()] = status
+			if err != nil {
+				res.OK = false
+			}
+		}()
+	}
+	wg.Wait()
+	return res
+}

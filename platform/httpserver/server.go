@@ -1,0 +1,158 @@
+// Package httpserver runs the fiber server with the huma API on it, under
+// the fx lifecycle: it binds on start (a bind error fails start), serves in
+// the background, and on stop fails readiness first, then drains.
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
+	"github.com/gofiber/fiber/v2"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/buildinfo"
+	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/health"
+)
+
+// TokenURL is the OAuth2 token endpoint the OpenAPI document advertises.
+const TokenURL = "/api/auth/login"
+
+// Params are the server's dependencies.
+type Params struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    config.HTTP
+	Log       *zap.Logger
+	Health    *health.Registry
+	Routes    []Routes `group:"routes"`
+}
+
+// Server is the HTTP server.
+type Server struct {
+	app    *fiber.App
+	api    huma.API
+	cfg    config.HTTP
+	log    *zap.Logger
+	health *health.Registry
+	ln     net.Listener
+}
+
+// New builds the server and registers every module's routes. It does not
+// listen: the lifecycle's start does.
+func New(p Params) *Server {
+	s := &Server{cfg: p.Config, log: p.Log, health: p.Health}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "monolith",
+		DisableStartupMessage: true,
+		ReadTimeout:           p.Config.ReadTimeout,
+		WriteTimeout:          p.Config.WriteTimeout,
+		IdleTimeout:           p.Config.IdleTimeout,
+		BodyLimit:             p.Config.BodyLimit,
+		ErrorHandler:          errorHandler,
+		JSONEncoder:           json.Marshal,
+		JSONDecoder:           json.Unmarshal,
+	})
+	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics())
+	s.app.Get("/livez", s.livez)
+	s.app.Get("/readyz", s.readyz)
+
+	s.api = humafiber.New(s.app, APIConfig())
+	if p.Config.Docs {
+		mountDocs(s.app)
+	}
+	for _, r := range p.Routes {
+		r.Register(s.api)
+	}
+	if p.Lifecycle != nil {
+		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	}
+	return s
+}
+
+// APIConfig is the OpenAPI 3.1 configuration shared by the server and the
+// `app openapi` command.
+func APIConfig() huma.Config {
+	cfg := huma.DefaultConfig("Monolith API", buildinfo.String())
+	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
+	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
+	cfg.CreateHooks = nil
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		authn.SecurityScheme: {
+			Type:        "oauth2",
+			Description: "OAuth2 password grant (RFC 6749 §4.3); send the access token as `Authorization: Bearer <token>`.",
+			Flows: &huma.OAuthFlows{
+				Password: &huma.OAuthFlow{TokenURL: TokenURL, Scopes: map[string]string{}},
+			},
+		},
+	}
+	return cfg
+}
+
+// API returns the huma API (its OpenAPI document, for instance).
+func (s *Server) API() huma.API { return s.api }
+
+// App returns the fiber app, for in-process tests.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Addr is the bound address once started.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.cfg.Addr
+	}
+	return s.ln.Addr().String()
+}
+
+// Start binds synchronously, so an address in use fails the start, then
+// serves in the background.
+func (s *Server) Start(context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	go func() {
+		if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("http server stopped", zap.Error(err))
+		}
+	}()
+	s.log.Info("http server listening", zap.String("addr", s.Addr()))
+	return nil
+}
+
+// Stop fails readiness, then lets in-flight requests finish within the
+// shutdown timeout.
+func (s *Server) Stop(ctx context.Context) error {
+	s.health.Drain()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.app.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("shutdown http server: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) livez(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	defer cancel()
+	res := s.health.Run(ctx)
+	status, word := http.StatusOK, "ok"
+	if !res.OK {
+		status, word = http.StatusServiceUnavailable, "unavailable"
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(status).JSON(fiber.Map{"status": word, "checks": res.Checks})
+}

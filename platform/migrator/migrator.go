@@ -1,0 +1,263 @@
+// Package migrator applies, inspects and generates the versioned migrations
+// in migrations/, with the Atlas Go library (the Atlas CLI is optional).
+//
+// Apply: each file runs in its own transaction with its revision row, so a
+// failed file leaves nothing behind. atlas.sum is verified, and a file that
+// was edited after it was applied is refused (Atlas's own Validate only
+// checks that atlas.sum matches the files, not that history is unchanged).
+// On Postgres a session advisory lock makes concurrent runs apply each file
+// exactly once.
+package migrator
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"time"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlite"
+	"entgo.io/ent/dialect"
+	"go.uber.org/zap"
+
+	"github.com/acme/monolith/migrations"
+	"github.com/acme/monolith/platform/database"
+)
+
+// lockName is the advisory lock every `migrate up` takes on Postgres.
+const lockName = "monolith_migrate"
+
+// ErrEditedAfterApply means an applied migration file no longer has the hash
+// recorded when it ran.
+var ErrEditedAfterApply = errors.New("an applied migration file was edited")
+
+// Migrator applies the embedded migrations of one database.
+type Migrator struct {
+	db          *sql.DB
+	dialect     string
+	dir         *migrate.MemDir
+	log         *zap.Logger
+	lockTimeout time.Duration
+}
+
+// New returns a migrator for db over the embedded directory of its dialect.
+func New(db *database.DB, log *zap.Logger) (*Migrator, error) {
+	dir, err := EmbeddedDir(db.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	return &Migrator{db: db.SQL, dialect: db.Dialect, dir: dir, log: log, lockTimeout: 5 * time.Minute}, nil
+}
+
+// DirName is the directory under migrations/ of a dialect.
+func DirName(dia string) string {
+	if dia == dialect.Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// EmbeddedDir copies the embedded files of a dialect into a fresh MemDir
+// (Atlas has no fs.FS adapter, and OpenMemDir is process-global).
+func EmbeddedDir(dia string) (*migrate.MemDir, error) {
+	return LoadDir(migrations.FS, DirName(dia))
+}
+
+// LoadDir copies the migration files and atlas.sum under root of fsys.
+func LoadDir(fsys fs.FS, root string) (*migrate.MemDir, error) {
+	dir := &migrate.MemDir{}
+	entries, err := fs.ReadDir(fsys, root)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations %s: %w", root, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || (path.Ext(e.Name()) != ".sql" && e.Name() != migrate.HashFileName) {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, path.Join(root, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+		}
+		if err := dir.WriteFile(e.Name(), b); err != nil {
+			return nil, err
+		}
+	}
+	return dir, nil
+}
+
+// Status lists applied revisions and pending files.
+type Status struct {
+	Applied []*migrate.Revision
+	Pending []migrate.File
+}
+
+// Status reads the revision table (absent means nothing applied) and
+// checks the directory's integrity.
+func (m *Migrator) Status(ctx context.Context) (Status, error) {
+	if err := migrate.Validate(m.dir); err != nil {
+		return Status{}, fmt.Errorf("migration directory %s: %w (regenerate atlas.sum only for files not yet applied anywhere)", DirName(m.dialect), err)
+	}
+	rrw := &revisions{q: m.db, dialect: m.dialect}
+	var applied []*migrate.Revision
+	exists, err := rrw.tableExists(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	if exists { // status must not write: a missing table means nothing applied
+		if applied, err = rrw.ReadRevisions(ctx); err != nil {
+			return Status{}, err
+		}
+	}
+	pending, err := m.pending(applied)
+	if err != nil {
+		return Status{}, err
+	}
+	return Status{Applied: applied, Pending: pending}, nil
+}
+
+// pending returns the files not yet applied, refusing edited history and
+// files that would apply out of order.
+func (m *Migrator) pending(applied []*migrate.Revision) ([]migrate.File, error) {
+	files, err := m.dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	sum, err := m.dir.Checksum()
+	if err != nil {
+		return nil, err
+	}
+	byVersion := make(map[string]*migrate.Revision, len(applied))
+	for _, r := range applied {
+		byVersion[r.Version] = r
+	}
+	last := ""
+	if len(applied) > 0 {
+		last = applied[len(applied)-1].Version
+	}
+	var pending []migrate.File
+	for _, f := range files {
+		rev, ok := byVersion[f.Version()]
+		if !ok {
+			if f.Version() < last {
+				return nil, fmt.Errorf("migration %s is older than the last applied version %s: rename it to a newer version", f.Name(), last)
+			}
+			pending = append(pending, f)
+			continue
+		}
+		h, err := sum.SumByName(f.Name())
+		if err != nil {
+			return nil, err
+		}
+		if rev.Hash != h {
+			return nil, fmt.Errorf("%w: %s changed after it was applied; restore it and put the change in a new migration", ErrEditedAfterApply, f.Name())
+		}
+		if rev.Applied != rev.Total {
+			return nil, fmt.Errorf("migration %s is partially applied (%d of %d statements): %s", f.Name(), rev.Applied, rev.Total, rev.Error)
+		}
+	}
+	return pending, nil
+}
+
+// Up applies every pending file and returns their names.
+func (m *Migrator) Up(ctx context.Context) ([]string, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := (&revisions{q: m.db, dialect: m.dialect}).createTable(ctx); err != nil {
+		return nil, err
+	}
+	st, err := m.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, f := range st.Pending {
+		start := time.Now()
+		if err := m.apply(ctx, f); err != nil {
+			return done, err
+		}
+		m.log.Info("migration applied", zap.String("file", f.Name()), zap.Duration("took", time.Since(start)))
+		done = append(done, f.Name())
+	}
+	return done, nil
+}
+
+func (m *Migrator) apply(ctx context.Context, f migrate.File) (err error) {
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin %s: %w", f.Name(), err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	rrw := &revisions{q: tx, dialect: m.dialect}
+	// Re-check inside the transaction: a concurrent run (SQLite has no
+	// advisory lock) may have applied the file since Status was read.
+	if _, err := rrw.ReadRevision(ctx, f.Version()); err == nil {
+		return tx.Rollback()
+	} else if !errors.Is(err, migrate.ErrRevisionNotExist) {
+		return err
+	}
+	drv, err := m.driver(tx)
+	if err != nil {
+		return err
+	}
+	ex, err := migrate.NewExecutor(drv, m.dir, rrw, migrate.WithOperatorVersion("monolith-migrator"))
+	if err != nil {
+		return err
+	}
+	if err := ex.Execute(ctx, f); err != nil {
+		return fmt.Errorf("apply %s: %w", f.Name(), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+func (m *Migrator) driver(q schema.ExecQuerier) (migrate.Driver, error) {
+	if m.dialect == dialect.Postgres {
+		return postgres.Open(q)
+	}
+	return sqlite.Open(q)
+}
+
+// lock takes the Postgres advisory lock; SQLite relies on IMMEDIATE
+// transactions and the in-transaction re-check instead.
+func (m *Migrator) lock(ctx context.Context) (func(), error) {
+	if m.dialect != dialect.Postgres {
+		return func() {}, nil
+	}
+	drv, err := postgres.Open(m.db)
+	if err != nil {
+		return nil, fmt.Errorf("open atlas driver: %w", err)
+	}
+	unlock, err := drv.(schema.Locker).Lock(ctx, lockName, m.lockTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("acquire migration lock: %w", err)
+	}
+	return func() {
+		if err := unlock(); err != nil {
+			m.log.Warn("release migration lock", zap.Error(err))
+		}
+	}, nil
+}
+
+// PendingNames lists the names of pending files.
+func (s Status) PendingNames() []string {
+	names := make([]string, 0, len(s.Pending))
+	for _, f := range s.Pending {
+		names = append(names, f.Name())
+	}
+	return slices.Clip(names)
+}

@@ -1,0 +1,164 @@
+// Package password hashes and verifies passwords with argon2id, encoded as
+// PHC strings ($argon2id$v=19$m=...,t=...,p=...$salt$hash), so parameters
+// can be raised later without invalidating stored hashes.
+//
+// Each hash costs MemoryKiB of RAM for tens of milliseconds; a semaphore
+// caps how many run at once so a login flood queues instead of exhausting
+// memory.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/fault"
+)
+
+// Length limits, in characters (not bytes). No truncation, no normalisation.
+const (
+	MinLength = 8
+	MaxLength = 128
+)
+
+// Policy errors.
+var (
+	ErrTooShort = fault.New(fault.Invalid, "password_too_short", fmt.Sprintf("must be at least %d characters", MinLength))
+	ErrTooLong  = fault.New(fault.Invalid, "password_too_long", fmt.Sprintf("must be at most %d characters", MaxLength))
+	ErrInvalid  = fault.New(fault.Invalid, "password_invalid", "must be valid UTF-8")
+	// ErrMalformedHash means a stored hash cannot be parsed.
+	ErrMalformedHash = errors.New("malformed password hash")
+)
+
+// Check applies the length policy to a new password and names field in the
+// error. It returns nil (an untyped nil *fault.Error) when pw is acceptable.
+func Check(field, pw string) *fault.Error {
+	if !utf8.ValidString(pw) {
+		return &fault.Error{Kind: ErrInvalid.Kind, Code: ErrInvalid.Code, Message: ErrInvalid.Message, Field: field}
+	}
+	n := utf8.RuneCountInString(pw)
+	var e *fault.Error
+	switch {
+	case n < MinLength:
+		e = ErrTooShort
+	case n > MaxLength:
+		e = ErrTooLong
+	default:
+		return nil
+	}
+	return &fault.Error{Kind: e.Kind, Code: e.Code, Message: e.Message, Field: field}
+}
+
+type params struct {
+	memory  uint32
+	time    uint32
+	threads uint8
+}
+
+// Hasher hashes with fixed parameters and bounded concurrency.
+type Hasher struct {
+	p     params
+	slots chan struct{}
+	dummy string
+}
+
+// NewHasher returns a hasher for cfg.
+func NewHasher(cfg config.Password) (*Hasher, error) {
+	h := &Hasher{
+		p:     params{memory: cfg.MemoryKiB, time: cfg.Iterations, threads: cfg.Parallelism},
+		slots: make(chan struct{}, max(cfg.Concurrency, 1)),
+	}
+	// A hash of a random password: verifying against it when the account
+	// does not exist costs the same as a real check.
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	var err error
+	if h.dummy, err = h.Hash(context.Background(), base64.RawStdEncoding.EncodeToString(b[:])); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for password hashing slot: %w", ctx.Err())
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the PHC string of pw.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("read salt: %w", err)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(pw), salt, h.p.time, h.p.memory, h.p.threads, 32)
+	h.release()
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, h.p.memory, h.p.time, h.p.threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify reports whether pw matches the PHC string, in constant time.
+func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (bool, error) {
+	p, salt, want, err := decode(encoded)
+	if err != nil {
+		return false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(want)))
+	h.release()
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// VerifyDummy spends the time of one verification, for unknown accounts.
+func (h *Hasher) VerifyDummy(ctx context.Context, pw string) {
+	_, _ = h.Verify(ctx, h.dummy, pw)
+}
+
+// NeedsRehash reports whether encoded was made with other parameters.
+func (h *Hasher) NeedsRehash(encoded string) bool {
+	p, _, _, err := decode(encoded)
+	return err != nil || p != h.p
+}
+
+func decode(encoded string) (params, []byte, []byte, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return params{}, nil, nil, ErrMalformedHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return params{}, nil, nil, ErrMalformedHash
+	}
+	var p params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memory, &p.time, &p.threads); err != nil || p.memory == 0 || p.time == 0 || p.threads == 0 {
+		return params{}, nil, nil, ErrMalformedHash
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return params{}, nil, nil, ErrMalformedHash
+	}
+	key, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(key) == 0 {
+		return params{}, nil, nil, ErrMalformedHash
+	}
+	return p, salt, key, nil
+}

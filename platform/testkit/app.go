@@ -1,0 +1,144 @@
+package testkit
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxtest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/acme/monolith/cmd/app/modules"
+	"github.com/acme/monolith/platform"
+	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/database"
+	"github.com/acme/monolith/platform/httpserver"
+)
+
+// Superuser credentials every started App bootstraps.
+const (
+	SuperuserEmail    = "root@example.test"
+	SuperuserPassword = "testkit superuser passphrase"
+)
+
+var (
+	keyOnce sync.Once
+	keyPEM  string
+)
+
+// SigningKeyPEM is one RSA key shared by the tests of a process (generating
+// one per test would dominate the run time).
+func SigningKeyPEM(t testing.TB) string {
+	t.Helper()
+	keyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	})
+	return keyPEM
+}
+
+// Config is a development configuration for tests: an ephemeral port, the
+// shared test key, a bootstrapped superuser and cheap password hashing
+// (production refuses these argon2 parameters).
+func Config(t testing.TB) config.Config {
+	t.Helper()
+	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.LogLevel = "warn"
+	cfg.Auth.PrivateKeyFile = ""
+	cfg.Auth.PrivateKeyPEM = SigningKeyPEM(t)
+	cfg.Users.FirstSuperuserEmail = SuperuserEmail
+	cfg.Users.FirstSuperuserPassword = SuperuserPassword
+	cfg.Password.MemoryKiB = 1024
+	cfg.Password.Iterations = 1
+	return cfg
+}
+
+// Option changes how Start builds the application.
+type Option func(*options)
+
+type options struct {
+	configure []func(*config.Config)
+	modules   []fx.Option
+	extra     []fx.Option
+}
+
+// WithConfig edits the configuration before start.
+func WithConfig(f func(*config.Config)) Option {
+	return func(o *options) { o.configure = append(o.configure, f) }
+}
+
+// WithModules starts only these feature modules instead of all of them.
+func WithModules(m ...fx.Option) Option {
+	return func(o *options) { o.modules = m }
+}
+
+// WithFx adds fx options (fx.Populate to reach a service, fx.Decorate...).
+func WithFx(opts ...fx.Option) Option {
+	return func(o *options) { o.extra = append(o.extra, opts...) }
+}
+
+// App is a started application serving on a loopback port.
+type App struct {
+	t      testing.TB
+	URL    string
+	DB     *database.DB
+	Config config.Config
+	// HTTP is a client whose transport fails the test if any response body
+	// contains a password hash or a password sent in an earlier request.
+	HTTP    *http.Client
+	secrets *secretScan
+	token   string
+}
+
+// Start builds the platform and the modules with fx, swaps in db with
+// fx.Replace (the original database is never opened), starts the
+// lifecycle and stops it when the test ends.
+func Start(t testing.TB, db *database.DB, opts ...Option) *App {
+	t.Helper()
+	o := options{modules: modules.All}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg := Config(t)
+	for _, f := range o.configure {
+		f(&cfg)
+	}
+	var srv *httpserver.Server
+	fxOpts := []fx.Option{
+		platform.Module,
+		fx.Replace(cfg, db),
+		fx.Decorate(func() *zap.Logger { return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)) }),
+		fx.NopLogger,
+		fx.Populate(&srv),
+	}
+	fxOpts = append(fxOpts, o.modules...)
+	fxOpts = append(fxOpts, o.extra...)
+	app := fxtest.New(t, fxOpts...)
+	app.RequireStart()
+	t.Cleanup(app.RequireStop)
+
+	scan := &secretScan{t: t, secrets: map[string]bool{cfg.Users.FirstSuperuserPassword: true}}
+	return &App{
+		t:       t,
+		URL:     "http://" + srv.Addr(),
+		DB:      db,
+		Config:  cfg,
+		HTTP:    &http.Client{Transport: scan.wrap(http.DefaultTransport), Timeout: 30 * time.Second},
+		secrets: scan,
+	}
+}
