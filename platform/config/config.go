@@ -138,7 +138,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		ConnMaxLifetime: l.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute),
 		ConnMaxIdleTime: l.duration("DB_CONN_MAX_IDLE_TIME", 5*time.Minute),
 		MigrateOnStart:  l.boolean("MIGRATE_ON_START", false),
-		DevURL:          l.str("MIGRATE_DEV_URL", "postgres://127.0.0.1:5432/postgres?sslmode=disable"),
+		DevURL:          l.str("MIGRATE_DEV_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 	}
 	if !strings.HasPrefix(c.Database.URL, "sqlite://") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")

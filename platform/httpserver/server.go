@@ -58,6 +58,9 @@ func New(p Params) *Server {
 		WriteTimeout:          p.Config.WriteTimeout,
 		IdleTimeout:           p.Config.IdleTimeout,
 		BodyLimit:             p.Config.BodyLimit,
+		// Request line plus headers; larger requests get 431 before any
+		// handler runs (a megabyte bearer token costs nothing).
+		ReadBufferSize: 16 << 10,
 		ErrorHandler:          errorHandler,
 		JSONEncoder:           json.Marshal,
 		JSONDecoder:           json.Unmarshal,

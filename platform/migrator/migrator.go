@@ -261,3 +261,11 @@ func (s Status) PendingNames() []string {
 	}
 	return slices.Clip(names)
 }
+
+// WithDir returns a copy of m that applies dir instead of the embedded
+// directory (tests use it to prove edited history is refused).
+func WithDir(m *Migrator, dir *migrate.MemDir) *Migrator {
+	c := *m
+	c.dir = dir
+	return &c
+}

@@ -202,4 +202,3 @@ func nullable(s string) any {
 	}
 	return s
 }
-

@@ -68,20 +68,21 @@ var statusOf = map[fault.Kind]int{
 
 // codeOf names the errors that carry no domain code (huma's and fiber's).
 var codeOf = map[int]string{
-	http.StatusBadRequest:            "malformed_request",
-	http.StatusUnauthorized:          "unauthenticated",
-	http.StatusForbidden:             "forbidden",
-	http.StatusNotFound:              "not_found",
-	http.StatusMethodNotAllowed:      "method_not_allowed",
-	http.StatusNotAcceptable:         "not_acceptable",
-	http.StatusConflict:              "conflict",
-	http.StatusRequestEntityTooLarge: "body_too_large",
-	http.StatusUnsupportedMediaType:  "unsupported_media_type",
-	http.StatusUnprocessableEntity:   "validation_failed",
-	http.StatusTooManyRequests:       "too_many_requests",
-	http.StatusServiceUnavailable:    "unavailable",
-	http.StatusGatewayTimeout:        "timeout",
-	http.StatusRequestTimeout:        "timeout",
+	http.StatusBadRequest:                  "malformed_request",
+	http.StatusUnauthorized:                "unauthenticated",
+	http.StatusForbidden:                   "forbidden",
+	http.StatusNotFound:                    "not_found",
+	http.StatusMethodNotAllowed:            "method_not_allowed",
+	http.StatusNotAcceptable:               "not_acceptable",
+	http.StatusConflict:                    "conflict",
+	http.StatusRequestEntityTooLarge:       "body_too_large",
+	http.StatusUnsupportedMediaType:        "unsupported_media_type",
+	http.StatusUnprocessableEntity:         "validation_failed",
+	http.StatusTooManyRequests:             "too_many_requests",
+	http.StatusRequestHeaderFieldsTooLarge: "headers_too_large",
+	http.StatusServiceUnavailable:          "unavailable",
+	http.StatusGatewayTimeout:              "timeout",
+	http.StatusRequestTimeout:              "timeout",
 }
 
 // New returns a problem for a status with the default code for it.

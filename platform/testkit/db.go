@@ -24,7 +24,7 @@ import (
 
 // DefaultPostgresURL is the local server the tests use unless
 // TEST_DATABASE_URL says otherwise.
-const DefaultPostgresURL = "postgres://127.0.0.1:5432/test?sslmode=disable"
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // PostgresURL is the server where each test creates its own database.
 func PostgresURL() string {

@@ -1,0 +1,124 @@
+package config_test
+
+import (
+	"bufio"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/acme/monolith/platform/config"
+)
+
+func env(kv map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := kv[k]; return v, ok }
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := config.LoadFrom(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Env != config.Development || c.HTTP.Addr != "127.0.0.1:8080" || c.Database.URL != config.DefaultDatabaseURL ||
+		c.Auth.PrivateKeyFile != config.DefaultSigningKeyFile || c.Password.MemoryKiB != 19456 {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestInvalidValuesNameTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"APP_ENV":                  "staging",
+		"LOG_LEVEL":                "loud",
+		"HTTP_READ_TIMEOUT":        "soon",
+		"HTTP_BODY_LIMIT":          "-1",
+		"DATABASE_URL":             "mysql://x",
+		"DB_MAX_OPEN_CONNS":        "many",
+		"MIGRATE_ON_START":         "maybe",
+		"ACCESS_TOKEN_TTL":         "1s",
+		"PUBLIC_URL":               "ftp://x",
+		"PASSWORD_HASH_ITERATIONS": "0",
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.LoadFrom(env(map[string]string{name: value}))
+			if err == nil || !strings.Contains(err.Error(), name+":") {
+				t.Fatalf("err = %v, want it to name %s", err, name)
+			}
+		})
+	}
+}
+
+func TestSuperuserVariablesGoTogether(t *testing.T) {
+	_, err := config.LoadFrom(env(map[string]string{"FIRST_SUPERUSER_EMAIL": "a@example.test"}))
+	if err == nil || !strings.Contains(err.Error(), "FIRST_SUPERUSER_PASSWORD") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestProductionRequiresExplicitSecrets(t *testing.T) {
+	_, err := config.LoadFrom(env(map[string]string{"APP_ENV": "production"}))
+	if err == nil {
+		t.Fatal("production started with development defaults")
+	}
+	for _, name := range []string{"DATABASE_URL", "JWT_PRIVATE_KEY"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+	good := map[string]string{
+		"APP_ENV":              "production",
+		"DATABASE_URL":         "postgres://app:s3cr3t-Value@db:5432/app",
+		"JWT_PRIVATE_KEY_FILE": "/secrets/jwt.pem",
+	}
+	if _, err := config.LoadFrom(env(good)); err != nil {
+		t.Fatalf("explicit production config refused: %v", err)
+	}
+	placeholders := map[string]string{
+		"DATABASE_URL":             "postgres://app:changethis@db:5432/app",
+		"FIRST_SUPERUSER_PASSWORD": "changethis",
+		"PASSWORD_HASH_MEMORY_KIB": "1024",
+	}
+	for name, value := range placeholders {
+		t.Run(name, func(t *testing.T) {
+			kv := map[string]string{"FIRST_SUPERUSER_EMAIL": "root@example.test", "FIRST_SUPERUSER_PASSWORD": "a real long passphrase"}
+			for k, v := range good {
+				kv[k] = v
+			}
+			kv[name] = value
+			if _, err := config.LoadFrom(env(kv)); err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s=%s accepted in production (err %v)", name, value, err)
+			}
+		})
+	}
+}
+
+// TestEnvExampleDocumentsEveryVariable keeps .env.example complete: every
+// variable the loader reads appears there, and nothing else does.
+func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
+	f, err := os.Open("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var documented []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(line, "=")
+		documented = append(documented, name)
+	}
+	read := config.Names()
+	for _, n := range read {
+		if !slices.Contains(documented, n) {
+			t.Errorf("%s is read but not documented in .env.example", n)
+		}
+	}
+	for _, n := range documented {
+		if !slices.Contains(read, n) {
+			t.Errorf(".env.example documents %s, which the program does not read", n)
+		}
+	}
+}

@@ -1,0 +1,165 @@
+package migrator_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect"
+	"go.uber.org/zap"
+
+	"github.com/acme/monolith/migrations"
+	"github.com/acme/monolith/platform/migrator"
+	"github.com/acme/monolith/platform/testkit"
+)
+
+func TestUpThenStatus(t *testing.T) {
+	for _, dia := range testkit.Dialects {
+		t.Run(dia, func(t *testing.T) {
+			ctx := context.Background()
+			db := testkit.NewEmptyDB(t, dia)
+			m, err := migrator.New(db, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := m.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, _ := migrator.EmbeddedDir(dia)
+			all, _ := files.Files()
+			if len(st.Applied) != 0 || len(st.Pending) != len(all) || len(all) == 0 {
+				t.Fatalf("fresh status: %d applied, %d pending of %d", len(st.Applied), len(st.Pending), len(all))
+			}
+			applied, err := m.Up(ctx)
+			if err != nil || len(applied) != len(all) {
+				t.Fatalf("up: %v %v", applied, err)
+			}
+			if st, err = m.Status(ctx); err != nil || len(st.Pending) != 0 || len(st.Applied) != len(all) {
+				t.Fatalf("status after up: %+v %v", st, err)
+			}
+			// A second run is a no-op.
+			if applied, err = m.Up(ctx); err != nil || len(applied) != 0 {
+				t.Fatalf("second up: %v %v", applied, err)
+			}
+			// The schema is really there.
+			if _, err := db.Ent.User.Query().Count(ctx); err != nil {
+				t.Fatalf("query users after migrate: %v", err)
+			}
+		})
+	}
+}
+
+// TestNoDrift proves the migration directories contain every change of the
+// ent schema: planning against the replayed directory finds nothing.
+func TestNoDrift(t *testing.T) {
+	for _, dia := range testkit.Dialects {
+		t.Run(dia, func(t *testing.T) {
+			if dia == dialect.Postgres {
+				testkit.RequirePostgres(t)
+			}
+			ctx := context.Background()
+			dev, done, err := migrator.OpenDev(ctx, dia, testkit.PostgresURL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer done()
+			if err := migrator.CheckDrift(ctx, dev, dia); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestDriftDetected shows the drift check can fail: without the newest
+// migration file the schema is ahead of the directory.
+func TestDriftDetected(t *testing.T) {
+	ctx := context.Background()
+	dir, err := migrator.EmbeddedDir(dialect.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := dir.Files()
+	trimmed := &migrate.MemDir{}
+	for _, f := range files[:len(files)-1] {
+		_ = trimmed.WriteFile(f.Name(), f.Bytes())
+	}
+	sum, _ := trimmed.Checksum()
+	if err := migrate.WriteSumFile(trimmed, sum); err != nil {
+		t.Fatal(err)
+	}
+	dev, done, err := migrator.OpenDev(ctx, dialect.SQLite, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	changed, err := migrator.Generate(ctx, dev, dialect.SQLite, trimmed, "20990101000000", "missing")
+	if err != nil || !changed {
+		t.Fatalf("Generate on a lagging directory: changed=%v err=%v", changed, err)
+	}
+}
+
+func TestEditedAppliedFileIsRefused(t *testing.T) {
+	for _, dia := range testkit.Dialects {
+		t.Run(dia, func(t *testing.T) {
+			ctx := context.Background()
+			db := testkit.NewDB(t, dia)
+			m, err := migrator.New(db, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Edit the first applied file and regenerate atlas.sum, as
+			// someone "fixing" history would: the sum is valid again, but
+			// the database remembers the original hash.
+			root := migrator.DirName(dia)
+			entries, _ := migrations.FS.ReadDir(root)
+			edited := fstest.MapFS{}
+			var first string
+			for _, e := range entries {
+				b, _ := migrations.FS.ReadFile(root + "/" + e.Name())
+				if first == "" && strings.HasSuffix(e.Name(), ".sql") {
+					first = e.Name()
+					b = append(b, []byte("\n-- a harmless-looking edit\n")...)
+				}
+				edited[root+"/"+e.Name()] = &fstest.MapFile{Data: b}
+			}
+			dir, err := migrator.LoadDir(edited, root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, _ := dir.Checksum()
+			if err := migrate.WriteSumFile(dir, sum); err != nil {
+				t.Fatal(err)
+			}
+			m = migrator.WithDir(m, dir)
+			if _, err := m.Status(ctx); !errors.Is(err, migrator.ErrEditedAfterApply) {
+				t.Fatalf("status with edited %s: err = %v, want ErrEditedAfterApply", first, err)
+			}
+			if _, err := m.Up(ctx); !errors.Is(err, migrator.ErrEditedAfterApply) {
+				t.Fatalf("up with edited %s: err = %v", first, err)
+			}
+		})
+	}
+}
+
+func TestTamperedChecksumIsRefused(t *testing.T) {
+	db := testkit.NewEmptyDB(t, dialect.SQLite)
+	m, _ := migrator.New(db, zap.NewNop())
+	root := migrator.DirName(dialect.SQLite)
+	entries, _ := migrations.FS.ReadDir(root)
+	edited := fstest.MapFS{}
+	for _, e := range entries {
+		b, _ := migrations.FS.ReadFile(root + "/" + e.Name())
+		if strings.HasSuffix(e.Name(), ".sql") {
+			b = append(b, []byte("\n-- edited without re-summing\n")...)
+		}
+		edited[root+"/"+e.Name()] = &fstest.MapFile{Data: b}
+	}
+	dir, _ := migrator.LoadDir(edited, root)
+	if _, err := migrator.WithDir(m, dir).Up(context.Background()); !errors.Is(err, migrate.ErrChecksumMismatch) {
+		t.Fatalf("err = %v, want checksum mismatch", err)
+	}
+}
