@@ -61,9 +61,9 @@ func New(p Params) *Server {
 		// Request line plus headers; larger requests get 431 before any
 		// handler runs (a megabyte bearer token costs nothing).
 		ReadBufferSize: 16 << 10,
-		ErrorHandler:          errorHandler,
-		JSONEncoder:           json.Marshal,
-		JSONDecoder:           json.Unmarshal,
+		ErrorHandler:   errorHandler,
+		JSONEncoder:    json.Marshal,
+		JSONDecoder:    json.Unmarshal,
 	})
 	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics())
 	s.app.Get("/livez", s.livez)
