@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/fx"
@@ -23,7 +24,10 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			app := fx.New(appOptions(cfg, fx.Invoke(announce)))
+			// fx's default 15 s stop budget would cut the drain short: give
+			// it the shutdown delay and timeout plus time to close the pool.
+			stop := cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout + 5*time.Second
+			app := fx.New(appOptions(cfg, fx.Invoke(announce), fx.StopTimeout(stop)))
 			if err := app.Err(); err != nil {
 				return err
 			}
