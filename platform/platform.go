@@ -44,6 +44,8 @@ var Module = fx.Module("platform",
 		newTracer,
 		func(r *metrics.Registry) *metrics.Auth { return r.Auth },
 	),
+	// Nothing depends on the metrics listener; it runs for Prometheus.
+	fx.Invoke(func(*metrics.Server) {}),
 )
 
 // Logger routes fx's own events through zap. fx.WithLogger only takes effect
