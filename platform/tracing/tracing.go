@@ -70,8 +70,13 @@ func (t *Tracer) Shutdown(ctx context.Context) error { return t.shutdown(ctx) }
 // the access log, which reads the trace id from that context.
 func (t *Tracer) Middleware() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		carrier := propagation.MapCarrier{}
-		c.Request().Header.VisitAll(func(k, v []byte) { carrier.Set(string(k), string(v)) })
+		// HeaderCarrier canonicalises names, as fasthttp does.
+		carrier := propagation.HeaderCarrier(http.Header{})
+		for _, k := range []string{"traceparent", "tracestate", "baggage"} {
+			if v := c.Get(k); v != "" {
+				carrier.Set(k, strings.Clone(v))
+			}
+		}
 		ctx := t.propagator.Extract(c.UserContext(), carrier)
 		method := strings.Clone(c.Method()) // fasthttp reuses the buffer; spans outlive it
 		ctx, span := t.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
