@@ -44,8 +44,6 @@ var Module = fx.Module("platform",
 		newTracer,
 		func(r *metrics.Registry) *metrics.Auth { return r.Auth },
 	),
-	// Nothing depends on the metrics listener; it runs for Prometheus.
-	fx.Invoke(func(*metrics.Server) {}),
 )
 
 // Logger routes fx's own events through zap. fx.WithLogger only takes effect
@@ -114,8 +112,9 @@ func PrepareSchema(ctx context.Context, db *database.DB, migrateOnStart bool, lo
 
 func newMetrics(db *database.DB) *metrics.Registry { return metrics.New(db.SQL) }
 
-// newMetricsServer starts /metrics. It is invoked by the server's start
-// order: provided here, started by the lifecycle hook it appends.
+// newMetricsServer provides the /metrics listener. Only `serve` asks for
+// it, so one-shot commands (users create-superuser in a pod) never bind
+// its port.
 func newMetricsServer(lc fx.Lifecycle, cfg config.Telemetry, reg *metrics.Registry, log *zap.Logger) *metrics.Server {
 	s := metrics.NewServer(cfg, reg, log.Named("metrics"))
 	lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
