@@ -20,7 +20,7 @@ func scrape(t *testing.T, addr string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("/metrics: %d %s", res.StatusCode, b)

@@ -26,7 +26,7 @@ func TestConcurrentMigrateUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	m, err := migrator.New(db, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)

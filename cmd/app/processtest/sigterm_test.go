@@ -42,7 +42,7 @@ func inFlight(t *testing.T, metricsAddr string) int {
 	if err != nil {
 		return -1
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	sc := bufio.NewScanner(res.Body)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "http_requests_in_flight "); ok {
