@@ -25,7 +25,7 @@ import (
 )
 
 // TokenURL is the OAuth2 token endpoint the OpenAPI document advertises.
-const TokenURL = "/api/auth/login"
+const TokenURL = "/api/auth/login" //nolint:gosec // a path, not a credential
 
 // Params are the server's dependencies.
 type Params struct {
