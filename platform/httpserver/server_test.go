@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/problem"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -125,5 +127,24 @@ func TestBodyLimit(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"code":"body_too_large"`) {
 		t.Fatalf("status = %d, body %s", res.StatusCode, body)
+	}
+}
+
+type createA struct{ A string }
+
+func TestSchemaNamesAreQualifiedByPackage(t *testing.T) {
+	// Types outside this repository keep huma's names.
+	if got := httpserver.SchemaName(reflect.TypeFor[time.Time](), ""); got != "Time" {
+		t.Fatalf("time.Time -> %q", got)
+	}
+	// Ours get the package's name, so equal type names do not collide.
+	a := httpserver.SchemaName(reflect.TypeFor[createA](), "")
+	b := httpserver.SchemaName(reflect.TypeFor[problem.Problem](), "")
+	c := httpserver.SchemaName(reflect.TypeFor[problem.FieldError](), "")
+	if a != "Httpserver_testCreateA" {
+		t.Fatalf("createA -> %q", a)
+	}
+	if b != "Problem" || c != "ProblemFieldError" {
+		t.Fatalf("problem types -> %q, %q", b, c)
 	}
 }
