@@ -19,8 +19,10 @@ import (
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
+	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/migrator"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/tracing"
 )
 
 // Module provides the platform. Feature modules consume what it provides and
@@ -37,6 +39,10 @@ var Module = fx.Module("platform",
 		password.NewHasher,
 		authn.NewResolver,
 		httpserver.New,
+		newMetrics,
+		newMetricsServer,
+		newTracer,
+		func(r *metrics.Registry) *metrics.Auth { return r.Auth },
 	),
 )
 
@@ -47,15 +53,16 @@ var Logger = fx.WithLogger(logging.FxLogger)
 // Sections lets a package depend on only its part of the configuration.
 type Sections struct {
 	fx.Out
-	HTTP     config.HTTP
-	Database config.Database
-	Auth     config.Auth
-	Users    config.Users
-	Password config.Password
+	HTTP      config.HTTP
+	Database  config.Database
+	Auth      config.Auth
+	Users     config.Users
+	Password  config.Password
+	Telemetry config.Telemetry
 }
 
 func sections(c config.Config) Sections {
-	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password}
+	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password, Telemetry: c.Telemetry}
 }
 
 // openDatabase opens the pool; on start it checks the database answers and
@@ -72,7 +79,10 @@ func openDatabase(lc fx.Lifecycle, cfg config.Database, log *zap.Logger) (*datab
 			}
 			return PrepareSchema(ctx, db, cfg.MigrateOnStart, log)
 		},
-		OnStop: func(context.Context) error { return db.Close() },
+		OnStop: func(context.Context) error {
+			log.Info("closing the database pool")
+			return db.Close()
+		},
 	})
 	return db, nil
 }
@@ -98,4 +108,25 @@ func PrepareSchema(ctx context.Context, db *database.DB, migrateOnStart bool, lo
 			n, strings.Join(st.PendingNames(), ", "))
 	}
 	return nil
+}
+
+func newMetrics(db *database.DB) *metrics.Registry { return metrics.New(db.SQL) }
+
+// newMetricsServer provides the /metrics listener. Only `serve` asks for
+// it, so one-shot commands (users create-superuser in a pod) never bind
+// its port.
+func newMetricsServer(lc fx.Lifecycle, cfg config.Telemetry, reg *metrics.Registry, log *zap.Logger) *metrics.Server {
+	s := metrics.NewServer(cfg, reg, log.Named("metrics"))
+	lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	return s
+}
+
+// newTracer flushes spans when the application stops.
+func newTracer(lc fx.Lifecycle, cfg config.Telemetry) (*tracing.Tracer, error) {
+	t, err := tracing.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.Hook{OnStop: t.Shutdown})
+	return t, nil
 }

@@ -25,6 +25,8 @@ import (
 	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/health"
+	"github.com/acme/monolith/platform/metrics"
+	"github.com/acme/monolith/platform/tracing"
 )
 
 // TokenURL is the OAuth2 token endpoint the OpenAPI document advertises.
@@ -38,6 +40,9 @@ type Params struct {
 	Log       *zap.Logger
 	Health    *health.Registry
 	Routes    []Routes `group:"routes"`
+	// Metrics and Tracer are optional so a server can be built without them.
+	Metrics *metrics.Registry `optional:"true"`
+	Tracer  *tracing.Tracer   `optional:"true"`
 }
 
 // Server is the HTTP server.
@@ -68,6 +73,14 @@ func New(p Params) *Server {
 		JSONEncoder:    json.Marshal,
 		JSONDecoder:    json.Unmarshal,
 	})
+	// Outermost first: metrics see the final status, the span exists before
+	// the access log reads its trace id.
+	if p.Metrics != nil {
+		s.app.Use(p.Metrics.HTTP.Middleware())
+	}
+	if p.Tracer != nil {
+		s.app.Use(p.Tracer.Middleware())
+	}
 	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics())
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
@@ -167,10 +180,18 @@ func (s *Server) Start(context.Context) error {
 	return nil
 }
 
-// Stop fails readiness, then lets in-flight requests finish within the
-// shutdown timeout.
+// Stop fails readiness, keeps serving for HTTP_SHUTDOWN_DELAY (so a load
+// balancer polling readiness stops sending traffic), then lets in-flight
+// requests finish within the shutdown timeout.
 func (s *Server) Stop(ctx context.Context) error {
 	s.health.Drain()
+	if s.cfg.ShutdownDelay > 0 {
+		s.log.Info("draining: readiness fails, still serving", zap.Duration("delay", s.cfg.ShutdownDelay))
+		select {
+		case <-time.After(s.cfg.ShutdownDelay):
+		case <-ctx.Done():
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := s.app.ShutdownWithContext(ctx); err != nil {

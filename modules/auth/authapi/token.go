@@ -21,6 +21,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/logging"
+	"github.com/acme/monolith/platform/metrics"
 )
 
 // maxFormBytes bounds the token request body: the real one is tiny.
@@ -28,11 +29,14 @@ const maxFormBytes = 16 << 10
 
 // Routes serves the token endpoint.
 type Routes struct {
-	svc *authsvc.Service
+	svc    *authsvc.Service
+	events *metrics.Auth
 }
 
-// New returns the routes.
-func New(svc *authsvc.Service) *Routes { return &Routes{svc: svc} }
+// New returns the routes; events counts logins for /metrics.
+func New(svc *authsvc.Service, events *metrics.Auth) *Routes {
+	return &Routes{svc: svc, events: events}
+}
 
 // Register implements httpserver.Routes.
 func (r *Routes) Register(api huma.API) {
@@ -116,10 +120,13 @@ func (r *Routes) login(ctx context.Context, form url.Values) (authsvc.Issued, *o
 	issued, err := r.svc.Login(ctx, form.Get("username"), form.Get("password"), clientID)
 	switch {
 	case err == nil:
+		r.events.Login(metrics.ResultOK)
 		return issued, nil
 	case errors.Is(err, authn.ErrInvalidCredentials):
+		r.events.Login(metrics.ResultFailed)
 		return authsvc.Issued{}, errInvalidGrant
 	default:
+		r.events.Login(metrics.ResultError)
 		logging.FromContext(ctx).Error("token endpoint", zap.Error(err))
 		return authsvc.Issued{}, errServer
 	}
