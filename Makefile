@@ -57,3 +57,8 @@ graph: ## Print the fx dependency graph (DOT)
 .PHONY: clean
 clean: ## Remove build output and the local database and key
 	rm -rf bin var
+
+.PHONY: module
+module: ## Generate a feature module: make module name=notes (see README "Add a module")
+	@test -n "$(name)" || (echo "usage: make module name=<plural_noun>"; exit 2)
+	$(GO) run ./cmd/app new module $(name)
