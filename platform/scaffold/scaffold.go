@@ -14,10 +14,12 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -256,7 +258,8 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 		}
 	}()
 
-	for path, src := range rendered {
+	for _, path := range slices.Sorted(maps.Keys(rendered)) {
+		src := rendered[path]
 		full := filepath.Join(root, path)
 		if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {
 			return err
