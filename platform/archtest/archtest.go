@@ -145,7 +145,6 @@ func Check(root string) ([]Violation, error) {
 	cfg := &packages.Config{
 		Mode: packages.NeedName | packages.NeedImports | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax,
 		Dir:  root,
-		Env:  append(os.Environ(), "GOFLAGS=-mod=mod"),
 	}
 	pkgs, err := packages.Load(cfg, "./modules/...", "./platform/...")
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -42,7 +41,7 @@ func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 	}
 	dst := t.TempDir()
 	copyRepo(t, src, dst)
-	env := []string{"MIGRATE_DEV_URL=" + testkit.PostgresURL(), "GOFLAGS=-mod=mod"}
+	env := []string{"MIGRATE_DEV_URL=" + testkit.PostgresURL()}
 	sh := func(cmdline string, extra ...string) (string, error) {
 		t.Helper()
 		start := time.Now()
