@@ -23,7 +23,7 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			app := fx.New(appOptions(cfg, fx.Invoke(announce)))
+			app := fx.New(appOptions(cfg, fx.Invoke(announce), debugGraph(cfg)))
 			if err := app.Err(); err != nil {
 				return err
 			}
