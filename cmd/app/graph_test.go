@@ -90,9 +90,9 @@ func TestModuleGraph(t *testing.T) {
 		uses[u.From+"->"+u.To] = strings.Join(u.Types, ",")
 	}
 	for edge, typ := range map[string]string{
-		"auth->users":     "authn.Directory",        // auth's Users interface, satisfied by the users module
-		"platform->auth":  "authn.TokenVerifier",    // the resolver verifies tokens with auth
-		"users->platform": "*ent.Client",            // the users store
+		"auth->users":     "authn.Directory",     // auth's Users interface, satisfied by the users module
+		"platform->auth":  "authn.TokenVerifier", // the resolver verifies tokens with auth
+		"users->platform": "*ent.Client",         // the users store
 		"platform->users": "httpserver.Routes[group=routes]",
 	} {
 		if !strings.Contains(uses[edge], typ) {

@@ -87,7 +87,6 @@ type recorder struct {
 	provided []*fxevent.Provided
 	invoked  []*fxevent.Invoked
 	hooks    []Hook
-	err      error
 }
 
 func (r *recorder) LogEvent(e fxevent.Event) {

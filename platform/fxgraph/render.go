@@ -47,12 +47,12 @@ func SVG(ctx context.Context, dot string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer gv.Close()
+	defer func() { _ = gv.Close() }()
 	graph, err := graphviz.ParseBytes([]byte(dot))
 	if err != nil {
 		return nil, fmt.Errorf("parse dot: %w", err)
 	}
-	defer graph.Close()
+	defer func() { _ = graph.Close() }()
 	var buf bytes.Buffer
 	if err := gv.Render(ctx, graph, graphviz.SVG, &buf); err != nil {
 		return nil, fmt.Errorf("render svg: %w", err)

@@ -17,7 +17,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -124,9 +124,9 @@ func Derive(name, modulePath string) (Names, error) {
 	return Names{Module: name, Singular: singular, Entity: title, EntPkg: singular, Plural: name, Title: title, Path: modulePath}, nil
 }
 
-// ModulePath reads the module path from root/go.mod.
-func ModulePath(root string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
+// ModulePath reads the module path from go.mod at root.
+func ModulePath(root *os.Root) (string, error) {
+	b, err := root.ReadFile("go.mod")
 	if err != nil {
 		return "", fmt.Errorf("run this from the repository root: %w", err)
 	}
@@ -142,15 +142,15 @@ func ModulePath(root string) (string, error) {
 type file struct{ tmpl, path string }
 
 func files(n Names) []file {
-	m := filepath.Join("modules", n.Module)
+	m := path.Join("modules", n.Module)
 	return []file{
-		{"schema.go.tmpl", filepath.Join("ent", "schema", n.EntPkg+".go")},
-		{"module.go.tmpl", filepath.Join(m, n.Module+".go")},
-		{"svc.go.tmpl", filepath.Join(m, n.Singular+"svc", "service.go")},
-		{"store.go.tmpl", filepath.Join(m, n.Singular+"store", "store.go")},
-		{"dto.go.tmpl", filepath.Join(m, n.Singular+"schema", "schema.go")},
-		{"api.go.tmpl", filepath.Join(m, n.Singular+"api", "routes.go")},
-		{"api_test.go.tmpl", filepath.Join(m, n.Singular+"api", "api_test.go")},
+		{"schema.go.tmpl", path.Join("ent", "schema", n.EntPkg+".go")},
+		{"module.go.tmpl", path.Join(m, n.Module+".go")},
+		{"svc.go.tmpl", path.Join(m, n.Singular+"svc", "service.go")},
+		{"store.go.tmpl", path.Join(m, n.Singular+"store", "store.go")},
+		{"dto.go.tmpl", path.Join(m, n.Singular+"schema", "schema.go")},
+		{"api.go.tmpl", path.Join(m, n.Singular+"api", "routes.go")},
+		{"api_test.go.tmpl", path.Join(m, n.Singular+"api", "api_test.go")},
 	}
 }
 
@@ -176,7 +176,7 @@ func Render(n Names) (map[string][]byte, error) {
 }
 
 // ListFile is the one list of modules the generator edits.
-var ListFile = filepath.Join("cmd", "app", "modules", "modules.go")
+var ListFile = "cmd/app/modules/modules.go"
 
 // Register adds the module's import and `name.Module,` to the list in src.
 func Register(src []byte, n Names) ([]byte, error) {
@@ -217,7 +217,12 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	root := opts.Root
+	// Every file operation goes through root, confined to the repository.
+	root, err := os.OpenRoot(opts.Root)
+	if err != nil {
+		return fmt.Errorf("repository root: %w", err)
+	}
+	defer root.Close()
 	modPath, err := ModulePath(root)
 	if err != nil {
 		return err
@@ -226,8 +231,8 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{filepath.Join("modules", n.Module), filepath.Join("ent", "schema", n.EntPkg+".go"), filepath.Join("ent", n.EntPkg)} {
-		if _, err := os.Stat(filepath.Join(root, p)); err == nil {
+	for _, p := range []string{path.Join("modules", n.Module), path.Join("ent", "schema", n.EntPkg+".go"), path.Join("ent", n.EntPkg)} {
+		if _, err := root.Stat(p); err == nil {
 			return fmt.Errorf("module %q: %s %w; pick another name or remove it first", name, p, ErrExists)
 		}
 	}
@@ -235,7 +240,7 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	list, err := os.ReadFile(filepath.Join(root, ListFile))
+	list, err := root.ReadFile(ListFile)
 	if err != nil {
 		return err
 	}
@@ -244,44 +249,42 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 		return err
 	}
 
-	snap, err := takeSnapshot(root, "ent", "migrations", "modules", filepath.Dir(ListFile))
+	snap, err := takeSnapshot(root, "ent", "migrations", "modules", path.Dir(ListFile))
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
 			if rerr := snap.restore(); rerr != nil {
-				err = fmt.Errorf("%w (and restoring the tree failed: %v)", err, rerr)
+				err = fmt.Errorf("%w (and restoring the tree failed: %w)", err, rerr)
 			} else {
 				err = fmt.Errorf("%w\nnothing was changed: every file written has been removed", err)
 			}
 		}
 	}()
 
-	for _, path := range slices.Sorted(maps.Keys(rendered)) {
-		src := rendered[path]
-		full := filepath.Join(root, path)
-		if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {
+	for _, p := range slices.Sorted(maps.Keys(rendered)) {
+		if err := root.MkdirAll(path.Dir(p), 0o750); err != nil {
 			return err
 		}
-		if err := os.WriteFile(full, src, 0o600); err != nil {
+		if err := root.WriteFile(p, rendered[p], 0o600); err != nil {
 			return err
 		}
-		logf("wrote %s", path)
+		logf("wrote %s", p)
 	}
-	if err := os.WriteFile(filepath.Join(root, ListFile), newList, 0o600); err != nil {
+	if err := root.WriteFile(ListFile, newList, 0o600); err != nil {
 		return err
 	}
 	logf("registered %s.Module in %s", n.Module, ListFile)
 
 	logf("regenerating ent (go generate ./ent)")
-	if err := run(ctx, root, opts.Env, "go", "generate", "./ent"); err != nil {
+	if err := run(ctx, opts.Root, opts.Env, "go", "generate", "./ent"); err != nil {
 		return fmt.Errorf("regenerate ent: %w", err)
 	}
 	// The migration is planned by a fresh build of the app, which has the
 	// new schema compiled in (this process has the old one).
 	logf("writing the migration (go run ./cmd/app migrate diff add_%s)", n.Module)
-	if err := run(ctx, root, opts.Env, "go", "run", "./cmd/app", "migrate", "diff", "add_"+n.Module); err != nil {
+	if err := run(ctx, opts.Root, opts.Env, "go", "run", "./cmd/app", "migrate", "diff", "add_"+n.Module); err != nil {
 		return fmt.Errorf("write the migration: %w", err)
 	}
 	return nil

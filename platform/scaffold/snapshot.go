@@ -5,38 +5,38 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 )
 
 // snapshot remembers every file and directory under some trees, so that a
 // failed generation can put them back exactly: files it created (including
 // what `go generate` wrote) are removed, files it changed get their old
-// content back.
+// content back. Paths are slash-separated and relative to the root, and
+// every operation goes through an os.Root, so nothing outside it is touched.
 type snapshot struct {
-	root  string
+	root  *os.Root
 	trees []string
-	files map[string][]byte // relative path -> content
+	files map[string][]byte
 	dirs  map[string]bool
 }
 
-func takeSnapshot(root string, trees ...string) (*snapshot, error) {
+func takeSnapshot(root *os.Root, trees ...string) (*snapshot, error) {
 	s := &snapshot{root: root, trees: trees, files: map[string][]byte{}, dirs: map[string]bool{}}
 	for _, tree := range trees {
-		err := filepath.WalkDir(filepath.Join(root, tree), func(path string, d fs.DirEntry, err error) error {
+		err := fs.WalkDir(root.FS(), tree, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			rel, _ := filepath.Rel(root, path)
 			if d.IsDir() {
-				s.dirs[rel] = true
+				s.dirs[p] = true
 				return nil
 			}
-			b, err := os.ReadFile(path) // #nosec G304 -- walking our own tree
+			b, err := root.ReadFile(p)
 			if err != nil {
 				return err
 			}
-			s.files[rel] = b
+			s.files[p] = b
 			return nil
 		})
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -50,40 +50,37 @@ func (s *snapshot) restore() error {
 	var errs []error
 	var newDirs []string
 	for _, tree := range s.trees {
-		_ = filepath.WalkDir(filepath.Join(s.root, tree), func(path string, d fs.DirEntry, err error) error {
+		_ = fs.WalkDir(s.root.FS(), tree, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return nil
 			}
-			rel, _ := filepath.Rel(s.root, path)
 			if d.IsDir() {
-				if !s.dirs[rel] {
-					newDirs = append(newDirs, path)
+				if !s.dirs[p] {
+					newDirs = append(newDirs, p)
 				}
 				return nil
 			}
-			old, ok := s.files[rel]
-			switch {
-			case !ok:
-				errs = append(errs, os.Remove(path))
-			default:
-				if cur, err := os.ReadFile(path); err != nil || !bytes.Equal(cur, old) { // #nosec G304 -- our own tree
-					errs = append(errs, os.WriteFile(path, old, 0o600))
-				}
+			old, ok := s.files[p]
+			if !ok {
+				errs = append(errs, s.root.Remove(p))
+				return nil
+			}
+			if cur, err := s.root.ReadFile(p); err != nil || !bytes.Equal(cur, old) {
+				errs = append(errs, s.root.WriteFile(p, old, 0o600))
 			}
 			return nil
 		})
 	}
 	// Files that were removed come back too.
-	for rel, old := range s.files {
-		path := filepath.Join(s.root, rel)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, os.MkdirAll(filepath.Dir(path), 0o750), os.WriteFile(path, old, 0o600))
+	for p, old := range s.files {
+		if _, err := s.root.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, s.root.MkdirAll(path.Dir(p), 0o750), s.root.WriteFile(p, old, 0o600))
 		}
 	}
 	// Deepest first, so a directory is empty when its turn comes.
 	slices.SortFunc(newDirs, func(a, b string) int { return len(b) - len(a) })
 	for _, d := range newDirs {
-		errs = append(errs, os.RemoveAll(d))
+		errs = append(errs, s.root.RemoveAll(d))
 	}
 	return errors.Join(errs...)
 }
