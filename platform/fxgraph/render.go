@@ -99,7 +99,7 @@ func DOT(g *Graph, level string) string {
 	b.WriteString("digraph fx {\n\trankdir=LR;\n\tnode [shape=plain fontname=\"Helvetica\" fontsize=10];\n\tedge [fontname=\"Helvetica\" fontsize=9 color=\"#555555\"];\n")
 	if level == "module" {
 		for _, m := range g.Modules {
-			fmt.Fprintf(&b, "\t%s [label=<<TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"3\"><TR><TD BGCOLOR=\"#dde7f5\"><B>%s</B> (%d providers)</TD></TR>",
+			fmt.Fprintf(&b, "\t%s [label=<<TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"3\"><TR><TD BGCOLOR=\"#dde7f5\"><B>%s</B>&#160;(%d providers)</TD></TR>",
 				id("m:"+m.Name), html.EscapeString(m.Name), len(m.Providers))
 			for _, l := range m.summary() {
 				fmt.Fprintf(&b, "<TR><TD ALIGN=\"LEFT\">%s</TD></TR>", html.EscapeString(l))
