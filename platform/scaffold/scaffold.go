@@ -222,7 +222,7 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("repository root: %w", err)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	modPath, err := ModulePath(root)
 	if err != nil {
 		return err
