@@ -176,6 +176,22 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 		t.Errorf("rendered %d modules, want %d", n, len(g.Modules))
 	}
 
+	// Search and click, driven through the page's deep link: searching for
+	// ent.Client hides unrelated nodes, and selecting *ent.Client shows its
+	// constructor's module and the users store among its consumers.
+	dom, console = loadInChromium(t, chromium, app.URL+"/debug/graph#q=ent.client&select=*ent.Client")
+	if console != "" {
+		t.Errorf("console output:\n%s", console)
+	}
+	hidden := strings.Count(dom, `class="node hidden"`) + strings.Count(dom, `class="node private hidden"`)
+	if hidden == 0 || hidden >= len(g.Providers) || !strings.Contains(dom, `class="node hit`) {
+		t.Errorf("search hid %d of %d nodes", hidden, len(g.Providers))
+	}
+	if !strings.Contains(dom, `<div>module: <strong>platform</strong>`) || !strings.Contains(dom, "users · userstore.New") {
+		_, detail, _ := strings.Cut(dom, `id="detail"`)
+		t.Errorf("the detail panel after a click:\n%.1500s", detail)
+	}
+
 	// Control: the same page with a script error is caught.
 	page, err := fxgraph.Page(g)
 	if err != nil {
