@@ -315,7 +315,7 @@ func build(rec *recorder, dot string, routes []httpserver.Routes) (*Graph, error
 	// Routes: each Routes registers on a scratch API, whose OpenAPI
 	// document then lists exactly its operations.
 	for _, r := range routes {
-		name := moduleOfType(rec, reflect.TypeOf(r))
+		name := moduleOfRoutes(rec, reflect.TypeOf(r))
 		m := module(name)
 		m.Routes = append(m.Routes, operations(r)...)
 	}
@@ -349,12 +349,19 @@ func moduleOfFunc(rec *recorder, fn string) string {
 	return ""
 }
 
-func moduleOfType(rec *recorder, t reflect.Type) string {
+// moduleOfRoutes finds the module of a routes group member: among the
+// constructors that feed the group, the one from the member type's package
+// (the group's order is not the order of provision, so it cannot be used).
+func moduleOfRoutes(rec *recorder, t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	for _, e := range rec.provided {
-		if strings.HasPrefix(funcPath(e.ConstructorName), t.PkgPath()+".") {
+		feedsRoutes := false
+		for _, o := range e.OutputTypeNames {
+			feedsRoutes = feedsRoutes || typeKey(o) == "httpserver.Routes[group=routes]"
+		}
+		if feedsRoutes && strings.HasPrefix(funcPath(e.ConstructorName), t.PkgPath()+".") {
 			return e.ModuleName
 		}
 	}
