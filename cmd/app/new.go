@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +31,11 @@ func newModuleCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
-			err := scaffold.Generate(cmd.Context(), args[0], scaffold.Options{
+			// Ctrl-C cancels the generation instead of killing the process,
+			// so the half-written files are still removed.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			err := scaffold.Generate(ctx, args[0], scaffold.Options{
 				Root: root,
 				Log:  func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) },
 			})
