@@ -19,6 +19,7 @@ import (
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
+	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/migrator"
 	"github.com/acme/monolith/platform/password"
 )
@@ -35,6 +36,7 @@ var Module = fx.Module("platform",
 		health.AsCheck(database.NewChecker),
 		health.NewRegistry,
 		password.NewHasher,
+		mail.New,
 		authn.NewResolver,
 		httpserver.New,
 	),
@@ -52,10 +54,13 @@ type Sections struct {
 	Auth     config.Auth
 	Users    config.Users
 	Password config.Password
+	Sessions config.Sessions
+	Mail     config.Mail
 }
 
 func sections(c config.Config) Sections {
-	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password}
+	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password,
+		Sessions: c.Sessions, Mail: c.Mail}
 }
 
 // openDatabase opens the pool; on start it checks the database answers and
