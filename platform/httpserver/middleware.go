@@ -36,7 +36,7 @@ func requestContext(log *zap.Logger) fiber.Handler {
 		}
 		c.Set(RequestIDHeader, id)
 		reqLog := log.With(zap.String("request_id", id))
-		ctx := logging.WithRequestID(c.UserContext(), id)
+		ctx := withClientIP(logging.WithRequestID(c.UserContext(), id), c.IP())
 		c.SetUserContext(logging.WithContext(ctx, reqLog))
 
 		err := c.Next()
