@@ -35,6 +35,8 @@ type Params struct {
 	Log       *zap.Logger
 	Health    *health.Registry
 	Routes    []Routes `group:"routes"`
+	// Edge settings (proxies, CORS, HSTS); zero in tests that build a bare server.
+	Edge config.Sessions `optional:"true"`
 }
 
 // Server is the HTTP server.
@@ -64,8 +66,17 @@ func New(p Params) *Server {
 		ErrorHandler:   errorHandler,
 		JSONEncoder:    json.Marshal,
 		JSONDecoder:    json.Unmarshal,
+		// The client IP (throttling, sessions, logs) is the peer address,
+		// unless the peer is a trusted proxy: then its ProxyHeader is used.
+		ProxyHeader:             proxyHeader(p.Edge),
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          p.Edge.TrustedProxies,
+		EnableIPValidation:      true,
 	})
-	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics())
+	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), refuseQueryCredentials())
+	if h := corsFor(p.Edge); h != nil {
+		s.app.Use(h)
+	}
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
 
@@ -80,6 +91,13 @@ func New(p Params) *Server {
 		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}
 	return s
+}
+
+func proxyHeader(e config.Sessions) string {
+	if len(e.TrustedProxies) == 0 {
+		return ""
+	}
+	return e.ProxyHeader
 }
 
 // APIConfig is the OpenAPI 3.1 configuration shared by the server and the
