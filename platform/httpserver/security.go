@@ -42,8 +42,15 @@ func securityHeaders(hsts bool) fiber.Handler {
 // RFC 9700 §4.3.2).
 var queryCredentialParams = []string{"access_token", "refresh_token", "password", "token"}
 
+// oauthEndpoints refuse URL parameters themselves, with an RFC 6749 §5.2
+// error rather than problem JSON, because OAuth2 clients parse that shape.
+var oauthEndpoints = map[string]bool{TokenURL: true, "/api/auth/revoke": true}
+
 func refuseQueryCredentials() fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if oauthEndpoints[c.Path()] {
+			return c.Next()
+		}
 		args := c.Request().URI().QueryArgs()
 		for _, k := range queryCredentialParams {
 			if args.Has(k) {
