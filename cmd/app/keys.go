@@ -37,7 +37,7 @@ func keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { _ = db.Close() }()
 			// Never migrates Postgres from here; SQLite migrates as `serve` does.
 			if err := platform.PrepareSchema(ctx, db, false, zap.NewNop()); err != nil {
 				return err
@@ -59,14 +59,12 @@ func keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
+			msg := "no key was waiting: nothing promoted (run again after JWT_KEY_REFRESH_INTERVAL)\n"
 			if promoted != "" {
-				fmt.Fprintf(out, "signing with %s\n", promoted)
-			} else {
-				fmt.Fprintln(out, "no key was waiting: nothing promoted (run again after JWT_KEY_REFRESH_INTERVAL)")
+				msg = "signing with " + promoted + "\n"
 			}
-			fmt.Fprintf(out, "published next key %s\n", published)
-			return nil
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%spublished next key %s\n", msg, published)
+			return err
 		},
 	})
 	return cmd

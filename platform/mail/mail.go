@@ -116,7 +116,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		_ = conn.Close()
 		return fmt.Errorf("smtp starttls: %w", err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if s.cfg.SMTPUsername != "" {
 		if err := c.Auth(sasl.NewPlainClient("", s.cfg.SMTPUsername, s.cfg.SMTPPassword)); err != nil {
 			return fmt.Errorf("smtp auth: %w", err)

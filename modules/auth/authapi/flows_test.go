@@ -119,6 +119,31 @@ func TestRefreshIdleLifetime(t *testing.T) {
 	}
 }
 
+// TestRefreshAbsoluteLifetime: refreshing renews the idle lifetime but
+// never the absolute one; past it, refresh and access tokens both fail.
+func TestRefreshAbsoluteLifetime(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		c.Sessions.RefreshIdleTTL, c.Sessions.RefreshAbsoluteTTL = 2*time.Second, 2*time.Second
+	}))
+	u := app.NewUser(false)
+	var tk tokens
+	app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
+	time.Sleep(1200 * time.Millisecond)
+	res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(tk.RefreshToken))
+	if res.Status != http.StatusOK {
+		t.Fatalf("control refresh inside both lifetimes: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &tk)
+	time.Sleep(1200 * time.Millisecond) // idle renewed 1.2 s ago, absolute passed
+	if res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(tk.RefreshToken)); res.Status != http.StatusBadRequest {
+		t.Fatalf("refresh past the absolute lifetime: %d", res.Status)
+	}
+	if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(tk.AccessToken)); res.Status != http.StatusUnauthorized {
+		t.Fatalf("access token of an expired session: %d", res.Status)
+	}
+}
+
 // TestSessionsList lists the caller's sessions with the current one marked,
 // and ending one cuts its tokens off.
 func TestSessionsList(t *testing.T) {
@@ -164,6 +189,10 @@ func TestKeyRotation(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		var ring *authsvc.KeyRing
 		app := testkit.Start(t, db, testkit.WithFx(fx.Populate(&ring)))
+		// Another replica on the same database, started before any
+		// rotation: it must trust the new key without waiting for its
+		// periodic reload (1 min).
+		replica := testkit.Start(t, db)
 		u := app.NewUser(false)
 		kidOf := func(tok string) string {
 			t.Helper()
@@ -205,9 +234,11 @@ func TestKeyRotation(t *testing.T) {
 		if kidOf(fresh) != next || len(jwks()) != 3 {
 			t.Fatalf("new key not signing: %s, jwks %v", kidOf(fresh), jwks())
 		}
-		for _, tok := range []string{u.Token, fresh} {
-			if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(tok)); res.Status != http.StatusOK {
-				t.Fatalf("token refused after rotation: %d", res.Status)
+		for _, a := range []*testkit.App{app, replica} {
+			for _, tok := range []string{u.Token, fresh} {
+				if res := a.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(tok)); res.Status != http.StatusOK {
+					t.Fatalf("token refused after rotation: %d", res.Status)
+				}
 			}
 		}
 	})

@@ -100,15 +100,6 @@ func partOf(t *testing.T, tok string, i int) map[string]any {
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
-func b64json(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func parseKey(t *testing.T, p string) *rsa.PrivateKey {
 	t.Helper()
 	block, _ := pem.Decode([]byte(p))

@@ -73,7 +73,8 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 			"Or send this token to POST /api/auth/reset-password:\n" + raw + "\n\n" +
 			"It expires in " + s.opts.ResetTTL.String() + " and works once. If you did not ask, ignore this email.\n",
 	}
-	go func() { //nolint:gosec // detached on purpose: the request must not wait for (or reveal) delivery
+	// Detached on purpose: the request must not wait for (or reveal) delivery.
+	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := s.resets.mailer.Send(ctx, msg); err != nil {
