@@ -40,7 +40,7 @@ func securityHeaders(hsts bool) fiber.Handler {
 // queryCredentialParams are never accepted in a URL: URLs end up in logs,
 // proxies and browser histories (RFC 6750 §2.3 is deliberately unsupported,
 // RFC 9700 §4.3.2).
-var queryCredentialParams = []string{"access_token", "refresh_token", "password", "token"}
+var queryCredentialParams = []string{"access_token", "refresh_token", "password"}
 
 // oauthEndpoints refuse URL parameters themselves, with an RFC 6749 §5.2
 // error rather than problem JSON, because OAuth2 clients parse that shape.

@@ -67,6 +67,7 @@ type KeyRing struct {
 	refresh time.Duration
 	now     func() time.Time
 
+	loading  sync.Mutex // one reload at a time; others keep the current set
 	mu       sync.RWMutex
 	signing  *SigningKey
 	verify   map[string]*rsa.PublicKey
@@ -215,7 +216,8 @@ func (r *KeyRing) fresh(ctx context.Context) {
 	r.mu.RLock()
 	stale := r.now().Sub(r.loadedAt) > r.refresh
 	r.mu.RUnlock()
-	if stale {
+	if stale && r.loading.TryLock() {
+		defer r.loading.Unlock()
 		// A failed reload keeps the previous set: better than failing
 		// every request while the database blips.
 		_ = r.load(ctx)

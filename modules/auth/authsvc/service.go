@@ -164,7 +164,7 @@ func (s *Service) startSession(ctx context.Context, p authn.Principal, c Client)
 	if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
 		return Grant{}, fmt.Errorf("start session: %w", err)
 	}
-	access, err := s.tokens.Issue(p, c.ID, sess.ID)
+	access, err := s.tokens.Issue(ctx, p, c.ID, sess.ID)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -252,7 +252,7 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 			return Grant{}, err
 		}
 	}
-	access, err := s.tokens.Issue(p, sess.ClientID, sess.ID)
+	access, err := s.tokens.Issue(ctx, p, sess.ClientID, sess.ID)
 	if err != nil {
 		return Grant{}, err
 	}

@@ -87,8 +87,8 @@ type Issued struct {
 }
 
 // Issue signs an access token for a principal in a session.
-func (t *Tokens) Issue(p authn.Principal, clientID string, sessionID uuid.UUID) (Issued, error) {
-	key, err := t.keys.SigningKey(context.Background())
+func (t *Tokens) Issue(ctx context.Context, p authn.Principal, clientID string, sessionID uuid.UUID) (Issued, error) {
+	key, err := t.keys.SigningKey(ctx)
 	if err != nil {
 		return Issued{}, fmt.Errorf("sign access token: %w", err)
 	}
