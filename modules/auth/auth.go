@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -31,6 +32,7 @@ var Module = fx.Module("auth",
 		newThrottle,
 		newResets,
 	),
+	fx.Invoke(startPruner),
 	fx.Provide(
 		NewKeyRing,
 		newTokens,
@@ -90,4 +92,11 @@ func newService(cfg config.Config, u authsvc.Users, t *authsvc.Tokens, s authsvc
 		ReuseGrace: cfg.Sessions.RefreshReuseGrace, ResetTTL: cfg.Sessions.ResetTokenTTL,
 		PublicURL: cfg.HTTP.PublicURL, Production: cfg.IsProduction(),
 	})
+}
+
+// startPruner deletes dead sessions and counters hourly; dead sessions are
+// kept for a week first, for audit.
+func startPruner(lc fx.Lifecycle, s *authstore.Store, log *zap.Logger) {
+	p := authsvc.NewPruner(s, log.Named("auth"), 7*24*time.Hour)
+	lc.Append(fx.Hook{OnStart: p.Start, OnStop: p.Stop})
 }

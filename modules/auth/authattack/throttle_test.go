@@ -51,6 +51,16 @@ func TestThrottling(t *testing.T) {
 			t.Fatalf("replica did not see the block: %d", res.Status)
 		}
 
+		// Password recovery: every request counts (each may send an email);
+		// the 429 is problem JSON with Retry-After, the same for any email.
+		var last *testkit.Response
+		for range 4 {
+			last = app.Do(http.MethodPost, "/api/auth/password-recovery", map[string]string{"email": bystander.Email})
+		}
+		if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" || last.Problem(t).Code != "too_many_requests" {
+			t.Fatalf("recovery flood: %d %v %s", last.Status, last.Header, last.Body)
+		}
+
 		// Per IP: spread failures over many accounts until the IP limit
 		// (15, five times the account limit) trips; then every account
 		// from that address waits, while the account limit never did.

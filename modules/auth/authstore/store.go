@@ -314,3 +314,36 @@ func toSession(r *ent.Session) authsvc.Session {
 		CreatedAt: r.CreatedAt.UTC(), LastUsedAt: r.LastUsedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), RevokedAt: r.RevokedAt,
 	}
 }
+
+// Prune deletes what can no longer be used: sessions (with their refresh
+// tokens) expired or revoked before cutoff, expired reset tokens and
+// throttle counters whose window ended before cutoff and that block
+// nothing. It returns how many sessions it removed.
+func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
+	ids, err := s.db.Session.Query().
+		Where(session.Or(session.ExpiresAtLT(cutoff), session.RevokedAtLT(cutoff))).
+		Limit(1000).IDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) > 0 {
+		err = s.tx(ctx, func(tx *ent.Tx) error {
+			if _, err := tx.RefreshToken.Delete().Where(refreshtoken.SessionIDIn(ids...)).Exec(ctx); err != nil {
+				return err
+			}
+			_, err := tx.Session.Delete().Where(session.IDIn(ids...)).Exec(ctx)
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("prune sessions: %w", err)
+		}
+	}
+	if _, err := s.db.PasswordReset.Delete().Where(passwordreset.ExpiresAtLT(now)).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("prune reset tokens: %w", err)
+	}
+	if _, err := s.db.Throttle.Delete().Where(throttle.WindowStartLT(cutoff),
+		throttle.Or(throttle.BlockedUntilIsNil(), throttle.BlockedUntilLT(now))).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("prune throttles: %w", err)
+	}
+	return len(ids), nil
+}
