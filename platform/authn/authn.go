@@ -178,10 +178,15 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma
 			return
 		}
 		if err != nil {
+			status := http.StatusUnauthorized
 			if fe, ok := fault.As(err); ok && fe.Kind == fault.Unauthenticated {
 				ctx.SetHeader("WWW-Authenticate", challenge(fe))
+			} else if !ok {
+				// A failure to check (database down), not a bad token: an
+				// opaque, logged 500 rather than a 401 carrying the cause.
+				status = http.StatusInternalServerError
 			}
-			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "", err)
+			_ = huma.WriteErr(api, ctx, status, "", err)
 			return
 		}
 		next(huma.WithValue(ctx, principalKey{}, p))
