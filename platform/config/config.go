@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -299,6 +300,10 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 	if c.Mail.SMTPHost != "" {
 		if _, err := mail.ParseAddress(c.Mail.SMTPFrom); err != nil {
 			l.fail("SMTP_FROM", "must be an email address when SMTP_HOST is set")
+		}
+		if ip := net.ParseIP(c.Mail.SMTPHost); c.Mail.SMTPTLS == "none" && c.Mail.SMTPUsername != "" &&
+			c.Mail.SMTPHost != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			l.fail("SMTP_TLS", "none would send SMTP_PASSWORD unencrypted to a remote relay; use starttls or tls")
 		}
 	}
 }

@@ -135,6 +135,7 @@ func TestSessionSettingsAreChecked(t *testing.T) {
 		"JWT_KEY_ENCRYPTION_KEY": {"JWT_KEY_ENCRYPTION_KEY": "c2hvcnQ="},
 		"REFRESH_TOKEN_IDLE_TTL": {"REFRESH_TOKEN_IDLE_TTL": "800h", "REFRESH_TOKEN_ABSOLUTE_TTL": "700h"},
 		"SMTP_FROM":              {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "not an address"},
+		"SMTP_TLS":               {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "a@example.test", "SMTP_TLS": "none", "SMTP_USERNAME": "u"},
 	}
 	for name, kv := range bad {
 		t.Run(name, func(t *testing.T) {
