@@ -325,6 +325,24 @@ func TestAttacks(t *testing.T) {
 			{"oversized-bearer-under-header-limit", "RFC 6750 §3.1 (invalid_token)", func(t *testing.T) {
 				refused(t, strings.Repeat("a", 5000))
 			}},
+			{"oversized-json-inputs", "ASVS 5.0 V4.1 / V6.4 (input size limits; 4xx, never 5xx)", func(t *testing.T) {
+				for path, body := range map[string]map[string]string{
+					"/api/auth/password-recovery": {"email": strings.Repeat("a", 100000) + "@example.test"},
+					"/api/auth/reset-password":    {"token": strings.Repeat("t", 100000), "new_password": "a fine passphrase"},
+				} {
+					if res := app.Do(http.MethodPost, path, body); res.Status != http.StatusUnprocessableEntity {
+						t.Fatalf("%s: %d %s", path, res.Status, res.Body)
+					}
+				}
+			}},
+			{"reset-token-guessing", "ASVS 5.0 V6.4 (reset tokens unguessable, failures uniform)", func(t *testing.T) {
+				a := app.Do(http.MethodPost, "/api/auth/reset-password", map[string]string{"token": strings.Repeat("A", 43), "new_password": "a fine passphrase"})
+				b := app.Do(http.MethodPost, "/api/auth/reset-password", map[string]string{"token": "short", "new_password": "a fine passphrase"})
+				if a.Status != http.StatusUnprocessableEntity || a.Status != b.Status || !bytes.Contains(a.Body, []byte("invalid_reset_token")) ||
+					!bytes.Contains(b.Body, []byte("invalid_reset_token")) {
+					t.Fatalf("guessed tokens: %d %s / %d %s", a.Status, a.Body, b.Status, b.Body)
+				}
+			}},
 			{"common-password-refused", "ASVS 5.0 V6.2 (breached/common password list)", func(t *testing.T) {
 				res := app.Do(http.MethodPost, "/api/auth/register", map[string]string{"email": "common@example.test", "password": "password123"})
 				if res.Status != http.StatusUnprocessableEntity || !bytes.Contains(res.Body, []byte("password_too_common")) {

@@ -1,8 +1,11 @@
 package authstore_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +77,47 @@ func TestPrune(t *testing.T) {
 		}
 		if until, err := s.BlockedUntil(ctx, "login:ip:fresh", now); err != nil || until.IsZero() {
 			t.Fatalf("fresh counter lost: %v %v", until, err)
+		}
+	})
+}
+
+// TestKeysSealed: signing keys are stored sealed (the private key's bytes
+// do not appear in the row), open with the right key-encryption key, and a
+// different key-encryption key refuses to load them.
+func TestKeysSealed(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := authstore.New(db.Ent)
+		key, err := authsvc.LoadSigningKey(authsvc.KeySource{PEM: testkit.SigningKeyPEM(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kek := bytes.Repeat([]byte{7}, 32)
+		ring, err := authsvc.NewKeyRing(s, kek, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ring.Bootstrap(ctx, key); err != nil {
+			t.Fatalf("bootstrap: %v", err)
+		}
+		rows, err := s.Keys(ctx)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("keys: %v %v", rows, err)
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(key.Private)
+		for _, part := range [][]byte{der[40:80], key.Private.D.Bytes()[:32]} {
+			if bytes.Contains(rows[0].Sealed, part) {
+				t.Fatal("the private key is stored in clear")
+			}
+		}
+		// Control: the right key opens it (a second ring loads the set).
+		again, _ := authsvc.NewKeyRing(s, kek, time.Minute)
+		if err := again.Bootstrap(ctx, key); err != nil {
+			t.Fatalf("reload with the right key: %v", err)
+		}
+		wrong, _ := authsvc.NewKeyRing(s, bytes.Repeat([]byte{8}, 32), time.Minute)
+		if err := wrong.Bootstrap(ctx, key); err == nil || !strings.Contains(err.Error(), "JWT_KEY_ENCRYPTION_KEY") {
+			t.Fatalf("wrong key-encryption key: err = %v", err)
 		}
 	})
 }
