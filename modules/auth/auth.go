@@ -90,7 +90,7 @@ func newService(cfg config.Config, u authsvc.Users, t *authsvc.Tokens, s authsvc
 	return authsvc.New(u, t, s, th, r, authsvc.Options{
 		IdleTTL: cfg.Sessions.RefreshIdleTTL, AbsoluteTTL: cfg.Sessions.RefreshAbsoluteTTL,
 		ReuseGrace: cfg.Sessions.RefreshReuseGrace, ResetTTL: cfg.Sessions.ResetTokenTTL,
-		PublicURL: cfg.HTTP.PublicURL, Production: cfg.IsProduction(),
+		PublicURL: cfg.HTTP.PublicURL,
 	})
 }
 

@@ -88,8 +88,7 @@ type Options struct {
 	AbsoluteTTL time.Duration
 	ReuseGrace  time.Duration
 	ResetTTL    time.Duration
-	PublicURL   string
-	Production  bool
+	PublicURL   string // base of the link in the reset email
 }
 
 // Errors of the auth domain.
