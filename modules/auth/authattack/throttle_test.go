@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,24 @@ func TestThrottling(t *testing.T) {
 		}
 		if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" || last.Problem(t).Code != "too_many_requests" {
 			t.Fatalf("recovery flood: %d %v %s", last.Status, last.Header, last.Body)
+		}
+
+		// Refresh and reset failures are counted per IP (their tokens name
+		// no account before they are valid): the 16th bad one is a 429.
+		for _, ep := range []struct {
+			path string
+			body any
+		}{
+			{"/api/auth/login", form("grant_type", "refresh_token", "refresh_token", strings.Repeat("r", 43))},
+			{"/api/auth/reset-password", map[string]string{"token": strings.Repeat("t", 43), "new_password": "a fine passphrase"}},
+		} {
+			var res *testkit.Response
+			for range 16 {
+				res = app.Do(http.MethodPost, ep.path, ep.body)
+			}
+			if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+				t.Fatalf("%s after 16 failures: %d %s", ep.path, res.Status, res.Body)
+			}
 		}
 
 		// Per IP: spread failures over many accounts until the IP limit
