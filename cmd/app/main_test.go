@@ -152,3 +152,18 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %q %v", out, err)
 	}
 }
+
+// TestKeysRotate runs the rotation pipeline from the CLI: the first run only
+// publishes, the second promotes what the first published.
+func TestKeysRotate(t *testing.T) {
+	env := baseEnv(t, testkit.NewDatabaseURL(t, dialect.SQLite))
+	out, err := run(t, env, "", "keys", "rotate")
+	if err != nil || !strings.Contains(out, "nothing promoted") || !strings.Contains(out, "published next key ") {
+		t.Fatalf("first rotate: %v\n%s", err, out)
+	}
+	published := strings.TrimSpace(out[strings.LastIndex(out, "published next key ")+len("published next key "):])
+	out, err = run(t, env, "", "keys", "rotate")
+	if err != nil || !strings.Contains(out, "signing with "+published) {
+		t.Fatalf("second rotate did not promote %s: %v\n%s", published, err, out)
+	}
+}

@@ -41,7 +41,7 @@ func requestContext(log *zap.Logger) fiber.Handler {
 		if tid := tracing.TraceID(c.UserContext()); tid != "" {
 			reqLog = reqLog.With(zap.String("trace_id", tid))
 		}
-		ctx := logging.WithRequestID(c.UserContext(), id)
+		ctx := withClientIP(logging.WithRequestID(c.UserContext(), id), c.IP())
 		c.SetUserContext(logging.WithContext(ctx, reqLog))
 
 		err := c.Next()

@@ -43,6 +43,8 @@ type Params struct {
 	// Metrics and Tracer are optional so a server can be built without them.
 	Metrics *metrics.Registry `optional:"true"`
 	Tracer  *tracing.Tracer   `optional:"true"`
+	// Edge settings (proxies, CORS, HSTS); zero in tests that build a bare server.
+	Edge config.Sessions `optional:"true"`
 }
 
 // Server is the HTTP server.
@@ -72,6 +74,12 @@ func New(p Params) *Server {
 		ErrorHandler:   errorHandler,
 		JSONEncoder:    json.Marshal,
 		JSONDecoder:    json.Unmarshal,
+		// The client IP (throttling, sessions, logs) is the peer address,
+		// unless the peer is a trusted proxy: then its ProxyHeader is used.
+		ProxyHeader:             proxyHeader(p.Edge),
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          p.Edge.TrustedProxies,
+		EnableIPValidation:      true,
 	})
 	// Outermost first: metrics see the final status, the span exists before
 	// the access log reads its trace id.
@@ -81,7 +89,10 @@ func New(p Params) *Server {
 	if p.Tracer != nil {
 		s.app.Use(p.Tracer.Middleware())
 	}
-	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics())
+	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), refuseQueryCredentials())
+	if h := corsFor(p.Edge); h != nil {
+		s.app.Use(h)
+	}
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
 
@@ -96,6 +107,13 @@ func New(p Params) *Server {
 		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}
 	return s
+}
+
+func proxyHeader(e config.Sessions) string {
+	if len(e.TrustedProxies) == 0 {
+		return ""
+	}
+	return e.ProxyHeader
 }
 
 // APIConfig is the OpenAPI 3.1 configuration shared by the server and the

@@ -51,6 +51,8 @@ func Check(field, pw string) *fault.Error {
 		e = ErrTooShort
 	case n > MaxLength:
 		e = ErrTooLong
+	case IsCommon(pw):
+		e = ErrCommon
 	default:
 		return nil
 	}

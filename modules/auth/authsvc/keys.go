@@ -79,6 +79,15 @@ func parsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 	return rk, nil
 }
 
+// GenerateKey creates a new RSA signing key.
+func GenerateKey() (*SigningKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, rsaBits)
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	return &SigningKey{Private: key, KID: thumbprint(&key.PublicKey)}, nil
+}
+
 // generateKeyFile creates a development key readable only by its owner.
 func generateKeyFile(path string) ([]byte, error) {
 	key, err := rsa.GenerateKey(rand.Reader, rsaBits)
