@@ -12,6 +12,11 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/acme/monolith/ent/passwordreset"
+	"github.com/acme/monolith/ent/refreshtoken"
+	"github.com/acme/monolith/ent/session"
+	"github.com/acme/monolith/ent/signingkey"
+	"github.com/acme/monolith/ent/throttle"
 	"github.com/acme/monolith/ent/user"
 )
 
@@ -73,7 +78,12 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			user.Table: user.ValidColumn,
+			passwordreset.Table: passwordreset.ValidColumn,
+			refreshtoken.Table:  refreshtoken.ValidColumn,
+			session.Table:       session.ValidColumn,
+			signingkey.Table:    signingkey.ValidColumn,
+			throttle.Table:      throttle.ValidColumn,
+			user.Table:          user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -5,7 +5,12 @@ package ent
 import (
 	"time"
 
+	"github.com/acme/monolith/ent/passwordreset"
+	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/schema"
+	"github.com/acme/monolith/ent/session"
+	"github.com/acme/monolith/ent/signingkey"
+	"github.com/acme/monolith/ent/throttle"
 	"github.com/acme/monolith/ent/user"
 	"github.com/google/uuid"
 )
@@ -14,6 +19,126 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	passwordresetFields := schema.PasswordReset{}.Fields()
+	_ = passwordresetFields
+	// passwordresetDescTokenHash is the schema descriptor for token_hash field.
+	passwordresetDescTokenHash := passwordresetFields[2].Descriptor()
+	// passwordreset.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	passwordreset.TokenHashValidator = passwordresetDescTokenHash.Validators[0].(func(string) error)
+	// passwordresetDescCreatedAt is the schema descriptor for created_at field.
+	passwordresetDescCreatedAt := passwordresetFields[3].Descriptor()
+	// passwordreset.DefaultCreatedAt holds the default value on creation for the created_at field.
+	passwordreset.DefaultCreatedAt = passwordresetDescCreatedAt.Default.(func() time.Time)
+	// passwordresetDescID is the schema descriptor for id field.
+	passwordresetDescID := passwordresetFields[0].Descriptor()
+	// passwordreset.DefaultID holds the default value on creation for the id field.
+	passwordreset.DefaultID = passwordresetDescID.Default.(func() uuid.UUID)
+	refreshtokenFields := schema.RefreshToken{}.Fields()
+	_ = refreshtokenFields
+	// refreshtokenDescTokenHash is the schema descriptor for token_hash field.
+	refreshtokenDescTokenHash := refreshtokenFields[2].Descriptor()
+	// refreshtoken.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	refreshtoken.TokenHashValidator = refreshtokenDescTokenHash.Validators[0].(func(string) error)
+	// refreshtokenDescCreatedAt is the schema descriptor for created_at field.
+	refreshtokenDescCreatedAt := refreshtokenFields[3].Descriptor()
+	// refreshtoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	refreshtoken.DefaultCreatedAt = refreshtokenDescCreatedAt.Default.(func() time.Time)
+	// refreshtokenDescChildNonce is the schema descriptor for child_nonce field.
+	refreshtokenDescChildNonce := refreshtokenFields[5].Descriptor()
+	// refreshtoken.ChildNonceValidator is a validator for the "child_nonce" field. It is called by the builders before save.
+	refreshtoken.ChildNonceValidator = refreshtokenDescChildNonce.Validators[0].(func(string) error)
+	// refreshtokenDescID is the schema descriptor for id field.
+	refreshtokenDescID := refreshtokenFields[0].Descriptor()
+	// refreshtoken.DefaultID holds the default value on creation for the id field.
+	refreshtoken.DefaultID = refreshtokenDescID.Default.(func() uuid.UUID)
+	sessionFields := schema.Session{}.Fields()
+	_ = sessionFields
+	// sessionDescClientID is the schema descriptor for client_id field.
+	sessionDescClientID := sessionFields[2].Descriptor()
+	// session.ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
+	session.ClientIDValidator = sessionDescClientID.Validators[0].(func(string) error)
+	// sessionDescUserAgent is the schema descriptor for user_agent field.
+	sessionDescUserAgent := sessionFields[3].Descriptor()
+	// session.DefaultUserAgent holds the default value on creation for the user_agent field.
+	session.DefaultUserAgent = sessionDescUserAgent.Default.(string)
+	// session.UserAgentValidator is a validator for the "user_agent" field. It is called by the builders before save.
+	session.UserAgentValidator = sessionDescUserAgent.Validators[0].(func(string) error)
+	// sessionDescIP is the schema descriptor for ip field.
+	sessionDescIP := sessionFields[4].Descriptor()
+	// session.DefaultIP holds the default value on creation for the ip field.
+	session.DefaultIP = sessionDescIP.Default.(string)
+	// session.IPValidator is a validator for the "ip" field. It is called by the builders before save.
+	session.IPValidator = sessionDescIP.Validators[0].(func(string) error)
+	// sessionDescCreatedAt is the schema descriptor for created_at field.
+	sessionDescCreatedAt := sessionFields[5].Descriptor()
+	// session.DefaultCreatedAt holds the default value on creation for the created_at field.
+	session.DefaultCreatedAt = sessionDescCreatedAt.Default.(func() time.Time)
+	// sessionDescLastUsedAt is the schema descriptor for last_used_at field.
+	sessionDescLastUsedAt := sessionFields[6].Descriptor()
+	// session.DefaultLastUsedAt holds the default value on creation for the last_used_at field.
+	session.DefaultLastUsedAt = sessionDescLastUsedAt.Default.(func() time.Time)
+	// sessionDescRevokeReason is the schema descriptor for revoke_reason field.
+	sessionDescRevokeReason := sessionFields[9].Descriptor()
+	// session.DefaultRevokeReason holds the default value on creation for the revoke_reason field.
+	session.DefaultRevokeReason = sessionDescRevokeReason.Default.(string)
+	// session.RevokeReasonValidator is a validator for the "revoke_reason" field. It is called by the builders before save.
+	session.RevokeReasonValidator = sessionDescRevokeReason.Validators[0].(func(string) error)
+	// sessionDescID is the schema descriptor for id field.
+	sessionDescID := sessionFields[0].Descriptor()
+	// session.DefaultID holds the default value on creation for the id field.
+	session.DefaultID = sessionDescID.Default.(func() uuid.UUID)
+	signingkeyFields := schema.SigningKey{}.Fields()
+	_ = signingkeyFields
+	// signingkeyDescAlg is the schema descriptor for alg field.
+	signingkeyDescAlg := signingkeyFields[1].Descriptor()
+	// signingkey.AlgValidator is a validator for the "alg" field. It is called by the builders before save.
+	signingkey.AlgValidator = signingkeyDescAlg.Validators[0].(func(string) error)
+	// signingkeyDescCreatedAt is the schema descriptor for created_at field.
+	signingkeyDescCreatedAt := signingkeyFields[4].Descriptor()
+	// signingkey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	signingkey.DefaultCreatedAt = signingkeyDescCreatedAt.Default.(func() time.Time)
+	// signingkeyDescID is the schema descriptor for id field.
+	signingkeyDescID := signingkeyFields[0].Descriptor()
+	// signingkey.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	signingkey.IDValidator = func() func(string) error {
+		validators := signingkeyDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	throttleFields := schema.Throttle{}.Fields()
+	_ = throttleFields
+	// throttleDescCount is the schema descriptor for count field.
+	throttleDescCount := throttleFields[1].Descriptor()
+	// throttle.DefaultCount holds the default value on creation for the count field.
+	throttle.DefaultCount = throttleDescCount.Default.(int)
+	// throttleDescID is the schema descriptor for id field.
+	throttleDescID := throttleFields[0].Descriptor()
+	// throttle.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	throttle.IDValidator = func() func(string) error {
+		validators := throttleDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	userFields := schema.User{}.Fields()
 	_ = userFields
 	// userDescEmail is the schema descriptor for email field.

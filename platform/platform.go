@@ -19,6 +19,7 @@ import (
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
+	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/migrator"
 	"github.com/acme/monolith/platform/password"
@@ -37,6 +38,7 @@ var Module = fx.Module("platform",
 		health.AsCheck(database.NewChecker),
 		health.NewRegistry,
 		password.NewHasher,
+		mail.New,
 		authn.NewResolver,
 		httpserver.New,
 		newMetrics,
@@ -59,10 +61,13 @@ type Sections struct {
 	Users     config.Users
 	Password  config.Password
 	Telemetry config.Telemetry
+	Sessions  config.Sessions
+	Mail      config.Mail
 }
 
 func sections(c config.Config) Sections {
-	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password, Telemetry: c.Telemetry}
+	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password,
+		Telemetry: c.Telemetry, Sessions: c.Sessions, Mail: c.Mail}
 }
 
 // openDatabase opens the pool; on start it checks the database answers and

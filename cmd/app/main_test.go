@@ -125,17 +125,6 @@ func TestMigrateStatusExitCode(t *testing.T) {
 	}
 }
 
-func TestGraphPrintsDOT(t *testing.T) {
-	env := baseEnv(t, testkit.NewDatabaseURL(t, dialect.SQLite))
-	out, err := run(t, env, "", "graph")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(out, "digraph {") || !strings.Contains(out, "usersvc.Service") || !strings.Contains(out, "authsvc.Service") {
-		t.Fatalf("graph output:\n%.400s", out)
-	}
-}
-
 func TestOpenAPIDocument(t *testing.T) {
 	env := baseEnv(t, testkit.NewDatabaseURL(t, dialect.SQLite))
 	out, err := run(t, env, "", "openapi")
@@ -161,5 +150,20 @@ func TestVersion(t *testing.T) {
 	out, err := run(t, nil, "", "version")
 	if err != nil || strings.TrimSpace(out) == "" {
 		t.Fatalf("version: %q %v", out, err)
+	}
+}
+
+// TestKeysRotate runs the rotation pipeline from the CLI: the first run only
+// publishes, the second promotes what the first published.
+func TestKeysRotate(t *testing.T) {
+	env := baseEnv(t, testkit.NewDatabaseURL(t, dialect.SQLite))
+	out, err := run(t, env, "", "keys", "rotate")
+	if err != nil || !strings.Contains(out, "nothing promoted") || !strings.Contains(out, "published next key ") {
+		t.Fatalf("first rotate: %v\n%s", err, out)
+	}
+	published := strings.TrimSpace(out[strings.LastIndex(out, "published next key ")+len("published next key "):])
+	out, err = run(t, env, "", "keys", "rotate")
+	if err != nil || !strings.Contains(out, "signing with "+published) {
+		t.Fatalf("second rotate did not promote %s: %v\n%s", published, err, out)
 	}
 }

@@ -1,45 +1,102 @@
-// Package auth is the auth module: the OAuth2 token endpoint and the JWT
-// access tokens behind every protected route. Module is its only fx wiring.
+// Package auth is the auth module: the OAuth2 token and revocation
+// endpoints, sessions, the signing key set, throttling and password reset.
+// Module is its only fx wiring.
 package auth
 
 import (
+	"context"
+	"time"
+
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 
 	"github.com/acme/monolith/modules/auth/authapi"
+	"github.com/acme/monolith/modules/auth/authstore"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/mail"
 )
 
-// Module provides the token service, the platform's TokenVerifier and the
-// token endpoint.
+// Module provides the auth service, the platform's TokenVerifier and
+// SessionRevoker, and the auth routes.
 var Module = fx.Module("auth",
 	fx.Provide(
 		fx.Private,
-		newSigningKey,
-		// The account directory (the users module) satisfies this module's
+		authstore.New,
+		func(s *authstore.Store) authsvc.SessionStore { return s },
+		// The account contracts (the users module) satisfy this module's
 		// own Users interface.
-		func(d authn.Directory) authsvc.Users { return d },
+		func(d authn.Directory, r authn.Recovery) authsvc.Users { return users{d, r} },
+		newThrottle,
+		newResets,
 	),
+	fx.Invoke(startPruner),
 	fx.Provide(
+		NewKeyRing,
 		newTokens,
 		func(t *authsvc.Tokens) authn.TokenVerifier { return t },
-		authsvc.New,
+		// The revoker depends on the store only, so the users module can
+		// use it without a dependency cycle.
+		func(s *authstore.Store) authn.SessionRevoker { return authsvc.NewRevoker(s) },
+		newService,
 		httpserver.AsRoutes(authapi.New),
 	),
 )
 
-func newSigningKey(cfg config.Config) (*authsvc.SigningKey, error) {
-	return authsvc.LoadSigningKey(authsvc.KeySource{
-		PEM:      cfg.Auth.PrivateKeyPEM,
-		File:     cfg.Auth.PrivateKeyFile,
-		Generate: !cfg.IsProduction(),
+type users struct {
+	authn.Directory
+	authn.Recovery
+}
+
+// NewKeyRing loads the key set from the database on start, sealing the
+// configured (or, in development, generated) key into it first if the set
+// is empty. The CLI's `keys rotate` uses it too.
+func NewKeyRing(lc fx.Lifecycle, cfg config.Config, s *authstore.Store) (*authsvc.KeyRing, error) {
+	ring, err := authsvc.NewKeyRing(s, cfg.Sessions.KeyEncryptionKey, cfg.Sessions.KeyRefresh)
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+		initial, err := authsvc.LoadSigningKey(authsvc.KeySource{
+			PEM:      cfg.Auth.PrivateKeyPEM,
+			File:     cfg.Auth.PrivateKeyFile,
+			Generate: !cfg.IsProduction(),
+		})
+		if err != nil {
+			return err
+		}
+		return ring.Bootstrap(ctx, initial)
+	}})
+	return ring, nil
+}
+
+func newTokens(cfg config.Auth, ring *authsvc.KeyRing, s *authstore.Store) *authsvc.Tokens {
+	return authsvc.NewTokens(authsvc.TokenConfig{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL,
+	}, ring, s)
+}
+
+func newThrottle(cfg config.Sessions, s *authstore.Store) *authsvc.Throttle {
+	return authsvc.NewThrottle(s, authsvc.ThrottleLimits{Account: cfg.ThrottleAccount, IP: cfg.ThrottleIP, Window: cfg.ThrottleWindow})
+}
+
+func newResets(s *authstore.Store, m mail.Sender, log *zap.Logger) *authsvc.Resets {
+	return authsvc.NewResets(s, m, log.Named("auth"))
+}
+
+func newService(cfg config.Config, u authsvc.Users, t *authsvc.Tokens, s authsvc.SessionStore, th *authsvc.Throttle, r *authsvc.Resets) *authsvc.Service {
+	return authsvc.New(u, t, s, th, r, authsvc.Options{
+		IdleTTL: cfg.Sessions.RefreshIdleTTL, AbsoluteTTL: cfg.Sessions.RefreshAbsoluteTTL,
+		ReuseGrace: cfg.Sessions.RefreshReuseGrace, ResetTTL: cfg.Sessions.ResetTokenTTL,
+		PublicURL: cfg.HTTP.PublicURL,
 	})
 }
 
-func newTokens(cfg config.Auth, key *authsvc.SigningKey) *authsvc.Tokens {
-	return authsvc.NewTokens(authsvc.TokenConfig{
-		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL,
-	}, key)
+// startPruner deletes dead sessions and counters hourly; dead sessions are
+// kept for a week first, for audit.
+func startPruner(lc fx.Lifecycle, s *authstore.Store, log *zap.Logger) {
+	p := authsvc.NewPruner(s, log.Named("auth"), 7*24*time.Hour)
+	lc.Append(fx.Hook{OnStart: p.Start, OnStop: p.Stop})
 }

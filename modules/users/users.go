@@ -28,13 +28,28 @@ var Module = fx.Module("users",
 	fx.Provide(
 		newService,
 		func(s *usersvc.Service) authn.Directory { return s },
+		func(s *usersvc.Service) authn.Recovery { return s },
 		httpserver.AsRoutes(userapi.New),
 	),
 	fx.Invoke(bootstrapSuperuser),
 )
 
-func newService(store usersvc.Storer, hasher *password.Hasher, log *zap.Logger, cfg config.Users) *usersvc.Service {
-	return usersvc.New(store, hasher, log.Named("users"), usersvc.Options{SignupEnabled: cfg.SignupEnabled})
+type serviceParams struct {
+	fx.In
+	Store  usersvc.Storer
+	Hasher *password.Hasher
+	Log    *zap.Logger
+	Config config.Users
+	// Provided by the auth module; optional so the users module runs alone.
+	Sessions authn.SessionRevoker `optional:"true"`
+}
+
+func newService(p serviceParams) *usersvc.Service {
+	opts := usersvc.Options{SignupEnabled: p.Config.SignupEnabled}
+	if p.Sessions != nil {
+		opts.Sessions = p.Sessions
+	}
+	return usersvc.New(p.Store, p.Hasher, p.Log.Named("users"), opts)
 }
 
 // bootstrapSuperuser creates FIRST_SUPERUSER_EMAIL on start if it is absent.

@@ -30,12 +30,16 @@ type Principal struct {
 	UserID    uuid.UUID
 	Email     string
 	Superuser bool
+	// SessionID is the sign-in the request's token belongs to (set by the
+	// resolver; zero outside a request).
+	SessionID uuid.UUID
 }
 
 // Claims is what a verified access token asserts.
 type Claims struct {
-	Subject uuid.UUID
-	TokenID string
+	Subject   uuid.UUID
+	TokenID   string
+	SessionID uuid.UUID
 }
 
 // TokenVerifier checks an access token's signature and claims.
@@ -51,6 +55,24 @@ type Directory interface {
 	// Principal returns an active account, or ErrInvalidToken-compatible
 	// errors (not found, inactive) that end the request with 401.
 	Principal(ctx context.Context, id uuid.UUID) (Principal, error)
+}
+
+// Recovery is the part of the account store that password reset needs. The
+// users module provides it; the auth module consumes it.
+type Recovery interface {
+	// PrincipalByEmail returns an active account, or a NotFound /
+	// Unauthenticated fault.
+	PrincipalByEmail(ctx context.Context, email string) (Principal, error)
+	// ResetPassword sets a new password (policy-checked) without the old
+	// one, and ends every session of the account.
+	ResetPassword(ctx context.Context, id uuid.UUID, password string) error
+}
+
+// SessionRevoker ends every session (refresh tokens and the access tokens
+// issued from them) of a user. The auth module provides it; the users module
+// calls it when a password changes or an account is deactivated or deleted.
+type SessionRevoker interface {
+	RevokeUserSessions(ctx context.Context, userID uuid.UUID) error
 }
 
 // Errors a resolver reports.
@@ -91,6 +113,7 @@ func (r *Resolver) Resolve(ctx context.Context, authorization string) (Principal
 		}
 		return Principal{}, err
 	}
+	p.SessionID = claims.SessionID
 	return p, nil
 }
 
@@ -155,10 +178,15 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma
 			return
 		}
 		if err != nil {
+			status := http.StatusUnauthorized
 			if fe, ok := fault.As(err); ok && fe.Kind == fault.Unauthenticated {
 				ctx.SetHeader("WWW-Authenticate", challenge(fe))
+			} else if !ok {
+				// A failure to check (database down), not a bad token: an
+				// opaque, logged 500 rather than a 401 carrying the cause.
+				status = http.StatusInternalServerError
 			}
-			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "", err)
+			_ = huma.WriteErr(api, ctx, status, "", err)
 			return
 		}
 		next(huma.WithValue(ctx, principalKey{}, p))

@@ -6,8 +6,13 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"runtime"
@@ -36,6 +41,8 @@ type Config struct {
 	Password Password
 	// Telemetry configures metrics and tracing (issue 5).
 	Telemetry Telemetry
+	Sessions  Sessions
+	Mail      Mail
 }
 
 // HTTP configures the API server.
@@ -75,6 +82,37 @@ type Auth struct {
 	AccessTokenTTL time.Duration
 	PrivateKeyPEM  string // JWT_PRIVATE_KEY: the PEM itself (from a Secret)
 	PrivateKeyFile string // JWT_PRIVATE_KEY_FILE: a path to the PEM
+}
+
+// Sessions configures refresh tokens, signing-key storage, brute-force
+// throttling, password reset and the HTTP edge the auth module relies on.
+type Sessions struct {
+	RefreshIdleTTL     time.Duration // a session unused this long ends
+	RefreshAbsoluteTTL time.Duration // no session outlives this
+	RefreshReuseGrace  time.Duration // concurrent refreshes with one token get the same child
+	// KeyEncryptionKey seals signing keys stored in the database (32 bytes).
+	KeyEncryptionKey []byte
+	KeyRefresh       time.Duration // how often replicas reload the key set
+	ResetTokenTTL    time.Duration
+	ThrottleAccount  int // failures per account per window before 429
+	ThrottleIP       int // failures per client IP per window (>= 5x account)
+	ThrottleWindow   time.Duration
+	TrustedProxies   []string // peers whose ProxyHeader is believed
+	ProxyHeader      string
+	CORSOrigins      []string
+	CORSCredentials  bool
+	HSTS             bool
+}
+
+// Mail configures outgoing email. Without SMTPHost, messages are logged
+// (development only).
+type Mail struct {
+	SMTPHost     string
+	SMTPPort     int
+	SMTPFrom     string
+	SMTPUsername string
+	SMTPPassword string
+	SMTPTLS      string // starttls, tls or none
 }
 
 // Users configures the users module.
@@ -193,14 +231,16 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		l.fail("FIRST_SUPERUSER_PASSWORD", "FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together")
 	}
 
+	// The loader bounds each value, so the narrowing conversions are safe.
 	c.Password = Password{
-		MemoryKiB:   uint32(l.integer("PASSWORD_HASH_MEMORY_KIB", minMemoryKiB, 8, 4<<20)),
-		Iterations:  uint32(l.integer("PASSWORD_HASH_ITERATIONS", minIterations, 1, 100)),
-		Parallelism: uint8(l.integer("PASSWORD_HASH_PARALLELISM", 1, 1, 64)),
+		MemoryKiB:   uint32(l.integer("PASSWORD_HASH_MEMORY_KIB", minMemoryKiB, 8, 4<<20)), //nolint:gosec // bounded above
+		Iterations:  uint32(l.integer("PASSWORD_HASH_ITERATIONS", minIterations, 1, 100)),  //nolint:gosec // bounded above
+		Parallelism: uint8(l.integer("PASSWORD_HASH_PARALLELISM", 1, 1, 64)),               //nolint:gosec // bounded above
 		Concurrency: l.integer("PASSWORD_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), 1, 1024),
 	}
 
 	c.Telemetry = loadTelemetry(l)
+	c.loadSessions(l, prod)
 
 	if prod {
 		c.checkProduction(l)
@@ -208,6 +248,85 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		c.Auth.PrivateKeyFile = DefaultSigningKeyFile
 	}
 	return c, l.err()
+}
+
+// developmentKEK seals signing keys in development when
+// JWT_KEY_ENCRYPTION_KEY is unset. It is public, so production refuses it.
+var developmentKEK = sha256.Sum256([]byte("monolith development key-encryption key; never use in production"))
+
+func (c *Config) loadSessions(l *loader, prod bool) {
+	s := Sessions{
+		RefreshIdleTTL:     l.duration("REFRESH_TOKEN_IDLE_TTL", 14*24*time.Hour),
+		RefreshAbsoluteTTL: l.duration("REFRESH_TOKEN_ABSOLUTE_TTL", 30*24*time.Hour),
+		RefreshReuseGrace:  l.duration("REFRESH_TOKEN_REUSE_GRACE", 10*time.Second),
+		KeyRefresh:         l.duration("JWT_KEY_REFRESH_INTERVAL", time.Minute),
+		ResetTokenTTL:      l.duration("PASSWORD_RESET_TTL", 30*time.Minute),
+		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 5, 1, 1000),
+		ThrottleIP:         l.integer("AUTH_THROTTLE_IP_LIMIT", 100, 5, 1000000),
+		ThrottleWindow:     l.duration("AUTH_THROTTLE_WINDOW", 15*time.Minute),
+		TrustedProxies:     l.list("TRUSTED_PROXIES"),
+		ProxyHeader:        l.str("PROXY_HEADER", "X-Forwarded-For"),
+		CORSOrigins:        l.list("CORS_ALLOWED_ORIGINS"),
+		CORSCredentials:    l.boolean("CORS_ALLOW_CREDENTIALS", false),
+		HSTS:               prod,
+	}
+	if s.RefreshIdleTTL > s.RefreshAbsoluteTTL {
+		l.fail("REFRESH_TOKEN_IDLE_TTL", "must not exceed REFRESH_TOKEN_ABSOLUTE_TTL")
+	}
+	if s.RefreshReuseGrace > time.Minute {
+		l.fail("REFRESH_TOKEN_REUSE_GRACE", "must be at most 1m: it is a window for concurrent requests, not a lifetime")
+	}
+	if s.ResetTokenTTL > 24*time.Hour {
+		l.fail("PASSWORD_RESET_TTL", "must be at most 24h")
+	}
+	if s.ThrottleIP < 5*s.ThrottleAccount {
+		l.fail("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_LIMIT (many users share one address)")
+	}
+	for _, p := range s.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				l.fail("TRUSTED_PROXIES", fmt.Sprintf("%q is not an IP address or CIDR", p))
+			}
+		}
+	}
+	for _, o := range s.CORSOrigins {
+		if o == "*" && s.CORSCredentials {
+			l.fail("CORS_ALLOWED_ORIGINS", "a wildcard origin cannot be combined with CORS_ALLOW_CREDENTIALS=true")
+		} else if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
+			l.fail("CORS_ALLOWED_ORIGINS", fmt.Sprintf("%q is not an origin such as https://app.example.com", o))
+		}
+	}
+	switch kek := l.str("JWT_KEY_ENCRYPTION_KEY", ""); {
+	case kek == "" && prod:
+		l.fail("JWT_KEY_ENCRYPTION_KEY", "must be set in production (32 random bytes, base64): it seals the signing keys stored in the database")
+	case kek == "":
+		s.KeyEncryptionKey = developmentKEK[:]
+	default:
+		b, err := base64.StdEncoding.DecodeString(kek)
+		if err != nil || len(b) != 32 {
+			l.fail("JWT_KEY_ENCRYPTION_KEY", "must be 32 bytes, base64-encoded (openssl rand -base64 32)")
+		}
+		s.KeyEncryptionKey = b
+	}
+	c.Sessions = s
+
+	c.Mail = Mail{
+		SMTPHost:     l.str("SMTP_HOST", ""),
+		SMTPPort:     l.integer("SMTP_PORT", 587, 1, 65535),
+		SMTPFrom:     l.str("SMTP_FROM", ""),
+		SMTPUsername: l.str("SMTP_USERNAME", ""),
+		SMTPPassword: l.str("SMTP_PASSWORD", ""),
+		SMTPTLS:      l.oneOf("SMTP_TLS", "starttls", "starttls", "tls", "none"),
+	}
+	if c.Mail.SMTPHost != "" {
+		if _, err := mail.ParseAddress(c.Mail.SMTPFrom); err != nil {
+			l.fail("SMTP_FROM", "must be an email address when SMTP_HOST is set")
+		}
+		if ip := net.ParseIP(c.Mail.SMTPHost); c.Mail.SMTPTLS == "none" && c.Mail.SMTPUsername != "" &&
+			c.Mail.SMTPHost != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			l.fail("SMTP_TLS", "none would send SMTP_PASSWORD unencrypted to a remote relay; use starttls or tls")
+		}
+	}
 }
 
 // checkProduction refuses development conveniences: every secret must be
@@ -280,6 +399,17 @@ func (l *loader) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// list reads a comma-separated value, trimming blanks.
+func (l *loader) list(name string) []string {
+	var out []string
+	for p := range strings.SplitSeq(l.str(name, ""), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (l *loader) oneOf(name, def string, allowed ...string) string {

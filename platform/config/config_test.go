@@ -60,7 +60,7 @@ func TestProductionRequiresExplicitSecrets(t *testing.T) {
 	if err == nil {
 		t.Fatal("production started with development defaults")
 	}
-	for _, name := range []string{"DATABASE_URL", "JWT_PRIVATE_KEY"} {
+	for _, name := range []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_KEY_ENCRYPTION_KEY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
@@ -69,6 +69,8 @@ func TestProductionRequiresExplicitSecrets(t *testing.T) {
 		"APP_ENV":              "production",
 		"DATABASE_URL":         "postgres://app:s3cr3t-Value@db:5432/app",
 		"JWT_PRIVATE_KEY_FILE": "/secrets/jwt.pem",
+		// Sealing key for the signing keys stored in the database.
+		"JWT_KEY_ENCRYPTION_KEY": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
 	}
 	if _, err := config.LoadFrom(env(good)); err != nil {
 		t.Fatalf("explicit production config refused: %v", err)
@@ -120,5 +122,35 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 		if !slices.Contains(read, n) {
 			t.Errorf(".env.example documents %s, which the program does not read", n)
 		}
+	}
+}
+
+// TestSessionSettingsAreChecked covers the auth edge settings: each bad
+// value is named, and a valid combination (the control) is accepted.
+func TestSessionSettingsAreChecked(t *testing.T) {
+	bad := map[string]map[string]string{
+		"AUTH_THROTTLE_IP_LIMIT": {"AUTH_THROTTLE_ACCOUNT_LIMIT": "10", "AUTH_THROTTLE_IP_LIMIT": "49"},
+		"CORS_ALLOWED_ORIGINS":   {"CORS_ALLOWED_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"},
+		"TRUSTED_PROXIES":        {"TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
+		"JWT_KEY_ENCRYPTION_KEY": {"JWT_KEY_ENCRYPTION_KEY": "c2hvcnQ="},
+		"REFRESH_TOKEN_IDLE_TTL": {"REFRESH_TOKEN_IDLE_TTL": "800h", "REFRESH_TOKEN_ABSOLUTE_TTL": "700h"},
+		"SMTP_FROM":              {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "not an address"},
+		"SMTP_TLS":               {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "a@example.test", "SMTP_TLS": "none", "SMTP_USERNAME": "u"},
+	}
+	for name, kv := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, err := config.LoadFrom(env(kv)); err == nil || !strings.Contains(err.Error(), name+":") {
+				t.Fatalf("err = %v, want it to name %s", err, name)
+			}
+		})
+	}
+	c, err := config.LoadFrom(env(map[string]string{
+		"AUTH_THROTTLE_ACCOUNT_LIMIT": "10", "AUTH_THROTTLE_IP_LIMIT": "50",
+		"CORS_ALLOWED_ORIGINS": "https://app.example.test", "CORS_ALLOW_CREDENTIALS": "true",
+		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
+		"SMTP_HOST":       "mail.example.test", "SMTP_FROM": "noreply@example.test",
+	}))
+	if err != nil || len(c.Sessions.TrustedProxies) != 2 || len(c.Sessions.KeyEncryptionKey) != 32 {
+		t.Fatalf("valid settings refused or misread: %+v %v", c.Sessions, err)
 	}
 }

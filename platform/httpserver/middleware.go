@@ -3,6 +3,7 @@ package httpserver
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime/debug"
@@ -40,7 +41,7 @@ func requestContext(log *zap.Logger) fiber.Handler {
 		if tid := tracing.TraceID(c.UserContext()); tid != "" {
 			reqLog = reqLog.With(zap.String("trace_id", tid))
 		}
-		ctx := logging.WithRequestID(c.UserContext(), id)
+		ctx := withClientIP(logging.WithRequestID(c.UserContext(), id), c.IP())
 		c.SetUserContext(logging.WithContext(ctx, reqLog))
 
 		err := c.Next()
@@ -110,11 +111,7 @@ func errorHandler(c *fiber.Ctx, err error) error {
 }
 
 func asFiberError(err error, target **fiber.Error) bool {
-	fe, ok := err.(*fiber.Error)
-	if ok {
-		*target = fe
-	}
-	return ok
+	return errors.As(err, target)
 }
 
 func newRequestID() string {

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -27,7 +30,7 @@ import (
 )
 
 // TokenURL is the OAuth2 token endpoint the OpenAPI document advertises.
-const TokenURL = "/api/auth/login"
+const TokenURL = "/api/auth/login" //nolint:gosec // a path, not a credential
 
 // Params are the server's dependencies.
 type Params struct {
@@ -40,6 +43,8 @@ type Params struct {
 	// Metrics and Tracer are optional so a server can be built without them.
 	Metrics *metrics.Registry `optional:"true"`
 	Tracer  *tracing.Tracer   `optional:"true"`
+	// Edge settings (proxies, CORS, HSTS); zero in tests that build a bare server.
+	Edge config.Sessions `optional:"true"`
 }
 
 // Server is the HTTP server.
@@ -69,6 +74,12 @@ func New(p Params) *Server {
 		ErrorHandler:   errorHandler,
 		JSONEncoder:    json.Marshal,
 		JSONDecoder:    json.Unmarshal,
+		// The client IP (throttling, sessions, logs) is the peer address,
+		// unless the peer is a trusted proxy: then its ProxyHeader is used.
+		ProxyHeader:             proxyHeader(p.Edge),
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          p.Edge.TrustedProxies,
+		EnableIPValidation:      true,
 	})
 	// Outermost first: metrics see the final status, the span exists before
 	// the access log reads its trace id.
@@ -78,7 +89,10 @@ func New(p Params) *Server {
 	if p.Tracer != nil {
 		s.app.Use(p.Tracer.Middleware())
 	}
-	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics())
+	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), refuseQueryCredentials())
+	if h := corsFor(p.Edge); h != nil {
+		s.app.Use(h)
+	}
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
 
@@ -95,6 +109,13 @@ func New(p Params) *Server {
 	return s
 }
 
+func proxyHeader(e config.Sessions) string {
+	if len(e.TrustedProxies) == 0 {
+		return ""
+	}
+	return e.ProxyHeader
+}
+
 // APIConfig is the OpenAPI 3.1 configuration shared by the server and the
 // `app openapi` command.
 func APIConfig() huma.Config {
@@ -102,6 +123,7 @@ func APIConfig() huma.Config {
 	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
 	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
 	cfg.CreateHooks = nil
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		authn.SecurityScheme: {
 			Type:        "oauth2",
@@ -113,6 +135,37 @@ func APIConfig() huma.Config {
 	}
 	return cfg
 }
+
+// SchemaName names OpenAPI schemas after their package as well as their
+// type: huma's default uses the bare type name and panics on a duplicate,
+// so two modules that both declare a `Create` DTO could not coexist.
+// userschema.Create becomes UserCreate; userschema.User stays User.
+func SchemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Name() == "" || t.PkgPath() == "" || !strings.HasPrefix(t.PkgPath(), modulePath) {
+		return name
+	}
+	pkg := path.Base(t.PkgPath())
+	pkg = strings.TrimSuffix(pkg, "schema")
+	if pkg == "" {
+		return name
+	}
+	prefix := strings.ToUpper(pkg[:1]) + pkg[1:]
+	if strings.HasPrefix(name, prefix) {
+		return name
+	}
+	return prefix + name
+}
+
+// modulePath is this repository's Go module path: only our own types get
+// package-qualified names.
+var modulePath = func() string {
+	p := reflect.TypeFor[Server]().PkgPath()
+	return strings.TrimSuffix(p, "/platform/httpserver")
+}()
 
 // API returns the huma API (its OpenAPI document, for instance).
 func (s *Server) API() huma.API { return s.api }

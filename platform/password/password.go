@@ -51,6 +51,8 @@ func Check(field, pw string) *fault.Error {
 		e = ErrTooShort
 	case n > MaxLength:
 		e = ErrTooLong
+	case IsCommon(pw):
+		e = ErrCommon
 	default:
 		return nil
 	}
@@ -76,14 +78,20 @@ func NewHasher(cfg config.Password) (*Hasher, error) {
 		p:     params{memory: cfg.MemoryKiB, time: cfg.Iterations, threads: cfg.Parallelism},
 		slots: make(chan struct{}, max(cfg.Concurrency, 1)),
 	}
-	// A hash of a random password: verifying against it when the account
-	// does not exist costs the same as a real check.
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	var err error
-	if h.dummy, err = h.Hash(context.Background(), base64.RawStdEncoding.EncodeToString(b[:])); err != nil {
-		return nil, err
+	// A well-formed hash with our parameters and random salt and key:
+	// verifying against it when the account does not exist costs exactly
+	// a real check (and no password can match it). Built, not computed, so
+	// start-up pays nothing for it.
+	var salt, key [32]byte
+	if _, err := rand.Read(salt[:16]); err != nil {
+		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, fmt.Errorf("dummy hash: %w", err)
+	}
+	b64 := base64.RawStdEncoding
+	h.dummy = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.p.memory, h.p.time, h.p.threads,
+		b64.EncodeToString(salt[:16]), b64.EncodeToString(key[:]))
 	return h, nil
 }
 
@@ -123,7 +131,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (bool, error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(want)))
+	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(want))) //nolint:gosec // a 32-byte key
 	h.release()
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -1,11 +1,11 @@
-// Package authapi exposes the OAuth2 token endpoint. It is a raw huma
-// adapter route, described in the OpenAPI document by hand, because the
-// password grant is form-encoded and its errors follow RFC 6749 §5.2, not
-// problem JSON.
+// Package authapi exposes the auth module over HTTP: the OAuth2 token and
+// revocation endpoints, the public key set, sessions and password reset.
+// The token and revocation endpoints are raw huma adapter routes, described
+// in the OpenAPI document by hand, because they are form-encoded and their
+// errors follow RFC 6749 §5.2, not problem JSON.
 package authapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/zap"
@@ -20,6 +21,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authschema"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/metrics"
 )
@@ -27,27 +29,36 @@ import (
 // maxFormBytes bounds the token request body: the real one is tiny.
 const maxFormBytes = 16 << 10
 
-// Routes serves the token endpoint.
+// Routes serves the auth endpoints.
 type Routes struct {
 	svc    *authsvc.Service
+	keys   *authsvc.KeyRing
+	auth   *authn.Resolver
 	events *metrics.Auth
 }
 
-// New returns the routes; events counts logins for /metrics.
-func New(svc *authsvc.Service, events *metrics.Auth) *Routes {
-	return &Routes{svc: svc, events: events}
+// New returns the routes; events counts sign-ins and refreshes for /metrics.
+func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *metrics.Auth) *Routes {
+	return &Routes{svc: svc, keys: keys, auth: auth, events: events}
 }
 
 // Register implements httpserver.Routes.
 func (r *Routes) Register(api huma.API) {
+	r.registerToken(api)
+	r.registerRevoke(api)
+	r.registerSessions(api)
+}
+
+func (r *Routes) registerToken(api huma.API) {
 	reg := api.OpenAPI().Components.Schemas
 	op := &huma.Operation{
 		OperationID: "login",
 		Method:      http.MethodPost,
 		Path:        "/api/auth/login",
-		Summary:     "Get an access token (OAuth2 password grant)",
-		Description: "The OAuth2 token endpoint for the resource owner password credentials grant " +
-			"(RFC 6749 §4.3), for first-party clients. Send the fields form-encoded, each once, in the body.",
+		Summary:     "Get tokens (OAuth2 password and refresh_token grants)",
+		Description: "The OAuth2 token endpoint: the resource owner password credentials grant " +
+			"(RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each " +
+			"refresh token works once). Send the fields form-encoded, each once, in the body.",
 		Tags: []string{"auth"},
 		RequestBody: &huma.RequestBody{
 			Required: true,
@@ -62,6 +73,9 @@ func (r *Routes) Register(api huma.API) {
 			"400": {Description: "RFC 6749 §5.2 error.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
 			}},
+			"429": {Description: "Too many failed attempts from this account or address; see Retry-After.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
+			}},
 		},
 	}
 	api.OpenAPI().AddOperation(op)
@@ -69,19 +83,27 @@ func (r *Routes) Register(api huma.API) {
 }
 
 type oauthError struct {
-	status int
-	body   authschema.Error
+	status     int
+	body       authschema.Error
+	retryAfter int
 }
 
 func invalidRequest(desc string) *oauthError {
-	return &oauthError{http.StatusBadRequest, authschema.Error{Error: "invalid_request", ErrorDescription: desc}}
+	return &oauthError{status: http.StatusBadRequest, body: authschema.Error{Error: "invalid_request", ErrorDescription: desc}}
 }
 
 var (
-	errUnsupportedGrant = &oauthError{http.StatusBadRequest, authschema.Error{Error: "unsupported_grant_type", ErrorDescription: "Only grant_type=password is supported."}}
-	errInvalidGrant     = &oauthError{http.StatusBadRequest, authschema.Error{Error: "invalid_grant", ErrorDescription: "Incorrect email or password."}}
-	errServer           = &oauthError{http.StatusInternalServerError, authschema.Error{Error: "server_error", ErrorDescription: "The server could not issue a token; try again later."}}
+	errUnsupportedGrant = &oauthError{status: http.StatusBadRequest, body: authschema.Error{Error: "unsupported_grant_type", ErrorDescription: "Only grant_type=password and grant_type=refresh_token are supported."}}
+	errInvalidGrant     = &oauthError{status: http.StatusBadRequest, body: authschema.Error{Error: "invalid_grant", ErrorDescription: "Incorrect email or password."}}
+	errInvalidRefresh   = &oauthError{status: http.StatusBadRequest, body: authschema.Error{Error: "invalid_grant", ErrorDescription: "The refresh token is invalid, expired or revoked."}}
+	errServer           = &oauthError{status: http.StatusInternalServerError, body: authschema.Error{Error: "server_error", ErrorDescription: "The server could not issue a token; try again later."}}
 )
+
+// throttled is the one 429 body, whichever counter tripped.
+func throttled(retryAfter int) *oauthError {
+	return &oauthError{status: http.StatusTooManyRequests, retryAfter: retryAfter,
+		body: authschema.Error{Error: "temporarily_unavailable", ErrorDescription: "Too many attempts; try again later."}}
+}
 
 func (r *Routes) token(hctx huma.Context) {
 	// RFC 6749 §5.1: token responses must not be cached.
@@ -89,46 +111,83 @@ func (r *Routes) token(hctx huma.Context) {
 	hctx.SetHeader("Pragma", "no-cache")
 	form, oerr := readForm(hctx)
 	if oerr == nil {
-		var issued authsvc.Issued
-		issued, oerr = r.login(hctx.Context(), form)
+		var g authsvc.Grant
+		g, oerr = r.grant(hctx, form)
 		if oerr == nil {
 			write(hctx, http.StatusOK, authschema.Token{
-				AccessToken: issued.Token, TokenType: "bearer", ExpiresIn: int(issued.ExpiresIn.Seconds()),
+				AccessToken: g.Access.Token, TokenType: "bearer", ExpiresIn: int(g.Access.ExpiresIn.Seconds()),
+				RefreshToken: g.Refresh,
 			})
 			return
 		}
 	}
+	if oerr.retryAfter > 0 {
+		hctx.SetHeader("Retry-After", strconv.Itoa(oerr.retryAfter))
+	}
 	write(hctx, oerr.status, oerr.body)
 }
 
-func (r *Routes) login(ctx context.Context, form url.Values) (authsvc.Issued, *oauthError) {
+// clientOf describes the caller for the session list and throttling.
+func clientOf(hctx huma.Context, clientID string) authsvc.Client {
+	return authsvc.Client{ID: clientID, UserAgent: hctx.Header("User-Agent"), IP: httpserver.ClientIP(hctx.Context())}
+}
+
+func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oauthError) {
+	ctx := hctx.Context()
+	var required []string
 	switch gt := form.Get("grant_type"); {
 	case !form.Has("grant_type") || gt == "":
-		return authsvc.Issued{}, invalidRequest("Missing grant_type.")
-	case gt != "password":
-		return authsvc.Issued{}, errUnsupportedGrant
+		return authsvc.Grant{}, invalidRequest("Missing grant_type.")
+	case gt == "password":
+		required = []string{"username", "password"}
+	case gt == "refresh_token":
+		required = []string{"refresh_token"}
+	default:
+		return authsvc.Grant{}, errUnsupportedGrant
 	}
-	for _, f := range []string{"username", "password"} {
-		if !form.Has(f) || (f == "username" && form.Get(f) == "") {
-			return authsvc.Issued{}, invalidRequest("Missing " + f + ".")
+	for _, f := range required {
+		if !form.Has(f) || (f != "password" && form.Get(f) == "") {
+			return authsvc.Grant{}, invalidRequest("Missing " + f + ".")
 		}
 	}
 	clientID := form.Get("client_id")
-	if clientID == "" {
-		clientID = "default"
+	if len(clientID) > 64 {
+		return authsvc.Grant{}, invalidRequest("client_id is too long.")
 	}
-	issued, err := r.svc.Login(ctx, form.Get("username"), form.Get("password"), clientID)
+	var g authsvc.Grant
+	var err error
+	if form.Get("grant_type") == "password" {
+		if clientID == "" {
+			clientID = "default"
+		}
+		g, err = r.svc.Login(ctx, form.Get("username"), form.Get("password"), clientOf(hctx, clientID))
+	} else {
+		// No client_id: the refresh token's own client (public clients
+		// need not repeat it); a different one is refused by the service.
+		g, err = r.svc.Refresh(ctx, form.Get("refresh_token"), clientOf(hctx, clientID))
+	}
+	count := r.events.Login
+	if form.Get("grant_type") == "refresh_token" {
+		count = r.events.Refresh
+	}
+	var te *authsvc.ThrottledError
 	switch {
 	case err == nil:
-		r.events.Login(metrics.ResultOK)
-		return issued, nil
+		count(metrics.ResultOK)
+		return g, nil
+	case errors.As(err, &te):
+		r.events.Throttled()
+		return authsvc.Grant{}, throttled(te.RetryAfterSeconds())
 	case errors.Is(err, authn.ErrInvalidCredentials):
-		r.events.Login(metrics.ResultFailed)
-		return authsvc.Issued{}, errInvalidGrant
+		count(metrics.ResultFailed)
+		return authsvc.Grant{}, errInvalidGrant
+	case errors.Is(err, authsvc.ErrInvalidGrant):
+		count(metrics.ResultFailed)
+		return authsvc.Grant{}, errInvalidRefresh
 	default:
-		r.events.Login(metrics.ResultError)
+		count(metrics.ResultError)
 		logging.FromContext(ctx).Error("token endpoint", zap.Error(err))
-		return authsvc.Issued{}, errServer
+		return authsvc.Grant{}, errServer
 	}
 }
 

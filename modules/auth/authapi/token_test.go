@@ -144,9 +144,18 @@ func TestBearerTokenChecks(t *testing.T) {
 		u := app.NewUser(false)
 		key := parseKey(t, app.Config.Auth.PrivateKeyPEM)
 		kid := headerOf(t, u.Token)["kid"].(string)
+		// Access tokens name their session (sid), checked on every request.
+		var real struct {
+			SID string `json:"sid"`
+		}
+		rawPayload, _ := base64.RawURLEncoding.DecodeString(strings.Split(u.Token, ".")[1])
+		if err := json.Unmarshal(rawPayload, &real); err != nil || real.SID == "" {
+			t.Fatalf("issued token has no sid: %s", rawPayload)
+		}
 		now := time.Now()
 		claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
 			c := jwt.MapClaims{
+				"sid": real.SID,
 				"iss": app.Config.Auth.Issuer, "aud": app.Config.Auth.Audience, "sub": u.ID.String(),
 				"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": "t",
 			}

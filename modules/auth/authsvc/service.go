@@ -1,39 +1,424 @@
 // Package authsvc is the auth module's business logic: the OAuth2 password
-// grant and the access tokens it issues. It never imports the users module:
-// it declares the Users interface it needs, and fx satisfies it with the
-// platform's account directory.
+// and refresh-token grants, sessions and their revocation, the signing key
+// set, brute-force throttling and password reset. It never imports the
+// users module: it declares the Users interface it needs, and fx satisfies
+// it with the platform's account contracts (authn.Directory, authn.Recovery).
 package authsvc
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/fault"
 )
 
-// Users checks credentials.
+// Users is what auth needs from the account directory.
 type Users interface {
 	Authenticate(ctx context.Context, email, password string) (authn.Principal, error)
+	Principal(ctx context.Context, id uuid.UUID) (authn.Principal, error)
+	PrincipalByEmail(ctx context.Context, email string) (authn.Principal, error)
+	ResetPassword(ctx context.Context, id uuid.UUID, password string) error
 }
 
-// Service runs the password grant.
+// Session is one sign-in and its refresh-token family.
+type Session struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	ClientID   string
+	UserAgent  string
+	IP         string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+}
+
+// RefreshToken is a stored member of a rotation chain.
+type RefreshToken struct {
+	ID         uuid.UUID
+	SessionID  uuid.UUID
+	CreatedAt  time.Time
+	RotatedAt  *time.Time
+	ChildNonce string
+}
+
+// SessionStore persists sessions and refresh tokens. Lookups that find
+// nothing return ErrNoSession.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session, refreshHash string) error
+	Session(ctx context.Context, id uuid.UUID) (Session, error)
+	ActiveSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]Session, error)
+	RevokeSession(ctx context.Context, id uuid.UUID, reason string, now time.Time) error
+	RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, now time.Time) error
+	RefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// Rotate marks parent rotated (only if it was not) and stores its child;
+	// false means another request rotated it first.
+	Rotate(ctx context.Context, parent RefreshToken, nonce, childHash string, now time.Time) (bool, error)
+}
+
+// Client describes where a request comes from.
+type Client struct {
+	ID        string
+	UserAgent string
+	IP        string
+}
+
+// Grant is a token response: an access token and the refresh token that
+// renews it.
+type Grant struct {
+	Access  Issued
+	Refresh string
+}
+
+// Options are the session lifetimes.
+type Options struct {
+	IdleTTL     time.Duration
+	AbsoluteTTL time.Duration
+	ReuseGrace  time.Duration
+	ResetTTL    time.Duration
+	PublicURL   string // base of the link in the reset email
+}
+
+// Errors of the auth domain.
+var (
+	// ErrNoSession is the store's "not found"; it never reaches a client.
+	ErrNoSession = errors.New("no such session or token")
+	// ErrInvalidGrant is any refresh failure: unknown, expired, revoked or
+	// reused token all look the same to the client (RFC 6749 §5.2).
+	ErrInvalidGrant = fault.New(fault.Unauthenticated, "invalid_grant", "The refresh token is invalid, expired or revoked.")
+	// ErrSessionNotFound is a session id that is not one of the caller's.
+	ErrSessionNotFound = fault.New(fault.NotFound, "session_not_found", "Session not found.")
+)
+
+// Revocation reasons, stored for the audit trail.
+const (
+	ReasonLogout      = "logout"
+	ReasonLogoutAll   = "logout_all"
+	ReasonRevoked     = "revoked"
+	ReasonReuse       = "refresh_reuse"
+	ReasonCredentials = "credentials_changed"
+	ReasonAccount     = "account_unavailable"
+)
+
+// Service runs the grants and session management.
 type Service struct {
-	users  Users
-	tokens *Tokens
+	users    Users
+	tokens   *Tokens
+	sessions SessionStore
+	throttle *Throttle
+	resets   *Resets
+	opts     Options
+	now      func() time.Time
 }
 
 // New returns the service.
-func New(users Users, tokens *Tokens) *Service {
-	return &Service{users: users, tokens: tokens}
+func New(users Users, tokens *Tokens, sessions SessionStore, throttle *Throttle, resets *Resets, opts Options) *Service {
+	return &Service{users: users, tokens: tokens, sessions: sessions, throttle: throttle, resets: resets, opts: opts, now: time.Now}
 }
 
-// Login exchanges credentials for an access token. A failure for any reason
-// the client could change (unknown user, wrong password, inactive account)
-// is authn.ErrInvalidCredentials, and costs the same time.
-func (s *Service) Login(ctx context.Context, email, password, clientID string) (Issued, error) {
+// Login exchanges credentials for tokens and starts a session. A failure
+// for any reason the client could change (unknown user, wrong password,
+// inactive account) is authn.ErrInvalidCredentials, and costs the same time.
+func (s *Service) Login(ctx context.Context, email, password string, c Client) (Grant, error) {
+	keys := []string{s.throttle.AccountKey("login", email), s.throttle.IPKey("login", c.IP)}
+	if err := s.throttle.Check(ctx, keys...); err != nil {
+		return Grant{}, err
+	}
 	p, err := s.users.Authenticate(ctx, email, password)
 	if err != nil {
-		return Issued{}, fmt.Errorf("login: %w", err)
+		if errors.Is(err, authn.ErrInvalidCredentials) {
+			if terr := s.throttle.Fail(ctx, keys...); terr != nil {
+				return Grant{}, fmt.Errorf("login: %w", terr)
+			}
+		}
+		return Grant{}, fmt.Errorf("login: %w", err)
 	}
-	return s.tokens.Issue(p, clientID)
+	// Success clears the account counter, never the IP one: an attacker
+	// holding one valid account must not reset the limit for the others.
+	if err := s.throttle.Clear(ctx, keys[0]); err != nil {
+		return Grant{}, fmt.Errorf("login: %w", err)
+	}
+	return s.startSession(ctx, p, c)
+}
+
+func (s *Service) startSession(ctx context.Context, p authn.Principal, c Client) (Grant, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	raw := newOpaqueToken()
+	sess := Session{
+		ID: uuid.New(), UserID: p.UserID, ClientID: c.ID, UserAgent: truncate(c.UserAgent, 256), IP: truncate(c.IP, 64),
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.opts.AbsoluteTTL),
+	}
+	if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
+		return Grant{}, fmt.Errorf("start session: %w", err)
+	}
+	access, err := s.tokens.Issue(ctx, p, c.ID, sess.ID)
+	if err != nil {
+		return Grant{}, err
+	}
+	return Grant{Access: access, Refresh: raw}, nil
+}
+
+// Refresh implements the refresh-token grant (RFC 6749 §6) with rotation
+// and reuse detection (RFC 9700 §4.14.2): every use returns a new refresh
+// token; presenting an already-rotated one revokes the whole session,
+// except inside the grace window, where concurrent requests with the same
+// token all get the same child.
+func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Grant, error) {
+	ipKey := s.throttle.IPKey("refresh", c.IP)
+	if err := s.throttle.Check(ctx, ipKey); err != nil {
+		return Grant{}, err
+	}
+	g, err := s.refresh(ctx, raw, c)
+	if errors.Is(err, ErrInvalidGrant) {
+		if terr := s.throttle.Fail(ctx, ipKey); terr != nil {
+			return Grant{}, fmt.Errorf("refresh: %w", terr)
+		}
+	}
+	return g, err
+}
+
+func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, error) {
+	if len(raw) != opaqueLen {
+		return Grant{}, ErrInvalidGrant
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	rt, err := s.sessions.RefreshToken(ctx, hashToken(raw))
+	if errors.Is(err, ErrNoSession) {
+		return Grant{}, ErrInvalidGrant
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("refresh: %w", err)
+	}
+	sess, err := s.sessions.Session(ctx, rt.SessionID)
+	if errors.Is(err, ErrNoSession) {
+		return Grant{}, ErrInvalidGrant
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("refresh: %w", err)
+	}
+	if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || !now.Before(sess.LastUsedAt.Add(s.opts.IdleTTL)) {
+		return Grant{}, ErrInvalidGrant
+	}
+	if c.ID != "" && c.ID != sess.ClientID {
+		// RFC 6749 §6: a refresh token is bound to the client it was issued to.
+		return Grant{}, ErrInvalidGrant
+	}
+	p, err := s.users.Principal(ctx, sess.UserID)
+	if err != nil {
+		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated) {
+			_ = s.sessions.RevokeSession(ctx, sess.ID, ReasonAccount, now)
+			return Grant{}, ErrInvalidGrant
+		}
+		return Grant{}, fmt.Errorf("refresh: %w", err)
+	}
+
+	var child string
+	if rt.RotatedAt == nil {
+		nonce := newNonce()
+		child = deriveChild(raw, nonce)
+		ok, err := s.sessions.Rotate(ctx, rt, nonce, hashToken(child), now)
+		if err != nil {
+			return Grant{}, fmt.Errorf("refresh: %w", err)
+		}
+		if !ok { // a concurrent request rotated it first: take its child
+			if rt, err = s.sessions.RefreshToken(ctx, hashToken(raw)); err != nil {
+				return Grant{}, fmt.Errorf("refresh: %w", err)
+			}
+			child = ""
+		}
+	}
+	if child == "" {
+		if child, err = s.graceChild(ctx, raw, rt, now); err != nil {
+			if errors.Is(err, ErrInvalidGrant) {
+				// Reuse of a rotated token: someone holds a copy. End the
+				// session, which also kills its access tokens (sid check).
+				if rerr := s.sessions.RevokeSession(ctx, sess.ID, ReasonReuse, now); rerr != nil {
+					return Grant{}, fmt.Errorf("revoke reused session: %w", rerr)
+				}
+			}
+			return Grant{}, err
+		}
+	}
+	access, err := s.tokens.Issue(ctx, p, sess.ClientID, sess.ID)
+	if err != nil {
+		return Grant{}, err
+	}
+	return Grant{Access: access, Refresh: child}, nil
+}
+
+// graceChild returns the child of an already-rotated token when the reuse
+// is inside the grace window and that child is still the live one.
+func (s *Service) graceChild(ctx context.Context, raw string, rt RefreshToken, now time.Time) (string, error) {
+	if rt.RotatedAt == nil || rt.ChildNonce == "" || now.Sub(*rt.RotatedAt) > s.opts.ReuseGrace {
+		return "", ErrInvalidGrant
+	}
+	child := deriveChild(raw, rt.ChildNonce)
+	ct, err := s.sessions.RefreshToken(ctx, hashToken(child))
+	if errors.Is(err, ErrNoSession) || (err == nil && ct.RotatedAt != nil) {
+		return "", ErrInvalidGrant
+	}
+	if err != nil {
+		return "", fmt.Errorf("refresh: %w", err)
+	}
+	return child, nil
+}
+
+// Logout ends one session.
+func (s *Service) Logout(ctx context.Context, sessionID uuid.UUID) error {
+	if err := s.sessions.RevokeSession(ctx, sessionID, ReasonLogout, s.now().UTC()); err != nil && !errors.Is(err, ErrNoSession) {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+// LogoutAll ends every session of a user.
+func (s *Service) LogoutAll(ctx context.Context, userID uuid.UUID) error {
+	if err := s.sessions.RevokeUserSessions(ctx, userID, ReasonLogoutAll, s.now().UTC()); err != nil {
+		return fmt.Errorf("logout everywhere: %w", err)
+	}
+	return nil
+}
+
+// Revoke implements RFC 7009: a refresh token or an access token ends its
+// session. Invalid tokens are not an error (§2.2): the answer is the same,
+// so the endpoint cannot be used to test tokens.
+func (s *Service) Revoke(ctx context.Context, token, hint string) error {
+	now := s.now().UTC()
+	revokeRefresh := func() (bool, error) {
+		if len(token) != opaqueLen {
+			return false, nil
+		}
+		rt, err := s.sessions.RefreshToken(ctx, hashToken(token))
+		if errors.Is(err, ErrNoSession) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return true, s.sessions.RevokeSession(ctx, rt.SessionID, ReasonRevoked, now)
+	}
+	revokeAccess := func() (bool, error) {
+		claims, err := s.tokens.Verify(ctx, token)
+		if err != nil {
+			return false, nil
+		}
+		return true, s.sessions.RevokeSession(ctx, claims.SessionID, ReasonRevoked, now)
+	}
+	order := []func() (bool, error){revokeRefresh, revokeAccess}
+	if hint == "access_token" {
+		order[0], order[1] = order[1], order[0]
+	}
+	for _, f := range order {
+		done, err := f()
+		if err != nil && !errors.Is(err, ErrNoSession) {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Sessions lists a user's active sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, userID uuid.UUID) ([]Session, error) {
+	out, err := s.sessions.ActiveSessions(ctx, userID, s.now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	idleCut := s.now().UTC().Add(-s.opts.IdleTTL)
+	live := out[:0]
+	for _, x := range out {
+		if x.LastUsedAt.After(idleCut) {
+			live = append(live, x)
+		}
+	}
+	return live, nil
+}
+
+// EndSession ends one of the user's own sessions; another user's session
+// is reported as not found.
+func (s *Service) EndSession(ctx context.Context, userID, sessionID uuid.UUID) error {
+	sess, err := s.sessions.Session(ctx, sessionID)
+	if errors.Is(err, ErrNoSession) || (err == nil && (sess.UserID != userID || sess.RevokedAt != nil)) {
+		return ErrSessionNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	if err := s.sessions.RevokeSession(ctx, sessionID, ReasonLogout, s.now().UTC()); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+// RevokeUserSessions implements authn.SessionRevoker for the users module:
+// password change, reset, deactivation and deletion end every session.
+type RevokeUserSessions struct{ store SessionStore }
+
+// NewRevoker returns the revoker.
+func NewRevoker(store SessionStore) *RevokeUserSessions { return &RevokeUserSessions{store: store} }
+
+// RevokeUserSessions ends every session of userID.
+func (r *RevokeUserSessions) RevokeUserSessions(ctx context.Context, userID uuid.UUID) error {
+	if err := r.store.RevokeUserSessions(ctx, userID, ReasonCredentials, time.Now().UTC()); err != nil {
+		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	return nil
+}
+
+// opaqueLen is the length of a refresh or reset token: 32 random bytes,
+// base64url without padding (256 bits, RFC 9700 asks for >= 128).
+const opaqueLen = 43
+
+func newOpaqueToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func newNonce() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// deriveChild computes a rotated token from its parent and a per-rotation
+// nonce. Only someone holding the parent (and the stored nonce) can
+// recompute it, which is what lets concurrent refreshes share one child
+// without storing any token in clear.
+func deriveChild(parent, nonce string) string {
+	m := hmac.New(sha256.New, []byte(parent))
+	m.Write([]byte(nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// hashToken is how opaque tokens are stored: they are 256-bit random
+// values, so a fast hash is enough (no dictionary to guess from).
+func hashToken(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
+
+// truncate bounds a client-supplied label to n bytes of valid UTF-8 without
+// NUL (Postgres refuses both invalid UTF-8 and NUL in text).
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,27 +33,41 @@ type TokenConfig struct {
 	TTL      time.Duration
 }
 
-// accessClaims are the claims of an access token (RFC 9068 §2.2).
+// accessClaims are the claims of an access token (RFC 9068 §2.2), plus the
+// session id that lets logout and revocation take effect at once.
 type accessClaims struct {
 	jwt.RegisteredClaims
-	ClientID string `json:"client_id"`
+	ClientID  string `json:"client_id"`
+	SessionID string `json:"sid"`
+}
+
+// KeySet gives the signing key and the verification keys by kid. KeyRing
+// implements it over the database; StaticKeys over one fixed key.
+type KeySet interface {
+	SigningKey(ctx context.Context) (*SigningKey, error)
+	VerificationKey(ctx context.Context, kid string) (*rsa.PublicKey, bool)
+}
+
+// SessionChecker confirms that a token's session is still live.
+type SessionChecker interface {
+	Session(ctx context.Context, id uuid.UUID) (Session, error)
 }
 
 // Tokens issues and verifies access tokens.
 type Tokens struct {
-	cfg    TokenConfig
-	key    *SigningKey
-	keys   map[string]*rsa.PublicKey
-	parser *jwt.Parser
-	now    func() time.Time
+	cfg      TokenConfig
+	keys     KeySet
+	sessions SessionChecker
+	parser   *jwt.Parser
+	now      func() time.Time
 }
 
-// NewTokens returns the token issuer/verifier for one signing key.
-func NewTokens(cfg TokenConfig, key *SigningKey) *Tokens {
+// NewTokens returns the token issuer/verifier.
+func NewTokens(cfg TokenConfig, keys KeySet, sessions SessionChecker) *Tokens {
 	return &Tokens{
-		cfg:  cfg,
-		key:  key,
-		keys: map[string]*rsa.PublicKey{key.KID: &key.Private.PublicKey},
+		cfg:      cfg,
+		keys:     keys,
+		sessions: sessions,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{Algorithm}),
 			jwt.WithIssuer(cfg.Issuer),
@@ -71,8 +86,12 @@ type Issued struct {
 	ExpiresIn time.Duration
 }
 
-// Issue signs an access token for a principal.
-func (t *Tokens) Issue(p authn.Principal, clientID string) (Issued, error) {
+// Issue signs an access token for a principal in a session.
+func (t *Tokens) Issue(ctx context.Context, p authn.Principal, clientID string, sessionID uuid.UUID) (Issued, error) {
+	key, err := t.keys.SigningKey(ctx)
+	if err != nil {
+		return Issued{}, fmt.Errorf("sign access token: %w", err)
+	}
 	now := t.now().UTC().Truncate(time.Second)
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -84,21 +103,30 @@ func (t *Tokens) Issue(p authn.Principal, clientID string) (Issued, error) {
 			NotBefore: jwt.NewNumericDate(now),
 			ID:        randomID(),
 		},
-		ClientID: clientID,
+		ClientID:  clientID,
+		SessionID: sessionID.String(),
 	}
 	tok := jwt.NewWithClaims(jwt.GetSigningMethod(Algorithm), claims)
 	tok.Header["typ"] = tokenType
-	tok.Header["kid"] = t.key.KID
-	s, err := tok.SignedString(t.key.Private)
+	tok.Header["kid"] = key.KID
+	s, err := tok.SignedString(key.Private)
 	if err != nil {
 		return Issued{}, fmt.Errorf("sign access token: %w", err)
 	}
 	return Issued{Token: s, ExpiresIn: t.cfg.TTL}, nil
 }
 
-// VerifyAccessToken implements authn.TokenVerifier. Keys come only from our
-// own key set by kid; jku, x5u and jwk headers are never followed.
-func (t *Tokens) VerifyAccessToken(_ context.Context, raw string) (authn.Claims, error) {
+// Verified is what a cryptographically valid access token asserts.
+type Verified struct {
+	Subject   uuid.UUID
+	SessionID uuid.UUID
+	TokenID   string
+}
+
+// Verify checks signature, type and claims only: no database. Keys come
+// only from our own key set by kid; jku, x5u and jwk headers are never
+// followed.
+func (t *Tokens) Verify(ctx context.Context, raw string) (Verified, error) {
 	var claims accessClaims
 	_, err := t.parser.ParseWithClaims(raw, &claims, func(tok *jwt.Token) (any, error) {
 		typ, _ := tok.Header["typ"].(string)
@@ -106,20 +134,45 @@ func (t *Tokens) VerifyAccessToken(_ context.Context, raw string) (authn.Claims,
 			return nil, fmt.Errorf("unexpected token type %q", typ)
 		}
 		kid, _ := tok.Header["kid"].(string)
-		key, ok := t.keys[kid]
+		key, ok := t.keys.VerificationKey(ctx, kid)
 		if !ok {
-			return nil, fmt.Errorf("unknown key id")
+			return nil, errors.New("unknown key id")
 		}
 		return key, nil
 	})
 	if err != nil {
-		return authn.Claims{}, authn.ErrInvalidToken
+		return Verified{}, authn.ErrInvalidToken
 	}
 	sub, err := uuid.Parse(claims.Subject)
 	if err != nil {
+		return Verified{}, authn.ErrInvalidToken
+	}
+	sid, err := uuid.Parse(claims.SessionID)
+	if err != nil {
+		return Verified{}, authn.ErrInvalidToken
+	}
+	return Verified{Subject: sub, SessionID: sid, TokenID: claims.ID}, nil
+}
+
+// VerifyAccessToken implements authn.TokenVerifier: a valid token whose
+// session is still live (one primary-key lookup), so logout, revocation and
+// credential changes cut access tokens off at once rather than at expiry.
+func (t *Tokens) VerifyAccessToken(ctx context.Context, raw string) (authn.Claims, error) {
+	v, err := t.Verify(ctx, raw)
+	if err != nil {
+		return authn.Claims{}, err
+	}
+	sess, err := t.sessions.Session(ctx, v.SessionID)
+	if errors.Is(err, ErrNoSession) {
 		return authn.Claims{}, authn.ErrInvalidToken
 	}
-	return authn.Claims{Subject: sub, TokenID: claims.ID}, nil
+	if err != nil {
+		return authn.Claims{}, fmt.Errorf("check session: %w", err)
+	}
+	if sess.RevokedAt != nil || sess.UserID != v.Subject || !t.now().Before(sess.ExpiresAt) {
+		return authn.Claims{}, authn.ErrInvalidToken
+	}
+	return authn.Claims{Subject: v.Subject, TokenID: v.TokenID, SessionID: v.SessionID}, nil
 }
 
 func randomID() string {

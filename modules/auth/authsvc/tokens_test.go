@@ -56,25 +56,25 @@ func TestWeakOrForeignKeysAreRefused(t *testing.T) {
 
 func TestIssueThenVerify(t *testing.T) {
 	key := testKey(t)
-	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Minute}, key)
+	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Minute}, StaticKeys{key}, nil)
 	id := uuid.New()
-	issued, err := tokens.Issue(authn.Principal{UserID: id}, "web")
+	issued, err := tokens.Issue(t.Context(), authn.Principal{UserID: id}, "web", uuid.New())
 	if err != nil {
 		t.Fatal(err)
 	}
-	claims, err := tokens.VerifyAccessToken(t.Context(), issued.Token)
-	if err != nil || claims.Subject != id || claims.TokenID == "" {
+	claims, err := tokens.Verify(t.Context(), issued.Token)
+	if err != nil || claims.Subject != id || claims.TokenID == "" || claims.SessionID == uuid.Nil {
 		t.Fatalf("verify: %+v %v", claims, err)
 	}
 	// Another issuer's verifier with the same key refuses it.
-	other := NewTokens(TokenConfig{Issuer: "other", Audience: "aud", TTL: time.Minute}, key)
-	if _, err := other.VerifyAccessToken(t.Context(), issued.Token); err == nil {
+	other := NewTokens(TokenConfig{Issuer: "other", Audience: "aud", TTL: time.Minute}, StaticKeys{key}, nil)
+	if _, err := other.Verify(t.Context(), issued.Token); err == nil {
 		t.Fatal("token accepted by a verifier with another issuer")
 	}
 	// Expiry is enforced (beyond the clock-skew leeway).
 	tokens.now = func() time.Time { return time.Now().Add(-time.Hour) }
-	old, _ := tokens.Issue(authn.Principal{UserID: id}, "web")
-	if _, err := tokens.VerifyAccessToken(t.Context(), old.Token); err == nil {
+	old, _ := tokens.Issue(t.Context(), authn.Principal{UserID: id}, "web", uuid.New())
+	if _, err := tokens.Verify(t.Context(), old.Token); err == nil {
 		t.Fatal("expired token accepted")
 	}
 }
@@ -126,11 +126,11 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 	b.Run("RS256-service", func(b *testing.B) {
-		tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Hour}, testKey(b))
-		issued, _ := tokens.Issue(authn.Principal{UserID: uuid.New()}, "web")
+		tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Hour}, StaticKeys{testKey(b)}, nil)
+		issued, _ := tokens.Issue(b.Context(), authn.Principal{UserID: uuid.New()}, "web", uuid.New())
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := tokens.VerifyAccessToken(b.Context(), issued.Token); err != nil {
+			if _, err := tokens.Verify(b.Context(), issued.Token); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -106,22 +106,41 @@ var (
 // MaxFullName is the longest full name, in characters.
 const MaxFullName = 255
 
+// Sessions ends a user's sessions when their credentials or status change.
+// The auth module satisfies it (authn.SessionRevoker); without it (the
+// users module alone) there are no sessions to end.
+type Sessions interface {
+	RevokeUserSessions(ctx context.Context, userID uuid.UUID) error
+}
+
 // Service holds the users' business rules.
 type Service struct {
 	store         Storer
 	hasher        Hasher
 	log           *zap.Logger
 	signupEnabled bool
+	sessions      Sessions
 }
 
 // Options are the service's settings.
 type Options struct {
 	SignupEnabled bool
+	// Sessions, if set, is told when a user's sessions must end.
+	Sessions Sessions
 }
 
 // New returns the service.
 func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
-	return &Service{store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled}
+	return &Service{store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled, sessions: opts.Sessions}
+}
+
+// endSessions cuts off every token of a user whose password changed or
+// whose account was deactivated or deleted.
+func (s *Service) endSessions(ctx context.Context, id uuid.UUID) error {
+	if s.sessions == nil {
+		return nil
+	}
+	return s.sessions.RevokeUserSessions(ctx, id)
 }
 
 // Register creates an ordinary, active account (open signup).
@@ -257,6 +276,11 @@ func (s *Service) update(ctx context.Context, id uuid.UUID, p Patch) (User, erro
 	if err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
 	}
+	if c.PasswordHash != nil || (c.IsActive != nil && !*c.IsActive) {
+		if err := s.endSessions(ctx, id); err != nil {
+			return User{}, fmt.Errorf("update user: %w", err)
+		}
+	}
 	return u, nil
 }
 
@@ -286,7 +310,42 @@ func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, nex
 	if _, err := s.store.Update(ctx, id, Change{PasswordHash: &hash}); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
+	if err := s.endSessions(ctx, id); err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
 	return nil
+}
+
+// ResetPassword implements authn.Recovery: it sets a password without the
+// current one (the auth module has verified a reset token) and ends every
+// session of the account.
+func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) error {
+	if err := password.Check("new_password", pw); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	if _, err := s.store.Update(ctx, id, Change{PasswordHash: &hash}); err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	if err := s.endSessions(ctx, id); err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	return nil
+}
+
+// PrincipalByEmail implements authn.Recovery: an active account by email.
+func (s *Service) PrincipalByEmail(ctx context.Context, email string) (authn.Principal, error) {
+	u, err := s.store.ByEmail(ctx, strings.ToLower(email))
+	if err != nil {
+		return authn.Principal{}, fmt.Errorf("find account: %w", err)
+	}
+	if !u.IsActive {
+		return authn.Principal{}, authn.ErrInactiveUser
+	}
+	return principal(u), nil
 }
 
 // Delete removes an account; a superuser cannot remove their own.
@@ -295,6 +354,9 @@ func (s *Service) Delete(ctx context.Context, actor, id uuid.UUID) error {
 		return ErrDeleteSelf
 	}
 	if err := s.store.Delete(ctx, id); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if err := s.endSessions(ctx, id); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	return nil

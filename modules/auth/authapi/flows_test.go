@@ -1,0 +1,348 @@
+package authapi_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"go.uber.org/fx"
+	"golang.org/x/oauth2"
+
+	"github.com/acme/monolith/modules/auth/authsvc"
+	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/database"
+	"github.com/acme/monolith/platform/testkit"
+)
+
+type tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	Error        string `json:"error"`
+}
+
+func refreshForm(rt string) url.Values {
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+}
+
+// TestOAuth2TokenSourceRefresh: golang.org/x/oauth2 renews an expired
+// access token with the refresh token, and the rotated pair works.
+func TestOAuth2TokenSourceRefresh(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := testkit.Start(t, db)
+		u := app.NewUser(false)
+		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
+		conf := &oauth2.Config{ClientID: "web", Endpoint: oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login", AuthStyle: oauth2.AuthStyleInParams}}
+		tok, err := conf.PasswordCredentialsToken(ctx, u.Email, u.Password)
+		if err != nil || tok.RefreshToken == "" {
+			t.Fatalf("password grant: %v %+v", err, tok)
+		}
+		first := *tok
+		tok.Expiry = time.Now().Add(-time.Minute) // make the client refresh
+		fresh, err := conf.TokenSource(ctx, tok).Token()
+		if err != nil {
+			t.Fatalf("TokenSource refresh: %v", err)
+		}
+		if fresh.AccessToken == first.AccessToken || fresh.RefreshToken == first.RefreshToken || fresh.RefreshToken == "" {
+			t.Fatalf("refresh did not rotate: %+v", fresh)
+		}
+		res, err := conf.Client(ctx, fresh).Get(app.URL + "/api/users/me")
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("me with refreshed token: %v %v", err, res)
+		}
+		_ = res.Body.Close()
+	})
+}
+
+// TestConcurrentRefreshGetsOneChild: concurrent refreshes with the same
+// token inside the grace window all succeed with the same child; after the
+// child is used, the old token is a reuse. Control: a lone refresh after
+// the window (grace 0) is refused.
+func TestConcurrentRefreshGetsOneChild(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := testkit.Start(t, db)
+		u := app.NewUser(false)
+		var tk tokens
+		app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
+
+		const n = 4
+		children := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(tk.RefreshToken))
+				var c tokens
+				if res.Status == http.StatusOK {
+					res.JSON(t, &c)
+				}
+				children[i] = c.RefreshToken
+			})
+		}
+		wg.Wait()
+		for i := range children {
+			if children[i] == "" || children[i] != children[0] {
+				t.Fatalf("concurrent refreshes: %q", children)
+			}
+		}
+		if res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(children[0])); res.Status != http.StatusOK {
+			t.Fatalf("child refresh: %d %s", res.Status, res.Body)
+		}
+		if res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(tk.RefreshToken)); res.Status != http.StatusBadRequest {
+			t.Fatalf("reuse of a token whose child was used: %d", res.Status)
+		}
+	})
+}
+
+// TestRefreshIdleLifetime: a session unused for longer than the idle
+// lifetime cannot be refreshed (control: within it, it can).
+func TestRefreshIdleLifetime(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) { c.Sessions.RefreshIdleTTL = time.Second }))
+	u := app.NewUser(false)
+	var tk tokens
+	app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
+	res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(tk.RefreshToken))
+	if res.Status != http.StatusOK {
+		t.Fatalf("control refresh: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &tk)
+	time.Sleep(1500 * time.Millisecond)
+	if res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(tk.RefreshToken)); res.Status != http.StatusBadRequest {
+		t.Fatalf("refresh after idle lifetime: %d", res.Status)
+	}
+}
+
+// TestRefreshAbsoluteLifetime: refreshing renews the idle lifetime but
+// never the absolute one; past it, refresh and access tokens both fail.
+func TestRefreshAbsoluteLifetime(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		c.Sessions.RefreshIdleTTL, c.Sessions.RefreshAbsoluteTTL = 2*time.Second, 2*time.Second
+	}))
+	u := app.NewUser(false)
+	var tk tokens
+	app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
+	time.Sleep(1200 * time.Millisecond)
+	res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(tk.RefreshToken))
+	if res.Status != http.StatusOK {
+		t.Fatalf("control refresh inside both lifetimes: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &tk)
+	time.Sleep(1200 * time.Millisecond) // idle renewed 1.2 s ago, absolute passed
+	if res := app.Do(http.MethodPost, "/api/auth/login", refreshForm(tk.RefreshToken)); res.Status != http.StatusBadRequest {
+		t.Fatalf("refresh past the absolute lifetime: %d", res.Status)
+	}
+	if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(tk.AccessToken)); res.Status != http.StatusUnauthorized {
+		t.Fatalf("access token of an expired session: %d", res.Status)
+	}
+}
+
+// TestSessionsList lists the caller's sessions with the current one marked,
+// and ending one cuts its tokens off.
+func TestSessionsList(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := testkit.Start(t, db)
+		u := app.NewUser(false)
+		other := app.Login(u.Email, u.Password)
+		var list []struct {
+			ID        string `json:"id"`
+			Current   bool   `json:"current"`
+			UserAgent string `json:"user_agent"`
+			IP        string `json:"ip"`
+		}
+		res := app.Do(http.MethodGet, "/api/auth/sessions", nil, testkit.Bearer(u.Token))
+		res.JSON(t, &list)
+		if res.Status != http.StatusOK || len(list) != 2 || list[0].IP != "127.0.0.1" || list[0].UserAgent == "" {
+			t.Fatalf("sessions: %d %s", res.Status, res.Body)
+		}
+		var otherID string
+		for _, s := range list {
+			if !s.Current {
+				otherID = s.ID
+			}
+		}
+		if otherID == "" || strings.Contains(string(res.Body), "hash") {
+			t.Fatalf("no single current session: %s", res.Body)
+		}
+		if res := app.Do(http.MethodDelete, "/api/auth/sessions/"+otherID, nil, testkit.Bearer(u.Token)); res.Status != http.StatusNoContent {
+			t.Fatalf("end session: %d %s", res.Status, res.Body)
+		}
+		if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(other)); res.Status != http.StatusUnauthorized {
+			t.Fatalf("ended session still works: %d", res.Status)
+		}
+		if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)); res.Status != http.StatusOK {
+			t.Fatalf("current session ended too: %d", res.Status)
+		}
+	})
+}
+
+// TestKeyRotation: a rotation publishes the next key before it signs; the
+// following one makes it sign while the old key still verifies.
+func TestKeyRotation(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		var ring *authsvc.KeyRing
+		app := testkit.Start(t, db, testkit.WithFx(fx.Populate(&ring)))
+		// Another replica on the same database, started before any
+		// rotation: it must trust the new key without waiting for its
+		// periodic reload (1 min).
+		replica := testkit.Start(t, db)
+		u := app.NewUser(false)
+		kidOf := func(tok string) string {
+			t.Helper()
+			kid, _ := headerOf(t, tok)["kid"].(string)
+			return kid
+		}
+		jwks := func() []string {
+			var set struct {
+				Keys []struct {
+					KID, Alg, Use string
+				} `json:"keys"`
+			}
+			app.Do(http.MethodGet, "/.well-known/jwks.json", nil).JSON(t, &set)
+			var kids []string
+			for _, k := range set.Keys {
+				if k.Alg != "RS256" || k.Use != "sig" {
+					t.Fatalf("jwk %+v", k)
+				}
+				kids = append(kids, k.KID)
+			}
+			return kids
+		}
+		k0 := kidOf(u.Token)
+		if ks := jwks(); len(ks) != 1 || ks[0] != k0 {
+			t.Fatalf("initial jwks %v, token kid %s", ks, k0)
+		}
+		promoted, next, err := ring.Rotate(context.Background(), app.Config.Auth.AccessTokenTTL)
+		if err != nil || promoted != "" {
+			t.Fatalf("first rotation: %q %v", promoted, err)
+		}
+		if ks := jwks(); len(ks) != 2 || kidOf(app.Login(u.Email, u.Password)) != k0 {
+			t.Fatalf("after publishing: jwks %v; signing must not change yet", ks)
+		}
+		promoted, _, err = ring.Rotate(context.Background(), app.Config.Auth.AccessTokenTTL)
+		if err != nil || promoted != next {
+			t.Fatalf("second rotation promoted %q, want %q (%v)", promoted, next, err)
+		}
+		fresh := app.Login(u.Email, u.Password)
+		if kidOf(fresh) != next || len(jwks()) != 3 {
+			t.Fatalf("new key not signing: %s, jwks %v", kidOf(fresh), jwks())
+		}
+		for _, a := range []*testkit.App{app, replica} {
+			for _, tok := range []string{u.Token, fresh} {
+				if res := a.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(tok)); res.Status != http.StatusOK {
+					t.Fatalf("token refused after rotation: %d", res.Status)
+				}
+			}
+		}
+	})
+}
+
+// mailbox is a real SMTP server (go-smtp) that keeps what it receives.
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []string
+	got  chan struct{}
+}
+
+func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{m: m}, nil }
+
+type mailSession struct{ m *mailbox }
+
+func (s *mailSession) Reset()                               {}
+func (s *mailSession) Logout() error                        { return nil }
+func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *mailSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *mailSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.m.mu.Lock()
+	s.m.msgs = append(s.m.msgs, string(b))
+	s.m.mu.Unlock()
+	s.m.got <- struct{}{}
+	return nil
+}
+
+func startSMTP(t *testing.T) (*mailbox, int) {
+	t.Helper()
+	box := &mailbox{got: make(chan struct{}, 10)}
+	srv := smtp.NewServer(box)
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return box, ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestPasswordResetByEmail sends the reset email through a real SMTP server
+// started here, reads the token from it and resets the password: the old
+// password and old sessions stop working, the token works once.
+func TestPasswordResetByEmail(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		box, port := startSMTP(t)
+		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+			c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
+			c.HTTP.PublicURL = "https://app.example.test"
+		}))
+		u := app.NewUser(false)
+
+		unknown := app.Do(http.MethodPost, "/api/auth/password-recovery", map[string]string{"email": "nobody@example.test"})
+		known := app.Do(http.MethodPost, "/api/auth/password-recovery", map[string]string{"email": u.Email})
+		if known.Status != http.StatusAccepted || string(known.Body) != string(unknown.Body) || known.Status != unknown.Status {
+			t.Fatalf("recovery answers differ: %d %s / %d %s", known.Status, known.Body, unknown.Status, unknown.Body)
+		}
+		select {
+		case <-box.got:
+		case <-time.After(20 * time.Second):
+			t.Fatal("no email received")
+		}
+		box.mu.Lock()
+		msg := box.msgs[0]
+		count := len(box.msgs)
+		box.mu.Unlock()
+		if count != 1 || !strings.Contains(msg, "To: "+u.Email) {
+			t.Fatalf("%d messages; first:\n%s", count, msg)
+		}
+		var token string
+		sc := bufio.NewScanner(strings.NewReader(msg))
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if len(line) == 43 && !strings.ContainsAny(line, " :/") {
+				token = line // the token on its own line
+			}
+		}
+		if token == "" || !strings.Contains(msg, "https://app.example.test/reset-password?token="+token) {
+			t.Fatalf("no token or link in:\n%s", msg)
+		}
+		// The policy is checked before the single-use token is spent.
+		if res := app.Do(http.MethodPost, "/api/auth/reset-password", map[string]string{"token": token, "new_password": "password123"}); res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("common password on reset: %d %s", res.Status, res.Body)
+		}
+		res := app.Do(http.MethodPost, "/api/auth/reset-password", map[string]string{"token": token, "new_password": "recovered passphrase 7"})
+		if res.Status != http.StatusNoContent {
+			t.Fatalf("reset: %d %s", res.Status, res.Body)
+		}
+		if res := app.Do(http.MethodPost, "/api/auth/reset-password", map[string]string{"token": token, "new_password": "another passphrase 8"}); res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("token reused: %d %s", res.Status, res.Body)
+		}
+		if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)); res.Status != http.StatusUnauthorized {
+			t.Fatalf("old session survived the reset: %d", res.Status)
+		}
+		app.Login(u.Email, "recovered passphrase 7")
+		if res := app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}); res.Status != http.StatusBadRequest {
+			t.Fatalf("old password still works: %d", res.Status)
+		}
+	})
+}

@@ -1,0 +1,207 @@
+package authapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/acme/monolith/modules/auth/authschema"
+	"github.com/acme/monolith/modules/auth/authsvc"
+	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/logging"
+)
+
+const tag = "auth"
+
+// registerRevoke adds the RFC 7009 revocation endpoint, form-encoded like
+// the token endpoint.
+func (r *Routes) registerRevoke(api huma.API) {
+	reg := api.OpenAPI().Components.Schemas
+	op := &huma.Operation{
+		OperationID: "revoke",
+		Method:      http.MethodPost,
+		Path:        "/api/auth/revoke",
+		Summary:     "Revoke a token (RFC 7009)",
+		Description: "Ends the session a refresh or access token belongs to. Answers 200 for unknown " +
+			"or already revoked tokens too (RFC 7009 §2.2).",
+		Tags: []string{tag},
+		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
+			"application/x-www-form-urlencoded": {Schema: reg.Schema(reflect.TypeFor[authschema.Revocation](), true, "Revocation")},
+		}},
+		Responses: map[string]*huma.Response{
+			"200": {Description: "Revoked, or nothing to revoke."},
+			"400": {Description: "RFC 6749 §5.2 error.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
+			}},
+		},
+	}
+	api.OpenAPI().AddOperation(op)
+	api.Adapter().Handle(op, r.revoke)
+}
+
+func (r *Routes) revoke(hctx huma.Context) {
+	hctx.SetHeader("Cache-Control", "no-store")
+	form, oerr := readForm(hctx)
+	if oerr == nil && (!form.Has("token") || form.Get("token") == "") {
+		oerr = invalidRequest("Missing token.")
+	}
+	if oerr != nil {
+		write(hctx, oerr.status, oerr.body)
+		return
+	}
+	if err := r.svc.Revoke(hctx.Context(), form.Get("token"), form.Get("token_type_hint")); err != nil {
+		logging.FromContext(hctx.Context()).Error("revoke", zap.Error(err))
+		write(hctx, errServer.status, errServer.body)
+		return
+	}
+	hctx.SetStatus(http.StatusOK)
+}
+
+type jwksOut struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         authschema.JWKS
+}
+
+type sessionsOut struct {
+	Body []authschema.Session
+}
+
+type sessionPath struct {
+	ID uuid.UUID `path:"id" doc:"Session id."`
+}
+
+type acceptedOut struct {
+	Body authschema.Accepted
+}
+
+func (r *Routes) registerSessions(api huma.API) {
+	huma.Register(api, huma.Operation{
+		OperationID: "jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json", Tags: []string{tag},
+		Summary: "Public keys that verify access tokens (RFC 7517)",
+		Description: "Every key that may sign or has recently signed: the next key is published here " +
+			"before it signs, and retired keys stay until the tokens they signed have expired.",
+	}, r.jwks)
+	huma.Register(api, r.auth.Protect(api, huma.Operation{
+		OperationID: "logout", Method: http.MethodPost, Path: "/api/auth/logout", Tags: []string{tag},
+		DefaultStatus: http.StatusNoContent,
+		Summary:       "End the current session (its refresh token and access tokens stop working at once)",
+	}), r.logout)
+	huma.Register(api, r.auth.Protect(api, huma.Operation{
+		OperationID: "logout-all", Method: http.MethodPost, Path: "/api/auth/logout-all", Tags: []string{tag},
+		DefaultStatus: http.StatusNoContent,
+		Summary:       "End every session of the current user",
+	}), r.logoutAll)
+	huma.Register(api, r.auth.Protect(api, huma.Operation{
+		OperationID: "list-sessions", Method: http.MethodGet, Path: "/api/auth/sessions", Tags: []string{tag},
+		Summary: "List the current user's active sessions",
+	}), r.sessions)
+	huma.Register(api, r.auth.Protect(api, huma.Operation{
+		OperationID: "end-session", Method: http.MethodDelete, Path: "/api/auth/sessions/{id}", Tags: []string{tag},
+		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
+		Summary: "End one of the current user's sessions",
+	}), r.endSession)
+	huma.Register(api, huma.Operation{
+		OperationID: "password-recovery", Method: http.MethodPost, Path: "/api/auth/password-recovery", Tags: []string{tag},
+		DefaultStatus: http.StatusAccepted, Errors: []int{http.StatusTooManyRequests},
+		Summary: "Email a password-reset token",
+		Description: "Always answers 202 with the same body, whether or not the email belongs to an " +
+			"account; the email is sent only if it does.",
+	}, r.recover)
+	huma.Register(api, huma.Operation{
+		OperationID: "reset-password", Method: http.MethodPost, Path: "/api/auth/reset-password", Tags: []string{tag},
+		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusUnprocessableEntity, http.StatusTooManyRequests},
+		Summary: "Set a new password with a reset token (single use); every session of the account ends",
+	}, r.resetPassword)
+}
+
+func (r *Routes) jwks(ctx context.Context, _ *struct{}) (*jwksOut, error) {
+	keys := r.keys.JWKS(ctx)
+	out := &jwksOut{CacheControl: "public, max-age=60", Body: authschema.JWKS{Keys: make([]authschema.JWK, len(keys))}}
+	for i, k := range keys {
+		out.Body.Keys[i] = authschema.JWK{KTY: k.KTY, KID: k.KID, Alg: k.Alg, Use: k.Use, N: k.N, E: k.E}
+	}
+	return out, nil
+}
+
+func (r *Routes) logout(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nil, r.svc.Logout(ctx, p.SessionID)
+}
+
+func (r *Routes) logoutAll(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nil, r.svc.LogoutAll(ctx, p.UserID)
+}
+
+func (r *Routes) sessions(ctx context.Context, _ *struct{}) (*sessionsOut, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.svc.Sessions(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := &sessionsOut{Body: make([]authschema.Session, len(list))}
+	for i, s := range list {
+		out.Body[i] = authschema.Session{
+			ID: s.ID, ClientID: s.ClientID, UserAgent: s.UserAgent, IP: s.IP,
+			CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, ExpiresAt: s.ExpiresAt, Current: s.ID == p.SessionID,
+		}
+	}
+	return out, nil
+}
+
+func (r *Routes) endSession(ctx context.Context, in *sessionPath) (*struct{}, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nil, r.svc.EndSession(ctx, p.UserID, in.ID)
+}
+
+func jsonClient(ctx context.Context, ua string) authsvc.Client {
+	return authsvc.Client{UserAgent: ua, IP: httpserver.ClientIP(ctx)}
+}
+
+// withRetryAfter adds the Retry-After header to a throttling error.
+func withRetryAfter(err error) error {
+	var te *authsvc.ThrottledError
+	if errors.As(err, &te) {
+		return huma.ErrorWithHeaders(err, http.Header{"Retry-After": {strconv.Itoa(te.RetryAfterSeconds())}})
+	}
+	return err
+}
+
+func (r *Routes) recover(ctx context.Context, in *struct {
+	UserAgent string `header:"User-Agent"`
+	Body      authschema.PasswordRecovery
+}) (*acceptedOut, error) {
+	if err := r.svc.RequestReset(ctx, in.Body.Email, jsonClient(ctx, in.UserAgent)); err != nil {
+		return nil, withRetryAfter(err)
+	}
+	return &acceptedOut{Body: authschema.Accepted{Message: "If the address belongs to an account, a reset email is on its way."}}, nil
+}
+
+func (r *Routes) resetPassword(ctx context.Context, in *struct {
+	UserAgent string `header:"User-Agent"`
+	Body      authschema.ResetPassword
+}) (*struct{}, error) {
+	if err := r.svc.ResetPassword(ctx, in.Body.Token, in.Body.NewPassword, jsonClient(ctx, in.UserAgent)); err != nil {
+		return nil, withRetryAfter(err)
+	}
+	return nil, nil
+}

@@ -1,0 +1,349 @@
+// Package authstore persists the auth module's state with ent: sessions,
+// refresh tokens, signing keys, throttle counters and reset tokens. It is
+// the only package that queries those tables; it converts entities to
+// authsvc types and "not found" to authsvc.ErrNoSession.
+package authstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/acme/monolith/ent"
+	"github.com/acme/monolith/ent/passwordreset"
+	"github.com/acme/monolith/ent/refreshtoken"
+	"github.com/acme/monolith/ent/session"
+	"github.com/acme/monolith/ent/signingkey"
+	"github.com/acme/monolith/ent/throttle"
+	"github.com/acme/monolith/modules/auth/authsvc"
+)
+
+// Store implements the authsvc store interfaces.
+type Store struct {
+	db *ent.Client
+}
+
+var (
+	_ authsvc.SessionStore  = (*Store)(nil)
+	_ authsvc.KeyStore      = (*Store)(nil)
+	_ authsvc.ThrottleStore = (*Store)(nil)
+	_ authsvc.ResetStore    = (*Store)(nil)
+)
+
+// New returns the store.
+func New(db *ent.Client) *Store { return &Store{db: db} }
+
+func notFound(err error) error {
+	if ent.IsNotFound(err) {
+		return authsvc.ErrNoSession
+	}
+	return err
+}
+
+// CreateSession stores a session and its first refresh token together.
+func (s *Store) CreateSession(ctx context.Context, x authsvc.Session, refreshHash string) error {
+	return s.tx(ctx, func(tx *ent.Tx) error {
+		if err := tx.Session.Create().SetID(x.ID).SetUserID(x.UserID).SetClientID(x.ClientID).
+			SetUserAgent(x.UserAgent).SetIP(x.IP).SetCreatedAt(x.CreatedAt).SetLastUsedAt(x.LastUsedAt).
+			SetExpiresAt(x.ExpiresAt).Exec(ctx); err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		if err := tx.RefreshToken.Create().SetSessionID(x.ID).SetTokenHash(refreshHash).SetCreatedAt(x.CreatedAt).Exec(ctx); err != nil {
+			return fmt.Errorf("create refresh token: %w", err)
+		}
+		return nil
+	})
+}
+
+// Session finds a session by id (primary key: the per-request check).
+func (s *Store) Session(ctx context.Context, id uuid.UUID) (authsvc.Session, error) {
+	row, err := s.db.Session.Get(ctx, id)
+	if err != nil {
+		return authsvc.Session{}, notFound(err)
+	}
+	return toSession(row), nil
+}
+
+// ActiveSessions lists unrevoked, unexpired sessions, newest first.
+func (s *Store) ActiveSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]authsvc.Session, error) {
+	rows, err := s.db.Session.Query().
+		Where(session.UserID(userID), session.RevokedAtIsNil(), session.ExpiresAtGT(now)).
+		Order(ent.Desc(session.FieldCreatedAt)).Limit(500).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]authsvc.Session, len(rows))
+	for i, r := range rows {
+		out[i] = toSession(r)
+	}
+	return out, nil
+}
+
+// RevokeSession marks a session revoked (idempotent: the first reason stays).
+func (s *Store) RevokeSession(ctx context.Context, id uuid.UUID, reason string, now time.Time) error {
+	_, err := s.db.Session.Update().Where(session.ID(id), session.RevokedAtIsNil()).
+		SetRevokedAt(now).SetRevokeReason(reason).Save(ctx)
+	return err
+}
+
+// RevokeUserSessions revokes every live session of a user.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, now time.Time) error {
+	_, err := s.db.Session.Update().Where(session.UserID(userID), session.RevokedAtIsNil()).
+		SetRevokedAt(now).SetRevokeReason(reason).Save(ctx)
+	return err
+}
+
+// RefreshToken finds a refresh token by hash.
+func (s *Store) RefreshToken(ctx context.Context, hash string) (authsvc.RefreshToken, error) {
+	row, err := s.db.RefreshToken.Query().Where(refreshtoken.TokenHash(hash)).Only(ctx)
+	if err != nil {
+		return authsvc.RefreshToken{}, notFound(err)
+	}
+	return authsvc.RefreshToken{ID: row.ID, SessionID: row.SessionID, CreatedAt: row.CreatedAt, RotatedAt: row.RotatedAt, ChildNonce: row.ChildNonce}, nil
+}
+
+// Rotate marks parent rotated with a conditional update, so of two
+// concurrent rotations exactly one wins, then stores the child and touches
+// the session.
+func (s *Store) Rotate(ctx context.Context, parent authsvc.RefreshToken, nonce, childHash string, now time.Time) (bool, error) {
+	won := false
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		n, err := tx.RefreshToken.Update().
+			Where(refreshtoken.ID(parent.ID), refreshtoken.RotatedAtIsNil()).
+			SetRotatedAt(now).SetChildNonce(nonce).Save(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		if err := tx.RefreshToken.Create().SetSessionID(parent.SessionID).SetTokenHash(childHash).SetCreatedAt(now).Exec(ctx); err != nil {
+			return err
+		}
+		if err := tx.Session.UpdateOneID(parent.SessionID).SetLastUsedAt(now).Exec(ctx); err != nil {
+			return err
+		}
+		won = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return won, nil
+}
+
+// Keys returns the whole key set.
+func (s *Store) Keys(ctx context.Context) ([]authsvc.StoredKey, error) {
+	rows, err := s.db.SigningKey.Query().All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]authsvc.StoredKey, len(rows))
+	for i, r := range rows {
+		out[i] = authsvc.StoredKey{KID: r.ID, Alg: r.Alg, State: string(r.State), Sealed: r.PrivateSealed,
+			CreatedAt: r.CreatedAt, ActivatedAt: r.ActivatedAt, VerifyUntil: r.VerifyUntil}
+	}
+	return out, nil
+}
+
+// EnsureCurrent stores k as current unless a current key exists.
+func (s *Store) EnsureCurrent(ctx context.Context, k authsvc.StoredKey) error {
+	return s.tx(ctx, func(tx *ent.Tx) error {
+		n, err := tx.SigningKey.Query().Where(signingkey.StateEQ(signingkey.StateCurrent)).Count(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		exists, err := tx.SigningKey.Query().Where(signingkey.ID(k.KID)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		if exists { // the configured key was retired earlier: sign with it again
+			return tx.SigningKey.UpdateOneID(k.KID).SetState(signingkey.StateCurrent).SetActivatedAt(now).ClearVerifyUntil().Exec(ctx)
+		}
+		err = tx.SigningKey.Create().SetID(k.KID).SetAlg(k.Alg).SetState(signingkey.StateCurrent).
+			SetPrivateSealed(k.Sealed).SetCreatedAt(now).SetActivatedAt(now).Exec(ctx)
+		if ent.IsConstraintError(err) { // another replica stored it first
+			return nil
+		}
+		return err
+	})
+}
+
+// RotateKeys advances the rotation pipeline in one transaction.
+func (s *Store) RotateKeys(ctx context.Context, k authsvc.StoredKey, now, verifyUntil time.Time) (string, error) {
+	var promoted string
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		next, err := tx.SigningKey.Query().Where(signingkey.StateEQ(signingkey.StateNext)).
+			Order(ent.Desc(signingkey.FieldCreatedAt)).First(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return err
+		}
+		if next != nil {
+			if _, err := tx.SigningKey.Update().Where(signingkey.StateEQ(signingkey.StateCurrent)).
+				SetState(signingkey.StateRetired).SetVerifyUntil(verifyUntil).Save(ctx); err != nil {
+				return err
+			}
+			if err := tx.SigningKey.UpdateOneID(next.ID).SetState(signingkey.StateCurrent).SetActivatedAt(now).Exec(ctx); err != nil {
+				return err
+			}
+			promoted = next.ID
+		}
+		if _, err := tx.SigningKey.Delete().Where(signingkey.StateEQ(signingkey.StateRetired), signingkey.VerifyUntilLT(now)).Exec(ctx); err != nil {
+			return err
+		}
+		return tx.SigningKey.Create().SetID(k.KID).SetAlg(k.Alg).SetState(signingkey.StateNext).
+			SetPrivateSealed(k.Sealed).SetCreatedAt(now).Exec(ctx)
+	})
+	return promoted, err
+}
+
+// BlockedUntil implements authsvc.ThrottleStore.
+func (s *Store) BlockedUntil(ctx context.Context, id string, now time.Time) (time.Time, error) {
+	row, err := s.db.Throttle.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	if row.BlockedUntil == nil || !row.BlockedUntil.After(now) {
+		return time.Time{}, nil
+	}
+	return *row.BlockedUntil, nil
+}
+
+// Hit implements authsvc.ThrottleStore. The increment is one atomic
+// UPDATE ... SET count = count + 1, so concurrent replicas never lose a hit.
+func (s *Store) Hit(ctx context.Context, id string, limit int, window time.Duration, now time.Time) error {
+	for range 3 {
+		row, err := s.db.Throttle.Get(ctx, id)
+		switch {
+		case ent.IsNotFound(err):
+			c := s.db.Throttle.Create().SetID(id).SetCount(1).SetWindowStart(now)
+			if limit <= 1 {
+				c.SetBlockedUntil(now.Add(window))
+			}
+			err = c.Exec(ctx)
+			if ent.IsConstraintError(err) {
+				continue // created concurrently: count on that row
+			}
+			return err
+		case err != nil:
+			return err
+		case !now.Before(row.WindowStart.Add(window)):
+			// The window is over: start a new one, unless another request
+			// just did.
+			n, err := s.db.Throttle.Update().Where(throttle.ID(id), throttle.WindowStart(row.WindowStart)).
+				SetCount(1).SetWindowStart(now).ClearBlockedUntil().Save(ctx)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			return nil
+		}
+		if err := s.db.Throttle.UpdateOneID(id).AddCount(1).Exec(ctx); err != nil {
+			return err
+		}
+		// Block once the limit is reached; an exact comparison after the
+		// atomic increment would miss under races, so re-read.
+		cur, err := s.db.Throttle.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Count >= limit && cur.BlockedUntil == nil {
+			return s.db.Throttle.UpdateOneID(id).SetBlockedUntil(cur.WindowStart.Add(window)).Exec(ctx)
+		}
+		return nil
+	}
+	return nil
+}
+
+// Clear implements authsvc.ThrottleStore.
+func (s *Store) Clear(ctx context.Context, id string) error {
+	_, err := s.db.Throttle.Delete().Where(throttle.ID(id)).Exec(ctx)
+	return err
+}
+
+// CreateReset stores a reset token hash; older unused tokens of the user
+// are dropped, so only the latest email works.
+func (s *Store) CreateReset(ctx context.Context, userID uuid.UUID, hash string, now, expires time.Time) error {
+	return s.tx(ctx, func(tx *ent.Tx) error {
+		if _, err := tx.PasswordReset.Delete().Where(passwordreset.UserID(userID)).Exec(ctx); err != nil {
+			return err
+		}
+		return tx.PasswordReset.Create().SetUserID(userID).SetTokenHash(hash).SetCreatedAt(now).SetExpiresAt(expires).Exec(ctx)
+	})
+}
+
+// ConsumeReset marks a token used with a conditional update: of two
+// concurrent redemptions only one succeeds.
+func (s *Store) ConsumeReset(ctx context.Context, hash string, now time.Time) (uuid.UUID, error) {
+	row, err := s.db.PasswordReset.Query().Where(passwordreset.TokenHash(hash)).Only(ctx)
+	if err != nil {
+		return uuid.Nil, notFound(err)
+	}
+	n, err := s.db.PasswordReset.Update().
+		Where(passwordreset.ID(row.ID), passwordreset.UsedAtIsNil(), passwordreset.ExpiresAtGT(now)).
+		SetUsedAt(now).Save(ctx)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if n == 0 {
+		return uuid.Nil, authsvc.ErrNoSession
+	}
+	return row.UserID, nil
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*ent.Tx) error) error {
+	tx, err := s.db.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func toSession(r *ent.Session) authsvc.Session {
+	return authsvc.Session{
+		ID: r.ID, UserID: r.UserID, ClientID: r.ClientID, UserAgent: r.UserAgent, IP: r.IP,
+		CreatedAt: r.CreatedAt.UTC(), LastUsedAt: r.LastUsedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), RevokedAt: r.RevokedAt,
+	}
+}
+
+// Prune deletes what can no longer be used: sessions (with their refresh
+// tokens) expired or revoked before cutoff, expired reset tokens and
+// throttle counters whose window ended before cutoff and that block
+// nothing. It returns how many sessions it removed.
+func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
+	ids, err := s.db.Session.Query().
+		Where(session.Or(session.ExpiresAtLT(cutoff), session.RevokedAtLT(cutoff))).
+		Limit(1000).IDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) > 0 {
+		err = s.tx(ctx, func(tx *ent.Tx) error {
+			if _, err := tx.RefreshToken.Delete().Where(refreshtoken.SessionIDIn(ids...)).Exec(ctx); err != nil {
+				return err
+			}
+			_, err := tx.Session.Delete().Where(session.IDIn(ids...)).Exec(ctx)
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("prune sessions: %w", err)
+		}
+	}
+	if _, err := s.db.PasswordReset.Delete().Where(passwordreset.ExpiresAtLT(now)).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("prune reset tokens: %w", err)
+	}
+	if _, err := s.db.Throttle.Delete().Where(throttle.WindowStartLT(cutoff),
+		throttle.Or(throttle.BlockedUntilIsNil(), throttle.BlockedUntilLT(now))).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("prune throttles: %w", err)
+	}
+	return len(ids), nil
+}
