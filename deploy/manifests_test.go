@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"net"
@@ -36,6 +37,7 @@ type rendered struct {
 	configMaps  []*corev1.ConfigMap
 	secrets     []*corev1.Secret
 	jobs        []*batchv1.Job
+	cronJobs    []*batchv1.CronJob
 	hpas        []*autoscalingv2.HorizontalPodAutoscaler
 	pdbs        []*policyv1.PodDisruptionBudget
 	policies    []*networkingv1.NetworkPolicy
@@ -75,6 +77,8 @@ func render(t *testing.T, dir string) *rendered {
 			r.secrets = append(r.secrets, into[corev1.Secret](t, doc))
 		case "batch/v1/Job":
 			r.jobs = append(r.jobs, into[batchv1.Job](t, doc))
+		case "batch/v1/CronJob":
+			r.cronJobs = append(r.cronJobs, into[batchv1.CronJob](t, doc))
 		case "autoscaling/v2/HorizontalPodAutoscaler":
 			r.hpas = append(r.hpas, into[autoscalingv2.HorizontalPodAutoscaler](t, doc))
 		case "policy/v1/PodDisruptionBudget":
@@ -115,8 +119,9 @@ func appConfig(t *testing.T, cm *corev1.ConfigMap) config.Config {
 		}
 	}
 	secrets := map[string]string{
-		"DATABASE_URL":    "postgres://app:s3cr3t-value@db:5432/app",
-		"JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----",
+		"DATABASE_URL":           "postgres://app:s3cr3t-value@db:5432/app",
+		"JWT_PRIVATE_KEY":        "-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----",
+		"JWT_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32)),
 	}
 	cfg, err := config.LoadFrom(func(k string) (string, bool) {
 		if v, ok := secrets[k]; ok {
@@ -156,7 +161,11 @@ func namedPort(t *testing.T, c corev1.Container, name string) int32 {
 }
 
 // Secret variables must come from a Secret, never a ConfigMap or a literal.
-var secretVars = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE", "FIRST_SUPERUSER_PASSWORD"}
+var secretVars = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE", "JWT_KEY_ENCRYPTION_KEY", "FIRST_SUPERUSER_PASSWORD", "SMTP_PASSWORD"}
+
+// requiredSecrets are what production refuses to start without; every
+// pod (API, migration, key rotation) loads the production configuration.
+var requiredSecrets = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_KEY_ENCRYPTION_KEY"}
 
 func TestBaseUsesThePlaceholderImage(t *testing.T) {
 	r := render(t, "base")
@@ -185,7 +194,14 @@ func checkOverlay(t *testing.T, r *rendered) {
 	pdb := one(t, "PodDisruptionBudget", r.pdbs)
 	svc := one(t, "Service", r.services)
 	cfg := appConfig(t, cm)
-	pods := map[string]corev1.PodSpec{"Deployment": dep.Spec.Template.Spec, "Job": job.Spec.Template.Spec}
+	rotate := one(t, "key-rotation CronJob", r.cronJobs)
+	pods := map[string]corev1.PodSpec{"Deployment": dep.Spec.Template.Spec, "Job": job.Spec.Template.Spec, "CronJob": rotate.Spec.JobTemplate.Spec.Template.Spec}
+	if got := rotate.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, []string{"keys", "rotate"}) {
+		t.Errorf("key-rotation CronJob args = %v", got)
+	}
+	if rotate.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Error("key rotations must not overlap: concurrencyPolicy Forbid")
+	}
 	app := dep.Spec.Template.Spec.Containers[0]
 
 	// 2. Overlays set the image; no :latest, no untagged image.
@@ -303,8 +319,10 @@ func checkOverlay(t *testing.T, r *rendered) {
 					t.Errorf("%s container %s: %s must come from a secretKeyRef", kind, c.Name, name)
 				}
 			}
-			if e := envVar(c, "DATABASE_URL"); e == nil {
-				t.Errorf("%s container %s: DATABASE_URL missing", kind, c.Name)
+			for _, name := range requiredSecrets {
+				if e := envVar(c, name); e == nil {
+					t.Errorf("%s container %s: %s missing (production refuses to start without it)", kind, c.Name, name)
+				}
 			}
 			if len(c.EnvFrom) != 1 || c.EnvFrom[0].ConfigMapRef == nil || c.EnvFrom[0].ConfigMapRef.Name != cm.Name {
 				t.Errorf("%s container %s must take its config from the generated ConfigMap %s", kind, c.Name, cm.Name)
@@ -323,6 +341,7 @@ func checkOverlay(t *testing.T, r *rendered) {
 	// 15. The PDB covers the app pods, not the migration pods.
 	podLabels := labels.Set(dep.Spec.Template.Labels)
 	jobLabels := labels.Set(job.Spec.Template.Labels)
+	rotateLabels := labels.Set(rotate.Spec.JobTemplate.Spec.Template.Labels)
 	if sel := selector(t, pdb.Spec.Selector); !sel.Matches(podLabels) || sel.Matches(jobLabels) {
 		t.Errorf("PDB selector %v must match the app pods only", sel)
 	}
@@ -348,6 +367,10 @@ func checkOverlay(t *testing.T, r *rendered) {
 
 	// 17. Network policies.
 	checkNetworkPolicies(t, r.policies, podLabels, jobLabels)
+	checkNetworkPolicies(t, r.policies, podLabels, rotateLabels)
+	if selector(t, pdb.Spec.Selector).Matches(rotateLabels) || labels.SelectorFromSet(svc.Spec.Selector).Matches(rotateLabels) {
+		t.Error("the PDB or Service selects the key-rotation pods")
+	}
 
 	// 18. No secret values are committed; the ConfigMap holds none and is
 	// generated (its hash suffix rolls the pods).

@@ -28,7 +28,7 @@ func serveCmd() *cobra.Command {
 			// fx's default 15 s stop budget would cut the drain short: give
 			// it the shutdown delay and timeout plus time to close the pool.
 			stop := cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout + 5*time.Second
-			app := fx.New(appOptions(cfg, fx.Invoke(announce, serveMetrics), fx.StopTimeout(stop), debugGraph(cfg)))
+			app := fx.New(appOptions(cfg, fx.Invoke(serveMetrics, announce), fx.StopTimeout(stop), debugGraph(cfg)))
 			if err := app.Err(); err != nil {
 				return err
 			}
@@ -55,5 +55,7 @@ func announce(lc fx.Lifecycle, s *httpserver.Server, cfg config.Config, log *zap
 }
 
 // serveMetrics asks for the /metrics listener, which nothing else depends
-// on, so that `serve` (and only serve) runs it.
+// on, so that `serve` (and only serve) runs it. It is invoked before the
+// HTTP server is built, so it starts first and stops after the drain: the
+// last scrapes see the shutdown.
 func serveMetrics(*metrics.Server) {}

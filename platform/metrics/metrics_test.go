@@ -78,3 +78,37 @@ func TestMetricsCanBeTurnedOff(t *testing.T) {
 		t.Fatalf("metrics listening on %s with METRICS_ADDR=off", srv.Addr())
 	}
 }
+
+// TestAuthCounters: the counters the auth module records (refreshes and
+// throttling are recorded by the auth work of issue 3).
+func TestAuthCounters(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	reg := metrics.New(db.SQL)
+	reg.Auth.Refresh(metrics.ResultOK)
+	reg.Auth.Refresh(metrics.ResultFailed)
+	reg.Auth.Throttled()
+	reg.Auth.Throttled()
+	families, err := reg.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			name := f.GetName()
+			for _, l := range m.GetLabel() {
+				name += "," + l.GetName() + "=" + l.GetValue()
+			}
+			got[name] = m.GetCounter().GetValue()
+		}
+	}
+	for name, want := range map[string]float64{
+		"auth_refreshes_total,result=ok":     1,
+		"auth_refreshes_total,result=failed": 1,
+		"auth_throttled_total":               2,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
+	}
+}
