@@ -57,3 +57,19 @@ graph: ## Print the fx dependency graph (DOT)
 .PHONY: clean
 clean: ## Remove build output and the local database and key
 	rm -rf bin var
+
+# --- production (issue 5) -----------------------------------------------------
+IMAGE   ?= monolith:$(VERSION)
+OVERLAY ?= dev
+
+.PHONY: image
+image: ## Build the container image (needs Docker): make image IMAGE=registry/monolith:v1
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+.PHONY: deploy-render
+deploy-render: ## Print the Kubernetes manifests of an overlay: make deploy-render OVERLAY=prod
+	@$(GO) run ./deploy/cmd/render deploy/overlays/$(OVERLAY)
+
+.PHONY: lint-migrations
+lint-migrations: ## Fail on destructive statements in migrations without an acknowledgement
+	$(GO) run ./cmd/app migrate lint

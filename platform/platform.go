@@ -20,8 +20,10 @@ import (
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/mail"
+	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/migrator"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/tracing"
 )
 
 // Module provides the platform. Feature modules consume what it provides and
@@ -39,6 +41,10 @@ var Module = fx.Module("platform",
 		mail.New,
 		authn.NewResolver,
 		httpserver.New,
+		newMetrics,
+		newMetricsServer,
+		newTracer,
+		func(r *metrics.Registry) *metrics.Auth { return r.Auth },
 	),
 )
 
@@ -49,17 +55,18 @@ var Logger = fx.WithLogger(logging.FxLogger)
 // Sections lets a package depend on only its part of the configuration.
 type Sections struct {
 	fx.Out
-	HTTP     config.HTTP
-	Database config.Database
-	Auth     config.Auth
-	Users    config.Users
-	Password config.Password
-	Sessions config.Sessions
-	Mail     config.Mail
+	HTTP      config.HTTP
+	Database  config.Database
+	Auth      config.Auth
+	Users     config.Users
+	Password  config.Password
+	Telemetry config.Telemetry
+	Sessions  config.Sessions
+	Mail      config.Mail
 }
 
 func sections(c config.Config) Sections {
-	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password,
+	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password, Telemetry: c.Telemetry,
 		Sessions: c.Sessions, Mail: c.Mail}
 }
 
@@ -77,7 +84,10 @@ func openDatabase(lc fx.Lifecycle, cfg config.Database, log *zap.Logger) (*datab
 			}
 			return PrepareSchema(ctx, db, cfg.MigrateOnStart, log)
 		},
-		OnStop: func(context.Context) error { return db.Close() },
+		OnStop: func(context.Context) error {
+			log.Info("closing the database pool")
+			return db.Close()
+		},
 	})
 	return db, nil
 }
@@ -103,4 +113,25 @@ func PrepareSchema(ctx context.Context, db *database.DB, migrateOnStart bool, lo
 			n, strings.Join(st.PendingNames(), ", "))
 	}
 	return nil
+}
+
+func newMetrics(db *database.DB) *metrics.Registry { return metrics.New(db.SQL) }
+
+// newMetricsServer provides the /metrics listener. Only `serve` asks for
+// it, so one-shot commands (users create-superuser in a pod) never bind
+// its port.
+func newMetricsServer(lc fx.Lifecycle, cfg config.Telemetry, reg *metrics.Registry, log *zap.Logger) *metrics.Server {
+	s := metrics.NewServer(cfg, reg, log.Named("metrics"))
+	lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	return s
+}
+
+// newTracer flushes spans when the application stops.
+func newTracer(lc fx.Lifecycle, cfg config.Telemetry) (*tracing.Tracer, error) {
+	t, err := tracing.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.Hook{OnStop: t.Shutdown})
+	return t, nil
 }

@@ -21,7 +21,7 @@ var errPending = errors.New("migrations are pending")
 
 func migrateCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "migrate", Short: "Apply, inspect and generate database migrations"}
-	cmd.AddCommand(migrateUpCmd(), migrateStatusCmd(), migrateDiffCmd())
+	cmd.AddCommand(migrateUpCmd(), migrateStatusCmd(), migrateDiffCmd(), migrateLintCmd(), migrateHashCmd())
 	return cmd
 }
 

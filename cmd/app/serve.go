@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/fx"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/metrics"
 )
 
 func serveCmd() *cobra.Command {
@@ -23,7 +25,10 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			app := fx.New(appOptions(cfg, fx.Invoke(announce)))
+			// fx's default 15 s stop budget would cut the drain short: give
+			// it the shutdown delay and timeout plus time to close the pool.
+			stop := cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout + 5*time.Second
+			app := fx.New(appOptions(cfg, fx.Invoke(announce, serveMetrics), fx.StopTimeout(stop)))
 			if err := app.Err(); err != nil {
 				return err
 			}
@@ -48,3 +53,7 @@ func announce(lc fx.Lifecycle, s *httpserver.Server, cfg config.Config, log *zap
 		return nil
 	}})
 }
+
+// serveMetrics asks for the /metrics listener, which nothing else depends
+// on, so that `serve` (and only serve) runs it.
+func serveMetrics(*metrics.Server) {}

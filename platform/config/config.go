@@ -41,6 +41,8 @@ type Config struct {
 	Password Password
 	Sessions Sessions
 	Mail     Mail
+	// Telemetry configures metrics and tracing (issue 5).
+	Telemetry Telemetry
 }
 
 // HTTP configures the API server.
@@ -51,8 +53,11 @@ type HTTP struct {
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
 	ShutdownTimeout time.Duration
-	BodyLimit       int
-	Docs            bool
+	// ShutdownDelay keeps serving (with readiness failing) this long after
+	// SIGTERM before draining, for load balancers that poll readiness.
+	ShutdownDelay time.Duration
+	BodyLimit     int
+	Docs          bool
 }
 
 // Database configures the connection pool and migration policy.
@@ -125,6 +130,20 @@ type Password struct {
 	Concurrency int // hashes computed at once; each takes MemoryKiB of RAM
 }
 
+// Telemetry configures /metrics and OpenTelemetry tracing.
+type Telemetry struct {
+	// MetricsAddr is where /metrics listens, apart from the API so it is
+	// never exposed through the ingress; "off" disables it.
+	MetricsAddr string
+	// OTLPEndpoint (an http(s) URL) turns tracing on; empty leaves it off.
+	OTLPEndpoint string
+	ServiceName  string
+	SampleRatio  float64
+}
+
+// MetricsOff is the METRICS_ADDR value that disables the metrics listener.
+const MetricsOff = "off"
+
 // IsProduction reports whether the program runs with production defaults.
 func (c Config) IsProduction() bool { return c.Env == Production }
 
@@ -160,6 +179,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		WriteTimeout:    l.duration("HTTP_WRITE_TIMEOUT", 30*time.Second),
 		IdleTimeout:     l.duration("HTTP_IDLE_TIMEOUT", 60*time.Second),
 		ShutdownTimeout: l.duration("HTTP_SHUTDOWN_TIMEOUT", 20*time.Second),
+		ShutdownDelay:   l.durationOrZero("HTTP_SHUTDOWN_DELAY", 0),
 		BodyLimit:       l.integer("HTTP_BODY_LIMIT", 1<<20, 1024, 64<<20),
 		Docs:            l.boolean("HTTP_DOCS", true),
 	}
@@ -220,6 +240,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	}
 
 	c.loadSessions(l, prod)
+	c.Telemetry = loadTelemetry(l)
 
 	if prod {
 		c.checkProduction(l)
@@ -423,6 +444,14 @@ func (l *loader) integer(name string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+// durationOrZero is duration where 0 (off) is allowed.
+func (l *loader) durationOrZero(name string, def time.Duration) time.Duration {
+	if v := l.str(name, ""); v == "0" || v == "0s" {
+		return 0
+	}
+	return l.duration(name, def)
 }
 
 func (l *loader) duration(name string, def time.Duration) time.Duration {

@@ -71,7 +71,7 @@ func Open(cfg config.Database) (*DB, error) {
 
 // Wrap builds a DB around an open pool.
 func Wrap(sqlDB *sql.DB, dia string) *DB {
-	drv := entsql.OpenDB(dia, sqlDB)
+	drv := Classify(entsql.OpenDB(dia, sqlDB))
 	return &DB{Ent: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dia}
 }
 
@@ -83,7 +83,7 @@ func ParseURL(raw string) (driver, dsn, dia string, err error) {
 		if _, err := url.Parse(raw); err != nil {
 			return "", "", "", fmt.Errorf("DATABASE_URL: %w", redact(err))
 		}
-		return "pgx", raw, dialect.Postgres, nil
+		return "pgx", withConnectTimeout(raw), dialect.Postgres, nil
 	case strings.HasPrefix(raw, "sqlite://"):
 		path := strings.TrimPrefix(raw, "sqlite://")
 		if path == "" {
@@ -93,6 +93,19 @@ func ParseURL(raw string) (driver, dsn, dia string, err error) {
 	default:
 		return "", "", "", errors.New("DATABASE_URL: must start with postgres://, postgresql:// or sqlite://")
 	}
+}
+
+// withConnectTimeout bounds a connection attempt (pgx waits for the OS
+// otherwise, which can be minutes when packets are dropped), so a request
+// during an outage fails fast instead of hanging.
+func withConnectTimeout(raw string) string {
+	if strings.Contains(raw, "connect_timeout=") {
+		return raw
+	}
+	if strings.Contains(raw, "?") {
+		return raw + "&connect_timeout=5"
+	}
+	return raw + "?connect_timeout=5"
 }
 
 // SQLiteDSN adds the pragmas every connection needs: foreign keys on, WAL so

@@ -14,6 +14,7 @@ import (
 
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/problem"
+	"github.com/acme/monolith/platform/tracing"
 )
 
 // RequestIDHeader carries the correlation id in and out.
@@ -37,6 +38,9 @@ func requestContext(log *zap.Logger) fiber.Handler {
 		}
 		c.Set(RequestIDHeader, id)
 		reqLog := log.With(zap.String("request_id", id))
+		if tid := tracing.TraceID(c.UserContext()); tid != "" {
+			reqLog = reqLog.With(zap.String("trace_id", tid))
+		}
 		ctx := withClientIP(logging.WithRequestID(c.UserContext(), id), c.IP())
 		c.SetUserContext(logging.WithContext(ctx, reqLog))
 

@@ -25,6 +25,8 @@ import (
 	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/health"
+	"github.com/acme/monolith/platform/metrics"
+	"github.com/acme/monolith/platform/tracing"
 )
 
 // TokenURL is the OAuth2 token endpoint the OpenAPI document advertises.
@@ -40,6 +42,9 @@ type Params struct {
 	Routes    []Routes `group:"routes"`
 	// Edge settings (proxies, CORS, HSTS); zero in tests that build a bare server.
 	Edge config.Sessions `optional:"true"`
+	// Metrics and Tracer are optional so a server can be built without them.
+	Metrics *metrics.Registry `optional:"true"`
+	Tracer  *tracing.Tracer   `optional:"true"`
 }
 
 // Server is the HTTP server.
@@ -76,6 +81,14 @@ func New(p Params) *Server {
 		TrustedProxies:          p.Edge.TrustedProxies,
 		EnableIPValidation:      true,
 	})
+	// Outermost first: metrics see the final status, the span exists before
+	// the access log reads its trace id.
+	if p.Metrics != nil {
+		s.app.Use(p.Metrics.HTTP.Middleware())
+	}
+	if p.Tracer != nil {
+		s.app.Use(p.Tracer.Middleware())
+	}
 	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), refuseQueryCredentials())
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
@@ -185,10 +198,18 @@ func (s *Server) Start(context.Context) error {
 	return nil
 }
 
-// Stop fails readiness, then lets in-flight requests finish within the
-// shutdown timeout.
+// Stop fails readiness, keeps serving for HTTP_SHUTDOWN_DELAY (so a load
+// balancer polling readiness stops sending traffic), then lets in-flight
+// requests finish within the shutdown timeout.
 func (s *Server) Stop(ctx context.Context) error {
 	s.health.Drain()
+	if s.cfg.ShutdownDelay > 0 {
+		s.log.Info("draining: readiness fails, still serving", zap.Duration("delay", s.cfg.ShutdownDelay))
+		select {
+		case <-time.After(s.cfg.ShutdownDelay):
+		case <-ctx.Done():
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := s.app.ShutdownWithContext(ctx); err != nil {

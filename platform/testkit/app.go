@@ -58,6 +58,7 @@ func Config(t testing.TB) config.Config {
 		t.Fatalf("default config: %v", err)
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Telemetry.MetricsAddr = "127.0.0.1:0" // tests run in parallel
 	cfg.LogLevel = "warn"
 	cfg.Auth.PrivateKeyFile = ""
 	cfg.Auth.PrivateKeyPEM = SigningKeyPEM(t)

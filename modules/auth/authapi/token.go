@@ -23,6 +23,7 @@ import (
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
+	"github.com/acme/monolith/platform/metrics"
 )
 
 // maxFormBytes bounds the token request body: the real one is tiny.
@@ -30,14 +31,16 @@ const maxFormBytes = 16 << 10
 
 // Routes serves the auth endpoints.
 type Routes struct {
-	svc  *authsvc.Service
-	keys *authsvc.KeyRing
-	auth *authn.Resolver
+	svc    *authsvc.Service
+	keys   *authsvc.KeyRing
+	auth   *authn.Resolver
+	events *metrics.Auth
 }
 
-// New returns the routes.
-func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver) *Routes {
-	return &Routes{svc: svc, keys: keys, auth: auth}
+// New returns the routes; events counts logins, refreshes and throttled
+// attempts for /metrics.
+func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *metrics.Auth) *Routes {
+	return &Routes{svc: svc, keys: keys, auth: auth, events: events}
 }
 
 // Register implements httpserver.Routes.
@@ -154,12 +157,14 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 	}
 	var g authsvc.Grant
 	var err error
+	count := r.events.Login
 	if form.Get("grant_type") == "password" {
 		if clientID == "" {
 			clientID = "default"
 		}
 		g, err = r.svc.Login(ctx, form.Get("username"), form.Get("password"), clientOf(hctx, clientID))
 	} else {
+		count = r.events.Refresh
 		// No client_id: the refresh token's own client (public clients
 		// need not repeat it); a different one is refused by the service.
 		g, err = r.svc.Refresh(ctx, form.Get("refresh_token"), clientOf(hctx, clientID))
@@ -167,14 +172,19 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 	var te *authsvc.ThrottledError
 	switch {
 	case err == nil:
+		count(metrics.ResultOK)
 		return g, nil
 	case errors.As(err, &te):
+		r.events.Throttled()
 		return authsvc.Grant{}, throttled(te.RetryAfterSeconds())
 	case errors.Is(err, authn.ErrInvalidCredentials):
+		count(metrics.ResultFailed)
 		return authsvc.Grant{}, errInvalidGrant
 	case errors.Is(err, authsvc.ErrInvalidGrant):
+		count(metrics.ResultFailed)
 		return authsvc.Grant{}, errInvalidRefresh
 	default:
+		count(metrics.ResultError)
 		logging.FromContext(ctx).Error("token endpoint", zap.Error(err))
 		return authsvc.Grant{}, errServer
 	}

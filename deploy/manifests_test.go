@@ -1,0 +1,485 @@
+package deploy_test
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/yaml"
+
+	"github.com/acme/monolith/deploy"
+	"github.com/acme/monolith/migrations"
+	"github.com/acme/monolith/platform/config"
+)
+
+// rendered is one overlay, every object decoded strictly into its
+// Kubernetes API type.
+type rendered struct {
+	deployments []*appsv1.Deployment
+	services    []*corev1.Service
+	accounts    []*corev1.ServiceAccount
+	configMaps  []*corev1.ConfigMap
+	secrets     []*corev1.Secret
+	jobs        []*batchv1.Job
+	hpas        []*autoscalingv2.HorizontalPodAutoscaler
+	pdbs        []*policyv1.PodDisruptionBudget
+	policies    []*networkingv1.NetworkPolicy
+}
+
+// decodeStrict fails on any field the API type does not have: a typo in a
+// manifest is silently dropped by the API server otherwise.
+func decodeStrict(t *testing.T, doc []byte, into any) {
+	t.Helper()
+	if err := yaml.UnmarshalStrict(doc, into); err != nil {
+		t.Fatalf("strict decode into %T: %v\n%s", into, err, doc)
+	}
+}
+
+func render(t *testing.T, dir string) *rendered {
+	t.Helper()
+	m, err := deploy.Render(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rendered{}
+	for _, res := range m.Resources() {
+		doc, err := res.AsYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch gvk := res.GetGvk(); gvk.ApiVersion() + "/" + gvk.Kind {
+		case "apps/v1/Deployment":
+			r.deployments = append(r.deployments, into[appsv1.Deployment](t, doc))
+		case "v1/Service":
+			r.services = append(r.services, into[corev1.Service](t, doc))
+		case "v1/ServiceAccount":
+			r.accounts = append(r.accounts, into[corev1.ServiceAccount](t, doc))
+		case "v1/ConfigMap":
+			r.configMaps = append(r.configMaps, into[corev1.ConfigMap](t, doc))
+		case "v1/Secret":
+			r.secrets = append(r.secrets, into[corev1.Secret](t, doc))
+		case "batch/v1/Job":
+			r.jobs = append(r.jobs, into[batchv1.Job](t, doc))
+		case "autoscaling/v2/HorizontalPodAutoscaler":
+			r.hpas = append(r.hpas, into[autoscalingv2.HorizontalPodAutoscaler](t, doc))
+		case "policy/v1/PodDisruptionBudget":
+			r.pdbs = append(r.pdbs, into[policyv1.PodDisruptionBudget](t, doc))
+		case "networking.k8s.io/v1/NetworkPolicy":
+			r.policies = append(r.policies, into[networkingv1.NetworkPolicy](t, doc))
+		default:
+			t.Fatalf("%s renders %s %s, which this test does not know how to check", dir, gvk, res.GetName())
+		}
+	}
+	return r
+}
+
+func into[T any](t *testing.T, doc []byte) *T {
+	t.Helper()
+	v := new(T)
+	decodeStrict(t, doc, v)
+	return v
+}
+
+func one[T any](t *testing.T, what string, xs []*T) *T {
+	t.Helper()
+	if len(xs) != 1 {
+		t.Fatalf("want exactly one %s, got %d", what, len(xs))
+	}
+	return xs[0]
+}
+
+// appConfig is what the container gets: the ConfigMap, plus stand-ins for
+// the values that come from the Secret, loaded by the application's own
+// config loader (so an invalid or unknown variable fails here).
+func appConfig(t *testing.T, cm *corev1.ConfigMap) config.Config {
+	t.Helper()
+	known := config.Names()
+	for k := range cm.Data {
+		if !slices.Contains(known, k) {
+			t.Errorf("ConfigMap sets %s, which the application does not read", k)
+		}
+	}
+	secrets := map[string]string{
+		"DATABASE_URL":    "postgres://app:s3cr3t-value@db:5432/app",
+		"JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----",
+		// 32 bytes, base64: production refuses to start without it.
+		"JWT_KEY_ENCRYPTION_KEY": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+	}
+	cfg, err := config.LoadFrom(func(k string) (string, bool) {
+		if v, ok := secrets[k]; ok {
+			return v, true
+		}
+		v, ok := cm.Data[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("the ConfigMap is not a valid configuration: %v", err)
+	}
+	return cfg
+}
+
+func port(t *testing.T, addr string) int32 {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int32(n)
+}
+
+func namedPort(t *testing.T, c corev1.Container, name string) int32 {
+	t.Helper()
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return p.ContainerPort
+		}
+	}
+	t.Fatalf("container %s has no port named %q", c.Name, name)
+	return 0
+}
+
+// Secret variables must come from a Secret, never a ConfigMap or a literal.
+var secretVars = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE", "FIRST_SUPERUSER_PASSWORD",
+	"JWT_KEY_ENCRYPTION_KEY", "SMTP_PASSWORD"}
+
+func TestBaseUsesThePlaceholderImage(t *testing.T) {
+	r := render(t, "base")
+	for _, c := range one(t, "Deployment", r.deployments).Spec.Template.Spec.Containers {
+		if c.Image != "monolith" {
+			t.Errorf("base image = %q, want the placeholder that overlays replace", c.Image)
+		}
+	}
+}
+
+func TestOverlays(t *testing.T) {
+	for _, name := range deploy.Overlays {
+		t.Run(name, func(t *testing.T) {
+			r := render(t, filepath.Join("overlays", name))
+			checkOverlay(t, r)
+		})
+	}
+}
+
+func checkOverlay(t *testing.T, r *rendered) {
+	dep := one(t, "Deployment", r.deployments)
+	job := one(t, "migration Job", r.jobs)
+	cm := one(t, "ConfigMap", r.configMaps)
+	sa := one(t, "ServiceAccount", r.accounts)
+	hpa := one(t, "HorizontalPodAutoscaler", r.hpas)
+	pdb := one(t, "PodDisruptionBudget", r.pdbs)
+	svc := one(t, "Service", r.services)
+	cfg := appConfig(t, cm)
+	pods := map[string]corev1.PodSpec{"Deployment": dep.Spec.Template.Spec, "Job": job.Spec.Template.Spec}
+	app := dep.Spec.Template.Spec.Containers[0]
+
+	// 2. Overlays set the image; no :latest, no untagged image.
+	for kind, pod := range pods {
+		for _, c := range append(slices.Clone(pod.InitContainers), pod.Containers...) {
+			if c.Image == "monolith" || strings.HasSuffix(c.Image, ":latest") || !strings.ContainsAny(c.Image, ":@") {
+				t.Errorf("%s container %s: image %q must be set by the overlay with a tag or digest, not latest", kind, c.Name, c.Image)
+			}
+		}
+	}
+
+	// 4. Migrations: a Job running `migrate up`; the app never migrates.
+	if got := job.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, []string{"migrate", "up"}) {
+		t.Errorf("migration Job args = %v", got)
+	}
+	if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever || job.Spec.BackoffLimit == nil || job.Spec.ActiveDeadlineSeconds == nil {
+		t.Error("migration Job needs restartPolicy Never, backoffLimit and activeDeadlineSeconds")
+	}
+	if len(dep.Spec.Template.Spec.InitContainers) != 0 {
+		t.Error("the Deployment has init containers: migrations must not race across replicas")
+	}
+	if cfg.Database.MigrateOnStart {
+		t.Error("MIGRATE_ON_START is true: production pods must not migrate on start")
+	}
+	if !slices.Equal(app.Args, []string{"serve"}) {
+		t.Errorf("app args = %v", app.Args)
+	}
+
+	// 5. The migration's DB URL comes from a Secret; atlas.sum ships with
+	// the embedded directory the Job applies.
+	if _, err := fs.Stat(migrations.FS, "postgres/atlas.sum"); err != nil {
+		t.Errorf("the embedded migration directory lacks atlas.sum: %v", err)
+	}
+
+	// 6 and 7. Probes: different paths, named ports matching HTTP_ADDR.
+	live, ready := app.LivenessProbe, app.ReadinessProbe
+	if live == nil || ready == nil || live.HTTPGet == nil || ready.HTTPGet == nil {
+		t.Fatal("liveness and readiness must be HTTP probes")
+	}
+	if live.HTTPGet.Path == ready.HTTPGet.Path {
+		t.Error("liveness and readiness share a path")
+	}
+	for _, p := range []*corev1.Probe{live, ready, app.StartupProbe} {
+		if p == nil {
+			continue
+		}
+		if p.HTTPGet.Port.StrVal == "" {
+			t.Errorf("probe %s targets port %v: use a named port", p.HTTPGet.Path, p.HTTPGet.Port)
+		}
+		if got, want := namedPort(t, app, p.HTTPGet.Port.StrVal), port(t, cfg.HTTP.Addr); got != want {
+			t.Errorf("probe %s port %d, but HTTP_ADDR listens on %d", p.HTTPGet.Path, got, want)
+		}
+	}
+	if live.HTTPGet.Path != probeLive || ready.HTTPGet.Path != probeReady {
+		t.Errorf("probe paths %s, %s are not the routes TestProbePathsAreRealRoutes checks", live.HTTPGet.Path, ready.HTTPGet.Path)
+	}
+	// The app's readiness check gives the database 2 s; the kubelet must
+	// wait longer than that to read the 503.
+	if ready.TimeoutSeconds <= 2 {
+		t.Errorf("readiness timeoutSeconds %d must exceed the app's 2 s database check", ready.TimeoutSeconds)
+	}
+	if got, want := namedPort(t, app, "metrics"), port(t, cfg.Telemetry.MetricsAddr); got != want {
+		t.Errorf("metrics containerPort %d, METRICS_ADDR port %d", got, want)
+	}
+	if host, _, _ := net.SplitHostPort(cfg.HTTP.Addr); host != "0.0.0.0" && host != "" {
+		t.Errorf("HTTP_ADDR %s is not reachable from outside the pod", cfg.HTTP.Addr)
+	}
+
+	// 9. preStop sleep + shutdown delay + shutdown timeout < grace period.
+	if app.Lifecycle == nil || app.Lifecycle.PreStop == nil || app.Lifecycle.PreStop.Sleep == nil {
+		t.Fatal("the app container needs a preStop sleep")
+	}
+	budget := time.Duration(app.Lifecycle.PreStop.Sleep.Seconds)*time.Second + cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout
+	grace := dep.Spec.Template.Spec.TerminationGracePeriodSeconds
+	if grace == nil {
+		t.Fatal("terminationGracePeriodSeconds is not set")
+	}
+	if budget >= time.Duration(*grace)*time.Second {
+		t.Errorf("preStop + HTTP_SHUTDOWN_DELAY + HTTP_SHUTDOWN_TIMEOUT = %s, not below terminationGracePeriodSeconds %d", budget, *grace)
+	}
+
+	for kind, pod := range pods {
+		// 10. Pod security context.
+		psc := pod.SecurityContext
+		if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 ||
+			psc.RunAsGroup == nil || *psc.RunAsGroup == 0 || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("%s pod securityContext %+v", kind, psc)
+		}
+		// 12. Dedicated ServiceAccount without a token.
+		if pod.ServiceAccountName != sa.Name || sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken ||
+			pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+			t.Errorf("%s pod: service account %q must be the dedicated one, with no token mounted", kind, pod.ServiceAccountName)
+		}
+		for _, c := range pod.Containers {
+			// 11. Container security context.
+			sc := c.SecurityContext
+			if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Privileged == nil || *sc.Privileged ||
+				sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+				t.Errorf("%s container %s securityContext %+v", kind, c.Name, sc)
+			}
+			if !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/tmp" }) {
+				t.Errorf("%s container %s: a read-only root needs an emptyDir on /tmp", kind, c.Name)
+			}
+			// 13. Requests, a memory limit, GOMEMLIMIT from it.
+			if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+				t.Errorf("%s container %s: resources %+v", kind, c.Name, c.Resources)
+			}
+			gomem := envVar(c, "GOMEMLIMIT")
+			if gomem == nil || gomem.ValueFrom == nil || gomem.ValueFrom.ResourceFieldRef == nil || gomem.ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
+				t.Errorf("%s container %s: GOMEMLIMIT must come from limits.memory", kind, c.Name)
+			}
+			// 18. Secrets only through secretKeyRef; config from the generated ConfigMap.
+			for _, name := range secretVars {
+				if e := envVar(c, name); e != nil && (e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+					t.Errorf("%s container %s: %s must come from a secretKeyRef", kind, c.Name, name)
+				}
+			}
+			if e := envVar(c, "DATABASE_URL"); e == nil {
+				t.Errorf("%s container %s: DATABASE_URL missing", kind, c.Name)
+			}
+			if len(c.EnvFrom) != 1 || c.EnvFrom[0].ConfigMapRef == nil || c.EnvFrom[0].ConfigMapRef.Name != cm.Name {
+				t.Errorf("%s container %s must take its config from the generated ConfigMap %s", kind, c.Name, cm.Name)
+			}
+		}
+	}
+
+	// 14. HPA owns the replica count.
+	if dep.Spec.Replicas != nil {
+		t.Error("the Deployment sets spec.replicas: it would fight the HPA on every apply")
+	}
+	if hpa.Spec.ScaleTargetRef.Kind != "Deployment" || hpa.Spec.ScaleTargetRef.Name != dep.Name || hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas < 2 {
+		t.Errorf("HPA %+v must target %s with minReplicas >= 2", hpa.Spec, dep.Name)
+	}
+
+	// 15. The PDB covers the app pods, not the migration pods.
+	podLabels := labels.Set(dep.Spec.Template.Labels)
+	jobLabels := labels.Set(job.Spec.Template.Labels)
+	if sel := selector(t, pdb.Spec.Selector); !sel.Matches(podLabels) || sel.Matches(jobLabels) {
+		t.Errorf("PDB selector %v must match the app pods only", sel)
+	}
+	if pdb.Spec.MinAvailable == nil && pdb.Spec.MaxUnavailable == nil {
+		t.Error("PDB sets no budget")
+	}
+	if sel := selector(t, dep.Spec.Selector); !sel.Matches(podLabels) || sel.Matches(jobLabels) {
+		t.Errorf("Deployment selector %v", sel)
+	}
+	if sel := labels.SelectorFromSet(svc.Spec.Selector); !sel.Matches(podLabels) || sel.Matches(jobLabels) {
+		t.Errorf("Service selector %v must select the app pods only", sel)
+	}
+	for _, p := range svc.Spec.Ports {
+		namedPort(t, app, p.TargetPort.StrVal)
+	}
+
+	// 16. Rollout.
+	s := dep.Spec.Strategy
+	if s.Type != appsv1.RollingUpdateDeploymentStrategyType || s.RollingUpdate == nil || s.RollingUpdate.MaxUnavailable == nil ||
+		s.RollingUpdate.MaxUnavailable.IntValue() != 0 || dep.Spec.MinReadySeconds <= 0 || dep.Spec.ProgressDeadlineSeconds == nil || dep.Spec.RevisionHistoryLimit == nil {
+		t.Errorf("rollout: strategy %+v minReadySeconds %d", s, dep.Spec.MinReadySeconds)
+	}
+
+	// 17. Network policies.
+	checkNetworkPolicies(t, r.policies, podLabels, jobLabels)
+
+	// 18. No secret values are committed; the ConfigMap holds none and is
+	// generated (its hash suffix rolls the pods).
+	if len(r.secrets) != 0 {
+		t.Error("a Secret is rendered: secret values must not live in the repository")
+	}
+	for _, name := range secretVars {
+		if _, ok := cm.Data[name]; ok {
+			t.Errorf("the ConfigMap holds %s", name)
+		}
+	}
+	if !strings.HasPrefix(cm.Name, "monolith-config-") {
+		t.Errorf("ConfigMap %s is not from the generator", cm.Name)
+	}
+	if !cfg.IsProduction() {
+		t.Error("APP_ENV is not production")
+	}
+}
+
+func envVar(c corev1.Container, name string) *corev1.EnvVar {
+	for i := range c.Env {
+		if c.Env[i].Name == name {
+			return &c.Env[i]
+		}
+	}
+	return nil
+}
+
+func selector(t *testing.T, ls *metav1.LabelSelector) labels.Selector {
+	t.Helper()
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil || sel.Empty() {
+		t.Fatalf("selector %v: %v", ls, err)
+	}
+	return sel
+}
+
+func checkNetworkPolicies(t *testing.T, policies []*networkingv1.NetworkPolicy, appPods, jobPods labels.Set) {
+	t.Helper()
+	var denyAll, app *networkingv1.NetworkPolicy
+	for _, p := range policies {
+		if len(p.Spec.PodSelector.MatchLabels) == 0 && len(p.Spec.PodSelector.MatchExpressions) == 0 {
+			denyAll = p
+		} else {
+			app = p
+		}
+	}
+	both := []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+	if denyAll == nil || len(denyAll.Spec.Ingress) != 0 || len(denyAll.Spec.Egress) != 0 || !slices.Equal(denyAll.Spec.PolicyTypes, both) {
+		t.Fatal("no default-deny NetworkPolicy (empty pod selector, Ingress and Egress, no rules)")
+	}
+	if app == nil {
+		t.Fatal("no NetworkPolicy for the app")
+	}
+	sel := selector(t, &app.Spec.PodSelector)
+	if !sel.Matches(appPods) || !sel.Matches(jobPods) {
+		t.Errorf("the app NetworkPolicy %v must cover the app and migration pods", sel)
+	}
+	for _, rule := range app.Spec.Ingress {
+		if len(rule.From) == 0 || len(rule.Ports) == 0 {
+			t.Errorf("ingress rule %+v admits any source or port", rule)
+		}
+		for _, peer := range rule.From {
+			ns := ""
+			if peer.NamespaceSelector != nil {
+				ns = peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]
+			}
+			if ns != "ingress-nginx" && ns != "monitoring" {
+				t.Errorf("ingress from %+v: only the ingress controller and monitoring namespaces may connect", peer)
+			}
+		}
+	}
+	var egressPorts []string
+	for _, rule := range app.Spec.Egress {
+		if len(rule.Ports) == 0 {
+			t.Errorf("egress rule %+v allows every port", rule)
+		}
+		for _, p := range rule.Ports {
+			egressPorts = append(egressPorts, fmt.Sprintf("%s/%s", *p.Protocol, p.Port.String()))
+		}
+	}
+	slices.Sort(egressPorts)
+	if want := []string{"TCP/53", "TCP/5432", "UDP/53"}; !slices.Equal(egressPorts, want) {
+		t.Errorf("egress ports %v, want DNS and Postgres only %v", egressPorts, want)
+	}
+}
+
+// TestExamples checks the operator examples, which the overlays do not
+// render because their CRDs may be absent.
+func TestExamples(t *testing.T) {
+	r := render(t, "base")
+	svc := one(t, "Service", r.services)
+	var sm struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Spec       struct {
+			Selector  metav1.LabelSelector `json:"selector"`
+			Endpoints []struct {
+				Port string `json:"port"`
+				Path string `json:"path"`
+			} `json:"endpoints"`
+		} `json:"spec"`
+	}
+	b, err := os.ReadFile("examples/servicemonitor.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &sm); err != nil || sm.Kind != "ServiceMonitor" || len(sm.Spec.Endpoints) != 1 {
+		t.Fatalf("servicemonitor.yaml: %v %+v", err, sm)
+	}
+	if !selector(t, &sm.Spec.Selector).Matches(labels.Set(svc.Labels)) {
+		t.Errorf("the ServiceMonitor does not select the Service (labels %v)", svc.Labels)
+	}
+	if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == sm.Spec.Endpoints[0].Port }) || sm.Spec.Endpoints[0].Path != "/metrics" {
+		t.Errorf("the ServiceMonitor scrapes port %q path %q", sm.Spec.Endpoints[0].Port, sm.Spec.Endpoints[0].Path)
+	}
+	b, err = os.ReadFile("examples/atlasmigration.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var am struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			URLFrom struct {
+				SecretKeyRef corev1.SecretKeySelector `json:"secretKeyRef"`
+			} `json:"urlFrom"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &am); err != nil || am.Kind != "AtlasMigration" || am.Spec.URLFrom.SecretKeyRef.Key != "DATABASE_URL" {
+		t.Errorf("atlasmigration.yaml must take DATABASE_URL from a Secret: %v %+v", err, am)
+	}
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "users" ALTER COLUMN "full_name" SET NOT NULL;

@@ -1,0 +1,2 @@
+-- Drop "legacy" table
+DROP TABLE "legacy";

@@ -1,0 +1,2 @@
+-- destructive: ok
+DROP TABLE "legacy";
