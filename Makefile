@@ -52,7 +52,7 @@ migrate: ## Apply pending migrations to DATABASE_URL
 
 .PHONY: graph
 graph: ## Print the fx dependency graph (DOT)
-	@$(GO) run ./cmd/app graph
+	@$(GO) run ./cmd/app graph --level module --format dot
 
 .PHONY: clean
 clean: ## Remove build output and the local database and key
@@ -73,3 +73,12 @@ deploy-render: ## Print the Kubernetes manifests of an overlay: make deploy-rend
 .PHONY: lint-migrations
 lint-migrations: ## Fail on destructive statements in migrations without an acknowledgement
 	$(GO) run ./cmd/app migrate lint
+
+.PHONY: module
+module: ## Generate a feature module: make module name=notes (see README "Add a module")
+	@test -n "$(name)" || (echo "usage: make module name=<plural_noun>"; exit 2)
+	$(GO) run ./cmd/app new module $(name)
+
+.PHONY: onboarding
+onboarding: ## Redraw the module picture in docs/onboarding.md and docs/onboarding-modules.svg
+	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update

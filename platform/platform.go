@@ -66,8 +66,8 @@ type Sections struct {
 }
 
 func sections(c config.Config) Sections {
-	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password, Telemetry: c.Telemetry,
-		Sessions: c.Sessions, Mail: c.Mail}
+	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password,
+		Telemetry: c.Telemetry, Sessions: c.Sessions, Mail: c.Mail}
 }
 
 // openDatabase opens the pool; on start it checks the database answers and

@@ -8,29 +8,40 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/fxgraph"
 	"github.com/acme/monolith/platform/httpserver"
 )
 
 func graphCmd() *cobra.Command {
-	return &cobra.Command{
+	var format, level string
+	cmd := &cobra.Command{
 		Use:   "graph",
-		Short: "Print the fx dependency graph as Graphviz DOT",
-		Long:  "Builds the application's dependency graph without starting it (no database connection) and prints it in DOT. Render it with: app graph | dot -Tsvg > graph.svg",
-		Args:  cobra.NoArgs,
+		Short: "Draw the dependency graph: modules, what they consume from each other, routes, hooks",
+		Long: "Builds the application without starting it (no database connection, no listener) and draws it. " +
+			"--level module: one node per fx.Module with the routes it serves and the lifecycle hooks it registers, " +
+			"edges labelled with the types a module consumes from another. --level provider: every constructor, " +
+			"grouped by module. --format dot, svg (rendered in-process, no graphviz needed), json or mermaid.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load()
 			if err != nil {
 				return err
 			}
-			var g fx.DotGraph
-			app := fx.New(appOptions(cfg, fx.Populate(&g), fx.NopLogger))
-			if err := app.Err(); err != nil {
+			g, err := fxgraph.Collect(appOptions(cfg))
+			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), string(g))
-			return nil
+			out, err := fxgraph.Render(cmd.Context(), g, format, level)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(out)
+			return err
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "dot", "dot, svg, json or mermaid")
+	cmd.Flags().StringVar(&level, "level", "module", "module or provider")
+	return cmd
 }
 
 func openapiCmd() *cobra.Command {
@@ -56,4 +67,9 @@ func openapiCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// debugGraph serves /debug/graph in development (404 in production).
+func debugGraph(cfg config.Config) fx.Option {
+	return fxgraph.Debug(cfg.IsProduction(), func() fx.Option { return appOptions(cfg) })
 }

@@ -29,7 +29,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), migrateCmd(), usersCmd(), graphCmd(), openapiCmd(), versionCmd(), keysCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), usersCmd(), graphCmd(), openapiCmd(), versionCmd(), newCmd(), keysCmd())
 	return root
 }
 

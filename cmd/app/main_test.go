@@ -125,17 +125,6 @@ func TestMigrateStatusExitCode(t *testing.T) {
 	}
 }
 
-func TestGraphPrintsDOT(t *testing.T) {
-	env := baseEnv(t, testkit.NewDatabaseURL(t, dialect.SQLite))
-	out, err := run(t, env, "", "graph")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(out, "digraph {") || !strings.Contains(out, "usersvc.Service") || !strings.Contains(out, "authsvc.Service") {
-		t.Fatalf("graph output:\n%.400s", out)
-	}
-}
-
 func TestOpenAPIDocument(t *testing.T) {
 	env := baseEnv(t, testkit.NewDatabaseURL(t, dialect.SQLite))
 	out, err := run(t, env, "", "openapi")

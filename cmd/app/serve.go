@@ -28,7 +28,7 @@ func serveCmd() *cobra.Command {
 			// fx's default 15 s stop budget would cut the drain short: give
 			// it the shutdown delay and timeout plus time to close the pool.
 			stop := cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout + 5*time.Second
-			app := fx.New(appOptions(cfg, fx.Invoke(announce, serveMetrics), fx.StopTimeout(stop)))
+			app := fx.New(appOptions(cfg, fx.Invoke(announce, serveMetrics), fx.StopTimeout(stop), debugGraph(cfg)))
 			if err := app.Err(); err != nil {
 				return err
 			}

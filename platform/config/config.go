@@ -39,10 +39,10 @@ type Config struct {
 	Auth     Auth
 	Users    Users
 	Password Password
-	Sessions Sessions
-	Mail     Mail
 	// Telemetry configures metrics and tracing (issue 5).
 	Telemetry Telemetry
+	Sessions  Sessions
+	Mail      Mail
 }
 
 // HTTP configures the API server.
@@ -239,8 +239,8 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		Concurrency: l.integer("PASSWORD_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), 1, 1024),
 	}
 
-	c.loadSessions(l, prod)
 	c.Telemetry = loadTelemetry(l)
+	c.loadSessions(l, prod)
 
 	if prod {
 		c.checkProduction(l)

@@ -40,11 +40,11 @@ type Params struct {
 	Log       *zap.Logger
 	Health    *health.Registry
 	Routes    []Routes `group:"routes"`
-	// Edge settings (proxies, CORS, HSTS); zero in tests that build a bare server.
-	Edge config.Sessions `optional:"true"`
 	// Metrics and Tracer are optional so a server can be built without them.
 	Metrics *metrics.Registry `optional:"true"`
 	Tracer  *tracing.Tracer   `optional:"true"`
+	// Edge settings (proxies, CORS, HSTS); zero in tests that build a bare server.
+	Edge config.Sessions `optional:"true"`
 }
 
 // Server is the HTTP server.

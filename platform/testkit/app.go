@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +87,13 @@ func WithConfig(f func(*config.Config)) Option {
 // WithModules starts only these feature modules instead of all of them.
 func WithModules(m ...fx.Option) Option {
 	return func(o *options) { o.modules = m }
+}
+
+// WithOnly starts the account modules (users and auth, so users can sign
+// in) and the given modules, instead of every module: a module's tests then
+// prove it needs nothing else.
+func WithOnly(m ...fx.Option) Option {
+	return func(o *options) { o.modules = append(slices.Clone(modules.Accounts), m...) }
 }
 
 // WithFx adds fx options (fx.Populate to reach a service, fx.Decorate...).

@@ -13,6 +13,7 @@ import (
 
 // Response is a fully read HTTP response.
 type Response struct {
+	t      testing.TB
 	Status int
 	Header http.Header
 	Body   []byte
@@ -101,7 +102,7 @@ func (a *App) Do(method, path string, body any, headers ...Header) *Response {
 	if err != nil {
 		a.t.Fatalf("read body: %v", err)
 	}
-	return &Response{Status: res.StatusCode, Header: res.Header, Body: data}
+	return &Response{t: a.t, Status: res.StatusCode, Header: res.Header, Body: data}
 }
 
 // secretScan remembers every password sent and fails the test when one, or

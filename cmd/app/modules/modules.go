@@ -15,3 +15,10 @@ var All = []fx.Option{
 	users.Module,
 	auth.Module,
 }
+
+// Accounts are the modules that sign users in: the least a test of a
+// protected route needs beside the module under test (testkit.WithOnly).
+var Accounts = []fx.Option{
+	users.Module,
+	auth.Module,
+}

@@ -37,8 +37,7 @@ type Routes struct {
 	events *metrics.Auth
 }
 
-// New returns the routes; events counts logins, refreshes and throttled
-// attempts for /metrics.
+// New returns the routes; events counts sign-ins and refreshes for /metrics.
 func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *metrics.Auth) *Routes {
 	return &Routes{svc: svc, keys: keys, auth: auth, events: events}
 }
@@ -157,17 +156,19 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 	}
 	var g authsvc.Grant
 	var err error
-	count := r.events.Login
 	if form.Get("grant_type") == "password" {
 		if clientID == "" {
 			clientID = "default"
 		}
 		g, err = r.svc.Login(ctx, form.Get("username"), form.Get("password"), clientOf(hctx, clientID))
 	} else {
-		count = r.events.Refresh
 		// No client_id: the refresh token's own client (public clients
 		// need not repeat it); a different one is refused by the service.
 		g, err = r.svc.Refresh(ctx, form.Get("refresh_token"), clientOf(hctx, clientID))
+	}
+	count := r.events.Login
+	if form.Get("grant_type") == "refresh_token" {
+		count = r.events.Refresh
 	}
 	var te *authsvc.ThrottledError
 	switch {

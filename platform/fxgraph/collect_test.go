@@ -1,0 +1,88 @@
+package fxgraph_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/fxgraph"
+	"github.com/acme/monolith/platform/health"
+	"github.com/acme/monolith/platform/httpserver"
+)
+
+type (
+	clock  struct{}
+	ledger struct{ c *clock }
+	routes struct{ l *ledger }
+)
+
+func newClock() *clock { return &clock{} }
+
+func newLedger(lc fx.Lifecycle, c *clock) *ledger {
+	lc.Append(fx.Hook{OnStop: func(context.Context) error { return nil }})
+	return &ledger{c: c}
+}
+
+func newRoutes(l *ledger) *routes { return &routes{l: l} }
+
+func (r *routes) Register(api huma.API) {
+	huma.Register(api, huma.Operation{OperationID: "get-ledger", Method: http.MethodGet, Path: "/api/ledger"},
+		func(context.Context, *struct{}) (*struct{}, error) { return nil, nil })
+}
+
+// TestCollectGroupsByModule builds a two-module app beside the HTTP server
+// and checks the module-level facts: ledger consumes *clock from timing
+// (and not the reverse), and the hook and the route belong to ledger.
+func TestCollectGroupsByModule(t *testing.T) {
+	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fx.Options(
+		fx.Supply(cfg.HTTP, zap.NewNop()),
+		fx.Provide(health.NewRegistry, httpserver.New),
+		fx.Module("timing", fx.Provide(newClock)),
+		fx.Module("ledger", fx.Provide(newLedger, httpserver.AsRoutes(newRoutes))),
+	)
+	g, err := fxgraph.Collect(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uses []string
+	for _, u := range g.Uses {
+		uses = append(uses, u.From+"->"+u.To+":"+strings.Join(u.Types, ","))
+	}
+	all := strings.Join(uses, " ")
+	if !strings.Contains(all, "ledger->timing:*fxgraph_test.clock") {
+		t.Errorf("uses = %v, want ledger->timing carrying *fxgraph_test.clock", uses)
+	}
+	if strings.Contains(all, "timing->ledger") {
+		t.Errorf("timing consumes nothing from ledger, yet: %v", uses)
+	}
+	for _, m := range g.Modules {
+		switch m.Name {
+		case "ledger":
+			if len(m.Hooks) != 1 || m.Hooks[0].RegisteredBy != "fxgraph_test.newLedger" || m.Hooks[0].OnStart || !m.Hooks[0].OnStop {
+				t.Errorf("ledger hooks = %+v", m.Hooks)
+			}
+			if len(m.Routes) != 1 || m.Routes[0].Path != "/api/ledger" || m.Routes[0].Method != http.MethodGet {
+				t.Errorf("ledger routes = %+v", m.Routes)
+			}
+		case "timing":
+			if len(m.Hooks) != 0 || len(m.Routes) != 0 || len(m.Providers) != 1 {
+				t.Errorf("timing = %+v", m)
+			}
+		}
+	}
+	for _, format := range fxgraph.Formats {
+		if out, err := fxgraph.Render(context.Background(), g, format, "module"); err != nil || !strings.Contains(string(out), "ledger") {
+			t.Errorf("%s: %v %.200s", format, err, out)
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package scaffold
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDeriveRejectsBadNames(t *testing.T) {
+	for name, want := range map[string]string{
+		"":          "lower-case letters",
+		"Notes":     "lower-case letters",
+		"my_notes":  "lower-case letters",
+		"my-notes":  "lower-case letters",
+		"9lives":    "lower-case letters",
+		"n":         "lower-case letters",
+		"users":     "reserved: it is an existing module",
+		"auth":      "reserved",
+		"platform":  "reserved",
+		"internal":  "reserved",
+		"ent":       "reserved",
+		"main":      "reserved",
+		"app":       "reserved",
+		"test":      "reserved",
+		"clients":   "ent generates the type Client",
+		"funcs":     "Go keyword",
+		"strings":   "Go keyword or predeclared",
+		"interface": "Go keyword",
+	} {
+		if _, err := Derive(name, "example.com/m"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Derive(%q) = %v, want an error containing %q", name, err, want)
+		}
+	}
+}
+
+func TestDeriveNames(t *testing.T) {
+	for name, want := range map[string]Names{
+		"notes":     {Module: "notes", Singular: "note", Entity: "Note", EntPkg: "note", Plural: "notes", Title: "Note", Path: "example.com/m"},
+		"inventory": {Module: "inventory", Singular: "inventory", Entity: "Inventory", EntPkg: "inventory", Plural: "inventory", Title: "Inventory", Path: "example.com/m"},
+		"addresss":  {Module: "addresss", Singular: "addresss", Entity: "Addresss", EntPkg: "addresss", Plural: "addresss", Title: "Addresss", Path: "example.com/m"},
+	} {
+		got, err := Derive(name, "example.com/m")
+		if err != nil || got != want {
+			t.Errorf("Derive(%q) = %+v, %v; want %+v", name, got, err, want)
+		}
+	}
+}
+
+const listSrc = `// Package modules is the list.
+package modules
+
+import (
+	"go.uber.org/fx"
+
+	"example.com/m/modules/users"
+)
+
+// All is every module.
+var All = []fx.Option{
+	users.Module,
+}
+
+// Accounts sign users in.
+var Accounts = []fx.Option{
+	users.Module,
+}
+`
+
+func TestRegister(t *testing.T) {
+	n, _ := Derive("notes", "example.com/m")
+	out, err := Register([]byte(listSrc), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{"\t\"example.com/m/modules/notes\"\n", "var All = []fx.Option{\n\tusers.Module,\n\tnotes.Module,\n}", "var Accounts = []fx.Option{\n\tusers.Module,\n}"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("registered list lacks %q:\n%s", want, got)
+		}
+	}
+	// Control: registering twice is refused.
+	if _, err := Register(out, n); !errors.Is(err, ErrExists) {
+		t.Fatalf("second Register: %v", err)
+	}
+}
+
+// fakeRoot is the smallest tree Generate works in.
+func fakeRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	write(t, root, "go.mod", "module example.com/m\n\ngo 1.26\n")
+	write(t, root, ListFile, listSrc)
+	write(t, root, "ent/client.go", "package ent\n")
+	write(t, root, "ent/schema/user.go", "package schema\n")
+	write(t, root, "migrations/sqlite/atlas.sum", "h1:old\n")
+	return root
+}
+
+func write(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tree lists every file with its content.
+func tree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			out[rel+"/"] = ""
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		out[rel] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameTree(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for k, v := range before {
+		if a, ok := after[k]; !ok || a != v {
+			t.Errorf("%s changed or vanished", k)
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			t.Errorf("%s left behind", k)
+		}
+	}
+}
+
+// TestGenerateRollsBack forces a failure at the last step, after the
+// templates, the list and (simulated) ent generation have written and
+// changed files: the tree must be exactly as before.
+func TestGenerateRollsBack(t *testing.T) {
+	root := fakeRoot(t)
+	before := tree(t, root)
+	calls := 0
+	run := func(_ context.Context, dir string, _ []string, name string, args ...string) error {
+		calls++
+		switch strings.Join(args, " ") {
+		case "generate ./ent":
+			write(t, dir, "ent/note/note.go", "package note\n")
+			write(t, dir, "ent/client.go", "package ent // regenerated\n")
+			return nil
+		default:
+			write(t, dir, "migrations/sqlite/20260101000000_add_notes.sql", "CREATE TABLE notes ();\n")
+			write(t, dir, "migrations/sqlite/atlas.sum", "h1:new\n")
+			return errors.New("Postgres unreachable")
+		}
+	}
+	err := Generate(context.Background(), "notes", Options{Root: root, Run: run})
+	if err == nil || !strings.Contains(err.Error(), "Postgres unreachable") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("Generate = %v", err)
+	}
+	if calls != 2 {
+		t.Fatalf("runner called %d times, want 2 (the failure must come last)", calls)
+	}
+	sameTree(t, before, tree(t, root))
+
+	// Control: with a runner that succeeds, the files stay.
+	ok := func(context.Context, string, []string, string, ...string) error { return nil }
+	if err := Generate(context.Background(), "notes", Options{Root: root, Run: ok}); err != nil {
+		t.Fatal(err)
+	}
+	after := tree(t, root)
+	for _, p := range []string{"modules/notes/notes.go", "modules/notes/noteapi/routes.go", "modules/notes/noteapi/api_test.go", "modules/notes/notesvc/service.go", "modules/notes/notestore/store.go", "modules/notes/noteschema/schema.go", "ent/schema/note.go"} {
+		if _, ok := after[p]; !ok {
+			t.Errorf("%s was not written", p)
+		}
+	}
+	if !strings.Contains(after[ListFile], "notes.Module,") {
+		t.Errorf("module not registered:\n%s", after[ListFile])
+	}
+	if !strings.Contains(after["ent/schema/note.go"], `ownership.Module("notes")`) {
+		t.Error("the schema does not name its owner")
+	}
+
+	// Running it twice refuses, and changes nothing.
+	before = after
+	err = Generate(context.Background(), "notes", Options{Root: root, Run: ok})
+	if !errors.Is(err, ErrExists) {
+		t.Fatalf("second Generate = %v, want ErrExists", err)
+	}
+	sameTree(t, before, tree(t, root))
+}
+
+func TestGenerateRejectsReservedBeforeWriting(t *testing.T) {
+	root := fakeRoot(t)
+	before := tree(t, root)
+	fail := func(context.Context, string, []string, string, ...string) error {
+		t.Fatal("the toolchain ran for an invalid name")
+		return nil
+	}
+	if err := Generate(context.Background(), "users", Options{Root: root, Run: fail}); err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Fatalf("Generate(users) = %v", err)
+	}
+	sameTree(t, before, tree(t, root))
+}
