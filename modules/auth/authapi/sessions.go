@@ -178,9 +178,10 @@ func jsonClient(ctx context.Context, ua string) authsvc.Client {
 }
 
 // withRetryAfter adds the Retry-After header to a throttling error.
-func withRetryAfter(err error) error {
+func (r *Routes) withRetryAfter(err error) error {
 	var te *authsvc.ThrottledError
 	if errors.As(err, &te) {
+		r.events.Throttled()
 		return huma.ErrorWithHeaders(err, http.Header{"Retry-After": {strconv.Itoa(te.RetryAfterSeconds())}})
 	}
 	return err
@@ -191,7 +192,7 @@ func (r *Routes) recover(ctx context.Context, in *struct {
 	Body      authschema.PasswordRecovery
 }) (*acceptedOut, error) {
 	if err := r.svc.RequestReset(ctx, in.Body.Email, jsonClient(ctx, in.UserAgent)); err != nil {
-		return nil, withRetryAfter(err)
+		return nil, r.withRetryAfter(err)
 	}
 	return &acceptedOut{Body: authschema.Accepted{Message: "If the address belongs to an account, a reset email is on its way."}}, nil
 }
@@ -201,7 +202,7 @@ func (r *Routes) resetPassword(ctx context.Context, in *struct {
 	Body      authschema.ResetPassword
 }) (*struct{}, error) {
 	if err := r.svc.ResetPassword(ctx, in.Body.Token, in.Body.NewPassword, jsonClient(ctx, in.UserAgent)); err != nil {
-		return nil, withRetryAfter(err)
+		return nil, r.withRetryAfter(err)
 	}
 	return nil, nil
 }
