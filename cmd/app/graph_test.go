@@ -94,14 +94,16 @@ func TestModuleGraph(t *testing.T) {
 		"platform->auth":  "authn.TokenVerifier", // the resolver verifies tokens with auth
 		"users->platform": "*ent.Client",         // the users store
 		"platform->users": "httpserver.Routes[group=routes]",
+		"users->auth":     "authn.SessionRevoker", // users ends sessions when credentials change
 	} {
 		if !strings.Contains(uses[edge], typ) {
 			t.Errorf("edge %s = %q, want it to carry %s", edge, uses[edge], typ)
 		}
 	}
-	// Control: modules that do not depend on each other have no edge.
-	if _, ok := uses["users->auth"]; ok {
-		t.Errorf("users consumes nothing from auth, yet: %s", uses["users->auth"])
+	// Control: an edge carries exactly what crosses it, not every type the
+	// other module provides (users never sees auth's services or store).
+	if got := uses["users->auth"]; got != "authn.SessionRevoker" {
+		t.Errorf("users consumes %q from auth, want only authn.SessionRevoker", got)
 	}
 	mods := map[string]fxgraph.Module{}
 	for _, m := range g.Modules {
@@ -114,7 +116,9 @@ func TestModuleGraph(t *testing.T) {
 	if !strings.Contains(routes("auth"), `"/api/auth/login"`) {
 		t.Errorf("auth routes = %s", routes("auth"))
 	}
-	if len(mods["platform"].Hooks) != 2 || len(mods["users"].Hooks) != 1 {
+	// platform: the database, the tracer, the HTTP server; users: the
+	// first-superuser bootstrap.
+	if len(mods["platform"].Hooks) != 3 || len(mods["users"].Hooks) != 1 {
 		t.Errorf("hooks: platform %+v, users %+v", mods["platform"].Hooks, mods["users"].Hooks)
 	}
 }
