@@ -114,7 +114,8 @@ func TestModuleGraph(t *testing.T) {
 	if !strings.Contains(routes("auth"), `"/api/auth/login"`) {
 		t.Errorf("auth routes = %s", routes("auth"))
 	}
-	if len(mods["platform"].Hooks) != 2 || len(mods["users"].Hooks) != 1 {
+	// platform: the database, the tracer (flushes spans on stop), the HTTP server.
+	if len(mods["platform"].Hooks) != 3 || len(mods["users"].Hooks) != 1 {
 		t.Errorf("hooks: platform %+v, users %+v", mods["platform"].Hooks, mods["users"].Hooks)
 	}
 }
