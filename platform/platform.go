@@ -38,6 +38,7 @@ var Module = fx.Module("platform",
 		authn.NewResolver,
 		httpserver.New,
 	),
+	fx.Invoke(httpserver.StartPprof),
 )
 
 // Logger routes fx's own events through zap. fx.WithLogger only takes effect
