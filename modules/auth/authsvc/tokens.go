@@ -45,6 +45,7 @@ type Tokens struct {
 	keys   map[string]*rsa.PublicKey
 	parser *jwt.Parser
 	now    func() time.Time
+	cache  *verified
 }
 
 // NewTokens returns the token issuer/verifier for one signing key.
@@ -61,7 +62,8 @@ func NewTokens(cfg TokenConfig, key *SigningKey) *Tokens {
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(leeway),
 		),
-		now: time.Now,
+		now:   time.Now,
+		cache: newVerified(verifiedCap),
 	}
 }
 
@@ -99,6 +101,9 @@ func (t *Tokens) Issue(p authn.Principal, clientID string) (Issued, error) {
 // VerifyAccessToken implements authn.TokenVerifier. Keys come only from our
 // own key set by kid; jku, x5u and jwk headers are never followed.
 func (t *Tokens) VerifyAccessToken(_ context.Context, raw string) (authn.Claims, error) {
+	if c, ok := t.cache.get(raw); ok {
+		return c, nil
+	}
 	var claims accessClaims
 	_, err := t.parser.ParseWithClaims(raw, &claims, func(tok *jwt.Token) (any, error) {
 		typ, _ := tok.Header["typ"].(string)
@@ -119,7 +124,9 @@ func (t *Tokens) VerifyAccessToken(_ context.Context, raw string) (authn.Claims,
 	if err != nil {
 		return authn.Claims{}, authn.ErrInvalidToken
 	}
-	return authn.Claims{Subject: sub, TokenID: claims.ID}, nil
+	c := authn.Claims{Subject: sub, TokenID: claims.ID}
+	t.cache.put(raw, c, claims.ExpiresAt.Time) // ExpiresAt is required by the parser
+	return c, nil
 }
 
 func randomID() string {

@@ -1,0 +1,84 @@
+package authsvc
+
+import (
+	"fmt"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/acme/monolith/platform/authn"
+)
+
+// TestVerifiedTokensSkipTheParser: a token already verified is answered
+// from the cache (here the parser is replaced by one that refuses
+// everything), while any other token text still goes through the parser.
+func TestVerifiedTokensSkipTheParser(t *testing.T) {
+	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Minute}, testKey(t))
+	id := uuid.New()
+	first, _ := tokens.Issue(authn.Principal{UserID: id}, "web")
+	if _, err := tokens.VerifyAccessToken(t.Context(), first.Token); err != nil {
+		t.Fatal(err)
+	}
+	tokens.parser = jwt.NewParser(jwt.WithValidMethods([]string{"none-accepted"}))
+	if c, err := tokens.VerifyAccessToken(t.Context(), first.Token); err != nil || c.Subject != id {
+		t.Fatalf("cached token: %+v %v", c, err)
+	}
+	// Control: an unseen token, and the cached one with a byte changed,
+	// both reach the (now refusing) parser.
+	second, _ := tokens.Issue(authn.Principal{UserID: id}, "web")
+	tampered := first.Token[:len(first.Token)-2] + "AA"
+	for _, tok := range []string{second.Token, tampered} {
+		if _, err := tokens.VerifyAccessToken(t.Context(), tok); err == nil {
+			t.Fatal("uncached token accepted without verification")
+		}
+	}
+}
+
+func TestVerifiedExpiresWithTheToken(t *testing.T) {
+	v := newVerified(8)
+	exp := time.Now().Add(time.Minute)
+	v.put("tok", authn.Claims{TokenID: "a"}, exp)
+	if _, ok := v.get("tok"); !ok {
+		t.Fatal("fresh entry missed")
+	}
+	v.now = func() time.Time { return exp.Add(leeway - time.Second) }
+	if _, ok := v.get("tok"); !ok {
+		t.Fatal("entry within the leeway missed")
+	}
+	v.now = func() time.Time { return exp.Add(leeway) }
+	if _, ok := v.get("tok"); ok {
+		t.Fatal("expired token served from the cache")
+	}
+}
+
+func TestVerifiedIsBounded(t *testing.T) {
+	v := newVerified(64)
+	exp := time.Now().Add(time.Minute)
+	for i := range 1000 {
+		v.put(fmt.Sprint("tok-", i), authn.Claims{}, exp)
+		if v.len() > 64 {
+			t.Fatalf("cache grew to %d entries", v.len())
+		}
+	}
+	if _, ok := v.get("tok-999"); !ok {
+		t.Fatal("the newest entry was evicted")
+	}
+}
+
+// TestVerifiedCopiesItsKey: fiber hands out header strings backed by a
+// buffer it reuses; the cache must not keep that memory as its key.
+func TestVerifiedCopiesItsKey(t *testing.T) {
+	v := newVerified(8)
+	buf := []byte("token-text")
+	v.put(unsafe.String(&buf[0], len(buf)), authn.Claims{TokenID: "x"}, time.Now().Add(time.Minute))
+	copy(buf, "overwrite!")
+	if c, ok := v.get("token-text"); !ok || c.TokenID != "x" {
+		t.Fatal("the key changed with the request buffer")
+	}
+	if _, ok := v.get("overwrite!"); ok {
+		t.Fatal("the reused buffer's new text matches")
+	}
+}
