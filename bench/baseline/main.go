@@ -231,4 +231,3 @@ func (s *server) list(c *fiber.Ctx) error {
 	}
 	return c.JSON(fiber.Map{"items": items, "total": total, "limit": limit, "offset": offset})
 }
-
