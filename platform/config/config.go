@@ -181,10 +181,11 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		l.fail("FIRST_SUPERUSER_PASSWORD", "FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together")
 	}
 
+	// The loader bounds each value, so the narrowing conversions are safe.
 	c.Password = Password{
-		MemoryKiB:   uint32(l.integer("PASSWORD_HASH_MEMORY_KIB", minMemoryKiB, 8, 4<<20)),
-		Iterations:  uint32(l.integer("PASSWORD_HASH_ITERATIONS", minIterations, 1, 100)),
-		Parallelism: uint8(l.integer("PASSWORD_HASH_PARALLELISM", 1, 1, 64)),
+		MemoryKiB:   uint32(l.integer("PASSWORD_HASH_MEMORY_KIB", minMemoryKiB, 8, 4<<20)), //nolint:gosec // bounded above
+		Iterations:  uint32(l.integer("PASSWORD_HASH_ITERATIONS", minIterations, 1, 100)),  //nolint:gosec // bounded above
+		Parallelism: uint8(l.integer("PASSWORD_HASH_PARALLELISM", 1, 1, 64)),               //nolint:gosec // bounded above
 		Concurrency: l.integer("PASSWORD_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), 1, 1024),
 	}
 

@@ -23,7 +23,6 @@ const docsPage = `<!DOCTYPE html>
 <body>
   <div id="swagger-ui"></div>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
-  <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
   <script src="/docs/init.js"></script>
 </body>
 </html>
@@ -36,8 +35,8 @@ const docsInit = `window.ui = SwaggerUIBundle({
   dom_id: "#swagger-ui",
   deepLinking: true,
   persistAuthorization: false,
-  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-  layout: "StandaloneLayout",
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout",
   oauth2RedirectUrl: window.location.origin + "/docs/assets/oauth2-redirect.html"
 });
 `

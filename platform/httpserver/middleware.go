@@ -3,6 +3,7 @@ package httpserver
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime/debug"
@@ -106,11 +107,7 @@ func errorHandler(c *fiber.Ctx, err error) error {
 }
 
 func asFiberError(err error, target **fiber.Error) bool {
-	fe, ok := err.(*fiber.Error)
-	if ok {
-		*target = fe
-	}
-	return ok
+	return errors.As(err, target)
 }
 
 func newRequestID() string {

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -25,7 +28,7 @@ import (
 )
 
 // TokenURL is the OAuth2 token endpoint the OpenAPI document advertises.
-const TokenURL = "/api/auth/login"
+const TokenURL = "/api/auth/login" //nolint:gosec // a path, not a credential
 
 // Params are the server's dependencies.
 type Params struct {
@@ -89,6 +92,7 @@ func APIConfig() huma.Config {
 	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
 	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
 	cfg.CreateHooks = nil
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		authn.SecurityScheme: {
 			Type:        "oauth2",
@@ -100,6 +104,37 @@ func APIConfig() huma.Config {
 	}
 	return cfg
 }
+
+// SchemaName names OpenAPI schemas after their package as well as their
+// type: huma's default uses the bare type name and panics on a duplicate,
+// so two modules that both declare a `Create` DTO could not coexist.
+// userschema.Create becomes UserCreate; userschema.User stays User.
+func SchemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Name() == "" || t.PkgPath() == "" || !strings.HasPrefix(t.PkgPath(), modulePath) {
+		return name
+	}
+	pkg := path.Base(t.PkgPath())
+	pkg = strings.TrimSuffix(pkg, "schema")
+	if pkg == "" {
+		return name
+	}
+	prefix := strings.ToUpper(pkg[:1]) + pkg[1:]
+	if strings.HasPrefix(name, prefix) {
+		return name
+	}
+	return prefix + name
+}
+
+// modulePath is this repository's Go module path: only our own types get
+// package-qualified names.
+var modulePath = func() string {
+	p := reflect.TypeFor[Server]().PkgPath()
+	return strings.TrimSuffix(p, "/platform/httpserver")
+}()
 
 // API returns the huma API (its OpenAPI document, for instance).
 func (s *Server) API() huma.API { return s.api }

@@ -76,15 +76,20 @@ func NewHasher(cfg config.Password) (*Hasher, error) {
 		p:     params{memory: cfg.MemoryKiB, time: cfg.Iterations, threads: cfg.Parallelism},
 		slots: make(chan struct{}, max(cfg.Concurrency, 1)),
 	}
-	// The dummy is a PHC string with the configured parameters, a random
-	// salt and a random key: verifying against it costs exactly one real
-	// check and never succeeds. It is built, not hashed, so that start-up
-	// neither spends a hash (tens of ms) nor leaves its 19 MiB resident.
-	var b [16 + 32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, fmt.Errorf("read dummy salt: %w", err)
+	// A well-formed hash with our parameters and random salt and key:
+	// verifying against it when the account does not exist costs exactly
+	// a real check (and no password can match it). Built, not computed, so
+	// start-up pays nothing for it.
+	var salt, key [32]byte
+	if _, err := rand.Read(salt[:16]); err != nil {
+		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
-	h.dummy = h.encode(b[:16], b[16:])
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, fmt.Errorf("dummy hash: %w", err)
+	}
+	b64 := base64.RawStdEncoding
+	h.dummy = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.p.memory, h.p.time, h.p.threads,
+		b64.EncodeToString(salt[:16]), b64.EncodeToString(key[:]))
 	return h, nil
 }
 
@@ -110,13 +115,9 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	}
 	key := argon2.IDKey([]byte(pw), salt, h.p.time, h.p.memory, h.p.threads, 32)
 	h.release()
-	return h.encode(salt, key), nil
-}
-
-func (h *Hasher) encode(salt, key []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, h.p.memory, h.p.time, h.p.threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+		argon2.Version, h.p.memory, h.p.time, h.p.threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // Verify reports whether pw matches the PHC string, in constant time.
@@ -128,7 +129,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (bool, error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(want)))
+	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(want))) //nolint:gosec // a 32-byte key
 	h.release()
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

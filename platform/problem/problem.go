@@ -165,7 +165,7 @@ func withRequest(ctx context.Context, p *Problem) *Problem {
 
 // newError replaces huma.NewErrorWithContext.
 func newError(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
-	var ctx context.Context = context.Background()
+	ctx := context.Background()
 	if hctx != nil {
 		ctx = hctx.Context()
 	}
