@@ -351,12 +351,23 @@ func (h *harness) database(ctx context.Context, name string, soak bool) (report.
 	// 3. Password login: bound by argon2id; a flood of -workers clients.
 	// The raw hash rate is measured just before, under the same noise.
 	log.Printf("%s: raw argon2id hash rate on %d cores", name, runtime.NumCPU())
+	// Interference only ever slows the raw loop down, so of two
+	// measurements (before and after the login run) the faster is kept.
 	raw, rawCPU := rawHashRate(runtime.NumCPU(), max(opts.Duration/2, 3*time.Second))
-	h.run.RawHashRate = raw
 	s = report.Scenario{Name: "POST /api/auth/login (password)", BaseName: "raw argon2id"}
 	s.App = h.measure(ctx, name, s.Name, app, opts, passwordGrant(app.url, accts))
+	raw2, rawCPU2 := rawHashRate(runtime.NumCPU(), max(opts.Duration/2, 3*time.Second))
+	raw, rawCPU = max(raw, raw2), min(rawCPU, rawCPU2)
+	h.run.RawHashRate = raw
 	s.Baseline = &report.Measure{Result: load.Result{Rate: raw}, CPUPerReqUS: float64(rawCPU.Microseconds())}
 	s.Ratio = ratio(s.App, s.Baseline)
+	dr.Scenarios = append(dr.Scenarios, s)
+	// The same flood with four times the clients: with the hashing cap,
+	// peak memory must not follow the number of clients.
+	flood := opts
+	flood.Workers = 4 * opts.Workers
+	s = report.Scenario{Name: fmt.Sprintf("POST /api/auth/login (password, %d clients)", flood.Workers)}
+	s.App = h.measure(ctx, name, s.Name, app, flood, passwordGrant(app.url, accts))
 	dr.Scenarios = append(dr.Scenarios, s)
 
 	// 4. Refresh-token rotation, when the server has the grant.
@@ -462,7 +473,20 @@ func (h *harness) budgets() {
 				add(db.Name+": read path vs baseline", ">= 0.80x", fmt.Sprintf("%.2fx", s.Ratio), s.Ratio >= 0.8)
 				if a := s.AtRate; a != nil && a.P50 > 0 {
 					x := float64(a.P99) / float64(a.P50)
-					add(db.Name+": read p99/p50 at 70% of max", "<= 3", fmt.Sprintf("%.2f (p50 %.2f ms, p99 %.2f ms, %d errors)", x, ms(a.P50), ms(a.P99), a.Errors), x <= 3 && a.Errors == 0)
+					add(db.Name+": read p99/p50 at 70% of max", "<= 3", fmt.Sprintf("%.2f (p50 %.2f ms, p99 %.2f ms, %d errors; achieved %.0f of %.0f req/s)",
+						x, ms(a.P50), ms(a.P99), a.Errors, a.Rate, 0.7*s.App.Rate), x <= 3 && a.Errors == 0)
+				}
+			case strings.HasPrefix(s.Name, "POST /api/auth/login (password, "):
+				var first *report.Measure
+				for _, o := range db.Scenarios {
+					if o.Name == "POST /api/auth/login (password)" {
+						first = o.App
+					}
+				}
+				if first != nil {
+					bound := first.PeakRSS + first.PeakRSS/4 + 16<<20
+					add(db.Name+": login flood memory bounded", fmt.Sprintf("peak with %dx the clients <= 1.25 x peak + 16 MiB (%s)", 4, report.MiB(bound)),
+						fmt.Sprintf("%s with %d clients, %s with %d", report.MiB(first.PeakRSS), h.o.workers, report.MiB(s.App.PeakRSS), 4*h.o.workers), s.App.PeakRSS <= bound)
 				}
 			case strings.HasPrefix(s.Name, "POST /api/auth/login (password)"):
 				// Logins per CPU-second of the server against hashes per
@@ -475,11 +499,6 @@ func (h *harness) budgets() {
 				add(db.Name+": login vs raw argon2id (per CPU-second)", ">= 0.90x",
 					fmt.Sprintf("%.2fx (%.1f ms CPU per login, %.1f ms per raw hash; wall-clock rate ratio %.2fx)",
 						cpuRatio, s.App.CPUPerReqUS/1000, s.Baseline.CPUPerReqUS/1000, s.Ratio), cpuRatio >= 0.9)
-				// Each hash holds 19 MiB; the semaphore admits one per core.
-				// Allow twice that for garbage not yet collected, plus 48 MiB.
-				bound := h.idleRSS + 2*int64(runtime.NumCPU())*19456*1024 + 48<<20
-				add(db.Name+": peak RSS under a login flood", "<= "+report.MiB(bound)+" (bounded by the hashing cap)",
-					fmt.Sprintf("%s with %d concurrent clients", report.MiB(s.App.PeakRSS), h.o.workers), s.App.PeakRSS <= bound)
 			}
 			if s.App != nil && s.App.Errors > 0 {
 				add(db.Name+": "+s.Name+" errors", "0", fmt.Sprint(s.App.Errors), false)
