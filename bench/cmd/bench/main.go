@@ -135,7 +135,9 @@ func run(ctx context.Context, o options) error {
 	h.run.Notes = append(h.run.Notes,
 		"The application runs with APP_ENV=production (JSON access log at info level to a file, OWASP argon2id parameters) and default pool sizes; the baseline has no logging.",
 		"CPU per request is the server process's user+system time (/proc/<pid>/stat) divided by the requests served; peak RSS is VmHWM, reset before each scenario.",
-		"Latency at 70% of the maximum rate is measured open-loop from each request's scheduled start (no coordinated omission).",
+		"Latency at 70% of the maximum rate is measured open-loop from each request's scheduled start (no coordinated omission); when the shared machine could not sustain the target (achieved < 95%), the p99/p50 budget is not passed.",
+		"The application remembers verified access tokens until they expire (docs/performance.md); the baseline verifies the RS256 signature on every request, as the issue specifies, so read-path ratios above 1 are expected.",
+		"The login flood with 4x the clients is there for its peak memory: with the hashing cap its requests mostly queue past the scenario's end, so its request count may be 0.",
 	)
 	if err := h.run.Write(o.out); err != nil {
 		return err
@@ -366,7 +368,7 @@ func (h *harness) database(ctx context.Context, name string, soak bool) (report.
 	// peak memory must not follow the number of clients.
 	flood := opts
 	flood.Workers = 4 * opts.Workers
-	s = report.Scenario{Name: fmt.Sprintf("POST /api/auth/login (password, %d clients)", flood.Workers)}
+	s = report.Scenario{Name: fmt.Sprintf("POST /api/auth/login (password, %d clients, for memory)", flood.Workers)}
 	s.App = h.measure(ctx, name, s.Name, app, flood, passwordGrant(app.url, accts))
 	dr.Scenarios = append(dr.Scenarios, s)
 
@@ -474,7 +476,10 @@ func (h *harness) budgets() {
 				if a := s.AtRate; a != nil && a.P50 > 0 {
 					x := float64(a.P99) / float64(a.P50)
 					add(db.Name+": read p99/p50 at 70% of max", "<= 3", fmt.Sprintf("%.2f (p50 %.2f ms, p99 %.2f ms, %d errors; achieved %.0f of %.0f req/s)",
-						x, ms(a.P50), ms(a.P99), a.Errors, a.Rate, 0.7*s.App.Rate), x <= 3 && a.Errors == 0)
+						x, ms(a.P50), ms(a.P99), a.Errors, a.Rate, 0.7*s.App.Rate),
+						// A target rate the machine did not sustain queues
+						// everything, which flattens p99/p50: no pass then.
+						x <= 3 && a.Errors == 0 && a.Rate >= 0.95*0.7*s.App.Rate)
 				}
 			case strings.HasPrefix(s.Name, "POST /api/auth/login (password, "):
 				var first *report.Measure
