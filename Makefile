@@ -82,3 +82,28 @@ module: ## Generate a feature module: make module name=notes (see README "Add a 
 .PHONY: onboarding
 onboarding: ## Redraw the module picture in docs/onboarding.md and docs/onboarding-modules.svg
 	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update
+
+# --- performance and reliability (issue 6) ------------------------------------
+FUZZTIME ?= 20s
+# package:target pairs; each fuzzes for FUZZTIME (go test -fuzz takes one at a time).
+FUZZ_TARGETS := \
+	./platform/authn:FuzzBearerToken \
+	./modules/auth/authsvc:FuzzVerifyAccessToken \
+	./modules/auth/authapi:FuzzDecodeForm \
+	./modules/users/userapi:FuzzUserJSON \
+	./modules/users/userapi:FuzzPagination
+
+.PHONY: fuzz
+fuzz: ## Fuzz every target for FUZZTIME each (make fuzz FUZZTIME=20s); seeds in testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+BASE       ?=
+SOAK       ?= 5m
+BENCH_TIME ?= 10s
+BENCH_ARGS ?=
+.PHONY: bench
+bench: ## Load-test the real binary vs baselines on Postgres and SQLite, soak included (BASE=<rev> SOAK=5m BENCH_TIME=10s)
+	$(GO) run ./bench/cmd/bench -base "$(BASE)" -soak $(SOAK) -duration $(BENCH_TIME) $(BENCH_ARGS)

@@ -46,6 +46,7 @@ var Module = fx.Module("platform",
 		newTracer,
 		func(r *metrics.Registry) *metrics.Auth { return r.Auth },
 	),
+	fx.Invoke(httpserver.StartPprof),
 )
 
 // Logger routes fx's own events through zap. fx.WithLogger only takes effect

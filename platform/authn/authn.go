@@ -136,20 +136,48 @@ func bearerToken(h string) (string, error) {
 
 type principalKey struct{}
 
+// request is what a protected request carries: the caller once resolved,
+// and the account record the Directory loaded to resolve it.
+type request struct {
+	p        Principal
+	resolved bool
+	account  any
+}
+
 // CurrentUser returns the caller of a protected operation. In an operation
 // that was not protected it reports ErrMissingToken, so forgetting Protect
 // fails closed.
 func CurrentUser(ctx context.Context) (Principal, error) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	if !ok {
+	r, ok := ctx.Value(principalKey{}).(*request)
+	if !ok || !r.resolved {
 		return Principal{}, ErrMissingToken
 	}
-	return p, nil
+	return r.p, nil
 }
 
 // WithPrincipal stores the caller; tests of handlers and CLI paths use it.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	return context.WithValue(ctx, principalKey{}, &request{p: p, resolved: true})
+}
+
+// RememberAccount lets a Directory keep the account record it loaded
+// while resolving this request's caller, so that a handler needing the
+// same record (GET /api/users/me) does not query it a second time. It does
+// nothing outside a protected request. The record is as of the start of
+// the request: use it only for reads that need nothing fresher.
+func RememberAccount(ctx context.Context, account any) {
+	if r, ok := ctx.Value(principalKey{}).(*request); ok && !r.resolved {
+		r.account = account
+	}
+}
+
+// RememberedAccount returns what the Directory remembered for this
+// request's caller, or nil.
+func RememberedAccount(ctx context.Context) any {
+	if r, ok := ctx.Value(principalKey{}).(*request); ok {
+		return r.account
+	}
+	return nil
 }
 
 // Protect requires a signed-in, active user for op.
@@ -171,7 +199,10 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma
 		op.Errors = append(op.Errors, s)
 	}
 	op.Middlewares = append(op.Middlewares, func(ctx huma.Context, next func(huma.Context)) {
-		p, err := r.Resolve(ctx.Context(), ctx.Header("Authorization"))
+		// One context value per request holds both the caller and the
+		// record the Directory loaded; it is marked resolved only on success.
+		req := &request{}
+		p, err := r.Resolve(context.WithValue(ctx.Context(), principalKey{}, req), ctx.Header("Authorization"))
 		if err == nil && superuser && !p.Superuser {
 			ctx.SetHeader("WWW-Authenticate", `Bearer error="insufficient_scope", error_description="superuser required"`)
 			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "", ErrSuperuserRequired)
@@ -189,7 +220,8 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma
 			_ = huma.WriteErr(api, ctx, status, "", err)
 			return
 		}
-		next(huma.WithValue(ctx, principalKey{}, p))
+		req.p, req.resolved = p, true
+		next(huma.WithValue(ctx, principalKey{}, req))
 	})
 	return op
 }

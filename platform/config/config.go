@@ -58,6 +58,9 @@ type HTTP struct {
 	ShutdownDelay time.Duration
 	BodyLimit     int
 	Docs          bool
+	// PprofAddr, when set, serves net/http/pprof on a separate loopback
+	// listener (DEBUG_PPROF_ADDR), never on the API port.
+	PprofAddr string
 }
 
 // Database configures the connection pool and migration policy.
@@ -182,6 +185,10 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownDelay:   l.durationOrZero("HTTP_SHUTDOWN_DELAY", 0),
 		BodyLimit:       l.integer("HTTP_BODY_LIMIT", 1<<20, 1024, 64<<20),
 		Docs:            l.boolean("HTTP_DOCS", true),
+		PprofAddr:       l.str("DEBUG_PPROF_ADDR", ""),
+	}
+	if a := c.HTTP.PprofAddr; a != "" && !isLoopback(a) {
+		l.fail("DEBUG_PPROF_ADDR", "must be a loopback host:port (127.0.0.1, ::1 or localhost): profiles expose internals")
 	}
 	if c.HTTP.PublicURL == "" {
 		c.HTTP.PublicURL = "http://" + c.HTTP.Addr
@@ -362,6 +369,19 @@ func isPlaceholder(v string) bool {
 		return false
 	}
 	return slices.ContainsFunc(placeholders, func(p string) bool { return strings.Contains(v, p) && len(v) < len(p)+8 })
+}
+
+// isLoopback reports whether host:port names a loopback interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 type loader struct {

@@ -37,6 +37,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"ACCESS_TOKEN_TTL":         "1s",
 		"PUBLIC_URL":               "ftp://x",
 		"PASSWORD_HASH_ITERATIONS": "0",
+		"DEBUG_PPROF_ADDR":         "0.0.0.0:6060",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -194,14 +194,20 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 // readForm enforces RFC 6749 §3.2: POST, form-encoded body, no parameters
 // in the URI (they would land in logs and histories), none repeated.
 func readForm(hctx huma.Context) (url.Values, *oauthError) {
-	if u := hctx.URL(); u.RawQuery != "" {
+	u := hctx.URL()
+	return decodeForm(u.RawQuery, hctx.Header("Content-Type"), hctx.BodyReader())
+}
+
+// decodeForm is readForm without the HTTP context, so it can be fuzzed.
+func decodeForm(rawQuery, contentType string, r io.Reader) (url.Values, *oauthError) {
+	if rawQuery != "" {
 		return nil, invalidRequest("Send parameters in the request body, not the URL.")
 	}
-	mt, _, err := mime.ParseMediaType(hctx.Header("Content-Type"))
+	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, invalidRequest("The body must be application/x-www-form-urlencoded.")
 	}
-	body, err := io.ReadAll(io.LimitReader(hctx.BodyReader(), maxFormBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r, maxFormBytes+1))
 	if err != nil {
 		return nil, invalidRequest("Unreadable body.")
 	}

@@ -60,6 +60,7 @@ type Tokens struct {
 	sessions SessionChecker
 	parser   *jwt.Parser
 	now      func() time.Time
+	cache    *verified
 }
 
 // NewTokens returns the token issuer/verifier.
@@ -68,6 +69,7 @@ func NewTokens(cfg TokenConfig, keys KeySet, sessions SessionChecker) *Tokens {
 		cfg:      cfg,
 		keys:     keys,
 		sessions: sessions,
+		cache:    newVerified(verifiedCap),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{Algorithm}),
 			jwt.WithIssuer(cfg.Issuer),
@@ -127,13 +129,21 @@ type Verified struct {
 // only from our own key set by kid; jku, x5u and jwk headers are never
 // followed.
 func (t *Tokens) Verify(ctx context.Context, raw string) (Verified, error) {
+	// A token already verified is answered from memory while its key is
+	// still in the set (a withdrawn key ends its tokens at once).
+	if v, kid, ok := t.cache.get(raw); ok {
+		if _, known := t.keys.VerificationKey(ctx, kid); known {
+			return v, nil
+		}
+	}
 	var claims accessClaims
+	var kid string
 	_, err := t.parser.ParseWithClaims(raw, &claims, func(tok *jwt.Token) (any, error) {
 		typ, _ := tok.Header["typ"].(string)
 		if !strings.EqualFold(typ, tokenType) && !strings.EqualFold(typ, "application/"+tokenType) {
 			return nil, fmt.Errorf("unexpected token type %q", typ)
 		}
-		kid, _ := tok.Header["kid"].(string)
+		kid, _ = tok.Header["kid"].(string)
 		key, ok := t.keys.VerificationKey(ctx, kid)
 		if !ok {
 			return nil, errors.New("unknown key id")
@@ -151,7 +161,9 @@ func (t *Tokens) Verify(ctx context.Context, raw string) (Verified, error) {
 	if err != nil {
 		return Verified{}, authn.ErrInvalidToken
 	}
-	return Verified{Subject: sub, SessionID: sid, TokenID: claims.ID}, nil
+	v := Verified{Subject: sub, SessionID: sid, TokenID: claims.ID}
+	t.cache.put(raw, v, kid, claims.ExpiresAt.Time) // ExpiresAt is required by the parser
+	return v, nil
 }
 
 // VerifyAccessToken implements authn.TokenVerifier: a valid token whose

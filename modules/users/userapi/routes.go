@@ -95,7 +95,7 @@ func (r *Routes) me(ctx context.Context, _ *struct{}) (*userOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.svc.Get(ctx, p.UserID)
+	u, err := r.svc.Me(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}

@@ -217,6 +217,16 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
 	return u, nil
 }
 
+// Me returns the caller's own account. Inside a protected request the
+// record loaded to authenticate the caller is reused (see
+// authn.RememberAccount): one query per GET /api/users/me instead of two.
+func (s *Service) Me(ctx context.Context, id uuid.UUID) (User, error) {
+	if u, ok := authn.RememberedAccount(ctx).(User); ok && u.ID == id {
+		return u, nil
+	}
+	return s.Get(ctx, id)
+}
+
 // List returns a page of users in creation order.
 func (s *Service) List(ctx context.Context, p Page) (Listing, error) {
 	l, err := s.store.List(ctx, p)
@@ -402,6 +412,7 @@ func (s *Service) Principal(ctx context.Context, id uuid.UUID) (authn.Principal,
 	if !u.IsActive {
 		return authn.Principal{}, authn.ErrInactiveUser
 	}
+	authn.RememberAccount(ctx, u)
 	return principal(u), nil
 }
 

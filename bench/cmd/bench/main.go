@@ -1,0 +1,530 @@
+// Command bench is the performance harness behind `make bench`. It builds
+// the application and the hand-written baseline (bench/baseline), starts
+// each as its own process on a fresh Postgres database and on SQLite,
+// seeds users through the API, drives load over loopback from this
+// process, and reports throughput, latency, errors, CPU per request and
+// peak memory per scenario as ratios to baselines measured in the same
+// run; then a soak at 70% of the maximum rate. Results go to
+// bench/results (JSON, a markdown summary and an SVG chart).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/acme/monolith/bench/load"
+	"github.com/acme/monolith/bench/proc"
+	"github.com/acme/monolith/bench/report"
+	"github.com/acme/monolith/platform/migrator"
+)
+
+type options struct {
+	duration    time.Duration
+	soak        time.Duration
+	workers     int
+	maxRequests int
+	users       int
+	dbs         string
+	pgURL       string
+	base        string
+	out         string
+	starts      int
+}
+
+func main() {
+	var o options
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "time per scenario (each is also capped by -max-requests)")
+	flag.DurationVar(&o.soak, "soak", 5*time.Minute, "soak length at 70% of the maximum read rate; 0 skips it")
+	flag.IntVar(&o.workers, "workers", 32, "concurrent connections of the load generator")
+	flag.IntVar(&o.maxRequests, "max-requests", 300000, "request cap per scenario")
+	flag.IntVar(&o.users, "users", 64, "users to seed (the first -workers of them sign in)")
+	flag.StringVar(&o.dbs, "dbs", "postgres,sqlite", "databases to run on")
+	flag.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server where a fresh database is created and dropped")
+	flag.StringVar(&o.base, "base", "", "a previous revision (any git rev) whose binary size, cold start and idle RSS are measured for comparison")
+	flag.StringVar(&o.out, "out", "bench/results", "directory for results.json, summary.md and chart.svg")
+	flag.IntVar(&o.starts, "starts", 7, "cold starts measured per binary (the median is reported)")
+	flag.Parse()
+	log.SetFlags(log.Ltime)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type harness struct {
+	o        options
+	tmp      string
+	app      string
+	baseline string
+	keyFile  string
+	run      *report.Run
+	idleRSS  int64
+}
+
+func run(ctx context.Context, o options) error {
+	tmp, err := os.MkdirTemp("", "monolith-bench-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	h := &harness{o: o, tmp: tmp, run: &report.Run{
+		Started: time.Now().UTC(), Commit: commit(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
+		Settings: report.Settings{Duration: o.duration.String(), Workers: o.workers, MaxRequests: o.maxRequests, Soak: o.soak.String(), Users: o.users},
+	}}
+	log.Printf("building the application and the baseline")
+	h.app = filepath.Join(tmp, "app")
+	h.baseline = filepath.Join(tmp, "baseline")
+	if err := build(ctx, ".", "./cmd/app", h.app); err != nil {
+		return err
+	}
+	if err := build(ctx, ".", "./bench/baseline", h.baseline); err != nil {
+		return err
+	}
+	if h.keyFile, err = writeKey(tmp); err != nil {
+		return err
+	}
+
+	b, err := h.static("HEAD "+h.run.Commit, h.app)
+	if err != nil {
+		return err
+	}
+	h.run.Builds = append(h.run.Builds, b)
+	h.idleRSS = b.IdleRSS
+	if o.base != "" {
+		bin, err := buildRev(ctx, o.base, tmp)
+		if err != nil {
+			return err
+		}
+		b, err := h.static(o.base, bin)
+		if err != nil {
+			return err
+		}
+		h.run.Builds = append(h.run.Builds, b)
+	}
+
+	dbs := strings.Split(o.dbs, ",")
+	for i, name := range dbs {
+		soak := i == 0 && o.soak > 0 // the first database (Postgres by default) gets the soak
+		dr, err := h.database(ctx, strings.TrimSpace(name), soak)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		h.run.Databases = append(h.run.Databases, dr)
+	}
+	h.budgets()
+	h.run.Notes = append(h.run.Notes,
+		"The application runs with APP_ENV=production (JSON access log at info level to a file, OWASP argon2id parameters) and default pool sizes; the baseline has no logging.",
+		"CPU per request is the server process's user+system time (/proc/<pid>/stat) divided by the requests served; peak RSS is VmHWM, reset before each scenario.",
+		"Latency at 70% of the maximum rate is measured open-loop from each request's scheduled start (no coordinated omission); when the shared machine could not sustain the target (achieved < 95%), the p99/p50 budget is not passed.",
+		"The application remembers verified access tokens until they expire (docs/performance.md); the baseline verifies the RS256 signature on every request, as the issue specifies, so read-path ratios above 1 are expected.",
+		"The login flood with 4x the clients is there for its peak memory: with the hashing cap its requests mostly queue past the scenario's end, so its request count may be 0.",
+	)
+	if err := h.run.Write(o.out); err != nil {
+		return err
+	}
+	fmt.Println()
+	h.run.Table(os.Stdout)
+	fmt.Println()
+	for _, b := range h.run.Budgets {
+		mark := "pass"
+		if !b.Pass {
+			mark = "MISS"
+		}
+		fmt.Printf("%-4s  %-48s goal %-28s measured %s\n", mark, b.Name, b.Goal, b.Value)
+	}
+	fmt.Printf("\nwrote %s/{results.json,summary.md,chart.svg}\n", o.out)
+	return nil
+}
+
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); len(st) > 0 {
+		c += "-dirty"
+	}
+	return c
+}
+
+func build(ctx context.Context, dir, pkg, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg) //nolint:gosec // fixed tool, harness paths
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// buildRev checks rev out into a temporary worktree and builds its binary.
+func buildRev(ctx context.Context, rev, tmp string) (string, error) {
+	dir := filepath.Join(tmp, "base-src")
+	if b, err := exec.CommandContext(ctx, "git", "worktree", "add", "--detach", dir, rev).CombinedOutput(); err != nil { //nolint:gosec // rev is the operator's
+		return "", fmt.Errorf("git worktree add %s: %w\n%s", rev, err, b)
+	}
+	defer func() { _ = exec.Command("git", "worktree", "remove", "--force", dir).Run() }() //nolint:gosec // our temp dir
+	bin := filepath.Join(tmp, "app-base")
+	log.Printf("building %s", rev)
+	return bin, build(ctx, dir, "./cmd/app", bin)
+}
+
+func writeKey(dir string) (string, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "jwt.pem")
+	return path, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+func (h *harness) appEnv(addr, dbURL string) []string {
+	return []string{
+		"APP_ENV=production", "HTTP_ADDR=" + addr, "DATABASE_URL=" + dbURL,
+		"JWT_PRIVATE_KEY_FILE=" + h.keyFile, "HTTP_DOCS=false",
+	}
+}
+
+// static measures binary size, cold start to ready on a migrated SQLite
+// database (median of -starts) and idle RSS one second after ready.
+func (h *harness) static(label, bin string) (report.Build, error) {
+	log.Printf("cold starts of %s", label)
+	b := report.Build{Rev: label, Starts: h.o.starts}
+	st, err := os.Stat(bin)
+	if err != nil {
+		return b, err
+	}
+	b.BinaryBytes = st.Size()
+	db := "sqlite://" + filepath.Join(h.tmp, fmt.Sprintf("static-%d.db", time.Now().UnixNano()))
+	var starts []time.Duration
+	var rss []int64
+	for i := range h.o.starts + 1 {
+		addr, err := freeAddr()
+		if err != nil {
+			return b, err
+		}
+		s, ready, err := start(bin, []string{"serve"}, h.appEnv(addr, db), addr, filepath.Join(h.tmp, "static.log"))
+		if err != nil {
+			return b, err
+		}
+		if i > 0 { // the first start creates and migrates the database
+			starts = append(starts, ready)
+			time.Sleep(time.Second)
+			if ps, err := proc.Read(s.pid()); err == nil {
+				rss = append(rss, ps.RSS)
+			}
+		}
+		s.stop()
+	}
+	slices.Sort(starts)
+	slices.Sort(rss)
+	b.ColdStartMS = float64(starts[len(starts)/2]) / float64(time.Millisecond)
+	if len(rss) > 0 {
+		b.IdleRSS = rss[len(rss)/2]
+	}
+	return b, nil
+}
+
+// rawHashRate is how many argon2id hashes (the application's production
+// parameters) the cores compute per second with nothing else around them,
+// and the CPU time one hash costs. The CPU figure is what the login budget
+// uses: on a shared machine, wall-clock rates measured a minute apart
+// differ by more than the effect being measured, CPU time per hash does not.
+func rawHashRate(workers int, d time.Duration) (rate float64, cpuPerHash time.Duration) {
+	var n atomic.Int64
+	before, _ := proc.Read(os.Getpid())
+	deadline := time.Now().Add(d)
+	began := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			salt := make([]byte, 16)
+			for time.Now().Before(deadline) {
+				_ = argon2.IDKey([]byte("bench passphrase"), salt, 2, 19456, 1, 32)
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	after, _ := proc.Read(os.Getpid())
+	if n.Load() > 0 {
+		cpuPerHash = (after.CPU - before.CPU) / time.Duration(n.Load())
+	}
+	return float64(n.Load()) / time.Since(began).Seconds(), cpuPerHash
+}
+
+func randomHex() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// database runs every scenario on one fresh database.
+func (h *harness) database(ctx context.Context, name string, soak bool) (report.DBRun, error) {
+	dr := report.DBRun{Name: name}
+	var dbURL string
+	switch name {
+	case "postgres":
+		u, drop, err := migrator.CreatePostgresDatabase(ctx, h.o.pgURL, "bench_"+randomHex())
+		if err != nil {
+			return dr, fmt.Errorf("create Postgres database (is Postgres running at -pg?): %w", err)
+		}
+		defer drop()
+		dbURL = u
+	case "sqlite":
+		dbURL = "sqlite://" + filepath.Join(h.tmp, "bench-"+randomHex()+".db")
+	default:
+		return dr, fmt.Errorf("unknown database %q (postgres or sqlite)", name)
+	}
+	addr, _ := freeAddr()
+	pprofAddr, _ := freeAddr()
+	rootEmail, rootPassword := "bench-root@example.test", "bench root passphrase "+randomHex()
+	env := append(h.appEnv(addr, dbURL),
+		"MIGRATE_ON_START=true", "DEBUG_PPROF_ADDR="+pprofAddr,
+		"FIRST_SUPERUSER_EMAIL="+rootEmail, "FIRST_SUPERUSER_PASSWORD="+rootPassword)
+	log.Printf("%s: starting the application", name)
+	app, _, err := start(h.app, []string{"serve"}, env, addr, filepath.Join(h.tmp, name+"-app.log"))
+	if err != nil {
+		return dr, err
+	}
+	defer app.stop()
+	app.pprof = "http://" + pprofAddr
+
+	log.Printf("%s: seeding %d users", name, h.o.users)
+	root, accts, err := seed(ctx, app.url, rootEmail, rootPassword, h.o.users, min(h.o.workers, h.o.users))
+	if err != nil {
+		return dr, err
+	}
+	baseAddr, _ := freeAddr()
+	base, _, err := start(h.baseline, []string{"-addr", baseAddr, "-db", dbURL, "-key", h.keyFile}, nil, baseAddr, filepath.Join(h.tmp, name+"-baseline.log"))
+	if err != nil {
+		return dr, err
+	}
+	defer base.stop()
+
+	opts := load.Options{Workers: h.o.workers, Duration: h.o.duration, MaxRequests: h.o.maxRequests}
+	const baselineName = "bench/baseline"
+
+	// 1. The authenticated read path, and its latency at 70% of its max.
+	s := report.Scenario{Name: "GET /api/users/me", BaseName: baselineName}
+	s.App = h.measure(ctx, name, s.Name, app, opts, getMe(app.url, accts))
+	s.Baseline = h.measure(ctx, name, s.Name+" (baseline)", base, opts, getMe(base.url, accts))
+	s.Ratio = ratio(s.App, s.Baseline)
+	readMax := s.App.Rate
+	at := opts
+	at.Rate = 0.7 * readMax
+	log.Printf("%s: %s at %.0f req/s", name, s.Name, at.Rate)
+	r := load.Run(ctx, load.NewClient(at.Workers), at, getMe(app.url, accts))
+	s.AtRate = &r
+	dr.Scenarios = append(dr.Scenarios, s)
+
+	// 2. The superuser listing.
+	s = report.Scenario{Name: "GET /api/users?limit=50 (superuser)", BaseName: baselineName}
+	s.App = h.measure(ctx, name, s.Name, app, opts, listUsers(app.url, root.AccessToken))
+	s.Baseline = h.measure(ctx, name, s.Name+" (baseline)", base, opts, listUsers(base.url, root.AccessToken))
+	s.Ratio = ratio(s.App, s.Baseline)
+	dr.Scenarios = append(dr.Scenarios, s)
+
+	// 3. Password login: bound by argon2id; a flood of -workers clients.
+	// The raw hash rate is measured just before, under the same noise.
+	log.Printf("%s: raw argon2id hash rate on %d cores", name, runtime.NumCPU())
+	// Interference only ever slows the raw loop down, so of two
+	// measurements (before and after the login run) the faster is kept.
+	raw, rawCPU := rawHashRate(runtime.NumCPU(), max(opts.Duration/2, 3*time.Second))
+	s = report.Scenario{Name: "POST /api/auth/login (password)", BaseName: "raw argon2id"}
+	s.App = h.measure(ctx, name, s.Name, app, opts, passwordGrant(app.url, accts))
+	raw2, rawCPU2 := rawHashRate(runtime.NumCPU(), max(opts.Duration/2, 3*time.Second))
+	raw, rawCPU = max(raw, raw2), min(rawCPU, rawCPU2)
+	h.run.RawHashRate = raw
+	s.Baseline = &report.Measure{Result: load.Result{Rate: raw}, CPUPerReqUS: float64(rawCPU.Microseconds())}
+	s.Ratio = ratio(s.App, s.Baseline)
+	dr.Scenarios = append(dr.Scenarios, s)
+	// The same flood with four times the clients: with the hashing cap,
+	// peak memory must not follow the number of clients.
+	flood := opts
+	flood.Workers = 4 * opts.Workers
+	s = report.Scenario{Name: fmt.Sprintf("POST /api/auth/login (password, %d clients, for memory)", flood.Workers)}
+	s.App = h.measure(ctx, name, s.Name, app, flood, passwordGrant(app.url, accts))
+	dr.Scenarios = append(dr.Scenarios, s)
+
+	// 4. Refresh-token rotation, when the server has the grant.
+	s = report.Scenario{Name: "POST /api/auth/login (refresh rotation)"}
+	chains, ok, err := refreshChains(ctx, app.url, accts, h.o.workers)
+	switch {
+	case err != nil:
+		return dr, err
+	case !ok:
+		s.NA = "n/a (no refresh grant)"
+	default:
+		s.App = h.measure(ctx, name, s.Name, app, opts, refreshRotation(app.url, chains))
+	}
+	dr.Scenarios = append(dr.Scenarios, s)
+
+	// 5. The write path.
+	s = report.Scenario{Name: "PATCH /api/users/me", BaseName: baselineName}
+	s.App = h.measure(ctx, name, s.Name, app, opts, patchMe(app.url, accts))
+	s.Baseline = h.measure(ctx, name, s.Name+" (baseline)", base, opts, patchMe(base.url, accts))
+	s.Ratio = ratio(s.App, s.Baseline)
+	dr.Scenarios = append(dr.Scenarios, s)
+
+	if soak {
+		base.stop()
+		dr.Soak = h.soak(ctx, name, app, 0.7*readMax, getMe(app.url, accts))
+	}
+	return dr, ctx.Err()
+}
+
+func ratio(app, base *report.Measure) float64 {
+	if app == nil || base == nil || base.Rate == 0 {
+		return 0
+	}
+	return app.Rate / base.Rate
+}
+
+// measure warms up, then runs one scenario and charges the server's CPU
+// time and peak RSS to it.
+func (h *harness) measure(ctx context.Context, db, name string, s *server, o load.Options, call load.Call) *report.Measure {
+	log.Printf("%s: %s", db, name)
+	// The warm-up is bounded by count, not cut off by a deadline: the
+	// server finishes a request whose client gave up, and that leftover
+	// work would be charged to the measured run.
+	warm := o
+	warm.MaxRequests = min(o.MaxRequests, max(o.Workers*4, 200))
+	if strings.Contains(name, "login (password)") {
+		warm.MaxRequests = o.Workers
+	}
+	_ = load.Run(ctx, load.NewClient(o.Workers), warm, call)
+	proc.ResetPeak(s.pid())
+	before, _ := proc.Read(s.pid())
+	res := load.Run(ctx, load.NewClient(o.Workers), o, call)
+	after, _ := proc.Read(s.pid())
+	m := &report.Measure{Result: res, PeakRSS: after.PeakRSS}
+	if res.Requests > 0 {
+		m.CPUPerReqUS = float64((after.CPU - before.CPU).Microseconds()) / float64(res.Requests)
+	}
+	return m
+}
+
+// soak holds a fixed rate and samples RSS and goroutines every tenth of
+// the run (at least every 30 s).
+func (h *harness) soak(ctx context.Context, db string, s *server, rate float64, call load.Call) *report.Soak {
+	log.Printf("%s: soak for %s at %.0f req/s", db, h.o.soak, rate)
+	out := &report.Soak{Duration: h.o.soak.String(), Rate: rate}
+	o := load.Options{Workers: h.o.workers, Duration: h.o.soak, MaxRequests: 1 << 30, Rate: rate}
+	done := make(chan load.Result, 1)
+	began := time.Now()
+	go func() { done <- load.Run(ctx, load.NewClient(o.Workers), o, call) }()
+	every := min(max(h.o.soak/10, time.Second), 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	sample := func() {
+		st, _ := proc.Read(s.pid())
+		g, err := s.goroutines(ctx)
+		if err != nil {
+			g = -1
+		}
+		out.Samples = append(out.Samples, report.SoakSample{At: time.Since(began).Round(time.Second).String(), RSS: st.RSS, Goroutines: g})
+	}
+	for {
+		select {
+		case r := <-done:
+			out.Result = r
+			sample()
+			return out
+		case <-t.C:
+			sample()
+		}
+	}
+}
+
+// budgets checks the issue's goals against the measurements.
+func (h *harness) budgets() {
+	add := func(name, goal, value string, pass bool) {
+		h.run.Budgets = append(h.run.Budgets, report.Budget{Name: name, Goal: goal, Value: value, Pass: pass})
+	}
+	for _, db := range h.run.Databases {
+		for _, s := range db.Scenarios {
+			switch {
+			case s.NA != "":
+			case strings.HasPrefix(s.Name, "GET /api/users/me"):
+				add(db.Name+": read path vs baseline", ">= 0.80x", fmt.Sprintf("%.2fx", s.Ratio), s.Ratio >= 0.8)
+				if a := s.AtRate; a != nil && a.P50 > 0 {
+					x := float64(a.P99) / float64(a.P50)
+					add(db.Name+": read p99/p50 at 70% of max", "<= 3", fmt.Sprintf("%.2f (p50 %.2f ms, p99 %.2f ms, %d errors; achieved %.0f of %.0f req/s)",
+						x, ms(a.P50), ms(a.P99), a.Errors, a.Rate, 0.7*s.App.Rate),
+						// A target rate the machine did not sustain queues
+						// everything, which flattens p99/p50: no pass then.
+						x <= 3 && a.Errors == 0 && a.Rate >= 0.95*0.7*s.App.Rate)
+				}
+			case strings.HasPrefix(s.Name, "POST /api/auth/login (password, "):
+				var first *report.Measure
+				for _, o := range db.Scenarios {
+					if o.Name == "POST /api/auth/login (password)" {
+						first = o.App
+					}
+				}
+				if first != nil {
+					bound := first.PeakRSS + first.PeakRSS/4 + 16<<20
+					add(db.Name+": login flood memory bounded", fmt.Sprintf("peak with %dx the clients <= 1.25 x peak + 16 MiB (%s)", 4, report.MiB(bound)),
+						fmt.Sprintf("%s with %d clients, %s with %d", report.MiB(first.PeakRSS), h.o.workers, report.MiB(s.App.PeakRSS), 4*h.o.workers), s.App.PeakRSS <= bound)
+				}
+			case strings.HasPrefix(s.Name, "POST /api/auth/login (password)"):
+				// Logins per CPU-second of the server against hashes per
+				// CPU-second of the raw loop: the rate ratio normalised for
+				// the CPU the shared machine actually gave each.
+				var cpuRatio float64
+				if s.App.CPUPerReqUS > 0 && s.Baseline != nil {
+					cpuRatio = s.Baseline.CPUPerReqUS / s.App.CPUPerReqUS
+				}
+				add(db.Name+": login vs raw argon2id (per CPU-second)", ">= 0.90x",
+					fmt.Sprintf("%.2fx (%.1f ms CPU per login, %.1f ms per raw hash; wall-clock rate ratio %.2fx)",
+						cpuRatio, s.App.CPUPerReqUS/1000, s.Baseline.CPUPerReqUS/1000, s.Ratio), cpuRatio >= 0.9)
+			}
+			if s.App != nil && s.App.Errors > 0 {
+				add(db.Name+": "+s.Name+" errors", "0", fmt.Sprint(s.App.Errors), false)
+			}
+		}
+		if sk := db.Soak; sk != nil && len(sk.Samples) > 1 {
+			first, last := sk.Samples[0], sk.Samples[len(sk.Samples)-1]
+			peakRSS, peakG := int64(0), 0
+			for _, x := range sk.Samples {
+				peakRSS, peakG = max(peakRSS, x.RSS), max(peakG, x.Goroutines)
+			}
+			add(db.Name+": soak errors", "0", fmt.Sprintf("%d of %d", sk.Result.Errors, sk.Result.Requests), sk.Result.Errors == 0 && sk.Result.Requests > 0)
+			add(db.Name+": soak RSS growth", "peak <= first sample + 16 MiB", fmt.Sprintf("%s -> %s (peak %s)", report.MiB(first.RSS), report.MiB(last.RSS), report.MiB(peakRSS)), peakRSS <= first.RSS+16<<20)
+			add(db.Name+": soak goroutines", "peak <= first sample + 16", fmt.Sprintf("%d -> %d (peak %d)", first.Goroutines, last.Goroutines, peakG), first.Goroutines > 0 && peakG <= first.Goroutines+16)
+		}
+	}
+	if len(h.run.Builds) > 0 {
+		b := h.run.Builds[0]
+		add("idle RSS", "<= 30 MB", report.MiB(b.IdleRSS), b.IdleRSS <= 30e6)
+		add("cold start to ready (SQLite, migrated)", "<= 100 ms", fmt.Sprintf("%.1f ms", b.ColdStartMS), b.ColdStartMS <= 100)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

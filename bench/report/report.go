@@ -1,0 +1,226 @@
+// Package report holds the benchmark's results: the JSON written to
+// bench/results, the table printed to the terminal, the markdown summary
+// the README links and a bar chart rendered as SVG by hand (no external
+// tools on the machine).
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/acme/monolith/bench/load"
+)
+
+// Run is one `make bench`.
+type Run struct {
+	Started     time.Time `json:"started"`
+	Commit      string    `json:"commit"`
+	GoVersion   string    `json:"go_version"`
+	CPUs        int       `json:"cpus"`
+	Settings    Settings  `json:"settings"`
+	Builds      []Build   `json:"builds"`
+	RawHashRate float64   `json:"raw_argon2id_hashes_per_s"`
+	Databases   []DBRun   `json:"databases"`
+	Budgets     []Budget  `json:"budgets"`
+	Notes       []string  `json:"notes"`
+}
+
+// Settings are the run's bounds.
+type Settings struct {
+	Duration    string `json:"duration_per_scenario"`
+	Workers     int    `json:"workers"`
+	MaxRequests int    `json:"max_requests_per_scenario"`
+	Soak        string `json:"soak"`
+	Users       int    `json:"seeded_users"`
+}
+
+// Build is the static cost of one revision of the binary.
+type Build struct {
+	Rev         string  `json:"rev"`
+	BinaryBytes int64   `json:"binary_bytes"`
+	ColdStartMS float64 `json:"cold_start_to_ready_ms_median"`
+	IdleRSS     int64   `json:"idle_rss_bytes_median"`
+	Starts      int     `json:"starts"`
+}
+
+// DBRun is every scenario on one database.
+type DBRun struct {
+	Name      string     `json:"name"`
+	Scenarios []Scenario `json:"scenarios"`
+	Soak      *Soak      `json:"soak,omitempty"`
+}
+
+// Scenario is one workload against the application, and its baseline.
+type Scenario struct {
+	Name     string       `json:"name"`
+	NA       string       `json:"not_applicable,omitempty"`
+	App      *Measure     `json:"app,omitempty"`
+	Baseline *Measure     `json:"baseline,omitempty"`
+	BaseName string       `json:"baseline_name,omitempty"`
+	Ratio    float64      `json:"ratio_to_baseline,omitempty"`
+	AtRate   *load.Result `json:"at_70pct_of_max,omitempty"`
+}
+
+// Measure is a load result with the server's own costs.
+type Measure struct {
+	load.Result
+	CPUPerReqUS float64 `json:"cpu_per_request_us"`
+	PeakRSS     int64   `json:"peak_rss_bytes"`
+}
+
+// Soak is the long run at a fixed rate.
+type Soak struct {
+	Duration string       `json:"duration"`
+	Rate     float64      `json:"target_req_per_s"`
+	Result   load.Result  `json:"result"`
+	Samples  []SoakSample `json:"samples"`
+}
+
+// SoakSample is the server's state at one moment of the soak.
+type SoakSample struct {
+	At         string `json:"at"`
+	RSS        int64  `json:"rss_bytes"`
+	Goroutines int    `json:"goroutines"`
+}
+
+// Budget is one goal of the issue, checked.
+type Budget struct {
+	Name  string `json:"name"`
+	Goal  string `json:"goal"`
+	Value string `json:"value"`
+	Pass  bool   `json:"pass"`
+}
+
+// Write stores results.json, summary.md and chart.svg in dir.
+func (r *Run) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	j, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	var md strings.Builder
+	r.Markdown(&md)
+	files := map[string][]byte{
+		"results.json": append(j, '\n'),
+		"summary.md":   []byte(md.String()),
+		"chart.svg":    []byte(r.SVG()),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
+
+// MiB formats bytes.
+func MiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// Table prints the per-scenario table.
+func (r *Run) Table(w io.Writer) {
+	fmt.Fprintf(w, "%-9s %-34s %10s %9s %9s %7s %10s %11s %10s %7s\n",
+		"db", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "cpu/req µs", "peak RSS", "base req/s", "ratio")
+	for _, db := range r.Databases {
+		for _, s := range db.Scenarios {
+			if s.NA != "" {
+				fmt.Fprintf(w, "%-9s %-34s %s\n", db.Name, s.Name, s.NA)
+				continue
+			}
+			a := s.App
+			base, ratio := "-", "-"
+			if s.Baseline != nil {
+				base = fmt.Sprintf("%.1f", s.Baseline.Rate)
+			} else if s.BaseName != "" {
+				base = s.BaseName
+			}
+			if s.Ratio > 0 {
+				ratio = fmt.Sprintf("%.2fx", s.Ratio)
+			}
+			fmt.Fprintf(w, "%-9s %-34s %10.0f %9s %9s %7d %10.0f %11s %10s %7s\n",
+				db.Name, s.Name, a.Rate, ms(a.P50), ms(a.P99), a.Errors, a.CPUPerReqUS, MiB(a.PeakRSS), base, ratio)
+			if s.AtRate != nil {
+				fmt.Fprintf(w, "%-9s %-34s %10.0f %9s %9s %7d\n", "", "  at 70% of max rate", s.AtRate.Rate, ms(s.AtRate.P50), ms(s.AtRate.P99), s.AtRate.Errors)
+			}
+		}
+	}
+}
+
+// Markdown writes the summary the README links.
+func (r *Run) Markdown(w io.Writer) {
+	fmt.Fprintf(w, "# Benchmark results\n\n")
+	fmt.Fprintf(w, "Run %s on commit `%s` (%s, %d CPUs). Reproduce with `make bench` "+
+		"(`make bench BASE=<rev>` adds a previous revision's static numbers).\n\n",
+		r.Started.UTC().Format(time.RFC3339), r.Commit, r.GoVersion, r.CPUs)
+	fmt.Fprintf(w, "**These numbers come from a shared, noisy 2-core machine** on which other engineers were "+
+		"compiling and testing during the run, and the load generator shares the cores with the server. "+
+		"Absolute values do not transfer; the ratios to the baselines, measured in the same run, are the signal.\n\n")
+	fmt.Fprintf(w, "Settings: %s per scenario (at most %d requests), %d workers (keep-alive connections), "+
+		"%d seeded users, soak %s.\n\n", r.Settings.Duration, r.Settings.MaxRequests, r.Settings.Workers, r.Settings.Users, r.Settings.Soak)
+	fmt.Fprintf(w, "![ratio to baseline](chart.svg)\n\n## Scenarios\n\n")
+	fmt.Fprintf(w, "| db | scenario | req/s | p50 ms | p99 ms | errors | CPU/req µs | peak RSS | baseline req/s | ratio |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, db := range r.Databases {
+		for _, s := range db.Scenarios {
+			if s.NA != "" {
+				fmt.Fprintf(w, "| %s | %s | %s | | | | | | | |\n", db.Name, s.Name, s.NA)
+				continue
+			}
+			a := s.App
+			base, ratio := "", ""
+			if s.Baseline != nil {
+				base = fmt.Sprintf("%.1f (%s)", s.Baseline.Rate, s.BaseName)
+			} else if s.BaseName != "" {
+				base = s.BaseName
+			}
+			if s.Ratio > 0 {
+				ratio = fmt.Sprintf("%.2fx", s.Ratio)
+			}
+			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %d | %.0f | %s | %s | %s |\n",
+				db.Name, s.Name, a.Rate, ms(a.P50), ms(a.P99), a.Errors, a.CPUPerReqUS, MiB(a.PeakRSS), base, ratio)
+			if s.AtRate != nil {
+				fmt.Fprintf(w, "| %s | %s at 70%% of max | %.0f | %s | %s | %d | | | | |\n",
+					db.Name, s.Name, s.AtRate.Rate, ms(s.AtRate.P50), ms(s.AtRate.P99), s.AtRate.Errors)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\nThe login baseline is the raw argon2id hash rate (production parameters) on all cores, measured just before each login run (last: %.1f hashes/s).\n", r.RawHashRate)
+	fmt.Fprintf(w, "\n## Start-up and size\n\n| revision | binary | cold start to ready (median) | idle RSS (median) |\n|---|--:|--:|--:|\n")
+	for _, b := range r.Builds {
+		fmt.Fprintf(w, "| %s | %s | %.1f ms | %s |\n", b.Rev, MiB(b.BinaryBytes), b.ColdStartMS, MiB(b.IdleRSS))
+	}
+	for _, db := range r.Databases {
+		if db.Soak == nil {
+			continue
+		}
+		s := db.Soak
+		fmt.Fprintf(w, "\n## Soak (%s, %s at %.0f req/s target)\n\n%d requests (%.0f req/s achieved), %d errors, p50 %s ms, p99 %s ms "+
+			"(open loop: latency counts from each request's scheduled start, so when the shared machine cannot hold the target rate "+
+			"the backlog shows here).\n\n| at | RSS | goroutines |\n|---|--:|--:|\n",
+			db.Name, s.Duration, s.Rate, s.Result.Requests, s.Result.Rate, s.Result.Errors, ms(s.Result.P50), ms(s.Result.P99))
+		for _, x := range s.Samples {
+			fmt.Fprintf(w, "| %s | %s | %d |\n", x.At, MiB(x.RSS), x.Goroutines)
+		}
+	}
+	fmt.Fprintf(w, "\n## Budgets\n\n| budget | goal | measured | |\n|---|---|---|---|\n")
+	for _, b := range r.Budgets {
+		mark := "pass"
+		if !b.Pass {
+			mark = "**miss**"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", b.Name, b.Goal, b.Value, mark)
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintf(w, "\n## Notes\n\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "- %s\n", n)
+		}
+	}
+}

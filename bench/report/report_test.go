@@ -1,0 +1,54 @@
+package report
+
+import (
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acme/monolith/bench/load"
+)
+
+func sample() *Run {
+	m := &Measure{Result: load.Result{Requests: 100, Rate: 900, P50: time.Millisecond, P99: 3 * time.Millisecond}, CPUPerReqUS: 120, PeakRSS: 30 << 20}
+	b := &Measure{Result: load.Result{Requests: 100, Rate: 1000}}
+	return &Run{
+		Started: time.Unix(0, 0), Commit: "abc", CPUs: 2,
+		Databases: []DBRun{{Name: "postgres", Scenarios: []Scenario{
+			{Name: "GET /api/users/me", App: m, Baseline: b, BaseName: "bench/baseline", Ratio: 0.9},
+			{Name: "refresh <rotation> & more", NA: "n/a (no refresh grant)"},
+		}}},
+		Budgets: []Budget{{Name: "read path", Goal: ">= 0.8x", Value: "0.90x", Pass: true}},
+	}
+}
+
+// TestWriteProducesValidSVGAndSummary parses the chart as XML (a label
+// with markup characters must be escaped) and checks the summary carries
+// the ratio and the n/a scenario.
+func TestWriteProducesValidSVGAndSummary(t *testing.T) {
+	dir := t.TempDir()
+	r := sample()
+	r.Databases[0].Scenarios[0].Name = "GET <me> & co"
+	if err := r.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "chart.svg"))
+	var doc struct{ XMLName xml.Name }
+	if err := xml.Unmarshal(svg, &doc); err != nil || doc.XMLName.Local != "svg" {
+		t.Fatalf("chart is not valid SVG: %v", err)
+	}
+	if !strings.Contains(string(svg), "0.90x") {
+		t.Fatal("chart lacks the ratio")
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "summary.md"))
+	for _, want := range []string{"0.90x", "n/a (no refresh grant)", "noisy", "chart.svg"} {
+		if !strings.Contains(string(md), want) {
+			t.Fatalf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results.json")); err != nil {
+		t.Fatal(err)
+	}
+}

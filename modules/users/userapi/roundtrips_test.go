@@ -1,0 +1,62 @@
+package userapi_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/acme/monolith/ent"
+	"github.com/acme/monolith/platform/database"
+	"github.com/acme/monolith/platform/testkit"
+)
+
+// countingDB wraps db's pool in an ent client that counts the statements
+// sent to the database.
+func countingDB(db *database.DB, n *atomic.Int64) *database.DB {
+	drv := dialect.DebugWithContext(entsql.OpenDB(db.Dialect, db.SQL), func(context.Context, ...any) { n.Add(1) })
+	return &database.DB{Ent: ent.NewClient(ent.Driver(drv)), SQL: db.SQL, Dialect: db.Dialect}
+}
+
+// TestMeCostsOneQuery: the current-user check and GET /api/users/me share
+// one indexed query; the control (a superuser reading another account)
+// shows the counter sees both queries when they are needed.
+func TestMeCostsOneQuery(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		var n atomic.Int64
+		app := testkit.Start(t, countingDB(db, &n))
+		u := app.NewUser(false)
+		root := app.SuperuserToken()
+
+		queries := func(path, token string) int64 {
+			t.Helper()
+			before := n.Load()
+			if res := app.Do(http.MethodGet, path, nil, testkit.Bearer(token)); res.Status != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", path, res.Status, res.Body)
+			}
+			return n.Load() - before
+		}
+		if q := queries("/api/users/me", u.Token); q != 1 {
+			t.Fatalf("GET /api/users/me ran %d queries, want 1", q)
+		}
+		if q := queries("/api/users/"+u.ID.String(), root); q != 2 {
+			t.Fatalf("control: GET /api/users/{id} ran %d queries, want 2 (caller + target)", q)
+		}
+
+		// The shared record is the caller's own, as of this request: a
+		// change made by someone else shows on the next request.
+		name := "Changed By Root"
+		if res := app.Do(http.MethodPatch, "/api/users/"+u.ID.String(), map[string]any{"full_name": name}, testkit.Bearer(root)); res.Status != http.StatusOK {
+			t.Fatalf("patch: %d %s", res.Status, res.Body)
+		}
+		var me user
+		res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token))
+		res.JSON(t, &me)
+		if me.ID != u.ID || me.FullName != name {
+			t.Fatalf("me = %+v, want %s with the new name", me, u.ID)
+		}
+	})
+}
