@@ -99,9 +99,16 @@ func TestModuleGraph(t *testing.T) {
 			t.Errorf("edge %s = %q, want it to carry %s", edge, uses[edge], typ)
 		}
 	}
-	// Control: modules that do not depend on each other have no edge.
-	if _, ok := uses["users->auth"]; ok {
-		t.Errorf("users consumes nothing from auth, yet: %s", uses["users->auth"])
+	// users ends sessions through auth when credentials change, and reaches
+	// nothing else of auth (issue 3).
+	if uses["users->auth"] != "authn.SessionRevoker" {
+		t.Errorf("edge users->auth = %q, want only authn.SessionRevoker", uses["users->auth"])
+	}
+	// Control: a module that depends on no feature module has no edge to one.
+	for _, edge := range []string{"app->users", "app->auth"} {
+		if _, ok := uses[edge]; ok {
+			t.Errorf("%s consumes nothing, yet: %s", edge, uses[edge])
+		}
 	}
 	mods := map[string]fxgraph.Module{}
 	for _, m := range g.Modules {
@@ -114,7 +121,8 @@ func TestModuleGraph(t *testing.T) {
 	if !strings.Contains(routes("auth"), `"/api/auth/login"`) {
 		t.Errorf("auth routes = %s", routes("auth"))
 	}
-	if len(mods["platform"].Hooks) != 2 || len(mods["users"].Hooks) != 1 {
+	// platform: the database, the tracer (issue 5) and the HTTP server.
+	if len(mods["platform"].Hooks) != 3 || len(mods["users"].Hooks) != 1 {
 		t.Errorf("hooks: platform %+v, users %+v", mods["platform"].Hooks, mods["users"].Hooks)
 	}
 }

@@ -17,6 +17,11 @@ const apiCSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
+// The dependency-graph explorer (/debug/graph, development only: a 404 in
+// production) is one self-contained page with inline script and style.
+const debugCSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // securityHeaders sets the OWASP secure-headers baseline on every response
 // (ASVS 5.0 §3.4); HSTS only in production, where TLS is certain.
 func securityHeaders(hsts bool) fiber.Handler {
@@ -27,6 +32,8 @@ func securityHeaders(hsts bool) fiber.Handler {
 		c.Set("Cross-Origin-Opener-Policy", "same-origin")
 		if p := c.Path(); p == "/docs" || strings.HasPrefix(p, "/docs/") {
 			c.Set(fiber.HeaderContentSecurityPolicy, docsCSP)
+		} else if strings.HasPrefix(p, "/debug/") {
+			c.Set(fiber.HeaderContentSecurityPolicy, debugCSP)
 		} else {
 			c.Set(fiber.HeaderContentSecurityPolicy, apiCSP)
 		}
