@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"flag"
@@ -77,6 +78,7 @@ type harness struct {
 	app      string
 	baseline string
 	keyFile  string
+	kek      string // JWT_KEY_ENCRYPTION_KEY for this run
 	run      *report.Run
 	idleRSS  int64
 }
@@ -103,6 +105,11 @@ func run(ctx context.Context, o options) error {
 	if h.keyFile, err = writeKey(tmp); err != nil {
 		return err
 	}
+	kek := make([]byte, 32)
+	if _, err := rand.Read(kek); err != nil {
+		return err
+	}
+	h.kek = base64.StdEncoding.EncodeToString(kek)
 
 	b, err := h.static("HEAD "+h.run.Commit, h.app)
 	if err != nil {
@@ -207,6 +214,9 @@ func (h *harness) appEnv(addr, dbURL string) []string {
 	return []string{
 		"APP_ENV=production", "HTTP_ADDR=" + addr, "DATABASE_URL=" + dbURL,
 		"JWT_PRIVATE_KEY_FILE=" + h.keyFile, "HTTP_DOCS=false",
+		// Production seals the signing keys it stores; older revisions
+		// (BASE) ignore the variable.
+		"JWT_KEY_ENCRYPTION_KEY=" + h.kek,
 	}
 }
 
