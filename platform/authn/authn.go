@@ -2,9 +2,10 @@
 // an operation with Resolver.Protect or Resolver.ProtectSuperuser and reads
 // the caller in its handler with CurrentUser.
 //
-// The package declares the two contracts it consumes: a TokenVerifier (the
-// auth module provides it) and a Directory of accounts (the users module
-// provides it). Neither module imports the other.
+// It also declares the contracts between the two modules that take part in
+// authentication, so neither imports the other: the auth module provides
+// TokenVerifier and SessionRevoker; the users module provides Directory and
+// Recovery.
 package authn
 
 import (
