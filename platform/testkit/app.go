@@ -141,13 +141,19 @@ func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	app.RequireStart()
 	t.Cleanup(app.RequireStop)
 
+	// Each app gets its own connection pool, closed before the app stops
+	// (cleanups run last-in first-out): the server's graceful shutdown waits
+	// for open connections, and a keep-alive connection the client dialed
+	// but never used would hold it until the read timeout.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(transport.CloseIdleConnections)
 	scan := &secretScan{t: t, secrets: map[string]bool{cfg.Users.FirstSuperuserPassword: true}}
 	return &App{
 		t:       t,
 		URL:     "http://" + srv.Addr(),
 		DB:      db,
 		Config:  cfg,
-		HTTP:    &http.Client{Transport: scan.wrap(http.DefaultTransport), Timeout: 30 * time.Second},
+		HTTP:    &http.Client{Transport: scan.wrap(transport), Timeout: 30 * time.Second},
 		secrets: scan,
 	}
 }
