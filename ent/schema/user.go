@@ -32,7 +32,9 @@ func (User) Fields() []ent.Field {
 		// Stored lower-cased by the users service: uniqueness is case-insensitive.
 		field.String("email").MaxLen(254).NotEmpty().
 			SchemaType(map[string]string{dialect.Postgres: "varchar(254)"}),
-		field.String("full_name").MaxLen(255).Default("").
+		// Characters, not bytes: the API, the service and Postgres's varchar
+		// all count characters.
+		field.String("full_name").MaxRuneLen(255).Default("").
 			SchemaType(map[string]string{dialect.Postgres: "varchar(255)"}),
 		field.String("password_hash").Sensitive().NotEmpty(),
 		field.Bool("is_active").Default(true),

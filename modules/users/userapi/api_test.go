@@ -237,6 +237,45 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
+// TestFullNameCountsCharacters: the 255-character limit on a full name is
+// in characters on every layer (API schema, service, ent validator, the
+// Postgres varchar), so a long name in a non-Latin script is stored, not
+// refused with a 500; control characters, which Postgres cannot store
+// (NUL) or which break display, are a 422.
+func TestFullNameCountsCharacters(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := testkit.Start(t, db)
+		u := app.NewUser(false)
+		auth := testkit.Bearer(u.Token)
+		for _, name := range []string{strings.Repeat("é", 255), strings.Repeat("名", 255), strings.Repeat("🙂", 255)} {
+			res := app.Do(http.MethodPatch, "/api/users/me", map[string]any{"full_name": name}, auth)
+			if res.Status != http.StatusOK {
+				t.Fatalf("PATCH %d bytes / 255 characters: %d %s", len(name), res.Status, res.Body)
+			}
+			var me struct {
+				FullName string `json:"full_name"`
+			}
+			app.Do(http.MethodGet, "/api/users/me", nil, auth).JSON(t, &me)
+			if me.FullName != name {
+				t.Fatalf("stored %q, sent %q", me.FullName, name)
+			}
+		}
+		res := app.Do(http.MethodPost, "/api/auth/register", map[string]any{"email": "long.name@example.test", "password": "long enough pw", "full_name": strings.Repeat("名", 255)})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("register with a 255-character name: %d %s", res.Status, res.Body)
+		}
+		if p := expectProblem(t, app.Do(http.MethodPatch, "/api/users/me", map[string]any{"full_name": strings.Repeat("名", 256)}, auth), 422); p.Code != "validation_failed" {
+			t.Errorf("256 characters: code %q", p.Code)
+		}
+		for _, name := range []string{"a\x00b", "line\nbreak", "bell\a"} {
+			p := expectProblem(t, app.Do(http.MethodPatch, "/api/users/me", map[string]any{"full_name": name}, auth), 422)
+			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Code != "invalid_full_name" || p.Errors[0].Location != "body.full_name" {
+				t.Errorf("full name %q: %+v", name, p)
+			}
+		}
+	})
+}
+
 func TestSignupCanBeDisabled(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) { c.Users.SignupEnabled = false }))

@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -101,6 +102,7 @@ var (
 	ErrDemoteSelf        = fault.New(fault.Forbidden, "cannot_demote_self", "Superusers cannot deactivate themselves or drop their own superuser role.")
 	ErrInvalidEmail      = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
 	ErrFullNameTooLong   = fault.New(fault.Invalid, "full_name_too_long", "must be at most 255 characters")
+	ErrFullNameInvalid   = fault.New(fault.Invalid, "invalid_full_name", "must not contain control characters")
 )
 
 // MaxFullName is the longest full name, in characters.
@@ -348,7 +350,7 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 
 // PrincipalByEmail implements authn.Recovery: an active account by email.
 func (s *Service) PrincipalByEmail(ctx context.Context, email string) (authn.Principal, error) {
-	u, err := s.store.ByEmail(ctx, strings.ToLower(email))
+	u, err := s.byEmail(ctx, email)
 	if err != nil {
 		return authn.Principal{}, fmt.Errorf("find account: %w", err)
 	}
@@ -375,7 +377,7 @@ func (s *Service) Delete(ctx context.Context, actor, id uuid.UUID) error {
 // Authenticate implements authn.Directory. Unknown email, wrong password
 // and inactive account fail identically, after the same hashing work.
 func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Principal, error) {
-	u, err := s.store.ByEmail(ctx, strings.ToLower(email))
+	u, err := s.byEmail(ctx, email)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
 			return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
@@ -420,6 +422,18 @@ func principal(u User) authn.Principal {
 	return authn.Principal{UserID: u.ID, Email: u.Email, Superuser: u.IsSuperuser}
 }
 
+// byEmail finds an account by an email a client typed. Text that is no
+// valid address cannot belong to an account (every stored email went
+// through normaliseEmail), so it is not found without a query: Postgres
+// would refuse a NUL byte or invalid UTF-8 in the parameter with an error.
+func (s *Service) byEmail(ctx context.Context, email string) (User, error) {
+	norm, err := normaliseEmail(email)
+	if err != nil {
+		return User{}, ErrNotFound
+	}
+	return s.store.ByEmail(ctx, norm)
+}
+
 // normaliseEmail validates a bare address and lower-cases it, which makes
 // uniqueness case-insensitive on both databases.
 func normaliseEmail(e string) (string, error) {
@@ -440,6 +454,11 @@ func normaliseEmail(e string) (string, error) {
 func checkFullName(n string) *fault.Error {
 	if utf8.RuneCountInString(n) > MaxFullName {
 		return withField(ErrFullNameTooLong, "full_name")
+	}
+	// Postgres cannot store NUL in text, and line breaks or escapes in a
+	// display name only serve to forge output where it is shown.
+	if strings.IndexFunc(n, unicode.IsControl) >= 0 {
+		return withField(ErrFullNameInvalid, "full_name")
 	}
 	return nil
 }
