@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxtest"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/acme/monolith/cmd/app/modules"
@@ -114,6 +116,17 @@ type App struct {
 	token   string
 }
 
+// testLogger sends warnings and errors to the test's log. A fuzz target
+// must not log through its *testing.F (testing panics, and the panic kills
+// the fuzzing worker), so a fuzzed app logs to stderr instead.
+func testLogger(t testing.TB) *zap.Logger {
+	if _, fuzzing := t.(*testing.F); fuzzing {
+		enc := zap.NewDevelopmentEncoderConfig()
+		return zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zap.WarnLevel))
+	}
+	return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+}
+
 // Start builds the platform and the modules with fx, swaps in db with
 // fx.Replace (the original database is never opened), starts the
 // lifecycle and stops it when the test ends.
@@ -131,7 +144,7 @@ func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	fxOpts := []fx.Option{
 		platform.Module,
 		fx.Replace(cfg, db),
-		fx.Decorate(func() *zap.Logger { return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)) }),
+		fx.Decorate(func() *zap.Logger { return testLogger(t) }),
 		fx.NopLogger,
 		fx.Populate(&srv),
 	}

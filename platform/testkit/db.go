@@ -39,10 +39,7 @@ var (
 	pgErr  error
 )
 
-// RequirePostgres skips the test when Postgres is unreachable, and fails it
-// instead when CI=true: in CI a skipped database test is a hole, not a pass.
-func RequirePostgres(t testing.TB) {
-	t.Helper()
+func postgresReachable() error {
 	pgOnce.Do(func() {
 		db, err := sql.Open("pgx", PostgresURL())
 		if err != nil {
@@ -54,12 +51,37 @@ func RequirePostgres(t testing.TB) {
 		defer cancel()
 		pgErr = db.PingContext(ctx)
 	})
-	if pgErr != nil {
+	return pgErr
+}
+
+// RequirePostgres skips the test when Postgres is unreachable, and fails it
+// instead when CI=true: in CI a skipped database test is a hole, not a pass.
+func RequirePostgres(t testing.TB) {
+	t.Helper()
+	if err := postgresReachable(); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("Postgres is required in CI but unreachable at TEST_DATABASE_URL (%s): %v", PostgresURL(), pgErr)
+			t.Fatalf("Postgres is required in CI but unreachable at TEST_DATABASE_URL (%s): %v", PostgresURL(), err)
 		}
-		t.Skipf("Postgres unreachable at %s (%v): skipping; set CI=true to make this a failure", PostgresURL(), pgErr)
+		t.Skipf("Postgres unreachable at %s (%v): skipping; set CI=true to make this a failure", PostgresURL(), err)
 	}
+}
+
+// ReachableDialects is SQLite, plus Postgres when it is reachable (and,
+// as in RequirePostgres, a failure when CI=true and it is not). For tests
+// that cannot be split per database, such as fuzz targets, which would
+// otherwise skip entirely without Postgres.
+func ReachableDialects(t testing.TB) []string {
+	t.Helper()
+	err := postgresReachable()
+	switch {
+	case err == nil:
+		return Dialects
+	case os.Getenv("CI") == "true":
+		t.Fatalf("Postgres is required in CI but unreachable at TEST_DATABASE_URL (%s): %v", PostgresURL(), err)
+	default:
+		t.Logf("Postgres unreachable at %s (%v): SQLite only", PostgresURL(), err)
+	}
+	return []string{dialect.SQLite}
 }
 
 // Dialects are the databases every database test runs on.

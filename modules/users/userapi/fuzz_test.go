@@ -12,17 +12,23 @@ import (
 	"github.com/acme/monolith/platform/testkit"
 )
 
-// fuzzApp is one application per fuzzing process (SQLite), reached with a
-// plain client: the kit's secret scan would flag fuzzed bodies that
-// repeat a "password" value in another field.
+// fuzzApp is one application per database and fuzzing process, reached
+// with a plain client: the kit's secret scan would flag fuzzed bodies that
+// repeat a "password" value in another field. Every input goes to SQLite
+// and to Postgres, whose text rules are stricter (no NUL, valid UTF-8,
+// varchar limits in characters).
 type fuzzApp struct {
 	app        *testkit.App
 	root, user string
 }
 
-func startFuzzApp(f *testing.F) *fuzzApp {
-	app := testkit.Start(f, testkit.NewDB(f, "sqlite3"))
-	return &fuzzApp{app: app, root: app.SuperuserToken(), user: app.NewUser(false).Token}
+func startFuzzApps(f *testing.F) []*fuzzApp {
+	var apps []*fuzzApp
+	for _, dia := range testkit.ReachableDialects(f) {
+		app := testkit.Start(f, testkit.NewDB(f, dia))
+		apps = append(apps, &fuzzApp{app: app, root: app.SuperuserToken(), user: app.NewUser(false).Token})
+	}
+	return apps
 }
 
 func (a *fuzzApp) do(t *testing.T, method, path, token string, body []byte) (int, []byte) {
@@ -57,23 +63,25 @@ func (a *fuzzApp) do(t *testing.T, method, path, token string, body []byte) (int
 // problem, never a 5xx. Seeds: testdata/fuzz/FuzzUserJSON.
 func FuzzUserJSON(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"email":"a@example.test","password":"long enough"}`))
-	a := startFuzzApp(f)
+	apps := startFuzzApps(f)
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
-		var status int
-		var out []byte
-		switch which % 3 {
-		case 0:
-			status, out = a.do(t, http.MethodPost, "/api/auth/register", "", body)
-		case 1:
-			status, out = a.do(t, http.MethodPatch, "/api/users/me", a.user, body)
-		default:
-			status, out = a.do(t, http.MethodPost, "/api/users", a.root, body)
-		}
-		switch status {
-		case http.StatusOK, http.StatusCreated, http.StatusBadRequest, http.StatusConflict,
-			http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-		default:
-			t.Fatalf("endpoint %d: status %d for %q: %s", which%3, status, body, out)
+		for _, a := range apps {
+			var status int
+			var out []byte
+			switch which % 3 {
+			case 0:
+				status, out = a.do(t, http.MethodPost, "/api/auth/register", "", body)
+			case 1:
+				status, out = a.do(t, http.MethodPatch, "/api/users/me", a.user, body)
+			default:
+				status, out = a.do(t, http.MethodPost, "/api/users", a.root, body)
+			}
+			switch status {
+			case http.StatusOK, http.StatusCreated, http.StatusBadRequest, http.StatusConflict,
+				http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+			default:
+				t.Fatalf("%s, endpoint %d: status %d for %q: %s", a.app.DB.Dialect, which%3, status, body, out)
+			}
 		}
 	})
 }
@@ -82,30 +90,36 @@ func FuzzUserJSON(f *testing.F) {
 // a 422, never a 5xx. Seeds: testdata/fuzz/FuzzPagination.
 func FuzzPagination(f *testing.F) {
 	f.Add("50", "0")
-	a := startFuzzApp(f)
+	apps := startFuzzApps(f)
 	f.Fuzz(func(t *testing.T, limit, offset string) {
-		q := url.Values{"limit": {limit}, "offset": {offset}}
-		status, out := a.do(t, http.MethodGet, "/api/users?"+q.Encode(), a.root, nil)
-		switch status {
-		case http.StatusUnprocessableEntity, http.StatusBadRequest:
-			return
-		case http.StatusOK:
-		default:
-			t.Fatalf("limit %q offset %q: %d %s", limit, offset, status, out)
-		}
-		var page struct {
-			Items         []json.RawMessage `json:"items"`
-			Total         int               `json:"total"`
-			Limit, Offset int
-		}
-		if err := json.Unmarshal(out, &page); err != nil {
-			t.Fatal(err)
-		}
-		if page.Limit < 1 || page.Limit > 100 || page.Offset < 0 || len(page.Items) > page.Limit || page.Total < len(page.Items) {
-			t.Fatalf("limit %q offset %q: page out of bounds: %s", limit, offset, out)
-		}
-		if n, err := strconv.Atoi(limit); err == nil && limit != "" && n != page.Limit {
-			t.Fatalf("limit %q answered with limit %d", limit, page.Limit)
+		for _, a := range apps {
+			checkPage(t, a, limit, offset)
 		}
 	})
+}
+
+func checkPage(t *testing.T, a *fuzzApp, limit, offset string) {
+	q := url.Values{"limit": {limit}, "offset": {offset}}
+	status, out := a.do(t, http.MethodGet, "/api/users?"+q.Encode(), a.root, nil)
+	switch status {
+	case http.StatusUnprocessableEntity, http.StatusBadRequest:
+		return
+	case http.StatusOK:
+	default:
+		t.Fatalf("%s: limit %q offset %q: %d %s", a.app.DB.Dialect, limit, offset, status, out)
+	}
+	var page struct {
+		Items         []json.RawMessage `json:"items"`
+		Total         int               `json:"total"`
+		Limit, Offset int
+	}
+	if err := json.Unmarshal(out, &page); err != nil {
+		t.Fatal(err)
+	}
+	if page.Limit < 1 || page.Limit > 100 || page.Offset < 0 || len(page.Items) > page.Limit || page.Total < len(page.Items) {
+		t.Fatalf("%s: limit %q offset %q: page out of bounds: %s", a.app.DB.Dialect, limit, offset, out)
+	}
+	if n, err := strconv.Atoi(limit); err == nil && limit != "" && n != page.Limit {
+		t.Fatalf("%s: limit %q answered with limit %d", a.app.DB.Dialect, limit, page.Limit)
+	}
 }
