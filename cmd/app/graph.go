@@ -20,7 +20,7 @@ func graphCmd() *cobra.Command {
 		Long: "Builds the application without starting it (no database connection, no listener) and draws it. " +
 			"--level module: one node per fx.Module with the routes it serves and the lifecycle hooks it registers, " +
 			"edges labelled with the types a module consumes from another. --level provider: every constructor, " +
-			"grouped by module. --format dot, svg (rendered in-process, no graphviz needed), json or mermaid.",
+			"grouped by module. --format dot, svg (laid out in-process, no graphviz needed), json or mermaid.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load()
@@ -31,7 +31,7 @@ func graphCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := fxgraph.Render(cmd.Context(), g, format, level)
+			out, err := fxgraph.Render(g, format, level)
 			if err != nil {
 				return err
 			}

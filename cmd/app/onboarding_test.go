@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -28,7 +27,7 @@ func TestOnboardingPictureIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	mermaid := fxgraph.Mermaid(g, "module")
-	svg, err := fxgraph.Render(context.Background(), g, "svg", "module")
+	svg, err := fxgraph.Render(g, "svg", "module")
 	if err != nil {
 		t.Fatal(err)
 	}

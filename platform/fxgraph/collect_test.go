@@ -81,7 +81,7 @@ func TestCollectGroupsByModule(t *testing.T) {
 		}
 	}
 	for _, format := range fxgraph.Formats {
-		if out, err := fxgraph.Render(context.Background(), g, format, "module"); err != nil || !strings.Contains(string(out), "ledger") {
+		if out, err := fxgraph.Render(g, format, "module"); err != nil || !strings.Contains(string(out), "ledger") {
 			t.Errorf("%s: %v %.200s", format, err, out)
 		}
 	}

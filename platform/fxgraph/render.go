@@ -1,14 +1,10 @@
 package fxgraph
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"html"
 	"strings"
-
-	"github.com/goccy/go-graphviz"
 )
 
 // Formats and levels Render accepts.
@@ -21,7 +17,7 @@ var (
 // its routes and hooks, edges labelled with the types one module consumes
 // from another; "provider": every constructor, grouped by module). JSON is
 // the whole Graph whatever the level.
-func Render(ctx context.Context, g *Graph, format, level string) ([]byte, error) {
+func Render(g *Graph, format, level string) ([]byte, error) {
 	if level != "module" && level != "provider" {
 		return nil, fmt.Errorf("--level %q: use module or provider", level)
 	}
@@ -34,30 +30,10 @@ func Render(ctx context.Context, g *Graph, format, level string) ([]byte, error)
 	case "mermaid":
 		return []byte(Mermaid(g, level)), nil
 	case "svg":
-		return SVG(ctx, DOT(g, level))
+		return []byte(SVG(g, level)), nil
 	default:
 		return nil, fmt.Errorf("--format %q: use one of %s", format, strings.Join(Formats, ", "))
 	}
-}
-
-// SVG renders DOT with the Graphviz library compiled to WebAssembly (no
-// system graphviz needed).
-func SVG(ctx context.Context, dot string) ([]byte, error) {
-	gv, err := graphviz.New(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = gv.Close() }()
-	graph, err := graphviz.ParseBytes([]byte(dot))
-	if err != nil {
-		return nil, fmt.Errorf("parse dot: %w", err)
-	}
-	defer func() { _ = graph.Close() }()
-	var buf bytes.Buffer
-	if err := gv.Render(ctx, graph, graphviz.SVG, &buf); err != nil {
-		return nil, fmt.Errorf("render svg: %w", err)
-	}
-	return buf.Bytes(), nil
 }
 
 func (g *Graph) provider(id string) *Provider {
