@@ -2,6 +2,7 @@ package fxgraph
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -99,7 +100,7 @@ func TestSVGIsWellFormedCompleteAndStable(t *testing.T) {
 			nodes, edges := 0, 0
 			for {
 				tok, err := dec.Token()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {
