@@ -23,6 +23,9 @@ type Stat struct {
 	CPU     time.Duration // user + system time since start
 	RSS     int64         // resident set, bytes (VmRSS)
 	PeakRSS int64         // high-water mark, bytes (VmHWM)
+	// AnonRSS is the resident anonymous memory (RssAnon: heap, stacks);
+	// the rest of RSS is mostly the binary's mapped code and data.
+	AnonRSS int64
 	Threads int
 }
 
@@ -83,6 +86,8 @@ func parseStatus(raw []byte, s Stat) (Stat, error) {
 			s.RSS = n << 10
 		case "VmHWM":
 			s.PeakRSS = n << 10
+		case "RssAnon":
+			s.AnonRSS = n << 10
 		case "Threads":
 			s.Threads = int(n)
 		}

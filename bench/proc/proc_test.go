@@ -27,7 +27,7 @@ func TestReadSelf(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /proc here: %v", err)
 	}
-	if s.RSS <= 0 || s.PeakRSS < s.RSS || s.Threads < 1 || s.CPU <= 0 {
+	if s.RSS <= 0 || s.PeakRSS < s.RSS || s.AnonRSS <= 0 || s.AnonRSS > s.RSS || s.Threads < 1 || s.CPU <= 0 {
 		t.Fatalf("stat = %+v", s)
 	}
 }

@@ -232,7 +232,7 @@ func (h *harness) static(label, bin string) (report.Build, error) {
 	b.BinaryBytes = st.Size()
 	db := "sqlite://" + filepath.Join(h.tmp, fmt.Sprintf("static-%d.db", time.Now().UnixNano()))
 	var starts []time.Duration
-	var rss []int64
+	var rss, anon []int64
 	for i := range h.o.starts + 1 {
 		addr, err := freeAddr()
 		if err != nil {
@@ -247,15 +247,18 @@ func (h *harness) static(label, bin string) (report.Build, error) {
 			time.Sleep(time.Second)
 			if ps, err := proc.Read(s.pid()); err == nil {
 				rss = append(rss, ps.RSS)
+				anon = append(anon, ps.AnonRSS)
 			}
 		}
 		s.stop()
 	}
 	slices.Sort(starts)
 	slices.Sort(rss)
+	slices.Sort(anon)
 	b.ColdStartMS = float64(starts[len(starts)/2]) / float64(time.Millisecond)
 	if len(rss) > 0 {
 		b.IdleRSS = rss[len(rss)/2]
+		b.IdleAnonRSS = anon[len(anon)/2]
 	}
 	return b, nil
 }
