@@ -14,8 +14,10 @@ import (
 // resident memory, and wrote a compilation cache under $TMPDIR.
 //
 // The layout is the classic layered one: consumers left of what they
-// consume, one column per rank (longest path from a source, cycles broken
-// at back edges), rows ordered by a few barycenter sweeps to shorten edges.
+// consume, one column per rank (longest path from a source; cycles broken
+// where the fewest type names are lost), rows ordered by a few barycenter
+// sweeps to shorten edges, long arrows routed through the columns they
+// cross, and arrows that close a cycle drawn in lanes under the boxes.
 // A monospace font makes text widths predictable without font metrics.
 
 const (
@@ -406,20 +408,18 @@ func orderColumns(boxes []*box, segments [][2]int, columns [][]*box) {
 func num(f float64) string { return fmt.Sprintf("%.1f", f) }
 
 func draw(g *Graph, level string, boxes []*box, arrows []arrow, width, height, top float64) string {
-	var s strings.Builder
-	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" font-size="%s">`+"\n",
-		num(width), num(height), num(width), num(height), num(fontSize))
-	fmt.Fprintf(&s, "<title>fx dependency graph, %s level</title>\n", html.EscapeString(level))
-	s.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555555"/></marker></defs>` + "\n")
-	s.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
+	// The body first: the labels, once moved apart, and the legend may need
+	// a larger picture than the layout's.
+	var body strings.Builder
 	if level == "provider" {
 		x := margin
 		for i, m := range g.Modules {
-			fmt.Fprintf(&s, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="#333333"/><text x="%s" y="%s">%s</text>`+"\n",
+			fmt.Fprintf(&body, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s" stroke="#333333"/><text x="%s" y="%s">%s</text>`+"\n",
 				num(x), num(margin), num(charWidth*1.5), num(lineHeight-4), palette[i%len(palette)],
 				num(x+charWidth*2), num(margin+lineHeight-5), html.EscapeString(m.Name))
 			x += textWidth(m.Name) + charWidth*5
 		}
+		width = max(width, x+margin)
 	}
 	paths := make([]string, len(arrows))
 	labels := make([]edgeLabel, len(arrows))
@@ -428,24 +428,33 @@ func draw(g *Graph, level string, boxes []*box, arrows []arrow, width, height, t
 	}
 	separate(labels)
 	for i := range arrows {
-		s.WriteString(`<g class="edge">` + paths[i])
-		drawLabel(&s, labels[i])
-		s.WriteString("</g>\n")
+		body.WriteString(`<g class="edge">` + paths[i])
+		drawLabel(&body, labels[i])
+		body.WriteString("</g>\n")
+		height = max(height, labels[i].y+labels[i].h/2+margin)
 	}
 	for _, b := range boxes {
 		if b.virtual {
 			continue
 		}
 		y := b.y + top
-		fmt.Fprintf(&s, `<g class="node" id="%s"><title>%s</title>`, html.EscapeString(b.id), html.EscapeString(b.id))
-		fmt.Fprintf(&s, `<rect x="%s" y="%s" width="%s" height="%s" rx="3" fill="white" stroke="#333333"/>`, num(b.x), num(y), num(b.w), num(b.h))
-		fmt.Fprintf(&s, `<rect x="%s" y="%s" width="%s" height="%s" rx="3" fill="%s"/>`, num(b.x+0.5), num(y+0.5), num(b.w-1), num(lineHeight+padY), palette[b.group%len(palette)])
-		fmt.Fprintf(&s, `<text x="%s" y="%s" font-weight="bold">%s</text>`, num(b.x+padX), num(y+padY+lineHeight-4), html.EscapeString(b.title))
+		fmt.Fprintf(&body, `<g class="node" id="%s"><title>%s</title>`, html.EscapeString(b.id), html.EscapeString(b.id))
+		fmt.Fprintf(&body, `<rect x="%s" y="%s" width="%s" height="%s" rx="3" fill="white" stroke="#333333"/>`, num(b.x), num(y), num(b.w), num(b.h))
+		fmt.Fprintf(&body, `<rect x="%s" y="%s" width="%s" height="%s" rx="3" fill="%s"/>`, num(b.x+0.5), num(y+0.5), num(b.w-1), num(lineHeight+padY), palette[b.group%len(palette)])
+		fmt.Fprintf(&body, `<text x="%s" y="%s" font-weight="bold">%s</text>`, num(b.x+padX), num(y+padY+lineHeight-4), html.EscapeString(b.title))
 		for i, l := range b.lines {
-			fmt.Fprintf(&s, `<text x="%s" y="%s">%s</text>`, num(b.x+padX), num(y+padY+float64(i+2)*lineHeight-4), html.EscapeString(l))
+			fmt.Fprintf(&body, `<text x="%s" y="%s">%s</text>`, num(b.x+padX), num(y+padY+float64(i+2)*lineHeight-4), html.EscapeString(l))
 		}
-		s.WriteString("</g>\n")
+		body.WriteString("</g>\n")
 	}
+
+	var s strings.Builder
+	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" font-size="%s">`+"\n",
+		num(width), num(height), num(width), num(height), num(fontSize))
+	fmt.Fprintf(&s, "<title>fx dependency graph, %s level</title>\n", html.EscapeString(level))
+	s.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555555"/></marker></defs>` + "\n")
+	s.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
+	s.WriteString(body.String())
 	s.WriteString("</svg>\n")
 	return s.String()
 }

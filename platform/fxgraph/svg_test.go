@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -98,6 +99,19 @@ func TestSVGIsWellFormedCompleteAndStable(t *testing.T) {
 			}
 			dec := xml.NewDecoder(strings.NewReader(out))
 			nodes, edges := 0, 0
+			var width, height float64
+			attr := func(el xml.StartElement, name string) float64 {
+				for _, a := range el.Attr {
+					if a.Name.Local == name {
+						f, err := strconv.ParseFloat(a.Value, 64)
+						if err != nil {
+							t.Fatalf("%s=%q: %v", name, a.Value, err)
+						}
+						return f
+					}
+				}
+				return 0
+			}
 			for {
 				tok, err := dec.Token()
 				if errors.Is(err, io.EOF) {
@@ -105,6 +119,16 @@ func TestSVGIsWellFormedCompleteAndStable(t *testing.T) {
 				}
 				if err != nil {
 					t.Fatalf("not well-formed XML: %v\n%s", err, out)
+				}
+				if el, ok := tok.(xml.StartElement); ok && el.Name.Local == "svg" {
+					width, height = attr(el, "width"), attr(el, "height")
+				}
+				// Every text starts inside the picture (labels moved apart
+				// or lanes added below must grow it).
+				if el, ok := tok.(xml.StartElement); ok && el.Name.Local == "text" {
+					if x, y := attr(el, "x"), attr(el, "y"); x < 0 || y < 0 || x > width || y > height {
+						t.Errorf("text at (%.0f,%.0f) outside the %.0fx%.0f picture", x, y, width, height)
+					}
 				}
 				if el, ok := tok.(xml.StartElement); ok && el.Name.Local == "g" {
 					for _, a := range el.Attr {
