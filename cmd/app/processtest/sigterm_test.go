@@ -67,12 +67,16 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 		"JWT_PRIVATE_KEY_FILE":     filepath.Join(t.TempDir(), "key.pem"),
 		"HTTP_ADDR":                addr,
 		"METRICS_ADDR":             metricsAddr,
-		"HTTP_SHUTDOWN_DELAY":      "1s",
+		"HTTP_SHUTDOWN_DELAY":      "300ms",
 		"HTTP_SHUTDOWN_TIMEOUT":    "30s",
 		"FIRST_SUPERUSER_EMAIL":    email,
 		"FIRST_SUPERUSER_PASSWORD": password,
-		// Slow, serialised hashing makes every login a long in-flight request.
-		"PASSWORD_HASH_ITERATIONS":  "10",
+		// Slow, serialised hashing makes every login a long in-flight
+		// request: eight queued logins take several times the shutdown
+		// delay even on a fast, quiet machine (with 10 iterations and a 1s
+		// delay they could all finish inside the delay, leaving nothing to
+		// drain).
+		"PASSWORD_HASH_ITERATIONS":  "20",
 		"PASSWORD_HASH_CONCURRENCY": "1",
 		"LOG_LEVEL":                 "info",
 	})
