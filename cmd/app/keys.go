@@ -42,7 +42,7 @@ func keysCmd() *cobra.Command {
 			if err := platform.PrepareSchema(ctx, db, false, zap.NewNop()); err != nil {
 				return err
 			}
-			ring, err := authsvc.NewKeyRing(authstore.New(db.Ent), cfg.Sessions.KeyEncryptionKey, cfg.Sessions.KeyRefresh)
+			ring, err := authsvc.NewKeyRing(authstore.New(db), cfg.Sessions.KeyEncryptionKey, cfg.Sessions.KeyRefresh)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/mail"
 )
@@ -31,6 +33,7 @@ var Module = fx.Module("auth",
 		func(d authn.Directory, r authn.Recovery) authsvc.Users { return users{d, r} },
 		newThrottle,
 		newResets,
+		newSessionCache,
 	),
 	fx.Invoke(startPruner),
 	fx.Provide(
@@ -72,10 +75,56 @@ func NewKeyRing(lc fx.Lifecycle, cfg config.Config, s *authstore.Store) (*authsv
 	return ring, nil
 }
 
-func newTokens(cfg config.Auth, ring *authsvc.KeyRing, s *authstore.Store) *authsvc.Tokens {
+// newTokens checks sessions through the cache: the per-request check.
+func newTokens(cfg config.Auth, ring *authsvc.KeyRing, c *authstore.SessionCache) *authsvc.Tokens {
 	return authsvc.NewTokens(authsvc.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL,
-	}, ring, s)
+	}, ring, c)
+}
+
+// newSessionCache builds the session cache and, on Postgres, the listener
+// that brings it other replicas' revocations; the cache is used only while
+// that listener is connected. SQLite serves one process, whose own
+// revocations reach the cache directly.
+func newSessionCache(lc fx.Lifecycle, cfg config.Sessions, db *database.DB, s *authstore.Store, log *zap.Logger) *authstore.SessionCache {
+	c := authstore.NewSessionCache(s, cfg.SessionCacheTTL, authstore.CacheSize)
+	if cfg.SessionCacheTTL <= 0 || db.Dialect != dialect.Postgres {
+		c.Enable(true)
+		return c
+	}
+	log = log.Named("auth")
+	listenCtx, stop := context.WithCancel(context.Background())
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			done := make(chan error, 1)
+			go func() {
+				done <- db.Listen(listenCtx, authstore.SessionsChannel, database.Subscriber{
+					Ready:  func() { c.Enable(true) },
+					Notify: c.Invalidate,
+					Lost: func() {
+						c.Enable(false)
+						log.Warn("session cache off: the LISTEN connection failed; reconnecting")
+					},
+				})
+			}()
+			// Not a reason to refuse to start: without the listener every
+			// request checks its session in the database.
+			select {
+			case err := <-done:
+				if err != nil {
+					log.Warn("session cache off until LISTEN succeeds", zap.Error(err))
+				}
+			case <-ctx.Done():
+				log.Warn("session cache off until LISTEN succeeds", zap.Error(ctx.Err()))
+			}
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			stop()
+			return nil
+		},
+	})
+	return c
 }
 
 func newThrottle(cfg config.Sessions, s *authstore.Store) *authsvc.Throttle {

@@ -96,15 +96,18 @@ type Sessions struct {
 	// KeyEncryptionKey seals signing keys stored in the database (32 bytes).
 	KeyEncryptionKey []byte
 	KeyRefresh       time.Duration // how often replicas reload the key set
-	ResetTokenTTL    time.Duration
-	ThrottleAccount  int // failures per account per window before 429
-	ThrottleIP       int // failures per client IP per window (>= 5x account)
-	ThrottleWindow   time.Duration
-	TrustedProxies   []string // peers whose ProxyHeader is believed
-	ProxyHeader      string
-	CORSOrigins      []string
-	CORSCredentials  bool
-	HSTS             bool
+	// SessionCacheTTL is how long a replica reuses a session it checked;
+	// revocations invalidate it at once (LISTEN/NOTIFY). 0 turns it off.
+	SessionCacheTTL time.Duration
+	ResetTokenTTL   time.Duration
+	ThrottleAccount int // failures per account per window before 429
+	ThrottleIP      int // failures per client IP per window (>= 5x account)
+	ThrottleWindow  time.Duration
+	TrustedProxies  []string // peers whose ProxyHeader is believed
+	ProxyHeader     string
+	CORSOrigins     []string
+	CORSCredentials bool
+	HSTS            bool
 }
 
 // Mail configures outgoing email. Without SMTPHost, messages are logged
@@ -267,6 +270,7 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 		RefreshAbsoluteTTL: l.duration("REFRESH_TOKEN_ABSOLUTE_TTL", 30*24*time.Hour),
 		RefreshReuseGrace:  l.duration("REFRESH_TOKEN_REUSE_GRACE", 10*time.Second),
 		KeyRefresh:         l.duration("JWT_KEY_REFRESH_INTERVAL", time.Minute),
+		SessionCacheTTL:    l.duration("SESSION_CACHE_TTL", 3*time.Second),
 		ResetTokenTTL:      l.duration("PASSWORD_RESET_TTL", 30*time.Minute),
 		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 5, 1, 1000),
 		ThrottleIP:         l.integer("AUTH_THROTTLE_IP_LIMIT", 100, 5, 1000000),
@@ -282,6 +286,9 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 	}
 	if s.RefreshReuseGrace > time.Minute {
 		l.fail("REFRESH_TOKEN_REUSE_GRACE", "must be at most 1m: it is a window for concurrent requests, not a lifetime")
+	}
+	if s.SessionCacheTTL > time.Minute {
+		l.fail("SESSION_CACHE_TTL", "must be at most 1m: it bounds how long a revocation could go unseen if a replica's LISTEN connection broke silently")
 	}
 	if s.ResetTokenTTL > 24*time.Hour {
 		l.fail("PASSWORD_RESET_TTL", "must be at most 24h")

@@ -101,3 +101,16 @@ func (t classifyingTx) Query(ctx context.Context, query string, args, v any) err
 }
 
 func (t classifyingTx) Commit() error { return classify(t.Tx.Commit()) }
+
+// ExecContext keeps ent's Tx.ExecContext (feature sql/execquery) working
+// through the wrapper, for statements ent does not model (pg_notify).
+func (t classifyingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ex, ok := t.Tx.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	})
+	if !ok {
+		return nil, errors.New("database: this transaction cannot run raw statements")
+	}
+	r, err := ex.ExecContext(ctx, query, args...)
+	return r, classify(err)
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/ent"
@@ -18,12 +19,21 @@ import (
 	"github.com/acme/monolith/ent/signingkey"
 	"github.com/acme/monolith/ent/throttle"
 	"github.com/acme/monolith/modules/auth/authsvc"
+	"github.com/acme/monolith/platform/database"
 )
 
 // Store implements the authsvc store interfaces.
 type Store struct {
-	db *ent.Client
+	db      *ent.Client
+	dialect string
+	// local receives this process's session announcements after commit
+	// (the SessionCache); nil when there is none.
+	local func(payload string)
 }
+
+// SessionsChannel is the Postgres notification channel on which session
+// changes are announced to every replica's SessionCache.
+const SessionsChannel = "auth_sessions"
 
 var (
 	_ authsvc.SessionStore  = (*Store)(nil)
@@ -33,7 +43,30 @@ var (
 )
 
 // New returns the store.
-func New(db *ent.Client) *Store { return &Store{db: db} }
+func New(db *database.DB) *Store { return &Store{db: db.Ent, dialect: db.Dialect} }
+
+// announced runs fn in a transaction that also announces payload (see
+// SessionCache): on Postgres with NOTIFY, delivered to every listener when
+// the transaction commits; to this process's cache right after the commit.
+func (s *Store) announced(ctx context.Context, payload string, fn func(*ent.Tx) error) error {
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.dialect != dialect.Postgres {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", SessionsChannel, payload); err != nil {
+			return fmt.Errorf("announce %s: %w", payload, err)
+		}
+		return nil
+	})
+	if s.local != nil {
+		// Even after a failed commit: whether it took effect is unknown.
+		s.local(payload)
+	}
+	return err
+}
 
 func notFound(err error) error {
 	if ent.IsNotFound(err) {
@@ -83,16 +116,20 @@ func (s *Store) ActiveSessions(ctx context.Context, userID uuid.UUID, now time.T
 
 // RevokeSession marks a session revoked (idempotent: the first reason stays).
 func (s *Store) RevokeSession(ctx context.Context, id uuid.UUID, reason string, now time.Time) error {
-	_, err := s.db.Session.Update().Where(session.ID(id), session.RevokedAtIsNil()).
-		SetRevokedAt(now).SetRevokeReason(reason).Save(ctx)
-	return err
+	return s.announced(ctx, "s:"+id.String(), func(tx *ent.Tx) error {
+		_, err := tx.Session.Update().Where(session.ID(id), session.RevokedAtIsNil()).
+			SetRevokedAt(now).SetRevokeReason(reason).Save(ctx)
+		return err
+	})
 }
 
 // RevokeUserSessions revokes every live session of a user.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, now time.Time) error {
-	_, err := s.db.Session.Update().Where(session.UserID(userID), session.RevokedAtIsNil()).
-		SetRevokedAt(now).SetRevokeReason(reason).Save(ctx)
-	return err
+	return s.announced(ctx, "u:"+userID.String(), func(tx *ent.Tx) error {
+		_, err := tx.Session.Update().Where(session.UserID(userID), session.RevokedAtIsNil()).
+			SetRevokedAt(now).SetRevokeReason(reason).Save(ctx)
+		return err
+	})
 }
 
 // RefreshToken finds a refresh token by hash.
@@ -106,10 +143,10 @@ func (s *Store) RefreshToken(ctx context.Context, hash string) (authsvc.RefreshT
 
 // Rotate marks parent rotated with a conditional update, so of two
 // concurrent rotations exactly one wins, then stores the child and touches
-// the session.
+// the session (announced: cached copies hold the old last-used time).
 func (s *Store) Rotate(ctx context.Context, parent authsvc.RefreshToken, nonce, childHash string, now time.Time) (bool, error) {
 	won := false
-	err := s.tx(ctx, func(tx *ent.Tx) error {
+	err := s.announced(ctx, "s:"+parent.SessionID.String(), func(tx *ent.Tx) error {
 		n, err := tx.RefreshToken.Update().
 			Where(refreshtoken.ID(parent.ID), refreshtoken.RotatedAtIsNil()).
 			SetRotatedAt(now).SetChildNonce(nonce).Save(ctx)

@@ -22,7 +22,7 @@ import (
 func TestPrune(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		s := authstore.New(db.Ent)
+		s := authstore.New(db)
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		cutoff := now.Add(-24 * time.Hour)
 		user := uuid.New()
@@ -87,7 +87,7 @@ func TestPrune(t *testing.T) {
 func TestKeysSealed(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		s := authstore.New(db.Ent)
+		s := authstore.New(db)
 		key, err := authsvc.LoadSigningKey(authsvc.KeySource{PEM: testkit.SigningKeyPEM(t)})
 		if err != nil {
 			t.Fatal(err)
