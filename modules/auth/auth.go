@@ -93,6 +93,11 @@ func newSessionCache(lc fx.Lifecycle, cfg config.Sessions, db *database.DB, s *a
 		return c
 	}
 	log = log.Named("auth")
+	if n := db.SQL.Stats().MaxOpenConnections; n == 1 {
+		// The listener would hold the pool's only connection.
+		log.Warn("session cache off: LISTEN needs a second pool connection (DB_MAX_OPEN_CONNS=1)")
+		return c
+	}
 	listenCtx, stop := context.WithCancel(context.Background())
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {

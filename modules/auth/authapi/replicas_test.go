@@ -88,3 +88,24 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 	}
 	refused("logout after the listeners reconnected", t3)
 }
+
+// TestOneConnectionPoolLeavesTheCacheOff: with a single pool connection
+// the listener would starve every request, so the cache stays off and
+// requests are served.
+func TestOneConnectionPoolLeavesTheCacheOff(t *testing.T) {
+	db := testkit.NewDB(t, "postgres")
+	db.SQL.SetMaxOpenConns(1)
+	app := testkit.Start(t, db)
+	u := app.NewUser(false)
+	for range 2 {
+		if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)); res.Status != http.StatusOK {
+			t.Fatalf("GET /api/users/me: %d %s", res.Status, res.Body)
+		}
+	}
+	if res := app.Do(http.MethodPost, "/api/auth/logout", nil, testkit.Bearer(u.Token)); res.Status >= 300 {
+		t.Fatalf("logout: %d %s", res.Status, res.Body)
+	}
+	if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)); res.Status != http.StatusUnauthorized {
+		t.Fatalf("after logout: %d", res.Status)
+	}
+}
