@@ -3,6 +3,8 @@ package authapi_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/acme/monolith/platform/database"
@@ -29,6 +31,10 @@ func TestHostileTextIsRefusedNotCrashed(t *testing.T) {
 			check(t, "recovery", app.Do(http.MethodPost, "/api/auth/password-recovery", map[string]string{"email": bad}), 0)
 			check(t, "reset", app.Do(http.MethodPost, "/api/auth/reset-password", map[string]string{"token": bad, "new_password": "a new long password"}), 0)
 			check(t, "register", app.Do(http.MethodPost, "/api/auth/register", map[string]string{"email": bad, "password": "a long password"}), 0)
+		}
+		for _, client := range []string{"app\x00", "\xff\xfe", strings.Repeat("c", 65)} {
+			form := url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}, "client_id": {client}}
+			check(t, "login with client_id "+strconv.Quote(client), app.Do(http.MethodPost, "/api/auth/login", form), http.StatusBadRequest)
 		}
 		form := url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}
 		res := app.Do(http.MethodPost, "/api/auth/login", form, testkit.Header{Key: "User-Agent", Value: "agent \xff\xc3 é"})

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/zap"
@@ -153,6 +154,11 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 	clientID := form.Get("client_id")
 	if len(clientID) > 64 {
 		return authsvc.Grant{}, invalidRequest("client_id is too long.")
+	}
+	// RFC 6749 Appendix A.1: client-id = *VSCHAR (printable ASCII). It is
+	// stored with the session, and Postgres refuses NUL or invalid UTF-8.
+	if strings.IndexFunc(clientID, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		return authsvc.Grant{}, invalidRequest("client_id must be printable ASCII.")
 	}
 	var g authsvc.Grant
 	var err error
