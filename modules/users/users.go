@@ -14,6 +14,7 @@ import (
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/password"
 )
 
@@ -36,20 +37,26 @@ var Module = fx.Module("users",
 
 type serviceParams struct {
 	fx.In
-	Store  usersvc.Storer
-	Hasher *password.Hasher
-	Log    *zap.Logger
-	Config config.Users
+	Lifecycle fx.Lifecycle
+	Store     usersvc.Storer
+	Hasher    *password.Hasher
+	Log       *zap.Logger
+	Config    config.Users
+	Mail      mail.Sender
 	// Provided by the auth module; optional so the users module runs alone.
 	Sessions authn.SessionRevoker `optional:"true"`
 }
 
 func newService(p serviceParams) *usersvc.Service {
-	opts := usersvc.Options{SignupEnabled: p.Config.SignupEnabled}
+	log := p.Log.Named("users")
+	notices := usersvc.NewMailNotices(p.Mail, log)
+	// Stopping waits for notices already handed over, within the stop timeout.
+	p.Lifecycle.Append(fx.StopHook(notices.Drain))
+	opts := usersvc.Options{SignupEnabled: p.Config.SignupEnabled, Notices: notices}
 	if p.Sessions != nil {
 		opts.Sessions = p.Sessions
 	}
-	return usersvc.New(p.Store, p.Hasher, p.Log.Named("users"), opts)
+	return usersvc.New(p.Store, p.Hasher, log, opts)
 }
 
 // bootstrapSuperuser creates FIRST_SUPERUSER_EMAIL on start if it is absent.

@@ -146,11 +146,19 @@ func fieldError(fe *fault.Error) FieldError {
 // that every failing field is named the same way.
 var requiredProperty = regexp.MustCompile(`^expected required property (\S+) to be present$`)
 
+// dependentProperty is huma's message for a field that another one needs
+// (JSON Schema dependentRequired), reported the same way.
+var dependentProperty = regexp.MustCompile(`^expected property (\S+) to be present when (\S+) is present$`)
+
 func detail(ed *huma.ErrorDetail) FieldError {
 	fe := FieldError{Location: ed.Location, Message: ed.Message}
 	if m := requiredProperty.FindStringSubmatch(ed.Message); m != nil {
 		fe.Location += "." + m[1]
 		fe.Message = "is required"
+		fe.Code = "required"
+	} else if m := dependentProperty.FindStringSubmatch(ed.Message); m != nil {
+		fe.Location += "." + m[1]
+		fe.Message = "is required with " + m[2]
 		fe.Code = "required"
 	}
 	return fe

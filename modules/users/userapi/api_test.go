@@ -55,8 +55,8 @@ func TestSelfServiceFlow(t *testing.T) {
 			t.Fatalf("me: %d %s", res.Status, res.Body)
 		}
 
-		// update-me-200
-		res = app.Do(http.MethodPatch, "/api/users/me", map[string]string{"full_name": "Ada Lovelace", "email": "ada@lovelace.test"}, testkit.Bearer(token))
+		// update-me-200 (a new email needs the current password)
+		res = app.Do(http.MethodPatch, "/api/users/me", map[string]string{"full_name": "Ada Lovelace", "email": "ada@lovelace.test", "current_password": "first passphrase"}, testkit.Bearer(token))
 		res.JSON(t, &me)
 		if res.Status != http.StatusOK || me.FullName != "Ada Lovelace" || me.Email != "ada@lovelace.test" {
 			t.Fatalf("update me: %d %s", res.Status, res.Body)
@@ -207,7 +207,7 @@ func TestBadInput(t *testing.T) {
 			{"register-422-unknown-field", http.MethodPost, "/api/auth/register", map[string]any{"email": "x@example.test", "password": "long enough pw", "is_superuser": true}, 422, "validation_failed", []string{"body.is_superuser"}, false},
 			{"register-400-malformed-json", http.MethodPost, "/api/auth/register", `{"email": "x@example.test",`, 400, "malformed_request", nil, false},
 			{"register-422-wrong-type", http.MethodPost, "/api/auth/register", `{"email": 42, "password": "long enough pw"}`, 422, "validation_failed", []string{"body.email"}, false},
-			{"update-me-422-bad-email", http.MethodPatch, "/api/users/me", map[string]any{"email": "nope"}, 422, "validation_failed", []string{"body.email"}, true},
+			{"update-me-422-bad-email", http.MethodPatch, "/api/users/me", map[string]any{"email": "nope", "current_password": u.Password}, 422, "validation_failed", []string{"body.email"}, true},
 			{"change-password-422-too-short", http.MethodPost, "/api/users/me/password", map[string]any{"current_password": u.Password, "new_password": "short"}, 422, "validation_failed", []string{"body.new_password"}, true},
 			{"change-password-422-same", http.MethodPost, "/api/users/me/password", map[string]any{"current_password": u.Password, "new_password": u.Password}, 422, "validation_failed", []string{"body.new_password"}, true},
 			{"unknown-route-404", http.MethodGet, "/api/nothing-here", nil, 404, "not_found", nil, false},

@@ -145,7 +145,7 @@ func TestConcurrentPatchesStayConsistent(t *testing.T) {
 			others[i] = app.NewUser(false)
 		}
 		counts, _ = concurrently(t, len(others), func(i int) reply {
-			return send(app, http.MethodPatch, "/api/users/me", others[i].Token, map[string]string{"email": "wanted@example.test"})
+			return send(app, http.MethodPatch, "/api/users/me", others[i].Token, map[string]string{"email": "wanted@example.test", "current_password": others[i].Password})
 		})
 		if counts[http.StatusOK] != 1 || counts[http.StatusConflict] != 9 {
 			t.Fatalf("email race statuses = %v, want one 200 and nine 409", counts)

@@ -51,6 +51,8 @@ func (r *Routes) Register(api huma.API) {
 	huma.Register(api, r.auth.Protect(api, huma.Operation{
 		OperationID: "update-me", Method: http.MethodPatch, Path: "/api/users/me",
 		Summary: "Change your email or full name", Tags: []string{tag}, Errors: []int{http.StatusConflict},
+		Description: "A new `email` needs `current_password` in the same request (missing: 422 `required`, " +
+			"wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.",
 	}), r.updateMe)
 	huma.Register(api, r.auth.Protect(api, huma.Operation{
 		OperationID: "change-password", Method: http.MethodPost, Path: "/api/users/me/password",
@@ -73,6 +75,8 @@ func (r *Routes) Register(api huma.API) {
 	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
 		OperationID: "update-user", Method: http.MethodPatch, Path: "/api/users/{id}",
 		Summary: "Update a user (superuser)", Tags: []string{tag},
+		Description: "A changed email or password is told to the account holder. On your own id, `email` and " +
+			"`password` are refused (403 `self_service_required`): change them at /api/users/me, with your current password.",
 		Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}), r.update)
 	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
@@ -107,7 +111,8 @@ func (r *Routes) updateMe(ctx context.Context, in *struct{ Body userschema.Updat
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.svc.UpdateProfile(ctx, p.UserID, in.Body.Email, in.Body.FullName)
+	b := in.Body
+	u, err := r.svc.UpdateProfile(ctx, p.UserID, usersvc.ProfilePatch{Email: b.Email, FullName: b.FullName, CurrentPassword: b.CurrentPassword})
 	if err != nil {
 		return nil, err
 	}

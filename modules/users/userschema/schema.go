@@ -37,12 +37,17 @@ type Create struct {
 }
 
 // UpdateMe is the body of PATCH /api/users/me: absent fields are unchanged.
+// A new email needs the current password in the same request. When email
+// confirmation comes, this body stays as it is: the answer will then keep
+// the old email and add a pending one (User gains pending_email).
 type UpdateMe struct {
-	Email    *string `json:"email,omitempty" format:"email" maxLength:"254"`
-	FullName *string `json:"full_name,omitempty" maxLength:"255"`
+	Email           *string `json:"email,omitempty" format:"email" maxLength:"254" dependentRequired:"current_password" doc:"New sign-in email; needs current_password."`
+	FullName        *string `json:"full_name,omitempty" maxLength:"255"`
+	CurrentPassword *string `json:"current_password,omitempty" maxLength:"128" writeOnly:"true" doc:"Your current password: required with email, checked whenever sent."`
 }
 
-// Update is the body of PATCH /api/users/{id} (superuser).
+// Update is the body of PATCH /api/users/{id} (superuser). On one's own
+// id, email and password are refused: they change through /api/users/me.
 type Update struct {
 	Email       *string `json:"email,omitempty" format:"email" maxLength:"254"`
 	FullName    *string `json:"full_name,omitempty" maxLength:"255"`

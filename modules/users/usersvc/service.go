@@ -42,7 +42,16 @@ type NewUser struct {
 	IsSuperuser bool
 }
 
-// Patch changes the fields that are non-nil.
+// ProfilePatch is a user's edit of their own account: the fields that are
+// non-nil change. Changing the email needs CurrentPassword.
+type ProfilePatch struct {
+	Email           *string
+	FullName        *string
+	CurrentPassword *string
+}
+
+// Patch is a superuser's edit of an account: the fields that are non-nil
+// change.
 type Patch struct {
 	Email       *string
 	FullName    *string
@@ -103,6 +112,13 @@ var (
 	ErrInvalidEmail      = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
 	ErrFullNameTooLong   = fault.New(fault.Invalid, "full_name_too_long", "must be at most 255 characters")
 	ErrFullNameInvalid   = fault.New(fault.Invalid, "invalid_full_name", "must not contain control characters")
+
+	// ErrSelfService keeps the admin route from bypassing the current
+	// password: one's own credentials change only where it is asked for.
+	ErrSelfService = fault.New(fault.Forbidden, "self_service_required",
+		"Change your own email with PATCH /api/users/me and your password with POST /api/users/me/password; both ask for your current password.")
+	// ErrCurrentPasswordRequired is an email change without re-authentication.
+	ErrCurrentPasswordRequired = fault.New(fault.Invalid, "required", "is required with email")
 )
 
 // MaxFullName is the longest full name, in characters.
@@ -122,6 +138,8 @@ type Service struct {
 	log           *zap.Logger
 	signupEnabled bool
 	sessions      Sessions
+	notices       Notifier
+	now           func() time.Time
 }
 
 // Options are the service's settings.
@@ -129,11 +147,28 @@ type Options struct {
 	SignupEnabled bool
 	// Sessions, if set, is told when a user's sessions must end.
 	Sessions Sessions
+	// Notices, if set, tells account holders about credential changes.
+	Notices Notifier
 }
 
 // New returns the service.
 func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
-	return &Service{store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled, sessions: opts.Sessions}
+	return &Service{
+		store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled,
+		sessions: opts.Sessions, notices: opts.Notices, now: time.Now,
+	}
+}
+
+// notify tells an account holder about a committed credential change.
+// Delivery is the Notifier's business: a failure to hand the notice over
+// is logged, never returned, because the change itself has succeeded.
+func (s *Service) notify(ctx context.Context, kind NoticeKind, to string, by Actor) {
+	if s.notices == nil {
+		return
+	}
+	if err := s.notices.Notify(ctx, Notice{Kind: kind, To: to, By: by, At: s.now()}); err != nil {
+		s.log.Error("account notice not sent", zap.Error(err))
+	}
 }
 
 // endSessions cuts off every token of a user whose password changed or
@@ -238,21 +273,85 @@ func (s *Service) List(ctx context.Context, p Page) (Listing, error) {
 	return l, nil
 }
 
-// UpdateProfile lets users change their own email and full name.
-func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, email, fullName *string) (User, error) {
-	return s.update(ctx, id, Patch{Email: email, FullName: fullName})
+// UpdateProfile lets users change their own email and full name. A new
+// email needs the current password in the same request: with a bearer
+// token alone, a stolen access token plus password recovery to the new
+// address would take the account over for good (ASVS 5.0 V7.5.1). A
+// current password that is sent is checked even when nothing needs it, so
+// a wrong one is never silently ignored.
+func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatch) (User, error) {
+	c, errs := s.check(Patch{Email: p.Email, FullName: p.FullName})
+	if p.Email != nil && (p.CurrentPassword == nil || *p.CurrentPassword == "") {
+		errs = append(errs, withField(ErrCurrentPasswordRequired, "current_password"))
+	}
+	if err := errs.Err(); err != nil {
+		return User{}, err
+	}
+	before, err := s.store.ByID(ctx, id)
+	if err != nil {
+		return User{}, fmt.Errorf("update profile: %w", err)
+	}
+	if p.CurrentPassword != nil {
+		ok, err := s.hasher.Verify(ctx, before.PasswordHash, *p.CurrentPassword)
+		if err != nil {
+			return User{}, fmt.Errorf("update profile: %w", err)
+		}
+		if !ok {
+			return User{}, withField(ErrIncorrectPassword, "current_password")
+		}
+	}
+	u, err := s.store.Update(ctx, id, c)
+	if err != nil {
+		return User{}, fmt.Errorf("update profile: %w", err)
+	}
+	if err := s.changed(ctx, before, u, c, BySelf); err != nil {
+		return User{}, fmt.Errorf("update profile: %w", err)
+	}
+	return u, nil
 }
 
 // Update is the superuser's edit of any account. actor is the superuser
-// making the change: they may not lock themselves out.
+// making the change: they may not lock themselves out, nor change their
+// own email or password here, where no current password is asked for.
 func (s *Service) Update(ctx context.Context, actor, id uuid.UUID, p Patch) (User, error) {
+	if actor == id && (p.Email != nil || p.Password != nil) {
+		return User{}, ErrSelfService
+	}
 	if actor == id && ((p.IsActive != nil && !*p.IsActive) || (p.IsSuperuser != nil && !*p.IsSuperuser)) {
 		return User{}, ErrDemoteSelf
 	}
-	return s.update(ctx, id, p)
+	c, errs := s.check(p)
+	if err := errs.Err(); err != nil {
+		return User{}, err
+	}
+	if p.Password != nil {
+		hash, err := s.hasher.Hash(ctx, *p.Password)
+		if err != nil {
+			return User{}, fmt.Errorf("update user: %w", err)
+		}
+		c.PasswordHash = &hash
+	}
+	var before User
+	if c.Email != nil {
+		// The old address, to tell it that it no longer signs in.
+		var err error
+		if before, err = s.store.ByID(ctx, id); err != nil {
+			return User{}, fmt.Errorf("update user: %w", err)
+		}
+	}
+	u, err := s.store.Update(ctx, id, c)
+	if err != nil {
+		return User{}, fmt.Errorf("update user: %w", err)
+	}
+	if err := s.changed(ctx, before, u, c, ByAdmin); err != nil {
+		return User{}, fmt.Errorf("update user: %w", err)
+	}
+	return u, nil
 }
 
-func (s *Service) update(ctx context.Context, id uuid.UUID, p Patch) (User, error) {
+// check validates a patch and turns it into a change (the password not
+// hashed yet), collecting every failing field.
+func (s *Service) check(p Patch) (Change, fault.Multi) {
 	var c Change
 	var errs fault.Multi
 	if p.Email != nil {
@@ -273,27 +372,27 @@ func (s *Service) update(ctx context.Context, id uuid.UUID, p Patch) (User, erro
 			errs = append(errs, err)
 		}
 	}
-	if err := errs.Err(); err != nil {
-		return User{}, err
-	}
-	if p.Password != nil {
-		hash, err := s.hasher.Hash(ctx, *p.Password)
-		if err != nil {
-			return User{}, fmt.Errorf("update user: %w", err)
-		}
-		c.PasswordHash = &hash
-	}
 	c.IsActive, c.IsSuperuser = p.IsActive, p.IsSuperuser
-	u, err := s.store.Update(ctx, id, c)
-	if err != nil {
-		return User{}, fmt.Errorf("update user: %w", err)
-	}
+	return c, errs
+}
+
+// changed follows a committed change c of an account (before and after
+// it) with what it implies: a new password or a deactivation ends every
+// session, and the holder is told of a new email (at the old address) or
+// a new password. before is needed only when c changes the email.
+func (s *Service) changed(ctx context.Context, before, after User, c Change, by Actor) error {
 	if c.PasswordHash != nil || (c.IsActive != nil && !*c.IsActive) {
-		if err := s.endSessions(ctx, id); err != nil {
-			return User{}, fmt.Errorf("update user: %w", err)
+		if err := s.endSessions(ctx, after.ID); err != nil {
+			return err
 		}
 	}
-	return u, nil
+	if c.Email != nil && before.Email != after.Email {
+		s.notify(ctx, EmailChanged, before.Email, by)
+	}
+	if c.PasswordHash != nil {
+		s.notify(ctx, PasswordChanged, after.Email, by)
+	}
+	return nil
 }
 
 // ChangePassword replaces the caller's password after checking the current one.
@@ -319,10 +418,12 @@ func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, nex
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	if _, err := s.store.Update(ctx, id, Change{PasswordHash: &hash}); err != nil {
+	c := Change{PasswordHash: &hash}
+	after, err := s.store.Update(ctx, id, c)
+	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	if err := s.endSessions(ctx, id); err != nil {
+	if err := s.changed(ctx, u, after, c, BySelf); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
 	return nil
@@ -339,10 +440,12 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
-	if _, err := s.store.Update(ctx, id, Change{PasswordHash: &hash}); err != nil {
+	c := Change{PasswordHash: &hash}
+	after, err := s.store.Update(ctx, id, c)
+	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
-	if err := s.endSessions(ctx, id); err != nil {
+	if err := s.changed(ctx, User{}, after, c, ByReset); err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
 	return nil
