@@ -102,8 +102,9 @@ func TestModuleGraph(t *testing.T) {
 	}
 	// Control: an edge carries exactly what crosses it, not every type the
 	// other module provides (users never sees auth's services or store).
-	if got := uses["users->auth"]; got != "authn.SessionRevoker" {
-		t.Errorf("users consumes %q from auth, want only authn.SessionRevoker", got)
+	// users ends sessions and reset tokens through the two revokers.
+	if got := uses["users->auth"]; got != "authn.ResetRevoker,authn.SessionRevoker" {
+		t.Errorf("users consumes %q from auth, want only authn.ResetRevoker and authn.SessionRevoker", got)
 	}
 	mods := map[string]fxgraph.Module{}
 	for _, m := range g.Modules {
@@ -117,8 +118,8 @@ func TestModuleGraph(t *testing.T) {
 		t.Errorf("auth routes = %s", routes("auth"))
 	}
 	// platform: the database, the tracer, the HTTP server; users: the
-	// first-superuser bootstrap.
-	if len(mods["platform"].Hooks) != 3 || len(mods["users"].Hooks) != 1 {
+	// first-superuser bootstrap and draining account notices on stop.
+	if len(mods["platform"].Hooks) != 3 || len(mods["users"].Hooks) != 2 {
 		t.Errorf("hooks: platform %+v, users %+v", mods["platform"].Hooks, mods["users"].Hooks)
 	}
 }

@@ -21,8 +21,8 @@ import (
 	"github.com/acme/monolith/platform/mail"
 )
 
-// Module provides the auth service, the platform's TokenVerifier and
-// SessionRevoker, and the auth routes.
+// Module provides the auth service, the platform's TokenVerifier,
+// SessionRevoker and ResetRevoker, and the auth routes.
 var Module = fx.Module("auth",
 	fx.Provide(
 		fx.Private,
@@ -43,6 +43,7 @@ var Module = fx.Module("auth",
 		// The revoker depends on the store only, so the users module can
 		// use it without a dependency cycle.
 		func(s *authstore.Store) authn.SessionRevoker { return authsvc.NewRevoker(s) },
+		func(s *authstore.Store) authn.ResetRevoker { return authsvc.NewResetRevoker(s) },
 		newService,
 		httpserver.AsRoutes(authapi.New),
 	),

@@ -45,6 +45,7 @@ type serviceParams struct {
 	Mail      mail.Sender
 	// Provided by the auth module; optional so the users module runs alone.
 	Sessions authn.SessionRevoker `optional:"true"`
+	Resets   authn.ResetRevoker   `optional:"true"`
 }
 
 func newService(p serviceParams) *usersvc.Service {
@@ -55,6 +56,9 @@ func newService(p serviceParams) *usersvc.Service {
 	opts := usersvc.Options{SignupEnabled: p.Config.SignupEnabled, Notices: notices}
 	if p.Sessions != nil {
 		opts.Sessions = p.Sessions
+	}
+	if p.Resets != nil {
+		opts.Resets = p.Resets
 	}
 	return usersvc.New(p.Store, p.Hasher, log, opts)
 }

@@ -4,8 +4,8 @@
 //
 // It also declares the contracts between the two modules that take part in
 // authentication, so neither imports the other: the auth module provides
-// TokenVerifier and SessionRevoker; the users module provides Directory and
-// Recovery.
+// TokenVerifier, SessionRevoker and ResetRevoker; the users module provides
+// Directory and Recovery.
 package authn
 
 import (
@@ -74,6 +74,15 @@ type Recovery interface {
 // calls it when a password changes or an account is deactivated or deleted.
 type SessionRevoker interface {
 	RevokeUserSessions(ctx context.Context, userID uuid.UUID) error
+}
+
+// ResetRevoker ends a user's outstanding password-reset tokens. The auth
+// module provides it; the users module calls it when the password or the
+// email changes (a token mailed earlier must not outlive the credential or
+// the address it was sent for) and when an account is deactivated or
+// deleted.
+type ResetRevoker interface {
+	RevokePasswordResets(ctx context.Context, userID uuid.UUID) error
 }
 
 // Errors a resolver reports.

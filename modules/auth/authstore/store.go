@@ -333,6 +333,14 @@ func (s *Store) ConsumeReset(ctx context.Context, hash string, now time.Time) (u
 	return row.UserID, nil
 }
 
+// DeleteResets removes every reset token of a user.
+func (s *Store) DeleteResets(ctx context.Context, userID uuid.UUID) error {
+	if _, err := s.db.PasswordReset.Delete().Where(passwordreset.UserID(userID)).Exec(ctx); err != nil {
+		return fmt.Errorf("delete reset tokens: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) tx(ctx context.Context, fn func(*ent.Tx) error) error {
 	tx, err := s.db.Tx(ctx)
 	if err != nil {

@@ -21,6 +21,8 @@ type ResetStore interface {
 	// ConsumeReset marks the token used, once, if it is unexpired, and
 	// returns its user; otherwise ErrNoSession.
 	ConsumeReset(ctx context.Context, hash string, now time.Time) (uuid.UUID, error)
+	// DeleteResets removes every reset token of the user, used or not.
+	DeleteResets(ctx context.Context, userID uuid.UUID) error
 }
 
 // ErrInvalidResetToken covers unknown, used and expired reset tokens alike.
@@ -114,6 +116,20 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, c Client)
 	}
 	if err := s.users.ResetPassword(ctx, userID, pw); err != nil {
 		return fmt.Errorf("reset password: %w", err)
+	}
+	return nil
+}
+
+// ResetRevoker implements authn.ResetRevoker for the users module.
+type ResetRevoker struct{ store ResetStore }
+
+// NewResetRevoker returns the revoker.
+func NewResetRevoker(store ResetStore) *ResetRevoker { return &ResetRevoker{store: store} }
+
+// RevokePasswordResets ends every outstanding reset token of userID.
+func (r *ResetRevoker) RevokePasswordResets(ctx context.Context, userID uuid.UUID) error {
+	if err := r.store.DeleteResets(ctx, userID); err != nil {
+		return fmt.Errorf("revoke password resets: %w", err)
 	}
 	return nil
 }

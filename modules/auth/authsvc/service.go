@@ -150,6 +150,11 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if err := s.throttle.Clear(ctx, keys[0]); err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
+	// Whoever signs in knows the password: a reset token mailed earlier is
+	// no longer needed and must not stay usable.
+	if err := s.resets.store.DeleteResets(ctx, p.UserID); err != nil {
+		return Grant{}, fmt.Errorf("login: %w", err)
+	}
 	return s.startSession(ctx, p, c)
 }
 

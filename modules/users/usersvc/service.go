@@ -131,6 +131,12 @@ type Sessions interface {
 	RevokeUserSessions(ctx context.Context, userID uuid.UUID) error
 }
 
+// Resets ends a user's outstanding password-reset tokens. The auth module
+// satisfies it (authn.ResetRevoker); without it there are none.
+type Resets interface {
+	RevokePasswordResets(ctx context.Context, userID uuid.UUID) error
+}
+
 // Service holds the users' business rules.
 type Service struct {
 	store         Storer
@@ -138,6 +144,7 @@ type Service struct {
 	log           *zap.Logger
 	signupEnabled bool
 	sessions      Sessions
+	resets        Resets
 	notices       Notifier
 	now           func() time.Time
 }
@@ -147,6 +154,8 @@ type Options struct {
 	SignupEnabled bool
 	// Sessions, if set, is told when a user's sessions must end.
 	Sessions Sessions
+	// Resets, if set, is told when a user's reset tokens must end.
+	Resets Resets
 	// Notices, if set, tells account holders about credential changes.
 	Notices Notifier
 }
@@ -155,7 +164,7 @@ type Options struct {
 func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
 	return &Service{
 		store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled,
-		sessions: opts.Sessions, notices: opts.Notices, now: time.Now,
+		sessions: opts.Sessions, resets: opts.Resets, notices: opts.Notices, now: time.Now,
 	}
 }
 
@@ -178,6 +187,17 @@ func (s *Service) endSessions(ctx context.Context, id uuid.UUID) error {
 		return nil
 	}
 	return s.sessions.RevokeUserSessions(ctx, id)
+}
+
+// endResets voids the reset tokens of a user whose password or email
+// changed or whose account was deactivated or deleted: a token mailed
+// before must not undo the change (or reach an address that is no longer
+// the account's).
+func (s *Service) endResets(ctx context.Context, id uuid.UUID) error {
+	if s.resets == nil {
+		return nil
+	}
+	return s.resets.RevokePasswordResets(ctx, id)
 }
 
 // Register creates an ordinary, active account (open signup).
@@ -378,11 +398,20 @@ func (s *Service) check(p Patch) (Change, fault.Multi) {
 
 // changed follows a committed change c of an account (before and after
 // it) with what it implies: a new password or a deactivation ends every
-// session, and the holder is told of a new email (at the old address) or
-// a new password. before is needed only when c changes the email.
+// session; those and a new email end outstanding reset tokens; the holder
+// is told of a new email (at the old address) or a new password. before is
+// needed only when c changes the email. A new email ends no session: it is
+// not a secret a session was opened with, and the change itself needed
+// the password (logout-all is there to end the others).
 func (s *Service) changed(ctx context.Context, before, after User, c Change, by Actor) error {
-	if c.PasswordHash != nil || (c.IsActive != nil && !*c.IsActive) {
+	deactivated := c.IsActive != nil && !*c.IsActive
+	if c.PasswordHash != nil || deactivated {
 		if err := s.endSessions(ctx, after.ID); err != nil {
+			return err
+		}
+	}
+	if c.PasswordHash != nil || deactivated || (c.Email != nil && before.Email != after.Email) {
+		if err := s.endResets(ctx, after.ID); err != nil {
 			return err
 		}
 	}
@@ -472,6 +501,9 @@ func (s *Service) Delete(ctx context.Context, actor, id uuid.UUID) error {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	if err := s.endSessions(ctx, id); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if err := s.endResets(ctx, id); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	return nil
