@@ -7,11 +7,14 @@ import (
 	"context"
 	"fmt"
 
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/ent"
 	"github.com/acme/monolith/ent/user"
 	"github.com/acme/monolith/modules/users/usersvc"
+	"github.com/acme/monolith/platform/fault"
 )
 
 // Store implements usersvc.Storer.
@@ -79,30 +82,113 @@ func (s *Store) List(ctx context.Context, p usersvc.Page) (usersvc.Listing, erro
 	return usersvc.Listing{Users: out, Total: total}, nil
 }
 
-// Update applies the non-nil fields of c.
+// Update applies the non-nil fields of c. A change that could remove an
+// active superuser runs in a transaction that first makes sure another one
+// remains (keepSuperuser).
 func (s *Store) Update(ctx context.Context, id uuid.UUID, c usersvc.Change) (usersvc.User, error) {
-	upd := s.db.User.UpdateOneID(id).
-		SetNillableEmail(c.Email).
-		SetNillableFullName(c.FullName).
-		SetNillablePasswordHash(c.PasswordHash).
-		SetNillableIsActive(c.IsActive).
-		SetNillableIsSuperuser(c.IsSuperuser)
-	row, err := upd.Save(ctx)
+	update := func(db *ent.Client) (*ent.User, error) {
+		return db.User.UpdateOneID(id).
+			SetNillableEmail(c.Email).
+			SetNillableFullName(c.FullName).
+			SetNillablePasswordHash(c.PasswordHash).
+			SetNillableIsActive(c.IsActive).
+			SetNillableIsSuperuser(c.IsSuperuser).
+			Save(ctx)
+	}
+	if !c.RemovesSuperuser() {
+		row, err := update(s.db)
+		if err != nil {
+			return usersvc.User{}, translate(err)
+		}
+		return toDomain(row), nil
+	}
+	var row *ent.User
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		if err := keepSuperuser(ctx, tx, id); err != nil {
+			return err
+		}
+		var err error
+		row, err = update(tx.Client())
+		return err
+	})
 	if err != nil {
 		return usersvc.User{}, translate(err)
 	}
 	return toDomain(row), nil
 }
 
-// Delete removes a user.
+// Delete removes a user, unless it is the last active superuser.
 func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := s.db.User.DeleteOneID(id).Exec(ctx); err != nil {
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		if err := keepSuperuser(ctx, tx, id); err != nil {
+			return err
+		}
+		return tx.User.DeleteOneID(id).Exec(ctx)
+	})
+	if err != nil {
 		return translate(err)
 	}
 	return nil
 }
 
+// keepSuperuser refuses, inside tx, to take id out of the active
+// superusers when it is the last one. Counting is not enough on Postgres:
+// under READ COMMITTED two transactions removing each other's superuser
+// would each count the other and both commit. So the rows of the active
+// superusers and of id are locked first (SELECT ... FOR UPDATE): a
+// concurrent removal waits for this transaction to end, then re-reads the
+// rows it waited for and no longer counts the one removed. The rows are
+// locked in id order and include id, so every guard takes its locks in one
+// global order and the removal that follows needs no further lock: guards
+// queue, they cannot deadlock. SQLite has no row locks and needs none:
+// with _txlock=immediate (platform/database) a write transaction holds the
+// database's write lock from BEGIN, so the count is already serialised.
+func keepSuperuser(ctx context.Context, tx *ent.Tx, id uuid.UUID) error {
+	rows, err := tx.User.Query().
+		Where(user.Or(user.And(user.IsSuperuser(true), user.IsActive(true)), user.ID(id)), lockForUpdate).
+		Order(ent.Asc(user.FieldID)).
+		Select(user.FieldID, user.FieldIsSuperuser, user.FieldIsActive).
+		All(ctx)
+	if err != nil {
+		return fmt.Errorf("lock active superusers: %w", err)
+	}
+	var active []uuid.UUID
+	for _, r := range rows {
+		if r.IsSuperuser && r.IsActive {
+			active = append(active, r.ID)
+		}
+	}
+	if len(active) == 1 && active[0] == id {
+		return usersvc.ErrLastSuperuser
+	}
+	return nil
+}
+
+// lockForUpdate adds FOR UPDATE to the query on Postgres. It is written
+// as a predicate because a predicate sees the dialect of the query being
+// built, and the store is given only the ent client.
+func lockForUpdate(s *sql.Selector) {
+	if s.Dialect() == dialect.Postgres {
+		s.ForUpdate()
+	}
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*ent.Tx) error) error {
+	tx, err := s.db.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
 func translate(err error) error {
+	if _, ok := fault.As(err); ok {
+		return err
+	}
 	switch {
 	case ent.IsNotFound(err):
 		return usersvc.ErrNotFound

@@ -69,6 +69,12 @@ type Change struct {
 	IsSuperuser  *bool
 }
 
+// RemovesSuperuser reports whether c could take an account out of the
+// active superusers (the store then guards the last one).
+func (c Change) RemovesSuperuser() bool {
+	return (c.IsActive != nil && !*c.IsActive) || (c.IsSuperuser != nil && !*c.IsSuperuser)
+}
+
 // Page bounds a listing.
 type Page struct {
 	Limit  int
@@ -82,7 +88,9 @@ type Listing struct {
 }
 
 // Storer persists users. The store translates driver errors into
-// ErrNotFound and ErrEmailTaken.
+// ErrNotFound and ErrEmailTaken. Update (when the change RemovesSuperuser)
+// and Delete refuse with ErrLastSuperuser, in their own transaction, to
+// take the last active superuser away.
 type Storer interface {
 	Create(ctx context.Context, u User) (User, error)
 	ByID(ctx context.Context, id uuid.UUID) (User, error)
@@ -117,6 +125,10 @@ var (
 	// password: one's own credentials change only where it is asked for.
 	ErrSelfService = fault.New(fault.Forbidden, "self_service_required",
 		"Change your own email with PATCH /api/users/me and your password with POST /api/users/me/password; both ask for your current password.")
+	// ErrLastSuperuser keeps the platform administrable: the store refuses,
+	// inside the change's transaction, what would leave no active superuser.
+	ErrLastSuperuser = fault.New(fault.Conflict, "last_superuser",
+		"At least one active superuser must remain: make another account an active superuser first.")
 	// ErrCurrentPasswordRequired is an email change without re-authentication.
 	ErrCurrentPasswordRequired = fault.New(fault.Invalid, "required", "is required with email")
 )
