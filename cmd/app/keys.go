@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -25,47 +26,97 @@ func keysCmd() *cobra.Command {
 			"so run it no more often than that. The first run only publishes.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			cfg, err := config.Load()
-			if err != nil {
+			return withKeyRing(cmd, func(ctx context.Context, cfg config.Config, ring *authsvc.KeyRing) error {
+				promoted, published, err := ring.Rotate(ctx, cfg.Auth.AccessTokenTTL)
+				if err != nil {
+					return err
+				}
+				msg := "no key was waiting: nothing promoted (run again after JWT_KEY_REFRESH_INTERVAL)\n"
+				if promoted != "" {
+					msg = "signing with " + promoted + "\n"
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%spublished next key %s\n", msg, published)
 				return err
-			}
-			db, err := database.Open(cfg.Database)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = db.Close() }()
-			// Never migrates Postgres from here; SQLite migrates as `serve` does.
-			if err := platform.PrepareSchema(ctx, db, false, zap.NewNop()); err != nil {
-				return err
-			}
-			ring, err := authsvc.NewKeyRing(authstore.New(db), cfg.Sessions.KeyEncryptionKey, cfg.Sessions.KeyRefresh)
-			if err != nil {
-				return err
-			}
-			initial, err := authsvc.LoadSigningKey(authsvc.KeySource{
-				PEM: cfg.Auth.PrivateKeyPEM, File: cfg.Auth.PrivateKeyFile, Generate: !cfg.IsProduction(),
 			})
-			if err != nil {
-				return err
-			}
-			if err := ring.Bootstrap(ctx, initial); err != nil {
-				return err
-			}
-			promoted, published, err := ring.Rotate(ctx, cfg.Auth.AccessTokenTTL)
-			if err != nil {
-				return err
-			}
-			msg := "no key was waiting: nothing promoted (run again after JWT_KEY_REFRESH_INTERVAL)\n"
-			if promoted != "" {
-				msg = "signing with " + promoted + "\n"
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%spublished next key %s\n", msg, published)
-			return err
 		},
 	})
+	cmd.AddCommand(keysRemoveCmd())
 	return cmd
+}
+
+func keysRemoveCmd() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "remove KID",
+		Short: "Withdraw a signing key now (a leaked key): its tokens stop verifying on every replica",
+		Long: "Deletes the key from the key set. On Postgres every running replica is told at once\n" +
+			"(NOTIFY auth_sessions) and refuses the key's tokens from then on; a replica whose listener\n" +
+			"is down picks the removal up when it reconnects, and within JWT_KEY_REFRESH_INTERVAL at\n" +
+			"worst. Clients holding the key's access tokens get 401 and renew them with their refresh\n" +
+			"token. On SQLite (development) a running server notices at its next reload.\n\n" +
+			"The only current (signing) key is removed only with --force: the published next key then\n" +
+			"signs at once, or a new key is generated when none is published.",
+		Example: "  app keys remove 7dYk0...   # the kid, as in /.well-known/jwks.json or a token's header",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kid := args[0]
+			return withKeyRing(cmd, func(ctx context.Context, _ config.Config, ring *authsvc.KeyRing) error {
+				promoted, err := ring.Remove(ctx, kid, force)
+				switch {
+				case errors.Is(err, authsvc.ErrKeyNotFound):
+					return fmt.Errorf("no signing key %q in the key set (see /.well-known/jwks.json for the kids)", kid)
+				case errors.Is(err, authsvc.ErrOnlyCurrentKey):
+					return fmt.Errorf("%s is the only current signing key: removing it leaves nothing to sign with. "+
+						"Pass --force to remove it anyway and sign at once with the published next key "+
+						"(or a new key if none is published); sessions continue, clients renew their access tokens", kid)
+				case err != nil:
+					return err
+				}
+				out := "removed " + kid + "\n"
+				if promoted != "" {
+					out += "signing with " + promoted + "\n"
+				}
+				_, err = fmt.Fprint(cmd.OutOrStdout(), out)
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "also remove the only current key (the next key, or a new one, signs at once)")
+	return cmd
+}
+
+// withKeyRing opens the database and the key set the way `serve` does (the
+// auth module's constructors) and runs fn.
+func withKeyRing(cmd *cobra.Command, fn func(context.Context, config.Config, *authsvc.KeyRing) error) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	// Never migrates Postgres from here; SQLite migrates as `serve` does.
+	if err := platform.PrepareSchema(ctx, db, false, zap.NewNop()); err != nil {
+		return err
+	}
+	ring, err := authsvc.NewKeyRing(authstore.New(db), cfg.Sessions.KeyEncryptionKey, cfg.Sessions.KeyRefresh)
+	if err != nil {
+		return err
+	}
+	initial, err := authsvc.LoadSigningKey(authsvc.KeySource{
+		PEM: cfg.Auth.PrivateKeyPEM, File: cfg.Auth.PrivateKeyFile, Generate: !cfg.IsProduction(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := ring.Bootstrap(ctx, initial); err != nil {
+		return err
+	}
+	return fn(ctx, cfg, ring)
 }

@@ -5,6 +5,9 @@ package auth
 
 import (
 	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -47,6 +50,7 @@ var Module = fx.Module("auth",
 		newService,
 		httpserver.AsRoutes(authapi.New),
 	),
+	fx.Invoke(listen),
 )
 
 type users struct {
@@ -83,36 +87,83 @@ func newTokens(cfg config.Auth, ring *authsvc.KeyRing, c *authstore.SessionCache
 	}, ring, c)
 }
 
-// newSessionCache builds the session cache and, on Postgres, the listener
-// that brings it other replicas' revocations; the cache is used only while
-// that listener is connected. SQLite serves one process, whose own
-// revocations reach the cache directly.
-func newSessionCache(lc fx.Lifecycle, cfg config.Sessions, db *database.DB, s *authstore.Store, log *zap.Logger) *authstore.SessionCache {
+// newSessionCache builds the session cache. On Postgres it is used only
+// while the listener (listen) is connected, which brings it the other
+// replicas' revocations; SQLite serves one process, whose own revocations
+// reach the cache directly.
+func newSessionCache(cfg config.Sessions, db *database.DB, s *authstore.Store) *authstore.SessionCache {
 	c := authstore.NewSessionCache(s, cfg.SessionCacheTTL, authstore.CacheSize)
-	if cfg.SessionCacheTTL <= 0 || db.Dialect != dialect.Postgres {
+	if db.Dialect != dialect.Postgres {
 		c.Enable(true)
-		return c
+	}
+	return c
+}
+
+// listen, on Postgres, holds one pool connection on LISTEN for what other
+// processes announce: session revocations (the session cache drops them)
+// and signing-key removals (the key ring drops the key at once, then
+// reloads). While it is not connected the session cache is off, and a key
+// removal reaches this replica at its next periodic reload
+// (JWT_KEY_REFRESH_INTERVAL); when it reconnects, the key set is reloaded,
+// since a removal may have been missed meanwhile.
+func listen(lc fx.Lifecycle, db *database.DB, c *authstore.SessionCache, ring *authsvc.KeyRing, tokens *authsvc.Tokens, log *zap.Logger) {
+	if db.Dialect != dialect.Postgres {
+		return
 	}
 	log = log.Named("auth")
 	if n := db.SQL.Stats().MaxOpenConnections; n == 1 {
 		// The listener would hold the pool's only connection.
-		log.Warn("session cache off: LISTEN needs a second pool connection (DB_MAX_OPEN_CONNS=1)")
-		return c
+		log.Warn("session cache off, and signing-key removals reach this replica only at JWT_KEY_REFRESH_INTERVAL: LISTEN needs a second pool connection (DB_MAX_OPEN_CONNS=1)")
+		return
 	}
 	listenCtx, stop := context.WithCancel(context.Background())
+	var (
+		reloads sync.WaitGroup
+		mu      sync.Mutex
+		stopped bool
+	)
+	// reload runs beside the listener, never in it: a database that hangs
+	// must not hold up the session revocations queued behind it.
+	reload := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		reloads.Go(func() {
+			ctx, cancel := context.WithTimeout(listenCtx, 30*time.Second)
+			defer cancel()
+			if err := ring.Reload(ctx); err != nil && listenCtx.Err() == nil {
+				log.Warn("reload signing keys", zap.Error(err))
+			}
+		})
+	}
+	var connected atomic.Bool // once: the first LISTEN follows the start's own load
+	sub := database.Subscriber{
+		Ready: func() {
+			c.Enable(true)
+			if connected.Swap(true) {
+				reload()
+			}
+		},
+		Notify: func(payload string) {
+			if kid, ok := strings.CutPrefix(payload, authstore.KeyRemoved); ok {
+				ring.Forget(kid)
+				tokens.ForgetKey(kid)
+				reload()
+				return
+			}
+			c.Invalidate(payload)
+		},
+		Lost: func() {
+			c.Enable(false)
+			log.Warn("session cache off: the LISTEN connection failed; reconnecting")
+		},
+	}
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			done := make(chan error, 1)
-			go func() {
-				done <- db.Listen(listenCtx, authstore.SessionsChannel, database.Subscriber{
-					Ready:  func() { c.Enable(true) },
-					Notify: c.Invalidate,
-					Lost: func() {
-						c.Enable(false)
-						log.Warn("session cache off: the LISTEN connection failed; reconnecting")
-					},
-				})
-			}()
+			go func() { done <- db.Listen(listenCtx, authstore.SessionsChannel, sub) }()
 			// Not a reason to refuse to start: without the listener every
 			// request checks its session in the database.
 			select {
@@ -127,10 +178,13 @@ func newSessionCache(lc fx.Lifecycle, cfg config.Sessions, db *database.DB, s *a
 		},
 		OnStop: func(context.Context) error {
 			stop()
+			mu.Lock()
+			stopped = true
+			mu.Unlock()
+			reloads.Wait()
 			return nil
 		},
 	})
-	return c
 }
 
 func newThrottle(cfg config.Sessions, s *authstore.Store) *authsvc.Throttle {

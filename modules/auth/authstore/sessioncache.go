@@ -100,8 +100,12 @@ func (c *SessionCache) evict() {
 }
 
 // Invalidate applies one announcement: "s:<session id>", "u:<user id>"
-// (every session of the user), or anything else, which drops everything.
+// (every session of the user), a removed signing key (no session changes:
+// the key ring handles it), or anything else, which drops everything.
 func (c *SessionCache) Invalidate(payload string) {
+	if strings.HasPrefix(payload, KeyRemoved) {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++

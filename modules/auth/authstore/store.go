@@ -32,8 +32,12 @@ type Store struct {
 }
 
 // SessionsChannel is the Postgres notification channel on which session
-// changes are announced to every replica's SessionCache.
+// changes are announced to every replica's SessionCache, and signing-key
+// removals to every replica's key ring (payload KeyRemoved + kid).
 const SessionsChannel = "auth_sessions"
+
+// KeyRemoved prefixes the announcement of a removed signing key.
+const KeyRemoved = "k:"
 
 var (
 	_ authsvc.SessionStore  = (*Store)(nil)
@@ -230,6 +234,51 @@ func (s *Store) RotateKeys(ctx context.Context, k authsvc.StoredKey, now, verify
 		}
 		return tx.SigningKey.Create().SetID(k.KID).SetAlg(k.Alg).SetState(signingkey.StateNext).
 			SetPrivateSealed(k.Sealed).SetCreatedAt(now).Exec(ctx)
+	})
+	return promoted, err
+}
+
+// RemoveKey implements authsvc.KeyStore. The current keys are locked
+// first on Postgres, so two removals at once cannot both count the other
+// as the current key that remains.
+func (s *Store) RemoveKey(ctx context.Context, kid string, replacement *authsvc.StoredKey, now time.Time) (string, error) {
+	var promoted string
+	err := s.announced(ctx, KeyRemoved+kid, func(tx *ent.Tx) error {
+		current := tx.SigningKey.Query().Where(signingkey.StateEQ(signingkey.StateCurrent))
+		if s.dialect == dialect.Postgres {
+			current = current.ForUpdate()
+		}
+		currents, err := current.IDs(ctx)
+		if err != nil {
+			return err
+		}
+		row, err := tx.SigningKey.Get(ctx, kid)
+		if ent.IsNotFound(err) {
+			return authsvc.ErrKeyNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if row.State == signingkey.StateCurrent && len(currents) == 1 {
+			if replacement == nil {
+				return authsvc.ErrOnlyCurrentKey
+			}
+			next, err := tx.SigningKey.Query().Where(signingkey.StateEQ(signingkey.StateNext)).
+				Order(ent.Desc(signingkey.FieldCreatedAt)).First(ctx)
+			switch {
+			case err == nil:
+				err = tx.SigningKey.UpdateOneID(next.ID).SetState(signingkey.StateCurrent).SetActivatedAt(now).Exec(ctx)
+				promoted = next.ID
+			case ent.IsNotFound(err):
+				err = tx.SigningKey.Create().SetID(replacement.KID).SetAlg(replacement.Alg).SetState(signingkey.StateCurrent).
+					SetPrivateSealed(replacement.Sealed).SetCreatedAt(now).SetActivatedAt(now).Exec(ctx)
+				promoted = replacement.KID
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return tx.SigningKey.DeleteOneID(kid).Exec(ctx)
 	})
 	return promoted, err
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,7 +46,18 @@ type KeyStore interface {
 	// current, the current one retires (verifying until verifyUntil),
 	// expired retired keys are deleted and k is added as the new next key.
 	RotateKeys(ctx context.Context, k StoredKey, now, verifyUntil time.Time) (promoted string, err error)
+	// RemoveKey deletes kid and announces it to every replica, in one
+	// transaction. Removing the only current key needs replacement (else
+	// ErrOnlyCurrentKey): the newest next key then signs, or replacement
+	// when none is published; promoted names the key that signs now.
+	RemoveKey(ctx context.Context, kid string, replacement *StoredKey, now time.Time) (promoted string, err error)
 }
+
+// Errors of key removal.
+var (
+	ErrKeyNotFound    = errors.New("no signing key with this kid")
+	ErrOnlyCurrentKey = errors.New("the key is the only current signing key")
+)
 
 // JWK is a public key as published at /.well-known/jwks.json (RFC 7517).
 type JWK struct {
@@ -74,6 +86,9 @@ type KeyRing struct {
 	jwks     []JWK
 	loadedAt time.Time
 	missAt   time.Time
+	// gen counts removals heard of (Forget): a load that read the set
+	// before one must not store it, since it may still hold the key.
+	gen uint64
 }
 
 // missInterval bounds reloads caused by unknown kids, so forged kids cannot
@@ -129,6 +144,67 @@ func (r *KeyRing) Rotate(ctx context.Context, tokenTTL time.Duration) (promoted,
 	return promoted, next.KID, r.load(ctx)
 }
 
+// Remove deletes kid from the key set and, through the store's
+// announcement, from every replica's at once (see Forget). The only
+// current key is removed only with force: then the published next key
+// signs from now on, or a new key when none is published (it is trusted
+// everywhere at once: the announcement reloads every replica's set, and a
+// token with an unknown kid reloads it too).
+func (r *KeyRing) Remove(ctx context.Context, kid string, force bool) (promoted string, err error) {
+	if !isKID(kid) {
+		return "", ErrKeyNotFound
+	}
+	var replacement *StoredKey
+	if force {
+		k, err := GenerateKey()
+		if err != nil {
+			return "", err
+		}
+		sealed, err := r.seal(k, KeyCurrent)
+		if err != nil {
+			return "", err
+		}
+		replacement = &sealed
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if promoted, err = r.store.RemoveKey(ctx, kid, replacement, now); err != nil {
+		return "", fmt.Errorf("remove signing key: %w", err)
+	}
+	r.Forget(kid)
+	return promoted, r.Reload(ctx)
+}
+
+// Forget drops kid from this replica's set at once, without a query: the
+// key was removed (by `app keys remove`, announced to every replica). A
+// reload still in flight, which may have read the set before the removal,
+// is discarded; call Reload to load the set as it now is. Until then a
+// removed signing key signs nothing (SigningKey reloads first).
+func (r *KeyRing) Forget(kid string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	delete(r.verify, kid)
+	r.jwks = slices.DeleteFunc(slices.Clone(r.jwks), func(j JWK) bool { return j.KID == kid })
+	if r.signing != nil && r.signing.KID == kid {
+		r.signing = nil
+	}
+}
+
+// Reload loads the key set now.
+func (r *KeyRing) Reload(ctx context.Context) error {
+	r.loading.Lock()
+	defer r.loading.Unlock()
+	return r.load(ctx)
+}
+
+// isKID reports whether s has the shape of our kids, RFC 7638 SHA-256
+// thumbprints in unpadded base64url: anything else names no key (and never
+// reaches the database, which may refuse bytes such as NUL).
+func isKID(s string) bool {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	return len(s) == 43 && !strings.ContainsFunc(s, func(c rune) bool { return !strings.ContainsRune(alphabet, c) })
+}
+
 func (r *KeyRing) seal(k *SigningKey, state string) (StoredKey, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(k.Private)
 	if err != nil {
@@ -163,6 +239,9 @@ func (r *KeyRing) open(k StoredKey) (*SigningKey, error) {
 }
 
 func (r *KeyRing) load(ctx context.Context) error {
+	r.mu.RLock()
+	gen := r.gen
+	r.mu.RUnlock()
 	rows, err := r.store.Keys(ctx)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
@@ -207,8 +286,13 @@ func (r *KeyRing) load(ctx context.Context) error {
 		return 0
 	})
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gen != gen {
+		// A removal was heard while reading: what was read may hold the
+		// removed key. The reload that follows the removal stores the set.
+		return nil
+	}
 	r.signing, r.verify, r.jwks, r.loadedAt = signing, verify, jwks, now
-	r.mu.Unlock()
 	return nil
 }
 
@@ -228,11 +312,21 @@ func (r *KeyRing) fresh(ctx context.Context) {
 func (r *KeyRing) SigningKey(ctx context.Context) (*SigningKey, error) {
 	r.fresh(ctx)
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if r.signing == nil {
+	k := r.signing
+	r.mu.RUnlock()
+	if k == nil {
+		// The signing key was removed (Forget): load its successor.
+		if err := r.Reload(ctx); err != nil {
+			return nil, err
+		}
+		r.mu.RLock()
+		k = r.signing
+		r.mu.RUnlock()
+	}
+	if k == nil {
 		return nil, errors.New("signing keys not loaded")
 	}
-	return r.signing, nil
+	return k, nil
 }
 
 // VerificationKey implements KeySet.

@@ -166,6 +166,11 @@ func (t *Tokens) Verify(ctx context.Context, raw string) (Verified, error) {
 	return v, nil
 }
 
+// ForgetKey drops the remembered tokens signed by kid, a removed key.
+// Each remembered token's key is checked against the key set anyway; this
+// frees their memory at once.
+func (t *Tokens) ForgetKey(kid string) { t.cache.forgetKey(kid) }
+
 // VerifyAccessToken implements authn.TokenVerifier: a valid token whose
 // session is still live (one primary-key lookup), so logout, revocation and
 // credential changes cut access tokens off at once rather than at expiry.

@@ -74,6 +74,17 @@ func (v *verified) put(raw string, t Verified, kid string, exp time.Time) {
 	v.m[strings.Clone(raw)] = verifiedEntry{v: t, kid: kid, exp: exp}
 }
 
+// forgetKey drops the tokens signed by kid.
+func (v *verified) forgetKey(kid string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k, e := range v.m {
+		if e.kid == kid {
+			delete(v.m, k)
+		}
+	}
+}
+
 func (v *verified) len() int {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
