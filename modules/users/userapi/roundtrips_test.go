@@ -70,3 +70,35 @@ func TestMeCostsOneQuery(t *testing.T) {
 		}
 	})
 }
+
+// TestRenameCostsNoPasswordCheck: a rename alone reads no account row
+// beyond the current-user check's and hashes nothing (only an email change
+// or a sent current password does), so the common write stays as cheap as
+// before re-authentication existed; the control, an email change with the
+// password, shows the counter sees the extra read.
+func TestRenameCostsNoPasswordCheck(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		var n atomic.Int64
+		app := testkit.Start(t, countingDB(db, &n))
+		u := app.NewUser(false)
+		patch := func(body map[string]any) int64 {
+			t.Helper()
+			before := n.Load()
+			if res := app.Do(http.MethodPatch, "/api/users/me", body, testkit.Bearer(u.Token)); res.Status != http.StatusOK {
+				t.Fatalf("PATCH %v: %d %s", body, res.Status, res.Body)
+			}
+			return n.Load() - before
+		}
+		patch(map[string]any{"full_name": "warm the session cache"})
+		rename := patch(map[string]any{"full_name": "Renamed"})
+		move := patch(map[string]any{"email": "moved." + u.Email, "current_password": u.Password})
+		// The account (the current-user check) and the update's begin,
+		// UPDATE, SELECT and commit.
+		if rename != 5 {
+			t.Fatalf("a rename ran %d statements, want 5", rename)
+		}
+		if move <= rename {
+			t.Fatalf("control: the email change ran %d statements, the rename %d", move, rename)
+		}
+	})
+}

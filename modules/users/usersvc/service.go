@@ -319,11 +319,13 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 	if err := errs.Err(); err != nil {
 		return User{}, err
 	}
-	before, err := s.store.ByID(ctx, id)
-	if err != nil {
-		return User{}, fmt.Errorf("update profile: %w", err)
-	}
+	var before User
 	if p.CurrentPassword != nil {
+		// A rename alone costs no read: this is the common write.
+		var err error
+		if before, err = s.store.ByID(ctx, id); err != nil {
+			return User{}, fmt.Errorf("update profile: %w", err)
+		}
 		ok, err := s.hasher.Verify(ctx, before.PasswordHash, *p.CurrentPassword)
 		if err != nil {
 			return User{}, fmt.Errorf("update profile: %w", err)
