@@ -1,11 +1,14 @@
 package userapi_test
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -248,4 +251,70 @@ func resetToken(t *testing.T, m testkit.Mail) string {
 	}
 	t.Fatalf("no reset token in:\n%s", m.Body)
 	return ""
+}
+
+// frozenRelay accepts SMTP connections and never answers (a relay that
+// hangs rather than refuses) until released.
+type frozenRelay struct {
+	ln       net.Listener
+	accepted chan net.Conn
+}
+
+func startFrozenRelay(t *testing.T) *frozenRelay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &frozenRelay{ln: ln, accepted: make(chan net.Conn, 16)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r.accepted <- c
+		}
+	}()
+	t.Cleanup(r.release)
+	return r
+}
+
+// release closes the listener and every held connection.
+func (r *frozenRelay) release() {
+	_ = r.ln.Close()
+	for {
+		select {
+		case c := <-r.accepted:
+			_ = c.Close()
+		default:
+			return
+		}
+	}
+}
+
+// TestNoticesNeverHoldTheRequest: with a mail relay that accepts and then
+// hangs, an email change still answers 200 at once: when the notice's
+// connection is seen held open by the relay, the response has already
+// come back. Releasing the relay fails the send, which is logged; the app
+// stops cleanly.
+func TestNoticesNeverHoldTheRequest(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	relay := startFrozenRelay(t)
+	port := relay.ln.Addr().(*net.TCPAddr).Port
+	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
+	}))
+	u := app.NewUser(false)
+	res := app.Do(http.MethodPatch, "/api/users/me", map[string]any{"email": "frozen." + u.Email, "current_password": u.Password}, testkit.Bearer(u.Token))
+	if res.Status != http.StatusOK {
+		t.Fatalf("email change with a frozen relay: %d %s", res.Status, res.Body)
+	}
+	select {
+	case c := <-relay.accepted:
+		relay.accepted <- c // held open: the send is still under way
+	case <-time.After(20 * time.Second):
+		t.Fatal("the notice never reached the relay")
+	}
+	relay.release()
 }
