@@ -76,13 +76,15 @@ func (r *Routes) Register(api huma.API) {
 		OperationID: "update-user", Method: http.MethodPatch, Path: "/api/users/{id}",
 		Summary: "Update a user (superuser)", Tags: []string{tag},
 		Description: "A changed email or password is told to the account holder. On your own id, `email` and " +
-			"`password` are refused (403 `self_service_required`): change them at /api/users/me, with your current password.",
+			"`password` are refused (403 `self_service_required`): change them at /api/users/me, with your current password. " +
+			"Demoting or deactivating the last active superuser is refused (409 `last_superuser`).",
 		Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}), r.update)
 	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
 		OperationID: "delete-user", Method: http.MethodDelete, Path: "/api/users/{id}",
 		Summary: "Delete a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
-		Errors: []int{http.StatusNotFound},
+		Description: "The last active superuser cannot be deleted (409 `last_superuser`).",
+		Errors:      []int{http.StatusNotFound, http.StatusConflict},
 	}), r.delete)
 }
 
