@@ -1,6 +1,10 @@
 package httpserver
 
-import "context"
+import (
+	"context"
+	"net"
+	"net/netip"
+)
 
 type clientIPKey struct{}
 
@@ -14,4 +18,19 @@ func ClientIP(ctx context.Context) string {
 
 func withClientIP(ctx context.Context, ip string) context.Context {
 	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+// peerAddr is the connection's remote address, canonical: IPv4-mapped IPv6
+// addresses become IPv4 and zones are dropped.
+func peerAddr(a net.Addr) netip.Addr {
+	var ip netip.Addr
+	switch t := a.(type) {
+	case *net.TCPAddr:
+		ip, _ = netip.AddrFromSlice(t.IP)
+	default:
+		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+			ip = ap.Addr()
+		}
+	}
+	return ip.Unmap().WithZone("")
 }

@@ -21,21 +21,29 @@ const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe
 // (ASVS 5.0 §3.4); HSTS only in production, where TLS is certain.
 func securityHeaders(hsts bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		c.Set(fiber.HeaderXFrameOptions, "DENY")
-		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-		c.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if p := c.Path(); p == "/docs" || strings.HasPrefix(p, "/docs/") {
-			c.Set(fiber.HeaderContentSecurityPolicy, docsCSP)
-		} else {
-			c.Set(fiber.HeaderContentSecurityPolicy, apiCSP)
-		}
-		if hsts {
-			c.Set(fiber.HeaderStrictTransportSecurity, "max-age=63072000; includeSubDomains")
-		}
+		setSecurityHeaders(c, hsts)
 		return c.Next()
 	}
 }
+
+// setSecurityHeaders is securityHeaders' work, shared with the responses
+// written before any middleware runs (requests fasthttp could not parse).
+func setSecurityHeaders(c *fiber.Ctx, hsts bool) {
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderXFrameOptions, "DENY")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if p := c.Path(); p == "/docs" || strings.HasPrefix(p, "/docs/") {
+		c.Set(fiber.HeaderContentSecurityPolicy, docsCSP)
+	} else {
+		c.Set(fiber.HeaderContentSecurityPolicy, apiCSP)
+	}
+	if hsts {
+		c.Set(fiber.HeaderStrictTransportSecurity, hstsValue)
+	}
+}
+
+const hstsValue = "max-age=63072000; includeSubDomains"
 
 // queryCredentialParams are never accepted in a URL: URLs end up in logs,
 // proxies and browser histories (RFC 6750 §2.3 is deliberately unsupported,

@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -55,12 +56,13 @@ type Server struct {
 	log    *zap.Logger
 	health *health.Registry
 	ln     net.Listener
+	hsts   bool
 }
 
 // New builds the server and registers every module's routes. It does not
 // listen: the lifecycle's start does.
 func New(p Params) *Server {
-	s := &Server{cfg: p.Config, log: p.Log, health: p.Health}
+	s := &Server{cfg: p.Config, log: p.Log, health: p.Health, hsts: p.Edge.HSTS}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "monolith",
 		DisableStartupMessage: true,
@@ -81,6 +83,10 @@ func New(p Params) *Server {
 		TrustedProxies:          p.Edge.TrustedProxies,
 		EnableIPValidation:      true,
 	})
+	edge := s.app.Server()
+	edge.ErrorHandler = s.parseErrorHandler
+	edge.SecureErrorLogMessage = true
+	edge.HeaderReceived = s.headerReceived
 	// Outermost first: metrics see the final status, the span exists before
 	// the access log reads its trace id.
 	if p.Metrics != nil {
@@ -89,7 +95,7 @@ func New(p Params) *Server {
 	if p.Tracer != nil {
 		s.app.Use(p.Tracer.Middleware())
 	}
-	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), refuseQueryCredentials())
+	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), strictFraming(), refuseQueryCredentials())
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
 	}
@@ -107,6 +113,17 @@ func New(p Params) *Server {
 		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}
 	return s
+}
+
+// headerReceived runs after fasthttp parsed the request headers and before
+// it reads the body. A request with broken framing gets no body read at
+// all (its length is ambiguous by definition): strictFraming refuses it
+// and the connection closes with whatever was sent behind it unread.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if checkFraming(h.RawHeaders(), h.Protocol()) != nil {
+		h.SetContentLength(0)
+	}
+	return fasthttp.RequestConfig{}
 }
 
 func proxyHeader(e config.Sessions) string {
