@@ -157,6 +157,7 @@ func requireSecurityHeaders(t *testing.T, h http.Header) {
 		"X-Content-Type-Options": "nosniff",
 		"X-Frame-Options":        "DENY",
 		"Referrer-Policy":        "no-referrer",
+		"Cache-Control":          "no-store",
 	}
 	for k, v := range want {
 		if got := h.Get(k); got != v {
