@@ -95,7 +95,7 @@ func New(p Params) *Server {
 	if p.Tracer != nil {
 		s.app.Use(p.Tracer.Middleware())
 	}
-	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), defaultNoStore(), strictFraming(), refuseQueryCredentials())
+	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), defaultNoStore(), strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
 	}
