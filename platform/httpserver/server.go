@@ -76,12 +76,8 @@ func New(p Params) *Server {
 		ErrorHandler:   errorHandler,
 		JSONEncoder:    json.Marshal,
 		JSONDecoder:    json.Unmarshal,
-		// The client IP (throttling, sessions, logs) is the peer address,
-		// unless the peer is a trusted proxy: then its ProxyHeader is used.
-		ProxyHeader:             proxyHeader(p.Edge),
-		EnableTrustedProxyCheck: true,
-		TrustedProxies:          p.Edge.TrustedProxies,
-		EnableIPValidation:      true,
+		// No ProxyHeader: fiber would take the leftmost X-Forwarded-For
+		// entry, which the client writes. The client IP is ours (clientip.go).
 	})
 	edge := s.app.Server()
 	edge.ErrorHandler = s.parseErrorHandler
@@ -95,7 +91,8 @@ func New(p Params) *Server {
 	if p.Tracer != nil {
 		s.app.Use(p.Tracer.Middleware())
 	}
-	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), defaultNoStore(), strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
+	clientIP := newProxies(p.Edge.TrustedProxies, p.Edge.ProxyHeader)
+	s.app.Use(requestContext(p.Log.Named("http"), clientIP.of), recoverPanics(), securityHeaders(p.Edge.HSTS), defaultNoStore(), strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
 	}
@@ -124,13 +121,6 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 		h.SetContentLength(0)
 	}
 	return fasthttp.RequestConfig{}
-}
-
-func proxyHeader(e config.Sessions) string {
-	if len(e.TrustedProxies) == 0 {
-		return ""
-	}
-	return e.ProxyHeader
 }
 
 // APIConfig is the OpenAPI 3.1 configuration shared by the server and the
