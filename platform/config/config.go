@@ -56,7 +56,13 @@ type HTTP struct {
 	// ShutdownDelay keeps serving (with readiness failing) this long after
 	// SIGTERM before draining, for load balancers that poll readiness.
 	ShutdownDelay time.Duration
-	BodyLimit     int
+	// BodyLimit is the largest request body of an operation that does not
+	// choose its own (httpserver.WithBodyLimit).
+	BodyLimit int
+	// MaxConns caps open connections; MaxConnsPerIP caps them per client
+	// address (per /64 for IPv6), trusted proxies exempt. 0: no cap.
+	MaxConns      int
+	MaxConnsPerIP int
 	Docs          bool
 	// PprofAddr, when set, serves net/http/pprof on a separate loopback
 	// listener (DEBUG_PPROF_ADDR), never on the API port.
@@ -186,7 +192,9 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		IdleTimeout:     l.duration("HTTP_IDLE_TIMEOUT", 60*time.Second),
 		ShutdownTimeout: l.duration("HTTP_SHUTDOWN_TIMEOUT", 20*time.Second),
 		ShutdownDelay:   l.durationOrZero("HTTP_SHUTDOWN_DELAY", 0),
-		BodyLimit:       l.integer("HTTP_BODY_LIMIT", 1<<20, 1024, 64<<20),
+		BodyLimit:       l.integer("HTTP_BODY_LIMIT", 64<<10, 1024, 64<<20),
+		MaxConns:        l.integer("HTTP_MAX_CONNS", 2048, 0, 1000000),
+		MaxConnsPerIP:   l.integer("HTTP_MAX_CONNS_PER_IP", 64, 0, 1000000),
 		Docs:            l.boolean("HTTP_DOCS", true),
 		PprofAddr:       l.str("DEBUG_PPROF_ADDR", ""),
 	}

@@ -174,11 +174,15 @@ func (s *Server) parseErrorHandler(fctx *fasthttp.RequestCtx, err error) {
 	setSecurityHeaders(c, s.hsts)
 	c.Set(fiber.HeaderCacheControl, noStore)
 	c.Response().SetConnectionClose()
+	s.log.Info("request refused before routing", zap.String("request_id", id), zap.Int("status", status),
+		zap.String("reason", reason), zap.String("remote_ip", peerAddr(fctx.RemoteAddr()).String()))
+	if status == fiber.StatusRequestEntityTooLarge && oauthEndpoints[c.Path()] {
+		_ = writeOAuthError(c, status, "The body is too large.")
+		return
+	}
 	p := problem.New(status, detail)
 	p.Code = code
 	p.RequestID = id
-	s.log.Info("request refused before routing", zap.String("request_id", id), zap.Int("status", status),
-		zap.String("reason", reason), zap.String("remote_ip", peerAddr(fctx.RemoteAddr()).String()))
 	_ = c.Status(status).JSON(p, problem.ContentType)
 }
 

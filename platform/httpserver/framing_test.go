@@ -172,3 +172,12 @@ func requireSecurityHeaders(t *testing.T, h http.Header) {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func hexLen(s string) string { return strconv.FormatInt(int64(len(s)), 16) }
+
+// bufioReader and readAll keep the raw-socket helpers short.
+func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+func readAll(res *http.Response) []byte {
+	b, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	return b
+}

@@ -57,19 +57,32 @@ type Server struct {
 	health *health.Registry
 	ln     net.Listener
 	hsts   bool
+	// proxies names the client of a request and exempts our own proxies
+	// from the per-IP connection cap.
+	proxies proxies
+	limits  *bodyLimits
 }
 
 // New builds the server and registers every module's routes. It does not
 // listen: the lifecycle's start does.
 func New(p Params) *Server {
-	s := &Server{cfg: p.Config, log: p.Log, health: p.Health, hsts: p.Edge.HSTS}
+	s := &Server{
+		cfg: p.Config, log: p.Log, health: p.Health, hsts: p.Edge.HSTS,
+		proxies: newProxies(p.Edge.TrustedProxies, p.Edge.ProxyHeader),
+		limits:  newBodyLimits(int64(p.Config.BodyLimit)),
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "monolith",
 		DisableStartupMessage: true,
 		ReadTimeout:           p.Config.ReadTimeout,
 		WriteTimeout:          p.Config.WriteTimeout,
 		IdleTimeout:           p.Config.IdleTimeout,
-		BodyLimit:             p.Config.BodyLimit,
+		// Each operation's own limit applies from its headers on
+		// (headerReceived); this is only the ceiling.
+		BodyLimit: p.Config.BodyLimit,
+		// We take no multipart bodies: fasthttp would parse them, spilling
+		// files to disk, before any handler could refuse them.
+		DisablePreParseMultipartForm: true,
 		// Request line plus headers; larger requests get 431 before any
 		// handler runs (a megabyte bearer token costs nothing).
 		ReadBufferSize: 16 << 10,
@@ -91,8 +104,7 @@ func New(p Params) *Server {
 	if p.Tracer != nil {
 		s.app.Use(p.Tracer.Middleware())
 	}
-	clientIP := newProxies(p.Edge.TrustedProxies, p.Edge.ProxyHeader)
-	s.app.Use(requestContext(p.Log.Named("http"), clientIP.of), recoverPanics(), securityHeaders(p.Edge.HSTS), defaultNoStore(), strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
+	s.app.Use(requestContext(p.Log.Named("http"), s.proxies.of), recoverPanics(), securityHeaders(p.Edge.HSTS), defaultNoStore(), strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
 	}
@@ -100,12 +112,15 @@ func New(p Params) *Server {
 	s.app.Get("/readyz", s.readyz)
 
 	s.api = humafiber.New(s.app, APIConfig())
+	oapi := s.api.OpenAPI()
+	oapi.OnAddOperation = append(oapi.OnAddOperation, s.limits.onAddOperation)
 	if p.Config.Docs {
 		mountDocs(s.app)
 	}
 	for _, r := range p.Routes {
 		r.Register(s.api)
 	}
+	edge.MaxRequestBodySize = int(s.limits.max)
 	if p.Lifecycle != nil {
 		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}
@@ -115,12 +130,15 @@ func New(p Params) *Server {
 // headerReceived runs after fasthttp parsed the request headers and before
 // it reads the body. A request with broken framing gets no body read at
 // all (its length is ambiguous by definition): strictFraming refuses it
-// and the connection closes with whatever was sent behind it unread.
+// and the connection closes with whatever was sent behind it unread. Any
+// other request gets its operation's body limit, so an oversized
+// Content-Length is refused before a byte of the body is buffered.
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	if checkFraming(h.RawHeaders(), h.Protocol()) != nil {
 		h.SetContentLength(0)
+		return fasthttp.RequestConfig{}
 	}
-	return fasthttp.RequestConfig{}
+	return fasthttp.RequestConfig{MaxRequestBodySize: int(s.limits.lookup(h.Method(), h.RequestURI()))}
 }
 
 // APIConfig is the OpenAPI 3.1 configuration shared by the server and the
@@ -195,9 +213,9 @@ func (s *Server) Start(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", s.cfg.Addr, err)
 	}
-	s.ln = ln
+	s.ln = newConnLimiter(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerIP, s.proxies.trusts, s.hsts)
 	go func() {
-		if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := s.app.Listener(s.ln); err != nil && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("http server stopped", zap.Error(err))
 		}
 	}()

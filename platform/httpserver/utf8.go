@@ -1,7 +1,6 @@
 package httpserver
 
 import (
-	"encoding/json"
 	"mime"
 	"net/url"
 	"strings"
@@ -31,9 +30,7 @@ func refuseInvalidUTF8() fiber.Handler {
 		}
 		if oauthEndpoints[c.Path()] {
 			// OAuth2 clients parse RFC 6749 §5.2 errors, not problem JSON.
-			b, _ := json.Marshal(map[string]string{"error": "invalid_request", "error_description": "The request contains text that is not valid UTF-8."})
-			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-			return c.Status(fiber.StatusBadRequest).Send(b)
+			return writeOAuthError(c, fiber.StatusBadRequest, "The request contains text that is not valid UTF-8.")
 		}
 		p := problem.New(fiber.StatusBadRequest, invalidUTF8Detail)
 		p.Code = codeInvalidUTF8

@@ -69,6 +69,9 @@ func Config(t testing.TB) config.Config {
 	cfg.Users.FirstSuperuserPassword = SuperuserPassword
 	cfg.Password.MemoryKiB = 1024
 	cfg.Password.Iterations = 1
+	// One loopback address plays many clients (bursts of 100 connections):
+	// no per-address cap, except in the tests of the cap itself.
+	cfg.HTTP.MaxConnsPerIP = 0
 	return cfg
 }
 
