@@ -3,6 +3,7 @@ package httpserver_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -206,5 +207,42 @@ func TestConnectionCaps(t *testing.T) {
 		if ok, x := served(t, dialFrom(t, "127.0.0.1", strings.TrimPrefix(proxied.URL, "http://"))); !ok {
 			t.Fatalf("trusted proxy connection %d refused: %d", i, x.status)
 		}
+	}
+}
+
+// TestRefusedBodyIsDrainedNotReset: after refusing a body from its headers,
+// the server keeps reading (and discarding) what the client still sends
+// until the client is done, then closes cleanly (lingering close, RFC 9112
+// §9.6). Closing at once would make the kernel answer the rest of the body
+// with a reset, which can destroy the 413 before a client still writing
+// reads it; Go's client, under load, then reports "broken pipe" instead.
+func TestRefusedBodyIsDrainedNotReset(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	app := testkit.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() sizeRoutes { return sizeRoutes{} }))))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprintf(conn, "POST /test/size HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	br := bufioReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusRequestEntityTooLarge || !res.Close {
+		t.Fatalf("want 413 with Connection: close: %v %v", res, err)
+	}
+	readAll(res)
+	// The client goes on sending its body: a closed peer answers with a
+	// reset, which fails the next write.
+	for i := range 5 {
+		if _, err := conn.Write([]byte(strings.Repeat("x", 200<<10))); err != nil {
+			t.Fatalf("write %d after the 413: %v (the server closed without draining)", i, err)
+		}
+	}
+	_ = conn.(*net.TCPConn).CloseWrite()
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Fatalf("after the client's last byte: %q %v, want a clean close", rest, err)
 	}
 }

@@ -166,6 +166,9 @@ func strictFraming() fiber.Handler {
 // come from a middleware that never ran. fasthttp closes the connection
 // after this response.
 func (s *Server) parseErrorHandler(fctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, net.ErrClosed) {
+		return // closed by the drain before a request arrived: no one to answer
+	}
 	c := s.app.AcquireCtx(fctx)
 	defer s.app.ReleaseCtx(c)
 	status, code, detail, reason := classifyParseError(err)

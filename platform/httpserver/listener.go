@@ -9,18 +9,22 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/acme/monolith/platform/problem"
 )
 
-// connLimiter is the API listener: it caps open connections in total
+// connLimiter is the API listener. It caps open connections in total
 // (HTTP_MAX_CONNS) and per client address (HTTP_MAX_CONNS_PER_IP), so that
 // what unauthenticated connections can hold (each up to its route's body
-// limit plus buffers while a body arrives, stalled or not) has a ceiling.
+// limit plus buffers while a body arrives, stalled or not) has a ceiling;
 // fasthttp's own MaxConnsPerIP counts IPv4 only and cannot exempt our
-// proxies, hence this wrapper. A refused connection gets a short problem
-// response and is closed.
+// proxies. A refused connection gets a short problem response and is
+// closed. It also knows every open connection and whether it is between
+// requests, which the shutdown needs (see drain).
 type connLimiter struct {
 	net.Listener
 	maxConns int // 0: no cap
@@ -28,22 +32,26 @@ type connLimiter struct {
 	exempt   func(netip.Addr) bool
 
 	mu    sync.Mutex
-	open  int
+	open  map[*limitedConn]struct{}
 	perIP map[netip.Prefix]int
 
+	closeOnce sync.Once
+	closeErr  error
+
 	tooManyFromIP, tooMany []byte
-	// lingering bounds the goroutines that drain a refused connection
-	// before closing it.
+	// lingering bounds the goroutines that drain a closing connection
+	// (closeGracefully).
 	lingering chan struct{}
 }
 
 func newConnLimiter(ln net.Listener, maxConns, maxPerIP int, exempt func(netip.Addr) bool, hsts bool) *connLimiter {
 	return &connLimiter{
 		Listener: ln, maxConns: maxConns, maxPerIP: maxPerIP, exempt: exempt,
+		open:          map[*limitedConn]struct{}{},
 		perIP:         map[netip.Prefix]int{},
 		tooManyFromIP: refusal(http.StatusTooManyRequests, "Too many open connections from your address; close some and retry.", hsts),
 		tooMany:       refusal(http.StatusServiceUnavailable, "The server has too many open connections; retry shortly.", hsts),
-		lingering:     make(chan struct{}, 64),
+		lingering:     make(chan struct{}, 256),
 	}
 }
 
@@ -59,7 +67,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		counted = counted && l.maxPerIP > 0 && !l.exempt(key.Addr())
 		l.mu.Lock()
 		switch {
-		case l.maxConns > 0 && l.open >= l.maxConns:
+		case l.maxConns > 0 && len(l.open) >= l.maxConns:
 			l.mu.Unlock()
 			l.refuse(c, l.tooMany)
 			continue
@@ -68,45 +76,75 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 			l.refuse(c, l.tooManyFromIP)
 			continue
 		}
-		l.open++
+		lc := &limitedConn{Conn: c, l: l, key: key, counted: counted}
+		lc.since.Store(time.Now().UnixNano())
+		l.open[lc] = struct{}{}
 		if counted {
 			l.perIP[key]++
 		}
 		l.mu.Unlock()
-		return &limitedConn{Conn: c, l: l, key: key, counted: counted}, nil
+		return lc, nil
 	}
 }
 
-func (l *connLimiter) release(key netip.Prefix, counted bool) {
+// Close stops accepting; open connections are not affected. Both the
+// drain and fasthttp's shutdown call it.
+func (l *connLimiter) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.Listener.Close() })
+	return l.closeErr
+}
+
+func (l *connLimiter) release(c *limitedConn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.open--
-	if counted {
-		if l.perIP[key]--; l.perIP[key] <= 0 {
-			delete(l.perIP, key)
+	delete(l.open, c)
+	if c.counted {
+		if l.perIP[c.key]--; l.perIP[c.key] <= 0 {
+			delete(l.perIP, c.key)
 		}
 	}
 }
 
-// refuse writes the canned answer and closes. The client may already be
-// sending its request: closing with unread bytes would reset the
-// connection and could destroy the answer, so, up to a bound, the
-// connection is half-closed and drained briefly first (RFC 9112 §9.6).
+// refuse writes the canned answer and closes.
 func (l *connLimiter) refuse(c net.Conn, answer []byte) {
-	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.Write(answer)
+	l.closeGracefully(c, func() { _ = c.Close() })
+}
+
+// How long, and how much, a closing connection is drained.
+const (
+	lingerFor   = time.Second
+	lingerBytes = 1 << 20
+)
+
+// closeGracefully closes c after the answer already written to it has a
+// chance to arrive. The client may still be sending (the body of a
+// request refused from its headers, a request refused before it was
+// read): closing with unread bytes makes the kernel reset the connection,
+// and a reset can destroy the answer before the client reads it, so the
+// client would see a broken pipe instead of a 413. The connection is
+// half-closed and what the client sends is discarded until it closes too,
+// for at most lingerFor and lingerBytes (RFC 9112 §9.6 "lingering
+// close"); beyond a bound on concurrent lingering, it closes at once.
+func (l *connLimiter) closeGracefully(c net.Conn, done func()) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		done()
+		return
+	}
 	select {
 	case l.lingering <- struct{}{}:
 		go func() {
 			defer func() { <-l.lingering }()
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.CloseWrite()
+			_ = tc.SetReadDeadline(time.Now().Add(lingerFor))
+			if tc.CloseWrite() == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(tc, lingerBytes))
 			}
-			_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
-			_ = c.Close()
+			done()
 		}()
 	default:
-		_ = c.Close()
+		done()
 	}
 }
 
@@ -125,19 +163,86 @@ func ipKey(a netip.Addr) (netip.Prefix, bool) {
 }
 
 // limitedConn gives its slot back when closed (once: fasthttp and a drain
-// may both close it).
+// may both close it), and records whether it is serving a request.
 type limitedConn struct {
 	net.Conn
 	l       *connLimiter
 	key     netip.Prefix
 	counted bool
 	once    sync.Once
+	closing atomic.Bool // closed, or draining before the close
+	// busy is set while fasthttp reads or serves a request (ConnState
+	// active), clear before the first request and between requests; since
+	// is when it last changed (unix nanos).
+	busy  atomic.Bool
+	since atomic.Int64
 }
 
+// Close is how fasthttp ends a connection, after its last response: the
+// close lingers (closeGracefully) so the response survives a client still
+// sending.
 func (c *limitedConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c.key, c.counted) })
-	return err
+	c.once.Do(func() {
+		c.closing.Store(true)
+		c.l.closeGracefully(c.Conn, c.finish)
+	})
+	return nil
+}
+
+// abort closes at once: for a connection between requests, with nothing
+// to answer. fasthttp, blocked reading it, sees the error and gives up.
+func (c *limitedConn) abort() {
+	c.once.Do(func() {
+		c.closing.Store(true)
+		c.finish()
+	})
+}
+
+func (c *limitedConn) finish() {
+	_ = c.Conn.Close()
+	c.l.release(c)
+}
+
+// connState is fasthttp's ConnState hook.
+func connState(nc net.Conn, st fasthttp.ConnState) {
+	c, ok := nc.(*limitedConn)
+	if !ok {
+		return
+	}
+	switch st {
+	case fasthttp.StateActive:
+		c.busy.Store(true)
+		c.since.Store(time.Now().UnixNano())
+	case fasthttp.StateIdle:
+		c.busy.Store(false)
+		c.since.Store(time.Now().UnixNano())
+	}
+}
+
+// closeIdle closes the connections that are between requests and have been
+// since notBefore for at least grace, and reports how many are still open.
+func (l *connLimiter) closeIdle(notBefore time.Time, grace time.Duration) int {
+	now := time.Now()
+	l.mu.Lock()
+	var quiet []*limitedConn
+	for c := range l.open {
+		if c.busy.Load() || c.closing.Load() {
+			continue
+		}
+		since := time.Unix(0, c.since.Load())
+		if since.Before(notBefore) {
+			since = notBefore
+		}
+		if now.Sub(since) >= grace {
+			quiet = append(quiet, c)
+		}
+	}
+	open := len(l.open) - len(quiet)
+	l.mu.Unlock()
+	for _, c := range quiet {
+		c.abort()
+	}
+	return open
 }
 
 // refusal renders a complete HTTP/1.1 response with problem JSON and the

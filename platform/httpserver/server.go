@@ -55,7 +55,7 @@ type Server struct {
 	cfg    config.HTTP
 	log    *zap.Logger
 	health *health.Registry
-	ln     net.Listener
+	ln     *connLimiter
 	hsts   bool
 	// proxies names the client of a request and exempts our own proxies
 	// from the per-IP connection cap.
@@ -96,8 +96,11 @@ func New(p Params) *Server {
 	edge.ErrorHandler = s.parseErrorHandler
 	edge.SecureErrorLogMessage = true
 	edge.HeaderReceived = s.headerReceived
+	edge.ConnState = connState
+	edge.CloseOnShutdown = true
 	// Outermost first: metrics see the final status, the span exists before
 	// the access log reads its trace id.
+	s.app.Use(s.closeWhenDraining())
 	if p.Metrics != nil {
 		s.app.Use(p.Metrics.HTTP.Middleware())
 	}
@@ -200,7 +203,7 @@ func (s *Server) App() *fiber.App { return s.app }
 
 // Addr is the bound address once started.
 func (s *Server) Addr() string {
-	if s.ln == nil {
+	if s.ln == nil || s.ln.Listener == nil {
 		return s.cfg.Addr
 	}
 	return s.ln.Addr().String()
@@ -223,11 +226,14 @@ func (s *Server) Start(context.Context) error {
 	return nil
 }
 
-// Stop fails readiness, keeps serving for HTTP_SHUTDOWN_DELAY (so a load
-// balancer polling readiness stops sending traffic), then lets in-flight
-// requests finish within the shutdown timeout.
+// Stop fails readiness (from then on every response says Connection:
+// close), keeps serving for HTTP_SHUTDOWN_DELAY (so a load balancer polling
+// readiness stops sending traffic), then stops accepting and, within the
+// shutdown timeout, lets in-flight requests finish and keep-alive
+// connections close without losing a request (see drain.go).
 func (s *Server) Stop(ctx context.Context) error {
 	s.health.Drain()
+	drainStart := time.Now()
 	if s.cfg.ShutdownDelay > 0 {
 		s.log.Info("draining: readiness fails, still serving", zap.Duration("delay", s.cfg.ShutdownDelay))
 		select {
@@ -237,6 +243,11 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
+	if s.ln != nil {
+		if err := s.drain(ctx, drainStart); err != nil {
+			return fmt.Errorf("shutdown http server: %w", err)
+		}
+	}
 	if err := s.app.ShutdownWithContext(ctx); err != nil {
 		return fmt.Errorf("shutdown http server: %w", err)
 	}

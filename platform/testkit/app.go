@@ -72,6 +72,10 @@ func Config(t testing.TB) config.Config {
 	// One loopback address plays many clients (bursts of 100 connections):
 	// no per-address cap, except in the tests of the cap itself.
 	cfg.HTTP.MaxConnsPerIP = 0
+	// A keep-alive connection a test left open (http.DefaultClient's pool)
+	// holds the app's stop for the idle grace; the drain itself is tested
+	// on the real binary (cmd/app/processtest) with the real default.
+	cfg.HTTP.ShutdownIdleGrace = 100 * time.Millisecond
 	return cfg
 }
 
