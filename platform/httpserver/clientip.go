@@ -116,13 +116,36 @@ func parseForwardedAddr(b []byte) (netip.Addr, bool) {
 	return a.Unmap().WithZone(""), true
 }
 
-// of returns the client address of a request.
+// of returns the client address of a request. The header lines come from
+// the raw header section: fasthttp also merges a chunked body's trailer
+// fields into the request's headers, and a trailer is the client's, not
+// something a proxy vouched for.
 func (p proxies) of(c *fiber.Ctx) string {
 	peer := peerAddr(c.Context().RemoteAddr())
 	if len(p.trusted) == 0 || !p.trusts(peer) {
 		return peer.String()
 	}
-	return p.clientIP(peer, c.Request().Header.PeekAll(p.header)).String()
+	return p.clientIP(peer, headerLines(c.Request().Header.RawHeaders(), p.header)).String()
+}
+
+// headerLines returns the values of every line of field name in a raw
+// header section. It runs before strictFraming: a malformed section is
+// refused right after, and its address only logged.
+func headerLines(raw []byte, name string) [][]byte {
+	var out [][]byte
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		k, v, ok := bytes.Cut(bytes.TrimRight(line, "\r"), []byte(":"))
+		if ok && bytes.EqualFold(k, []byte(name)) {
+			out = append(out, bytes.Trim(v, " \t"))
+		}
+	}
+	return out
 }
 
 // peerAddr is the connection's remote address, canonical: IPv4-mapped IPv6

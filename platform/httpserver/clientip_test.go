@@ -62,3 +62,11 @@ func TestClientIPFromForwardedFor(t *testing.T) {
 		t.Fatalf("peerAddr of an IPv4-mapped address = %s", got)
 	}
 }
+
+func TestHeaderLines(t *testing.T) {
+	raw := []byte("Host: x\r\nX-Forwarded-For: 198.51.100.1\r\nx-forwarded-for:203.0.113.7, 10.0.0.2 \r\nX-Forwarded-Foo: no\r\n\r\n")
+	got := headerLines(raw, "X-Forwarded-For")
+	if len(got) != 2 || string(got[0]) != "198.51.100.1" || string(got[1]) != "203.0.113.7, 10.0.0.2" {
+		t.Fatalf("headerLines = %q", got)
+	}
+}

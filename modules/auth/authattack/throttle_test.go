@@ -1,8 +1,11 @@
 package authattack
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -205,5 +208,47 @@ func TestForwardedForChains(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTrailersDoNotNameTheClient: fields in a chunked body's trailer are not
+// headers a proxy vouched for (fasthttp merges most of them into the
+// request); a client must not set its own address that way, whatever
+// PROXY_HEADER is.
+func TestTrailersDoNotNameTheClient(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		c.Sessions.TrustedProxies = []string{"127.0.0.1"}
+		c.Sessions.ProxyHeader = "X-Client-IP"
+	}))
+	u := app.NewUser(false)
+	body := form("grant_type", "password", "username", u.Email, "password", u.Password).Encode()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+		"X-Client-IP: 198.51.100.20\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n%x\r\n%s\r\n0\r\nX-Client-IP: 203.0.113.99\r\n\r\n", len(body), body)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok tokenResponse
+	err = json.NewDecoder(res.Body).Decode(&tok)
+	_ = res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %v", res.StatusCode, err)
+	}
+	var list []struct {
+		Current bool   `json:"current"`
+		IP      string `json:"ip"`
+	}
+	app.Do(http.MethodGet, "/api/auth/sessions", nil, testkit.Bearer(tok.AccessToken)).Expect(http.StatusOK).JSON(t, &list)
+	for _, s := range list {
+		if s.Current && s.IP != "198.51.100.20" {
+			t.Fatalf("session IP %q, want the header's 198.51.100.20, not the trailer's", s.IP)
+		}
 	}
 }
