@@ -92,13 +92,18 @@ func New(p Params) *Server {
 		// No ProxyHeader: fiber would take the leftmost X-Forwarded-For
 		// entry, which the client writes. The client IP is ours (clientip.go).
 	})
+	// fasthttp itself: our answer to requests it cannot parse (never its
+	// message, which quotes the request), the framing check and each
+	// operation's body limit before a body is read, and connection states
+	// for the drain.
 	edge := s.app.Server()
 	edge.ErrorHandler = s.parseErrorHandler
 	edge.SecureErrorLogMessage = true
 	edge.HeaderReceived = s.headerReceived
 	edge.ConnState = connState
 	edge.CloseOnShutdown = true
-	// Outermost first: metrics see the final status, the span exists before
+	// Outermost first: the drain's Connection: close is decided after
+	// everything else; metrics see the final status; the span exists before
 	// the access log reads its trace id.
 	s.app.Use(s.closeWhenDraining())
 	if p.Metrics != nil {
@@ -107,7 +112,11 @@ func New(p Params) *Server {
 	if p.Tracer != nil {
 		s.app.Use(p.Tracer.Middleware())
 	}
-	s.app.Use(requestContext(p.Log.Named("http"), s.proxies.of), recoverPanics(), securityHeaders(p.Edge.HSTS), defaultNoStore(), strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
+	s.app.Use(requestContext(p.Log.Named("http"), s.proxies.of), recoverPanics(),
+		securityHeaders(p.Edge.HSTS), defaultNoStore(),
+		// Refusals before any handler: framing, credentials in the URL,
+		// text that is not UTF-8.
+		strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
 	}
