@@ -56,7 +56,17 @@ type HTTP struct {
 	// ShutdownDelay keeps serving (with readiness failing) this long after
 	// SIGTERM before draining, for load balancers that poll readiness.
 	ShutdownDelay time.Duration
-	BodyLimit     int
+	// ShutdownIdleGrace: during the drain, a keep-alive connection is
+	// closed once it has been idle this long (busy ones close after their
+	// response, which says Connection: close).
+	ShutdownIdleGrace time.Duration
+	// BodyLimit is the largest request body of an operation that does not
+	// choose its own (httpserver.WithBodyLimit).
+	BodyLimit int
+	// MaxConns caps open connections; MaxConnsPerIP caps them per client
+	// address (per /64 for IPv6), trusted proxies exempt. 0: no cap.
+	MaxConns      int
+	MaxConnsPerIP int
 	Docs          bool
 	// PprofAddr, when set, serves net/http/pprof on a separate loopback
 	// listener (DEBUG_PPROF_ADDR), never on the API port.
@@ -179,16 +189,22 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	c.LogFx = l.boolean("LOG_FX_EVENTS", false)
 
 	c.HTTP = HTTP{
-		Addr:            l.str("HTTP_ADDR", "127.0.0.1:8080"),
-		PublicURL:       l.str("PUBLIC_URL", ""),
-		ReadTimeout:     l.duration("HTTP_READ_TIMEOUT", 15*time.Second),
-		WriteTimeout:    l.duration("HTTP_WRITE_TIMEOUT", 30*time.Second),
-		IdleTimeout:     l.duration("HTTP_IDLE_TIMEOUT", 60*time.Second),
-		ShutdownTimeout: l.duration("HTTP_SHUTDOWN_TIMEOUT", 20*time.Second),
-		ShutdownDelay:   l.durationOrZero("HTTP_SHUTDOWN_DELAY", 0),
-		BodyLimit:       l.integer("HTTP_BODY_LIMIT", 1<<20, 1024, 64<<20),
-		Docs:            l.boolean("HTTP_DOCS", true),
-		PprofAddr:       l.str("DEBUG_PPROF_ADDR", ""),
+		Addr:              l.str("HTTP_ADDR", "127.0.0.1:8080"),
+		PublicURL:         l.str("PUBLIC_URL", ""),
+		ReadTimeout:       l.duration("HTTP_READ_TIMEOUT", 15*time.Second),
+		WriteTimeout:      l.duration("HTTP_WRITE_TIMEOUT", 30*time.Second),
+		IdleTimeout:       l.duration("HTTP_IDLE_TIMEOUT", 60*time.Second),
+		ShutdownTimeout:   l.duration("HTTP_SHUTDOWN_TIMEOUT", 20*time.Second),
+		ShutdownDelay:     l.durationOrZero("HTTP_SHUTDOWN_DELAY", 0),
+		ShutdownIdleGrace: l.duration("HTTP_SHUTDOWN_IDLE_GRACE", time.Second),
+		BodyLimit:         l.integer("HTTP_BODY_LIMIT", 64<<10, 1024, 64<<20),
+		MaxConns:          l.integer("HTTP_MAX_CONNS", 2048, 0, 1000000),
+		MaxConnsPerIP:     l.integer("HTTP_MAX_CONNS_PER_IP", 64, 0, 1000000),
+		Docs:              l.boolean("HTTP_DOCS", true),
+		PprofAddr:         l.str("DEBUG_PPROF_ADDR", ""),
+	}
+	if c.HTTP.ShutdownIdleGrace >= c.HTTP.ShutdownTimeout {
+		l.fail("HTTP_SHUTDOWN_IDLE_GRACE", "must be shorter than HTTP_SHUTDOWN_TIMEOUT: idle connections are closed within it")
 	}
 	if a := c.HTTP.PprofAddr; a != "" && !isLoopback(a) {
 		l.fail("DEBUG_PPROF_ADDR", "must be a loopback host:port (127.0.0.1, ::1 or localhost): profiles expose internals")

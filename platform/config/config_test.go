@@ -31,6 +31,9 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"LOG_LEVEL":                "loud",
 		"HTTP_READ_TIMEOUT":        "soon",
 		"HTTP_BODY_LIMIT":          "-1",
+		"HTTP_MAX_CONNS":           "-1",
+		"HTTP_MAX_CONNS_PER_IP":    "lots",
+		"HTTP_SHUTDOWN_IDLE_GRACE": "30s", // not shorter than HTTP_SHUTDOWN_TIMEOUT (20s)
 		"DATABASE_URL":             "mysql://x",
 		"DB_MAX_OPEN_CONNS":        "many",
 		"MIGRATE_ON_START":         "maybe",

@@ -29,7 +29,8 @@ var quietPaths = map[string]bool{"/livez": true, "/readyz": true}
 
 // requestContext gives each request an id and a logger that carries it, in
 // the request's context, and writes one access-log line when it ends.
-func requestContext(log *zap.Logger) fiber.Handler {
+// clientIP names the client (see proxies.of).
+func requestContext(log *zap.Logger, clientIP func(*fiber.Ctx) string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		id := c.Get(RequestIDHeader)
@@ -41,7 +42,8 @@ func requestContext(log *zap.Logger) fiber.Handler {
 		if tid := tracing.TraceID(c.UserContext()); tid != "" {
 			reqLog = reqLog.With(zap.String("trace_id", tid))
 		}
-		ctx := withClientIP(logging.WithRequestID(c.UserContext(), id), c.IP())
+		ip := clientIP(c)
+		ctx := withClientIP(logging.WithRequestID(c.UserContext(), id), ip)
 		c.SetUserContext(logging.WithContext(ctx, reqLog))
 
 		err := c.Next()
@@ -63,7 +65,7 @@ func requestContext(log *zap.Logger) fiber.Handler {
 			zap.Int("status", status),
 			zap.Duration("duration", time.Since(start)),
 			zap.Int("bytes", len(c.Response().Body())),
-			zap.String("remote_ip", c.IP()),
+			zap.String("remote_ip", ip),
 		}
 		switch {
 		case status >= 500:

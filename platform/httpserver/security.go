@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,20 +22,36 @@ const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe
 // (ASVS 5.0 §3.4); HSTS only in production, where TLS is certain.
 func securityHeaders(hsts bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		c.Set(fiber.HeaderXFrameOptions, "DENY")
-		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-		c.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if p := c.Path(); p == "/docs" || strings.HasPrefix(p, "/docs/") {
-			c.Set(fiber.HeaderContentSecurityPolicy, docsCSP)
-		} else {
-			c.Set(fiber.HeaderContentSecurityPolicy, apiCSP)
-		}
-		if hsts {
-			c.Set(fiber.HeaderStrictTransportSecurity, "max-age=63072000; includeSubDomains")
-		}
+		setSecurityHeaders(c, hsts)
 		return c.Next()
 	}
+}
+
+// setSecurityHeaders is securityHeaders' work, shared with the responses
+// written before any middleware runs (requests fasthttp could not parse).
+func setSecurityHeaders(c *fiber.Ctx, hsts bool) {
+	for _, h := range baseSecurityHeaders {
+		c.Set(h[0], h[1])
+	}
+	if p := c.Path(); p == "/docs" || strings.HasPrefix(p, "/docs/") {
+		c.Set(fiber.HeaderContentSecurityPolicy, docsCSP)
+	} else {
+		c.Set(fiber.HeaderContentSecurityPolicy, apiCSP)
+	}
+	if hsts {
+		c.Set(fiber.HeaderStrictTransportSecurity, hstsValue)
+	}
+}
+
+const hstsValue = "max-age=63072000; includeSubDomains"
+
+// baseSecurityHeaders are the headers every response carries whatever its
+// path (the CSP depends on it, HSTS on the environment).
+var baseSecurityHeaders = [][2]string{
+	{fiber.HeaderXContentTypeOptions, "nosniff"},
+	{fiber.HeaderXFrameOptions, "DENY"},
+	{fiber.HeaderReferrerPolicy, "no-referrer"},
+	{"Cross-Origin-Opener-Policy", "same-origin"},
 }
 
 // queryCredentialParams are never accepted in a URL: URLs end up in logs,
@@ -45,6 +62,14 @@ var queryCredentialParams = []string{"access_token", "refresh_token", "password"
 // oauthEndpoints refuse URL parameters themselves, with an RFC 6749 §5.2
 // error rather than problem JSON, because OAuth2 clients parse that shape.
 var oauthEndpoints = map[string]bool{TokenURL: true, "/api/auth/revoke": true}
+
+// writeOAuthError answers an OAuth endpoint in RFC 6749 §5.2 form, for
+// refusals made at the edge before the auth module's handler runs.
+func writeOAuthError(c *fiber.Ctx, status int, description string) error {
+	b, _ := json.Marshal(map[string]string{"error": "invalid_request", "error_description": description})
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(status).Send(b)
+}
 
 func refuseQueryCredentials() fiber.Handler {
 	return func(c *fiber.Ctx) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -54,42 +55,68 @@ type Server struct {
 	cfg    config.HTTP
 	log    *zap.Logger
 	health *health.Registry
-	ln     net.Listener
+	ln     *connLimiter
+	hsts   bool
+	// proxies names the client of a request and exempts our own proxies
+	// from the per-IP connection cap.
+	proxies proxies
+	limits  *bodyLimits
 }
 
 // New builds the server and registers every module's routes. It does not
 // listen: the lifecycle's start does.
 func New(p Params) *Server {
-	s := &Server{cfg: p.Config, log: p.Log, health: p.Health}
+	s := &Server{
+		cfg: p.Config, log: p.Log, health: p.Health, hsts: p.Edge.HSTS,
+		proxies: newProxies(p.Edge.TrustedProxies, p.Edge.ProxyHeader),
+		limits:  newBodyLimits(int64(p.Config.BodyLimit)),
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "monolith",
 		DisableStartupMessage: true,
 		ReadTimeout:           p.Config.ReadTimeout,
 		WriteTimeout:          p.Config.WriteTimeout,
 		IdleTimeout:           p.Config.IdleTimeout,
-		BodyLimit:             p.Config.BodyLimit,
+		// Each operation's own limit applies from its headers on
+		// (headerReceived); this is only the ceiling.
+		BodyLimit: p.Config.BodyLimit,
+		// We take no multipart bodies: fasthttp would parse them, spilling
+		// files to disk, before any handler could refuse them.
+		DisablePreParseMultipartForm: true,
 		// Request line plus headers; larger requests get 431 before any
 		// handler runs (a megabyte bearer token costs nothing).
 		ReadBufferSize: 16 << 10,
 		ErrorHandler:   errorHandler,
 		JSONEncoder:    json.Marshal,
 		JSONDecoder:    json.Unmarshal,
-		// The client IP (throttling, sessions, logs) is the peer address,
-		// unless the peer is a trusted proxy: then its ProxyHeader is used.
-		ProxyHeader:             proxyHeader(p.Edge),
-		EnableTrustedProxyCheck: true,
-		TrustedProxies:          p.Edge.TrustedProxies,
-		EnableIPValidation:      true,
+		// No ProxyHeader: fiber would take the leftmost X-Forwarded-For
+		// entry, which the client writes. The client IP is ours (clientip.go).
 	})
-	// Outermost first: metrics see the final status, the span exists before
+	// fasthttp itself: our answer to requests it cannot parse (never its
+	// message, which quotes the request), the framing check and each
+	// operation's body limit before a body is read, and connection states
+	// for the drain.
+	edge := s.app.Server()
+	edge.ErrorHandler = s.parseErrorHandler
+	edge.SecureErrorLogMessage = true
+	edge.HeaderReceived = s.headerReceived
+	edge.ConnState = connState
+	edge.CloseOnShutdown = true
+	// Outermost first: the drain's Connection: close is decided after
+	// everything else; metrics see the final status; the span exists before
 	// the access log reads its trace id.
+	s.app.Use(s.closeWhenDraining())
 	if p.Metrics != nil {
 		s.app.Use(p.Metrics.HTTP.Middleware())
 	}
 	if p.Tracer != nil {
 		s.app.Use(p.Tracer.Middleware())
 	}
-	s.app.Use(requestContext(p.Log.Named("http")), recoverPanics(), securityHeaders(p.Edge.HSTS), refuseQueryCredentials())
+	s.app.Use(requestContext(p.Log.Named("http"), s.proxies.of), recoverPanics(),
+		securityHeaders(p.Edge.HSTS), defaultNoStore(),
+		// Refusals before any handler: framing, credentials in the URL,
+		// text that is not UTF-8.
+		strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
 	}
@@ -97,23 +124,33 @@ func New(p Params) *Server {
 	s.app.Get("/readyz", s.readyz)
 
 	s.api = humafiber.New(s.app, APIConfig())
+	oapi := s.api.OpenAPI()
+	oapi.OnAddOperation = append(oapi.OnAddOperation, s.limits.onAddOperation)
 	if p.Config.Docs {
 		mountDocs(s.app)
 	}
 	for _, r := range p.Routes {
 		r.Register(s.api)
 	}
+	edge.MaxRequestBodySize = int(s.limits.max)
 	if p.Lifecycle != nil {
 		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}
 	return s
 }
 
-func proxyHeader(e config.Sessions) string {
-	if len(e.TrustedProxies) == 0 {
-		return ""
+// headerReceived runs after fasthttp parsed the request headers and before
+// it reads the body. A request with broken framing gets no body read at
+// all (its length is ambiguous by definition): strictFraming refuses it
+// and the connection closes with whatever was sent behind it unread. Any
+// other request gets its operation's body limit, so an oversized
+// Content-Length is refused before a byte of the body is buffered.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if checkFraming(h.RawHeaders(), h.Protocol()) != nil {
+		h.SetContentLength(0)
+		return fasthttp.RequestConfig{}
 	}
-	return e.ProxyHeader
+	return fasthttp.RequestConfig{MaxRequestBodySize: int(s.limits.lookup(h.Method(), h.RequestURI()))}
 }
 
 // APIConfig is the OpenAPI 3.1 configuration shared by the server and the
@@ -175,7 +212,7 @@ func (s *Server) App() *fiber.App { return s.app }
 
 // Addr is the bound address once started.
 func (s *Server) Addr() string {
-	if s.ln == nil {
+	if s.ln == nil || s.ln.Listener == nil {
 		return s.cfg.Addr
 	}
 	return s.ln.Addr().String()
@@ -188,9 +225,9 @@ func (s *Server) Start(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", s.cfg.Addr, err)
 	}
-	s.ln = ln
+	s.ln = newConnLimiter(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerIP, s.proxies.trusts, s.hsts)
 	go func() {
-		if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := s.app.Listener(s.ln); err != nil && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("http server stopped", zap.Error(err))
 		}
 	}()
@@ -198,11 +235,14 @@ func (s *Server) Start(context.Context) error {
 	return nil
 }
 
-// Stop fails readiness, keeps serving for HTTP_SHUTDOWN_DELAY (so a load
-// balancer polling readiness stops sending traffic), then lets in-flight
-// requests finish within the shutdown timeout.
+// Stop fails readiness (from then on every response says Connection:
+// close), keeps serving for HTTP_SHUTDOWN_DELAY (so a load balancer polling
+// readiness stops sending traffic), then stops accepting and, within the
+// shutdown timeout, lets in-flight requests finish and keep-alive
+// connections close without losing a request (see drain.go).
 func (s *Server) Stop(ctx context.Context) error {
 	s.health.Drain()
+	drainStart := time.Now()
 	if s.cfg.ShutdownDelay > 0 {
 		s.log.Info("draining: readiness fails, still serving", zap.Duration("delay", s.cfg.ShutdownDelay))
 		select {
@@ -212,6 +252,11 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
+	if s.ln != nil {
+		if err := s.drain(ctx, drainStart); err != nil {
+			return fmt.Errorf("shutdown http server: %w", err)
+		}
+	}
 	if err := s.app.ShutdownWithContext(ctx); err != nil {
 		return fmt.Errorf("shutdown http server: %w", err)
 	}

@@ -69,6 +69,13 @@ func Config(t testing.TB) config.Config {
 	cfg.Users.FirstSuperuserPassword = SuperuserPassword
 	cfg.Password.MemoryKiB = 1024
 	cfg.Password.Iterations = 1
+	// One loopback address plays many clients (bursts of 100 connections):
+	// no per-address cap, except in the tests of the cap itself.
+	cfg.HTTP.MaxConnsPerIP = 0
+	// A keep-alive connection a test left open (http.DefaultClient's pool)
+	// holds the app's stop for the idle grace; the drain itself is tested
+	// on the real binary (cmd/app/processtest) with the real default.
+	cfg.HTTP.ShutdownIdleGrace = 100 * time.Millisecond
 	return cfg
 }
 

@@ -217,6 +217,10 @@ func (h *harness) appEnv(addr, dbURL string) []string {
 		// Production seals the signing keys it stores; older revisions
 		// (BASE) ignore the variable.
 		"JWT_KEY_ENCRYPTION_KEY=" + h.kek,
+		// The load generator is one address with up to 4 x -workers
+		// connections, like an ingress: no per-address cap (older
+		// revisions ignore the variable).
+		"HTTP_MAX_CONNS_PER_IP=0",
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -26,8 +27,14 @@ func TestHostileTextIsRefusedNotCrashed(t *testing.T) {
 			check(t, "login password", app.Do(http.MethodPost, "/api/auth/login", form), http.StatusBadRequest)
 			form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {bad}}
 			check(t, "refresh token", app.Do(http.MethodPost, "/api/auth/login", form), http.StatusBadRequest)
-			check(t, "revoke", app.Do(http.MethodPost, "/api/auth/revoke", url.Values{"token": {bad}}), http.StatusOK)
-			// JSON decoding turns invalid UTF-8 into U+FFFD; \u0000 stays a NUL.
+			// RFC 7009 §2.2: an unknown token is a 200; text that is not
+			// UTF-8 is a malformed request, refused at the edge.
+			revoked := http.StatusOK
+			if !utf8.ValidString(bad) {
+				revoked = http.StatusBadRequest
+			}
+			check(t, "revoke", app.Do(http.MethodPost, "/api/auth/revoke", url.Values{"token": {bad}}), revoked)
+			// Invalid UTF-8 is refused before decoding; \u0000 stays a NUL.
 			check(t, "recovery", app.Do(http.MethodPost, "/api/auth/password-recovery", map[string]string{"email": bad}), 0)
 			check(t, "reset", app.Do(http.MethodPost, "/api/auth/reset-password", map[string]string{"token": bad, "new_password": "a new long password"}), 0)
 			check(t, "register", app.Do(http.MethodPost, "/api/auth/register", map[string]string{"email": bad, "password": "a long password"}), 0)

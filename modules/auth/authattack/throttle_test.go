@@ -1,7 +1,11 @@
 package authattack
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -128,5 +132,123 @@ func TestTrustedProxy(t *testing.T) {
 				t.Fatalf("trusted=%v: %d, want %d (%s)", trusted, res.Status, want, res.Body)
 			}
 		})
+	}
+}
+
+// TestForwardedForChains: behind a trusted proxy that appends to
+// X-Forwarded-For, the client is the rightmost entry that is not a trusted
+// proxy; entries to its left are whatever the client sent, so forging them
+// neither evades the per-IP throttle nor changes the address recorded on
+// the session. Read across every header line; garbage ends the walk.
+func TestForwardedForChains(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 2, 10
+		c.Sessions.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8"}
+	}))
+	u := app.NewUser(false)
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+
+	// The attacker (198.51.100.9, appended by the proxy) forges a new
+	// leftmost address on every attempt: all attempts count against it.
+	for i := range 10 {
+		res := app.Do(http.MethodPost, "/api/auth/login",
+			form("grant_type", "password", "username", "spray"+strconv.Itoa(i)+suffix+"@example.test", "password", "wrong password"),
+			testkit.Header{Key: "X-Forwarded-For", Value: "203.0.113." + strconv.Itoa(i+1) + ", 198.51.100.9"})
+		if res.Status != http.StatusBadRequest && res.Status != http.StatusTooManyRequests {
+			t.Fatalf("attempt %d: %d %s", i, res.Status, res.Body)
+		}
+	}
+	res := app.Do(http.MethodPost, "/api/auth/login",
+		form("grant_type", "password", "username", "fresh"+suffix+"@example.test", "password", "wrong password"),
+		testkit.Header{Key: "X-Forwarded-For", Value: "192.0.2.200, 198.51.100.9"})
+	if res.Status != http.StatusTooManyRequests {
+		t.Fatalf("a forged leftmost entry evaded the IP throttle: %d %s", res.Status, res.Body)
+	}
+
+	// The session records the client the chain names.
+	for _, c := range []struct {
+		name  string
+		lines []string
+		want  string
+	}{
+		{"forged, client", []string{"192.0.2.1, 203.0.113.50"}, "203.0.113.50"},
+		{"forged, client, inner proxy", []string{"192.0.2.1, 203.0.113.51, 10.1.2.3"}, "203.0.113.51"},
+		{"two header lines", []string{"192.0.2.1", "203.0.113.52, 10.1.2.3"}, "203.0.113.52"},
+		{"IPv6 client", []string{"2001:db8::52"}, "2001:db8::52"},
+		{"IPv4-mapped client", []string{"::ffff:203.0.113.53"}, "203.0.113.53"},
+		{"garbage next to the proxy", []string{"203.0.113.54, not-an-ip"}, "127.0.0.1"},
+		{"garbage behind an inner proxy", []string{"203.0.113.55, not-an-ip, 10.1.2.3"}, "10.1.2.3"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, app.URL+"/api/auth/login",
+				strings.NewReader(form("grant_type", "password", "username", u.Email, "password", u.Password).Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, l := range c.lines {
+				req.Header.Add("X-Forwarded-For", l)
+			}
+			res, err := app.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tok tokenResponse
+			err = json.NewDecoder(res.Body).Decode(&tok)
+			_ = res.Body.Close()
+			if err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("login: %d %v", res.StatusCode, err)
+			}
+			var list []struct {
+				Current bool   `json:"current"`
+				IP      string `json:"ip"`
+			}
+			app.Do(http.MethodGet, "/api/auth/sessions", nil, testkit.Bearer(tok.AccessToken)).Expect(http.StatusOK).JSON(t, &list)
+			for _, s := range list {
+				if s.Current && s.IP != c.want {
+					t.Fatalf("X-Forwarded-For %q: session IP %q, want %q", c.lines, s.IP, c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestTrailersDoNotNameTheClient: fields in a chunked body's trailer are not
+// headers a proxy vouched for (fasthttp merges most of them into the
+// request); a client must not set its own address that way, whatever
+// PROXY_HEADER is.
+func TestTrailersDoNotNameTheClient(t *testing.T) {
+	db := testkit.NewDB(t, "sqlite3")
+	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		c.Sessions.TrustedProxies = []string{"127.0.0.1"}
+		c.Sessions.ProxyHeader = "X-Client-IP"
+	}))
+	u := app.NewUser(false)
+	body := form("grant_type", "password", "username", u.Email, "password", u.Password).Encode()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+		"X-Client-IP: 198.51.100.20\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n%x\r\n%s\r\n0\r\nX-Client-IP: 203.0.113.99\r\n\r\n", len(body), body)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok tokenResponse
+	err = json.NewDecoder(res.Body).Decode(&tok)
+	_ = res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %v", res.StatusCode, err)
+	}
+	var list []struct {
+		Current bool   `json:"current"`
+		IP      string `json:"ip"`
+	}
+	app.Do(http.MethodGet, "/api/auth/sessions", nil, testkit.Bearer(tok.AccessToken)).Expect(http.StatusOK).JSON(t, &list)
+	for _, s := range list {
+		if s.Current && s.IP != "198.51.100.20" {
+			t.Fatalf("session IP %q, want the header's 198.51.100.20, not the trailer's", s.IP)
+		}
 	}
 }
