@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"io/fs"
@@ -118,10 +119,14 @@ func appConfig(t *testing.T, cm *corev1.ConfigMap) config.Config {
 			t.Errorf("ConfigMap sets %s, which the application does not read", k)
 		}
 	}
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
 	secrets := map[string]string{
-		"DATABASE_URL":           "postgres://app:s3cr3t-value@db:5432/app",
+		// As in docs/operations.md: production refuses a remote Postgres
+		// without sslmode=require or stronger.
+		"DATABASE_URL":           "postgres://app:s3cr3t-value@db:5432/app?sslmode=require",
 		"JWT_PRIVATE_KEY":        "-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----",
-		"JWT_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		"JWT_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(kek),
 	}
 	cfg, err := config.LoadFrom(func(k string) (string, bool) {
 		if v, ok := secrets[k]; ok {

@@ -76,6 +76,9 @@ type Database struct {
 	// DevURL is a Postgres server where `app migrate diff` may create and
 	// drop a scratch database to plan the next migration.
 	DevURL string
+	// AllowInsecureTransport lets production reach a remote Postgres
+	// without TLS, for a sidecar or service mesh that encrypts the hop.
+	AllowInsecureTransport bool
 }
 
 // Auth configures access tokens.
@@ -198,15 +201,20 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	} else if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		l.fail("PUBLIC_URL", "must be an absolute http(s) URL")
 	}
+	if prod && !securePublicURL(c.HTTP.PublicURL) {
+		l.fail("PUBLIC_URL", "must be the https:// URL clients use in production (e.g. https://api.example.com, also behind a TLS-terminating ingress): "+
+			"password-reset links are built from it and HSTS is on; only a loopback host may use http")
+	}
 
 	c.Database = Database{
-		URL:             l.str("DATABASE_URL", DefaultDatabaseURL),
-		MaxOpenConns:    l.integer("DB_MAX_OPEN_CONNS", 20, 1, 1000),
-		MaxIdleConns:    l.integer("DB_MAX_IDLE_CONNS", 10, 0, 1000),
-		ConnMaxLifetime: l.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute),
-		ConnMaxIdleTime: l.duration("DB_CONN_MAX_IDLE_TIME", 5*time.Minute),
-		MigrateOnStart:  l.boolean("MIGRATE_ON_START", false),
-		DevURL:          l.str("MIGRATE_DEV_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		URL:                    l.str("DATABASE_URL", DefaultDatabaseURL),
+		MaxOpenConns:           l.integer("DB_MAX_OPEN_CONNS", 20, 1, 1000),
+		MaxIdleConns:           l.integer("DB_MAX_IDLE_CONNS", 10, 0, 1000),
+		ConnMaxLifetime:        l.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute),
+		ConnMaxIdleTime:        l.duration("DB_CONN_MAX_IDLE_TIME", 5*time.Minute),
+		MigrateOnStart:         l.boolean("MIGRATE_ON_START", false),
+		DevURL:                 l.str("MIGRATE_DEV_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		AllowInsecureTransport: l.boolean("DATABASE_ALLOW_INSECURE_TRANSPORT", false),
 	}
 	if !strings.HasPrefix(c.Database.URL, "sqlite://") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
@@ -317,8 +325,13 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 		s.KeyEncryptionKey = developmentKEK[:]
 	default:
 		b, err := base64.StdEncoding.DecodeString(kek)
-		if err != nil || len(b) != 32 {
+		switch {
+		case err != nil || len(b) != 32:
 			l.fail("JWT_KEY_ENCRYPTION_KEY", "must be 32 bytes, base64-encoded (openssl rand -base64 32)")
+		case prod:
+			if why := weakKEK(b); why != "" {
+				l.fail("JWT_KEY_ENCRYPTION_KEY", why+"; production needs 32 random bytes (openssl rand -base64 32)")
+			}
 		}
 		s.KeyEncryptionKey = b
 	}
@@ -353,6 +366,11 @@ func (c *Config) checkProduction(l *loader) {
 			l.fail("DATABASE_URL", "its password is a placeholder; use the real secret")
 		}
 	}
+	if !c.Database.AllowInsecureTransport {
+		if why := insecurePostgres(c.Database.URL); why != "" {
+			l.fail("DATABASE_URL", why)
+		}
+	}
 	if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
 		l.fail("JWT_PRIVATE_KEY", "a signing key must be provided in production (JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE)")
 	}
@@ -381,14 +399,7 @@ func isPlaceholder(v string) bool {
 // isLoopback reports whether host:port names a loopback interface.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && isLoopbackHost(host)
 }
 
 type loader struct {

@@ -68,16 +68,16 @@ func TestProductionRequiresExplicitSecrets(t *testing.T) {
 	}
 	good := map[string]string{
 		"APP_ENV":              "production",
-		"DATABASE_URL":         "postgres://app:s3cr3t-Value@db:5432/app",
+		"DATABASE_URL":         "postgres://app:s3cr3t-Value@db:5432/app?sslmode=require",
 		"JWT_PRIVATE_KEY_FILE": "/secrets/jwt.pem",
 		// Sealing key for the signing keys stored in the database.
-		"JWT_KEY_ENCRYPTION_KEY": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+		"JWT_KEY_ENCRYPTION_KEY": "cXu2bG2Sxaf3sDH+VydA6l9I+CJ0sHXlnOm9/erSUqQ=",
 	}
 	if _, err := config.LoadFrom(env(good)); err != nil {
 		t.Fatalf("explicit production config refused: %v", err)
 	}
 	placeholders := map[string]string{
-		"DATABASE_URL":             "postgres://app:changethis@db:5432/app",
+		"DATABASE_URL":             "postgres://app:changethis@db:5432/app?sslmode=require",
 		"FIRST_SUPERUSER_PASSWORD": "changethis",
 		"PASSWORD_HASH_MEMORY_KIB": "1024",
 	}
