@@ -8,7 +8,6 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -429,8 +428,22 @@ func (l *loader) err() error {
 	if len(l.errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("invalid configuration: %w", errors.Join(l.errs...))
+	return invalid(l.errs)
 }
+
+// invalid is every problem found, printed on one line so that a refused
+// start ends with one line an operator can act on.
+type invalid []error
+
+func (e invalid) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return "invalid configuration: " + strings.Join(msgs, "; ")
+}
+
+func (e invalid) Unwrap() []error { return e }
 
 func (l *loader) str(name, def string) string {
 	if v, ok := l.lookup(name); ok && v != "" {
