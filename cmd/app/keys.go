@@ -14,6 +14,11 @@ import (
 	"github.com/acme/monolith/platform/database"
 )
 
+// keysUses is what rotation reads: the database, the initial signing key
+// (it seeds an empty set) and the key-encryption key with the refresh
+// interval (sessions).
+const keysUses = config.DatabaseSection | config.AuthSection | config.SessionsSection
+
 func keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage the access-token signing keys"}
 	cmd.AddCommand(&cobra.Command{
@@ -29,7 +34,7 @@ func keysCmd() *cobra.Command {
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			cfg, err := config.Load()
+			cfg, err := config.LoadSections(keysUses)
 			if err != nil {
 				return err
 			}

@@ -167,19 +167,27 @@ const DefaultSigningKeyFile = "./var/jwt-signing-key.pem"
 // DefaultDatabaseURL is the zero-setup local database.
 const DefaultDatabaseURL = "sqlite://./var/app.db"
 
-// Load reads the process environment.
+// Load reads the process environment, every section.
 func Load() (Config, error) { return LoadFrom(os.LookupEnv) }
 
-// LoadFrom reads configuration through lookup (os.LookupEnv in production,
-// a map in tests).
+// LoadFrom reads every section through lookup (os.LookupEnv in
+// production, a map in tests).
 func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
-	l := &loader{lookup: lookup}
+	return LoadSectionsFrom(lookup, AllSections)
+}
+
+// LoadSectionsFrom reads configuration through lookup, validating only
+// the sections in uses and leaving the others zero. Every variable is
+// still looked up, so Names sees them all.
+func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config, error) {
+	l := &loader{lookup: lookup, uses: uses}
 	var c Config
 	c.Env = l.oneOf("APP_ENV", Development, Development, Production)
 	prod := c.Env == Production
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogFx = l.boolean("LOG_FX_EVENTS", false)
 
+	l.section = HTTPSection
 	c.HTTP = HTTP{
 		Addr:            l.str("HTTP_ADDR", "127.0.0.1:8080"),
 		PublicURL:       l.str("PUBLIC_URL", ""),
@@ -205,6 +213,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 			"password-reset links are built from it and HSTS is on; only a loopback host may use http")
 	}
 
+	l.section = DatabaseSection
 	c.Database = Database{
 		URL:                    l.str("DATABASE_URL", DefaultDatabaseURL),
 		MaxOpenConns:           l.integer("DB_MAX_OPEN_CONNS", 20, 1, 1000),
@@ -219,6 +228,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
 	}
 
+	l.section = AuthSection
 	c.Auth = Auth{
 		Issuer:         l.str("JWT_ISSUER", "monolith"),
 		Audience:       l.str("JWT_AUDIENCE", "monolith-api"),
@@ -239,6 +249,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		l.fail("JWT_PRIVATE_KEY", "set either JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both")
 	}
 
+	l.section = UsersSection
 	c.Users = Users{
 		FirstSuperuserEmail:    l.str("FIRST_SUPERUSER_EMAIL", ""),
 		FirstSuperuserPassword: l.str("FIRST_SUPERUSER_PASSWORD", ""),
@@ -249,6 +260,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	}
 
 	// The loader bounds each value, so the narrowing conversions are safe.
+	l.section = PasswordSection
 	c.Password = Password{
 		MemoryKiB:   uint32(l.integer("PASSWORD_HASH_MEMORY_KIB", minMemoryKiB, 8, 4<<20)), //nolint:gosec // bounded above
 		Iterations:  uint32(l.integer("PASSWORD_HASH_ITERATIONS", minIterations, 1, 100)),  //nolint:gosec // bounded above
@@ -256,6 +268,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		Concurrency: l.integer("PASSWORD_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), 1, 1024),
 	}
 
+	l.section = TelemetrySection
 	c.Telemetry = loadTelemetry(l)
 	c.loadSessions(l, prod)
 
@@ -264,6 +277,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	} else if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
 		c.Auth.PrivateKeyFile = DefaultSigningKeyFile
 	}
+	c.zeroUnused(uses)
 	return c, l.err()
 }
 
@@ -272,6 +286,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 var developmentKEK = sha256.Sum256([]byte("monolith development key-encryption key; never use in production"))
 
 func (c *Config) loadSessions(l *loader, prod bool) {
+	l.section = SessionsSection
 	s := Sessions{
 		RefreshIdleTTL:     l.duration("REFRESH_TOKEN_IDLE_TTL", 14*24*time.Hour),
 		RefreshAbsoluteTTL: l.duration("REFRESH_TOKEN_ABSOLUTE_TTL", 30*24*time.Hour),
@@ -336,6 +351,7 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 	}
 	c.Sessions = s
 
+	l.section = MailSection
 	c.Mail = Mail{
 		SMTPHost:     l.str("SMTP_HOST", ""),
 		SMTPPort:     l.integer("SMTP_PORT", 587, 1, 65535),
@@ -358,6 +374,7 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 // checkProduction refuses development conveniences: every secret must be
 // given explicitly and none may be a placeholder from .env.example.
 func (c *Config) checkProduction(l *loader) {
+	l.section = DatabaseSection
 	if _, set := l.lookup("DATABASE_URL"); !set {
 		l.fail("DATABASE_URL", "must be set explicitly in production")
 	} else if u, err := url.Parse(c.Database.URL); err == nil && u.User != nil {
@@ -370,15 +387,18 @@ func (c *Config) checkProduction(l *loader) {
 			l.fail("DATABASE_URL", why)
 		}
 	}
+	l.section = AuthSection
 	if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
 		l.fail("JWT_PRIVATE_KEY", "a signing key must be provided in production (JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE)")
 	}
 	if isPlaceholder(c.Auth.PrivateKeyPEM) {
 		l.fail("JWT_PRIVATE_KEY", "is a placeholder; provide a real PEM private key")
 	}
+	l.section = UsersSection
 	if c.Users.FirstSuperuserPassword != "" && isPlaceholder(c.Users.FirstSuperuserPassword) {
 		l.fail("FIRST_SUPERUSER_PASSWORD", "is a placeholder; choose a real password")
 	}
+	l.section = PasswordSection
 	if c.Password.MemoryKiB < minMemoryKiB || c.Password.Iterations < minIterations {
 		l.fail("PASSWORD_HASH_MEMORY_KIB", fmt.Sprintf("argon2id parameters below OWASP minimum (m=%d KiB, t=%d) are refused in production", minMemoryKiB, minIterations))
 	}
@@ -402,8 +422,10 @@ func isLoopback(addr string) bool {
 }
 
 type loader struct {
-	lookup func(string) (string, bool)
-	errs   []error
+	lookup  func(string) (string, bool)
+	uses    Section // the sections whose problems are reported
+	section Section // the section being read; 0 for the ones every command uses
+	errs    []error
 }
 
 // Names lists every variable Load reads, in order; .env.example is tested
@@ -421,6 +443,9 @@ func Names() []string {
 }
 
 func (l *loader) fail(name, msg string) {
+	if l.section != 0 && l.uses&l.section == 0 {
+		return // a section this command does not use
+	}
 	l.errs = append(l.errs, fmt.Errorf("%s: %s", name, msg))
 }
 
