@@ -78,7 +78,16 @@ type Database struct {
 	// AllowInsecureTransport lets production reach a remote Postgres
 	// without TLS, for a sidecar or service mesh that encrypts the hop.
 	AllowInsecureTransport bool
+	// QueryTimeout bounds every database call (waiting for a pooled
+	// connection, each statement, a transaction's begin and commit) and is
+	// Postgres's statement_timeout, so a frozen or partitioned server
+	// costs a request this long and a 503, not the length of the outage.
+	// 0 turns both off.
+	QueryTimeout time.Duration
 }
+
+// DefaultQueryTimeout is DB_QUERY_TIMEOUT's default.
+const DefaultQueryTimeout = 5 * time.Second
 
 // Auth configures access tokens.
 type Auth struct {
@@ -223,6 +232,10 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 		MigrateOnStart:         l.boolean("MIGRATE_ON_START", false),
 		DevURL:                 l.str("MIGRATE_DEV_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		AllowInsecureTransport: l.boolean("DATABASE_ALLOW_INSECURE_TRANSPORT", false),
+		QueryTimeout:           l.durationOrZero("DB_QUERY_TIMEOUT", DefaultQueryTimeout),
+	}
+	if uses&HTTPSection != 0 && c.Database.QueryTimeout >= c.HTTP.WriteTimeout {
+		l.fail("DB_QUERY_TIMEOUT", "must be shorter than HTTP_WRITE_TIMEOUT, so that a request waiting on the database still gets its 503")
 	}
 	if !strings.HasPrefix(c.Database.URL, "sqlite://") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
