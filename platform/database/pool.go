@@ -41,7 +41,7 @@ func openPostgres(dsn string, queryTimeout time.Duration) (*sql.DB, error) {
 		if cause := errors.Unwrap(err); cause != nil {
 			return nil, fmt.Errorf("DATABASE_URL is not a valid Postgres URL: %w", cause)
 		}
-		return nil, errors.New("DATABASE_URL is not a valid Postgres URL")
+		return nil, errors.New("DATABASE_URL is not a valid Postgres URL (check its host, port and parameters)")
 	}
 	d := &net.Dialer{
 		Timeout: cc.ConnectTimeout,
