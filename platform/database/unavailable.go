@@ -70,10 +70,18 @@ func classifyCall(ctx, parent context.Context, err error) error {
 		return err
 	case parent.Err() != nil:
 		return err
-	case errors.Is(context.Cause(ctx), errQueryTimeout):
+	case errors.Is(context.Cause(ctx), errQueryTimeout) && interrupted(err):
 		return fmt.Errorf("%w: %w: %w", ErrUnavailable, errQueryTimeout, err)
 	}
 	return classify(err)
+}
+
+// interrupted reports whether err is what a call cut short by its context
+// returns, rather than an answer that merely came late (a unique
+// violation found just after the deadline stays a conflict).
+func interrupted(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, errQueryTimeout) || IsConnectionError(err)
 }
 
 // Classify wraps an ent driver so that connection errors from any query,
