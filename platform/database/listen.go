@@ -75,7 +75,10 @@ func (db *DB) listenCheck() time.Duration {
 // until the connection or ctx fails. It signals ready (nil on first) once
 // LISTEN is in place.
 func (db *DB) listenOnce(ctx context.Context, channel string, sub Subscriber, first chan<- error) error {
-	conn, err := db.SQL.Conn(ctx)
+	check := db.listenCheck()
+	cctx, cancel := context.WithTimeout(ctx, check) // only for getting the connection
+	conn, err := db.SQL.Conn(cctx)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", channel, err)
 	}
@@ -86,7 +89,6 @@ func (db *DB) listenOnce(ctx context.Context, channel string, sub Subscriber, fi
 			return fmt.Errorf("listen %s: driver connection is %T, not pgx", channel, dc)
 		}
 		pc := sc.Conn()
-		check := db.listenCheck()
 		lctx, cancel := context.WithTimeout(ctx, check)
 		_, err := pc.Exec(lctx, "LISTEN "+pgx.Identifier{channel}.Sanitize())
 		cancel()
