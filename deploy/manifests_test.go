@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"io/fs"
@@ -118,10 +119,14 @@ func appConfig(t *testing.T, cm *corev1.ConfigMap) config.Config {
 			t.Errorf("ConfigMap sets %s, which the application does not read", k)
 		}
 	}
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
 	secrets := map[string]string{
-		"DATABASE_URL":           "postgres://app:s3cr3t-value@db:5432/app",
+		// As in docs/operations.md: production refuses a remote Postgres
+		// without sslmode=require or stronger.
+		"DATABASE_URL":           "postgres://app:s3cr3t-value@db:5432/app?sslmode=require",
 		"JWT_PRIVATE_KEY":        "-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----",
-		"JWT_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		"JWT_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(kek),
 	}
 	cfg, err := config.LoadFrom(func(k string) (string, bool) {
 		if v, ok := secrets[k]; ok {
@@ -134,6 +139,24 @@ func appConfig(t *testing.T, cm *corev1.ConfigMap) config.Config {
 		t.Fatalf("the ConfigMap is not a valid configuration: %v", err)
 	}
 	return cfg
+}
+
+// migrationConfig loads the migration Job's environment (the ConfigMap and
+// a stand-in for its one secret) as `migrate up` does: the database
+// section only.
+func migrationConfig(t *testing.T, cm *corev1.ConfigMap) {
+	t.Helper()
+	secrets := map[string]string{"DATABASE_URL": "postgres://app:s3cr3t-value@db:5432/app?sslmode=require"}
+	_, err := config.LoadSectionsFrom(func(k string) (string, bool) {
+		if v, ok := secrets[k]; ok {
+			return v, true
+		}
+		v, ok := cm.Data[k]
+		return v, ok
+	}, config.DatabaseSection)
+	if err != nil {
+		t.Fatalf("the migration Job's environment is not enough for migrate up: %v", err)
+	}
 }
 
 func port(t *testing.T, addr string) int32 {
@@ -163,9 +186,29 @@ func namedPort(t *testing.T, c corev1.Container, name string) int32 {
 // Secret variables must come from a Secret, never a ConfigMap or a literal.
 var secretVars = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE", "JWT_KEY_ENCRYPTION_KEY", "FIRST_SUPERUSER_PASSWORD", "SMTP_PASSWORD"}
 
-// requiredSecrets are what production refuses to start without; every
-// pod (API, migration, key rotation) loads the production configuration.
+// requiredSecrets are what production `serve` and `keys rotate` refuse to
+// start without.
 var requiredSecrets = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_KEY_ENCRYPTION_KEY"}
+
+// migrationSecrets are all the migration Job may hold: `migrate up`
+// validates the database section only (cmd/app migrateUses).
+var migrationSecrets = []string{"DATABASE_URL"}
+
+// secretRefs lists the variables a container takes from a Secret.
+func secretRefs(c corev1.Container) []string {
+	var names []string
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			names = append(names, e.Name)
+		}
+	}
+	for _, ef := range c.EnvFrom {
+		if ef.SecretRef != nil {
+			names = append(names, "all of Secret "+ef.SecretRef.Name)
+		}
+	}
+	return names
+}
 
 func TestBaseUsesThePlaceholderImage(t *testing.T) {
 	r := render(t, "base")
@@ -230,8 +273,10 @@ func checkOverlay(t *testing.T, r *rendered) {
 		t.Errorf("app args = %v", app.Args)
 	}
 
-	// 5. The migration's DB URL comes from a Secret; atlas.sum ships with
-	// the embedded directory the Job applies.
+	// 5. The migration's DB URL comes from a Secret, and with the
+	// ConfigMap it is a valid configuration for what `migrate up` reads;
+	// atlas.sum ships with the embedded directory the Job applies.
+	migrationConfig(t, cm)
 	if _, err := fs.Stat(migrations.FS, "postgres/atlas.sum"); err != nil {
 		t.Errorf("the embedded migration directory lacks atlas.sum: %v", err)
 	}
@@ -318,6 +363,14 @@ func checkOverlay(t *testing.T, r *rendered) {
 				if e := envVar(c, name); e != nil && (e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
 					t.Errorf("%s container %s: %s must come from a secretKeyRef", kind, c.Name, name)
 				}
+			}
+			if kind == "Job" {
+				// Least privilege: the migration gets the database URL
+				// and nothing else from the Secret.
+				if got := secretRefs(c); !slices.Equal(got, migrationSecrets) {
+					t.Errorf("migration Job container %s takes %v from the Secret; it needs only %v", c.Name, got, migrationSecrets)
+				}
+				continue
 			}
 			for _, name := range requiredSecrets {
 				if e := envVar(c, name); e == nil {

@@ -78,6 +78,9 @@ func openDatabase(lc fx.Lifecycle, cfg config.Database, log *zap.Logger) (*datab
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AllowInsecureTransport {
+		log.Warn("DATABASE_ALLOW_INSECURE_TRANSPORT=true: the database connection may be unencrypted; something else must encrypt it")
+	}
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {

@@ -15,6 +15,11 @@ import (
 	"github.com/acme/monolith/platform/database"
 )
 
+// keysUses is what the key commands read: the database, the initial signing
+// key (it seeds an empty set) and the key-encryption key with the refresh
+// interval (sessions).
+const keysUses = config.DatabaseSection | config.AuthSection | config.SessionsSection
+
 func keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage the access-token signing keys"}
 	cmd.AddCommand(&cobra.Command{
@@ -92,7 +97,7 @@ func withKeyRing(cmd *cobra.Command, fn func(context.Context, config.Config, *au
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cfg, err := config.Load()
+	cfg, err := config.LoadSections(keysUses)
 	if err != nil {
 		return err
 	}

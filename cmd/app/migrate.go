@@ -25,8 +25,12 @@ func migrateCmd() *cobra.Command {
 	return cmd
 }
 
+// migrateUses is all a migration needs: a migration Job holds
+// DATABASE_URL and no signing key.
+const migrateUses = config.DatabaseSection
+
 func openMigrator() (*migrator.Migrator, func(), error) {
-	cfg, err := config.Load()
+	cfg, err := config.LoadSections(migrateUses)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,7 +120,7 @@ func migrateDiffCmd() *cobra.Command {
 			"NAME into migrations/postgres and migrations/sqlite with the same version, updating atlas.sum.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load()
+			cfg, err := config.LoadSections(migrateUses)
 			if err != nil {
 				return err
 			}

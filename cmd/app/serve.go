@@ -32,10 +32,30 @@ func serveCmd() *cobra.Command {
 			if err := app.Err(); err != nil {
 				return err
 			}
-			app.Run()
-			return nil
+			return serveUntilSignal(app)
 		},
 	}
+}
+
+// serveUntilSignal is fx's App.Run, except that a failed start or stop is returned
+// (and printed once by main) instead of being logged by fx and ending the
+// process from inside fx.
+func serveUntilSignal(app *fx.App) error {
+	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		return err
+	}
+	sig := <-app.Wait()
+	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
+	defer cancel()
+	if err := app.Stop(stopCtx); err != nil {
+		return fmt.Errorf("stop after %s: %w", sig.Signal, err)
+	}
+	if sig.ExitCode != 0 {
+		return exitCode(sig.ExitCode)
+	}
+	return nil
 }
 
 // announce prints where to go once the server listens.

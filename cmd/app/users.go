@@ -15,6 +15,10 @@ import (
 	"github.com/acme/monolith/platform/config"
 )
 
+// createSuperuserUses is what the users service needs: the database,
+// password hashing and the users settings; not the signing keys.
+const createSuperuserUses = config.DatabaseSection | config.UsersSection | config.PasswordSection
+
 func usersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Administer users"}
 	cmd.AddCommand(createSuperuserCmd())
@@ -47,7 +51,7 @@ func createSuperuserCmd() *cobra.Command {
 			if pw == "" {
 				return errors.New("a password is required: --password or --password-stdin")
 			}
-			cfg, err := config.Load()
+			cfg, err := config.LoadSections(createSuperuserUses)
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -86,7 +85,19 @@ type Database struct {
 	// DevURL is a Postgres server where `app migrate diff` may create and
 	// drop a scratch database to plan the next migration.
 	DevURL string
+	// AllowInsecureTransport lets production reach a remote Postgres
+	// without TLS, for a sidecar or service mesh that encrypts the hop.
+	AllowInsecureTransport bool
+	// QueryTimeout bounds every database call (waiting for a pooled
+	// connection, each statement, a transaction's begin and commit) and is
+	// Postgres's statement_timeout, so a frozen or partitioned server
+	// costs a request this long and a 503, not the length of the outage.
+	// 0 turns both off.
+	QueryTimeout time.Duration
 }
+
+// DefaultQueryTimeout is DB_QUERY_TIMEOUT's default.
+const DefaultQueryTimeout = 5 * time.Second
 
 // Auth configures access tokens.
 type Auth struct {
@@ -175,19 +186,27 @@ const DefaultSigningKeyFile = "./var/jwt-signing-key.pem"
 // DefaultDatabaseURL is the zero-setup local database.
 const DefaultDatabaseURL = "sqlite://./var/app.db"
 
-// Load reads the process environment.
+// Load reads the process environment, every section.
 func Load() (Config, error) { return LoadFrom(os.LookupEnv) }
 
-// LoadFrom reads configuration through lookup (os.LookupEnv in production,
-// a map in tests).
+// LoadFrom reads every section through lookup (os.LookupEnv in
+// production, a map in tests).
 func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
-	l := &loader{lookup: lookup}
+	return LoadSectionsFrom(lookup, AllSections)
+}
+
+// LoadSectionsFrom reads configuration through lookup, validating only
+// the sections in uses and leaving the others zero. Every variable is
+// still looked up, so Names sees them all.
+func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config, error) {
+	l := &loader{lookup: lookup, uses: uses}
 	var c Config
 	c.Env = l.oneOf("APP_ENV", Development, Development, Production)
 	prod := c.Env == Production
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogFx = l.boolean("LOG_FX_EVENTS", false)
 
+	l.section = HTTPSection
 	c.HTTP = HTTP{
 		Addr:              l.str("HTTP_ADDR", "127.0.0.1:8080"),
 		PublicURL:         l.str("PUBLIC_URL", ""),
@@ -214,20 +233,31 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	} else if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		l.fail("PUBLIC_URL", "must be an absolute http(s) URL")
 	}
+	if prod && !securePublicURL(c.HTTP.PublicURL) {
+		l.fail("PUBLIC_URL", "must be the https:// URL clients use in production (e.g. https://api.example.com, also behind a TLS-terminating ingress): "+
+			"password-reset links are built from it and HSTS is on; only a loopback host may use http")
+	}
 
+	l.section = DatabaseSection
 	c.Database = Database{
-		URL:             l.str("DATABASE_URL", DefaultDatabaseURL),
-		MaxOpenConns:    l.integer("DB_MAX_OPEN_CONNS", 20, 1, 1000),
-		MaxIdleConns:    l.integer("DB_MAX_IDLE_CONNS", 10, 0, 1000),
-		ConnMaxLifetime: l.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute),
-		ConnMaxIdleTime: l.duration("DB_CONN_MAX_IDLE_TIME", 5*time.Minute),
-		MigrateOnStart:  l.boolean("MIGRATE_ON_START", false),
-		DevURL:          l.str("MIGRATE_DEV_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		URL:                    l.str("DATABASE_URL", DefaultDatabaseURL),
+		MaxOpenConns:           l.integer("DB_MAX_OPEN_CONNS", 20, 1, 1000),
+		MaxIdleConns:           l.integer("DB_MAX_IDLE_CONNS", 10, 0, 1000),
+		ConnMaxLifetime:        l.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute),
+		ConnMaxIdleTime:        l.duration("DB_CONN_MAX_IDLE_TIME", 5*time.Minute),
+		MigrateOnStart:         l.boolean("MIGRATE_ON_START", false),
+		DevURL:                 l.str("MIGRATE_DEV_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		AllowInsecureTransport: l.boolean("DATABASE_ALLOW_INSECURE_TRANSPORT", false),
+		QueryTimeout:           l.durationOrZero("DB_QUERY_TIMEOUT", DefaultQueryTimeout),
+	}
+	if uses&HTTPSection != 0 && c.Database.QueryTimeout >= c.HTTP.WriteTimeout {
+		l.fail("DB_QUERY_TIMEOUT", "must be shorter than HTTP_WRITE_TIMEOUT, so that a request waiting on the database still gets its 503")
 	}
 	if !strings.HasPrefix(c.Database.URL, "sqlite://") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
 	}
 
+	l.section = AuthSection
 	c.Auth = Auth{
 		Issuer:         l.str("JWT_ISSUER", "monolith"),
 		Audience:       l.str("JWT_AUDIENCE", "monolith-api"),
@@ -248,6 +278,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		l.fail("JWT_PRIVATE_KEY", "set either JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both")
 	}
 
+	l.section = UsersSection
 	c.Users = Users{
 		FirstSuperuserEmail:    l.str("FIRST_SUPERUSER_EMAIL", ""),
 		FirstSuperuserPassword: l.str("FIRST_SUPERUSER_PASSWORD", ""),
@@ -258,6 +289,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	}
 
 	// The loader bounds each value, so the narrowing conversions are safe.
+	l.section = PasswordSection
 	c.Password = Password{
 		MemoryKiB:   uint32(l.integer("PASSWORD_HASH_MEMORY_KIB", minMemoryKiB, 8, 4<<20)), //nolint:gosec // bounded above
 		Iterations:  uint32(l.integer("PASSWORD_HASH_ITERATIONS", minIterations, 1, 100)),  //nolint:gosec // bounded above
@@ -265,6 +297,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		Concurrency: l.integer("PASSWORD_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), 1, 1024),
 	}
 
+	l.section = TelemetrySection
 	c.Telemetry = loadTelemetry(l)
 	c.loadSessions(l, prod)
 
@@ -273,6 +306,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	} else if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
 		c.Auth.PrivateKeyFile = DefaultSigningKeyFile
 	}
+	c.zeroUnused(uses)
 	return c, l.err()
 }
 
@@ -281,6 +315,7 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 var developmentKEK = sha256.Sum256([]byte("monolith development key-encryption key; never use in production"))
 
 func (c *Config) loadSessions(l *loader, prod bool) {
+	l.section = SessionsSection
 	s := Sessions{
 		RefreshIdleTTL:     l.duration("REFRESH_TOKEN_IDLE_TTL", 14*24*time.Hour),
 		RefreshAbsoluteTTL: l.duration("REFRESH_TOKEN_ABSOLUTE_TTL", 30*24*time.Hour),
@@ -333,13 +368,19 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 		s.KeyEncryptionKey = developmentKEK[:]
 	default:
 		b, err := base64.StdEncoding.DecodeString(kek)
-		if err != nil || len(b) != 32 {
+		switch {
+		case err != nil || len(b) != 32:
 			l.fail("JWT_KEY_ENCRYPTION_KEY", "must be 32 bytes, base64-encoded (openssl rand -base64 32)")
+		case prod:
+			if why := weakKEK(b); why != "" {
+				l.fail("JWT_KEY_ENCRYPTION_KEY", why+"; production needs 32 random bytes (openssl rand -base64 32)")
+			}
 		}
 		s.KeyEncryptionKey = b
 	}
 	c.Sessions = s
 
+	l.section = MailSection
 	c.Mail = Mail{
 		SMTPHost:     l.str("SMTP_HOST", ""),
 		SMTPPort:     l.integer("SMTP_PORT", 587, 1, 65535),
@@ -362,6 +403,7 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 // checkProduction refuses development conveniences: every secret must be
 // given explicitly and none may be a placeholder from .env.example.
 func (c *Config) checkProduction(l *loader) {
+	l.section = DatabaseSection
 	if _, set := l.lookup("DATABASE_URL"); !set {
 		l.fail("DATABASE_URL", "must be set explicitly in production")
 	} else if u, err := url.Parse(c.Database.URL); err == nil && u.User != nil {
@@ -369,15 +411,23 @@ func (c *Config) checkProduction(l *loader) {
 			l.fail("DATABASE_URL", "its password is a placeholder; use the real secret")
 		}
 	}
+	if !c.Database.AllowInsecureTransport {
+		if why := insecurePostgres(c.Database.URL); why != "" {
+			l.fail("DATABASE_URL", why)
+		}
+	}
+	l.section = AuthSection
 	if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
 		l.fail("JWT_PRIVATE_KEY", "a signing key must be provided in production (JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE)")
 	}
 	if isPlaceholder(c.Auth.PrivateKeyPEM) {
 		l.fail("JWT_PRIVATE_KEY", "is a placeholder; provide a real PEM private key")
 	}
+	l.section = UsersSection
 	if c.Users.FirstSuperuserPassword != "" && isPlaceholder(c.Users.FirstSuperuserPassword) {
 		l.fail("FIRST_SUPERUSER_PASSWORD", "is a placeholder; choose a real password")
 	}
+	l.section = PasswordSection
 	if c.Password.MemoryKiB < minMemoryKiB || c.Password.Iterations < minIterations {
 		l.fail("PASSWORD_HASH_MEMORY_KIB", fmt.Sprintf("argon2id parameters below OWASP minimum (m=%d KiB, t=%d) are refused in production", minMemoryKiB, minIterations))
 	}
@@ -397,19 +447,14 @@ func isPlaceholder(v string) bool {
 // isLoopback reports whether host:port names a loopback interface.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && isLoopbackHost(host)
 }
 
 type loader struct {
-	lookup func(string) (string, bool)
-	errs   []error
+	lookup  func(string) (string, bool)
+	uses    Section // the sections whose problems are reported
+	section Section // the section being read; 0 for the ones every command uses
+	errs    []error
 }
 
 // Names lists every variable Load reads, in order; .env.example is tested
@@ -427,6 +472,9 @@ func Names() []string {
 }
 
 func (l *loader) fail(name, msg string) {
+	if l.section != 0 && l.uses&l.section == 0 {
+		return // a section this command does not use
+	}
 	l.errs = append(l.errs, fmt.Errorf("%s: %s", name, msg))
 }
 
@@ -434,8 +482,22 @@ func (l *loader) err() error {
 	if len(l.errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("invalid configuration: %w", errors.Join(l.errs...))
+	return invalid(l.errs)
 }
+
+// invalid is every problem found, printed on one line so that a refused
+// start ends with one line an operator can act on.
+type invalid []error
+
+func (e invalid) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return "invalid configuration: " + strings.Join(msgs, "; ")
+}
+
+func (e invalid) Unwrap() []error { return e }
 
 func (l *loader) str(name, def string) string {
 	if v, ok := l.lookup(name); ok && v != "" {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acme/monolith/platform/config"
 )
@@ -71,16 +72,16 @@ func TestProductionRequiresExplicitSecrets(t *testing.T) {
 	}
 	good := map[string]string{
 		"APP_ENV":              "production",
-		"DATABASE_URL":         "postgres://app:s3cr3t-Value@db:5432/app",
+		"DATABASE_URL":         "postgres://app:s3cr3t-Value@db:5432/app?sslmode=require",
 		"JWT_PRIVATE_KEY_FILE": "/secrets/jwt.pem",
 		// Sealing key for the signing keys stored in the database.
-		"JWT_KEY_ENCRYPTION_KEY": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+		"JWT_KEY_ENCRYPTION_KEY": "cXu2bG2Sxaf3sDH+VydA6l9I+CJ0sHXlnOm9/erSUqQ=",
 	}
 	if _, err := config.LoadFrom(env(good)); err != nil {
 		t.Fatalf("explicit production config refused: %v", err)
 	}
 	placeholders := map[string]string{
-		"DATABASE_URL":             "postgres://app:changethis@db:5432/app",
+		"DATABASE_URL":             "postgres://app:changethis@db:5432/app?sslmode=require",
 		"FIRST_SUPERUSER_PASSWORD": "changethis",
 		"PASSWORD_HASH_MEMORY_KIB": "1024",
 	}
@@ -156,5 +157,32 @@ func TestSessionSettingsAreChecked(t *testing.T) {
 	}))
 	if err != nil || len(c.Sessions.TrustedProxies) != 2 || len(c.Sessions.KeyEncryptionKey) != 32 {
 		t.Fatalf("valid settings refused or misread: %+v %v", c.Sessions, err)
+	}
+}
+
+// TestQueryTimeout: DB_QUERY_TIMEOUT defaults to 5s, may be 0 (off), and
+// must be shorter than HTTP_WRITE_TIMEOUT so a request waiting on the
+// database gets its 503 before the write deadline.
+func TestQueryTimeout(t *testing.T) {
+	c, err := config.LoadFrom(env(nil))
+	if err != nil || c.Database.QueryTimeout != config.DefaultQueryTimeout || config.DefaultQueryTimeout != 5*time.Second {
+		t.Fatalf("default: %v %v", c.Database.QueryTimeout, err)
+	}
+	if c, err := config.LoadFrom(env(map[string]string{"DB_QUERY_TIMEOUT": "0"})); err != nil || c.Database.QueryTimeout != 0 {
+		t.Fatalf("0: %v %v", c.Database.QueryTimeout, err)
+	}
+	for _, kv := range []map[string]string{
+		{"DB_QUERY_TIMEOUT": "soon"},
+		{"DB_QUERY_TIMEOUT": "-1s"},
+		{"DB_QUERY_TIMEOUT": "30s"}, // = the default HTTP_WRITE_TIMEOUT
+		{"DB_QUERY_TIMEOUT": "10s", "HTTP_WRITE_TIMEOUT": "5s"},
+	} {
+		if _, err := config.LoadFrom(env(kv)); err == nil || !strings.Contains(err.Error(), "DB_QUERY_TIMEOUT:") {
+			t.Errorf("%v: err = %v, want it to name DB_QUERY_TIMEOUT", kv, err)
+		}
+	}
+	// A migration does not serve HTTP: the comparison is not its business.
+	if _, err := config.LoadSectionsFrom(env(map[string]string{"DB_QUERY_TIMEOUT": "10s", "HTTP_WRITE_TIMEOUT": "5s"}), config.DatabaseSection); err != nil {
+		t.Errorf("database section alone: %v", err)
 	}
 }

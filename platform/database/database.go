@@ -33,6 +33,9 @@ type DB struct {
 	Ent     *ent.Client
 	SQL     *sql.DB
 	Dialect string // dialect.Postgres or dialect.SQLite
+	// QueryTimeout is the deadline of each ent call (DB_QUERY_TIMEOUT);
+	// the LISTEN connection pings at this interval too. 0: none.
+	QueryTimeout time.Duration
 }
 
 // Close closes the pool.
@@ -53,26 +56,31 @@ func Open(cfg config.Database) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dia == dialect.SQLite {
+	var sqlDB *sql.DB
+	if dia == dialect.Postgres {
+		if sqlDB, err = openPostgres(dsn, cfg.QueryTimeout); err != nil {
+			return nil, err
+		}
+	} else {
 		if err := ensureDir(dsn); err != nil {
 			return nil, err
 		}
-	}
-	sqlDB, err := sql.Open(driver, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dia, err)
+		if sqlDB, err = sql.Open(driver, dsn); err != nil {
+			return nil, fmt.Errorf("open %s: %w", dia, err)
+		}
 	}
 	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(cfg.MaxIdleConns)
 	sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	sqlDB.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
-	return Wrap(sqlDB, dia), nil
+	return Wrap(sqlDB, dia, cfg.QueryTimeout), nil
 }
 
-// Wrap builds a DB around an open pool.
-func Wrap(sqlDB *sql.DB, dia string) *DB {
-	drv := Classify(entsql.OpenDB(dia, sqlDB))
-	return &DB{Ent: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dia}
+// Wrap builds a DB around an open pool; every ent call gets queryTimeout
+// (0: none).
+func Wrap(sqlDB *sql.DB, dia string, queryTimeout time.Duration) *DB {
+	drv := Classify(entsql.OpenDB(dia, sqlDB), queryTimeout)
+	return &DB{Ent: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dia, QueryTimeout: queryTimeout}
 }
 
 // ParseURL turns a DATABASE_URL into a database/sql driver name, DSN and ent

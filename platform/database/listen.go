@@ -61,11 +61,24 @@ func (db *DB) Listen(ctx context.Context, channel string, sub Subscriber) error 
 	}
 }
 
+// listenCheck is how long the LISTEN connection may stay silent before it
+// must answer a ping, and how long the ping may take: DB_QUERY_TIMEOUT,
+// like any other call (30 s when that is off).
+func (db *DB) listenCheck() time.Duration {
+	if db.QueryTimeout > 0 {
+		return db.QueryTimeout
+	}
+	return 30 * time.Second
+}
+
 // listenOnce runs LISTEN on one connection and delivers notifications
 // until the connection or ctx fails. It signals ready (nil on first) once
 // LISTEN is in place.
 func (db *DB) listenOnce(ctx context.Context, channel string, sub Subscriber, first chan<- error) error {
-	conn, err := db.SQL.Conn(ctx)
+	check := db.listenCheck()
+	cctx, cancel := context.WithTimeout(ctx, check) // only for getting the connection
+	conn, err := db.SQL.Conn(cctx)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", channel, err)
 	}
@@ -76,8 +89,11 @@ func (db *DB) listenOnce(ctx context.Context, channel string, sub Subscriber, fi
 			return fmt.Errorf("listen %s: driver connection is %T, not pgx", channel, dc)
 		}
 		pc := sc.Conn()
-		if _, err := pc.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-			return fmt.Errorf("listen %s: %w", channel, err)
+		lctx, cancel := context.WithTimeout(ctx, check)
+		_, err := pc.Exec(lctx, "LISTEN "+pgx.Identifier{channel}.Sanitize())
+		cancel()
+		if err != nil {
+			return errors.Join(fmt.Errorf("listen %s: %w", channel, err), driver.ErrBadConn)
 		}
 		sub.Ready()
 		select {
@@ -85,13 +101,28 @@ func (db *DB) listenOnce(ctx context.Context, channel string, sub Subscriber, fi
 		default:
 		}
 		for {
-			n, err := pc.WaitForNotification(ctx)
-			if err != nil {
-				// The connection is in an unknown state (a cancelled wait
-				// closes it): the pool must not reuse it.
-				return errors.Join(fmt.Errorf("listen %s: %w", channel, err), driver.ErrBadConn)
+			wctx, cancel := context.WithTimeout(ctx, check)
+			n, err := pc.WaitForNotification(wctx)
+			cancel()
+			if err == nil {
+				sub.Notify(n.Payload)
+				continue
 			}
-			sub.Notify(n.Payload)
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !pc.IsClosed() {
+				// Quiet for a while. A server that froze or vanished
+				// without closing the connection sends nothing either:
+				// ask it to answer (a timed-out wait leaves the
+				// connection usable).
+				pctx, cancel := context.WithTimeout(ctx, check)
+				err = pc.Ping(pctx)
+				cancel()
+				if err == nil {
+					continue
+				}
+			}
+			// The connection is in an unknown state: the pool must not
+			// reuse it.
+			return errors.Join(fmt.Errorf("listen %s: %w", channel, err), driver.ErrBadConn)
 		}
 	})
 }

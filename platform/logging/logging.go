@@ -31,8 +31,11 @@ func New(cfg config.Config) (*zap.Logger, error) {
 		zc.Development = false
 	}
 	zc.Level = zap.NewAtomicLevelAt(level)
-	zc.DisableStacktrace = cfg.IsProduction()
-	log, err := zc.Build()
+	// An error log is an event, not a crash: a stack of the logging call
+	// buries the message (a failed start printed three). Recovered request
+	// panics log their own stack; only DPanic and above add one here.
+	zc.DisableStacktrace = true
+	log, err := zc.Build(zap.AddStacktrace(zapcore.DPanicLevel))
 	if err != nil {
 		return nil, fmt.Errorf("build logger: %w", err)
 	}
@@ -40,17 +43,64 @@ func New(cfg config.Config) (*zap.Logger, error) {
 }
 
 // FxLogger routes fx's own events through zap. They are debug-level unless
-// LOG_FX_EVENTS=true, so a normal start prints only what matters; fx errors
-// are always logged.
+// LOG_FX_EVENTS=true, so a normal start prints only what matters. Errors
+// that fx also returns to the caller (a failed constructor, invoke or
+// start hook) are left to the caller, which prints them once, as one
+// line; fx would log each up to three times. Other fx errors (a failed
+// stop hook) are always logged.
 func FxLogger(cfg config.Config, log *zap.Logger) fxevent.Logger {
 	l := &fxevent.ZapLogger{Logger: log.Named("fx")}
+	l.UseErrorLevel(zapcore.ErrorLevel)
 	if cfg.LogFx {
 		l.UseLogLevel(zapcore.InfoLevel)
-	} else {
-		l.Logger = log.Named("fx").WithOptions(zap.IncreaseLevel(zapcore.WarnLevel))
+		return l
 	}
-	l.UseErrorLevel(zapcore.ErrorLevel)
-	return l
+	l.Logger = log.Named("fx").WithOptions(zap.IncreaseLevel(zapcore.WarnLevel))
+	return returnedErrorsOmitted{l}
+}
+
+// returnedErrorsOmitted drops the fx events whose error fx.New or
+// App.Start returns.
+type returnedErrorsOmitted struct{ fxevent.Logger }
+
+func (l returnedErrorsOmitted) LogEvent(e fxevent.Event) {
+	switch e := e.(type) {
+	case *fxevent.OnStartExecuted:
+		if e.Err != nil {
+			return
+		}
+	case *fxevent.RollingBack, *fxevent.RolledBack:
+		return
+	case *fxevent.Started:
+		if e.Err != nil {
+			return
+		}
+	case *fxevent.Provided:
+		if e.Err != nil {
+			return
+		}
+	case *fxevent.Invoked:
+		if e.Err != nil {
+			return
+		}
+	case *fxevent.Decorated:
+		if e.Err != nil {
+			return
+		}
+	case *fxevent.Supplied:
+		if e.Err != nil {
+			return
+		}
+	case *fxevent.Replaced:
+		if e.Err != nil {
+			return
+		}
+	case *fxevent.Run:
+		if e.Err != nil {
+			return
+		}
+	}
+	l.Logger.LogEvent(e)
 }
 
 type ctxKey struct{}

@@ -200,6 +200,14 @@ func (m *Migrator) apply(ctx context.Context, f migrate.File) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
+	if m.dialect == dialect.Postgres {
+		// The pool asks for statement_timeout = DB_QUERY_TIMEOUT, meant
+		// for requests; a migration (an index on a big table) may run
+		// longer. The Job's activeDeadlineSeconds bounds it instead.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+			return fmt.Errorf("begin %s: %w", f.Name(), err)
+		}
+	}
 	rrw := &revisions{q: tx, dialect: m.dialect}
 	// Re-check inside the transaction: a concurrent run (SQLite has no
 	// advisory lock) may have applied the file since Status was read.

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect"
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/migrations"
+	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/migrator"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -161,5 +163,39 @@ func TestTamperedChecksumIsRefused(t *testing.T) {
 	dir, _ := migrator.LoadDir(edited, root)
 	if _, err := migrator.WithDir(m, dir).Up(context.Background()); !errors.Is(err, migrate.ErrChecksumMismatch) {
 		t.Fatalf("err = %v, want checksum mismatch", err)
+	}
+}
+
+// TestMigrationOutlivesStatementTimeout: the pool asks Postgres for
+// statement_timeout = DB_QUERY_TIMEOUT, which is for requests; a migration
+// statement that runs longer (an index on a big table) still applies.
+func TestMigrationOutlivesStatementTimeout(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.NewDB(t, dialect.Postgres, func(c *config.Database) { c.QueryTimeout = 200 * time.Millisecond })
+	var st string
+	if err := db.SQL.QueryRowContext(ctx, "SHOW statement_timeout").Scan(&st); err != nil || st != "200ms" {
+		t.Fatalf("control: statement_timeout = %q (%v)", st, err)
+	}
+	if _, err := db.SQL.ExecContext(ctx, "SELECT pg_sleep(0.6)"); err == nil {
+		t.Fatal("control: a statement outlived statement_timeout outside a migration")
+	}
+	m, err := migrator.New(db, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := migrator.EmbeddedDir(dialect.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.WriteFile("99990101000000_slow.sql", []byte("SELECT pg_sleep(0.6);\n")); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := dir.Checksum()
+	if err := migrate.WriteSumFile(dir, sum); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := migrator.WithDir(m, dir).Up(ctx)
+	if err != nil || len(applied) != 1 || applied[0] != "99990101000000_slow.sql" {
+		t.Fatalf("slow migration: applied %v, err %v", applied, err)
 	}
 }

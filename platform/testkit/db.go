@@ -26,6 +26,11 @@ import (
 // TEST_DATABASE_URL says otherwise.
 const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
+// QueryTimeout is the DB_QUERY_TIMEOUT of test databases: every test runs
+// its database calls under a deadline, as production does, with more room
+// than the default for a shared machine under -race.
+const QueryTimeout = 2 * config.DefaultQueryTimeout
+
 // PostgresURL is the server where each test creates its own database.
 func PostgresURL() string {
 	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
@@ -99,10 +104,10 @@ func ForEachDB(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 }
 
 // NewDB returns a fresh, migrated database of dialect dia, dropped when the
-// test ends.
-func NewDB(t testing.TB, dia string) *database.DB {
+// test ends; configure changes the pool's settings (DB_QUERY_TIMEOUT...).
+func NewDB(t testing.TB, dia string, configure ...func(*config.Database)) *database.DB {
 	t.Helper()
-	db := NewEmptyDB(t, dia)
+	db := NewEmptyDB(t, dia, configure...)
 	m, err := migrator.New(db, zap.NewNop())
 	if err != nil {
 		t.Fatalf("migrator: %v", err)
@@ -114,10 +119,14 @@ func NewDB(t testing.TB, dia string) *database.DB {
 }
 
 // NewEmptyDB returns a fresh database with no tables.
-func NewEmptyDB(t testing.TB, dia string) *database.DB {
+func NewEmptyDB(t testing.TB, dia string, configure ...func(*config.Database)) *database.DB {
 	t.Helper()
-	url := NewDatabaseURL(t, dia)
-	db, err := database.Open(config.Database{URL: url, MaxOpenConns: 10, MaxIdleConns: 5, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: time.Minute})
+	cfg := config.Database{URL: NewDatabaseURL(t, dia), MaxOpenConns: 10, MaxIdleConns: 5, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: time.Minute,
+		QueryTimeout: QueryTimeout}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	db, err := database.Open(cfg)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}

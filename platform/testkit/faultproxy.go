@@ -52,8 +52,10 @@ func NewFaultProxy(t testing.TB, target string) *FaultProxy {
 func (p *FaultProxy) Addr() string { return p.ln.Addr().String() }
 
 // NewFaultyPostgres returns a fresh, migrated Postgres database reached
-// through a FaultProxy, and the proxy. pool sets the pool size.
-func NewFaultyPostgres(t testing.TB, pool int) (*database.DB, *FaultProxy) {
+// through a FaultProxy, and the proxy. pool sets the pool size; configure
+// changes the rest of the pool's settings (DB_QUERY_TIMEOUT...) before it
+// opens.
+func NewFaultyPostgres(t testing.TB, pool int, configure ...func(*config.Database)) (*database.DB, *FaultProxy) {
 	t.Helper()
 	u, err := url.Parse(NewDatabaseURL(t, "postgres"))
 	if err != nil {
@@ -61,8 +63,12 @@ func NewFaultyPostgres(t testing.TB, pool int) (*database.DB, *FaultProxy) {
 	}
 	px := NewFaultProxy(t, u.Host)
 	u.Host = px.Addr()
-	db, err := database.Open(config.Database{URL: u.String(), MaxOpenConns: pool, MaxIdleConns: pool,
-		ConnMaxLifetime: time.Hour, ConnMaxIdleTime: time.Hour})
+	cfg := config.Database{URL: u.String(), MaxOpenConns: pool, MaxIdleConns: pool,
+		ConnMaxLifetime: time.Hour, ConnMaxIdleTime: time.Hour, QueryTimeout: QueryTimeout}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	db, err := database.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
