@@ -50,7 +50,6 @@ var Module = fx.Module("auth",
 		newService,
 		httpserver.AsRoutes(authapi.New),
 	),
-	fx.Invoke(listen),
 )
 
 type users struct {
@@ -80,11 +79,16 @@ func NewKeyRing(lc fx.Lifecycle, cfg config.Config, s *authstore.Store) (*authsv
 	return ring, nil
 }
 
-// newTokens checks sessions through the cache: the per-request check.
-func newTokens(cfg config.Auth, ring *authsvc.KeyRing, c *authstore.SessionCache) *authsvc.Tokens {
-	return authsvc.NewTokens(authsvc.TokenConfig{
+// newTokens checks sessions through the cache: the per-request check. A
+// process that verifies tokens must hear revocations and key removals, so
+// the listener comes with it; one-shot commands that never verify a token
+// (users create-superuser) build neither, nor need the signing keys.
+func newTokens(lc fx.Lifecycle, cfg config.Auth, ring *authsvc.KeyRing, c *authstore.SessionCache, db *database.DB, log *zap.Logger) *authsvc.Tokens {
+	t := authsvc.NewTokens(authsvc.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL,
 	}, ring, c)
+	listen(lc, db, c, ring, t, log)
+	return t
 }
 
 // newSessionCache builds the session cache. On Postgres it is used only
