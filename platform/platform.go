@@ -119,7 +119,14 @@ func PrepareSchema(ctx context.Context, db *database.DB, migrateOnStart bool, lo
 	return nil
 }
 
-func newMetrics(db *database.DB) *metrics.Registry { return metrics.New(db.SQL) }
+func newMetrics(db *database.DB, h *password.Hasher) *metrics.Registry {
+	r := metrics.New(db.SQL)
+	r.ObserveHashing(func() metrics.HashingStats {
+		s := h.Stats()
+		return metrics.HashingStats{Computed: s.Computed, Busy: s.Busy, TimedOut: s.TimedOut, ClientGone: s.ClientGone, Waiting: s.Waiting}
+	})
+	return r
+}
 
 // newLimiter provides the attempt limiter and prunes its ended windows
 // while the application runs. Its subject hashes are keyed from

@@ -134,6 +134,10 @@ type Password struct {
 	Iterations  uint32
 	Parallelism uint8
 	Concurrency int // hashes computed at once; each takes MemoryKiB of RAM
+	// Queue is how many requests may wait for a slot; more are refused
+	// at once (503). QueueTimeout is how long each may wait.
+	Queue        int
+	QueueTimeout time.Duration
 }
 
 // Telemetry configures /metrics and OpenTelemetry tracing.
@@ -247,6 +251,13 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		Iterations:  uint32(l.integer("PASSWORD_HASH_ITERATIONS", minIterations, 1, 100)),  //nolint:gosec // bounded above
 		Parallelism: uint8(l.integer("PASSWORD_HASH_PARALLELISM", 1, 1, 64)),               //nolint:gosec // bounded above
 		Concurrency: l.integer("PASSWORD_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), 1, 1024),
+	}
+	// Waiters hold no hashing memory; eight per slot is about 0.3 s of
+	// queue at the production parameters, well inside the timeout.
+	c.Password.Queue = l.integer("PASSWORD_HASH_QUEUE", 8*c.Password.Concurrency, 0, 1<<20)
+	c.Password.QueueTimeout = l.durationOrZero("PASSWORD_HASH_QUEUE_TIMEOUT", 2*time.Second)
+	if c.Password.QueueTimeout > 30*time.Second {
+		l.fail("PASSWORD_HASH_QUEUE_TIMEOUT", "must be at most 30s: a login waiting longer has usually been given up by its client")
 	}
 
 	c.Telemetry = loadTelemetry(l)

@@ -42,6 +42,7 @@ func requestContext(log *zap.Logger) fiber.Handler {
 			reqLog = reqLog.With(zap.String("trace_id", tid))
 		}
 		ctx := withClientIP(logging.WithRequestID(c.UserContext(), id), c.IP())
+		ctx = withPeerProbe(ctx, c.Context().Conn())
 		c.SetUserContext(logging.WithContext(ctx, reqLog))
 
 		err := c.Next()

@@ -78,7 +78,9 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 		// drain).
 		"PASSWORD_HASH_ITERATIONS":  "20",
 		"PASSWORD_HASH_CONCURRENCY": "1",
-		"LOG_LEVEL":                 "info",
+		// They queue on purpose: let them wait longer than the 2s default.
+		"PASSWORD_HASH_QUEUE_TIMEOUT": "60s",
+		"LOG_LEVEL":                   "info",
 	})
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -87,7 +87,7 @@ type Storer interface {
 type Hasher interface {
 	Hash(ctx context.Context, pw string) (string, error)
 	Verify(ctx context.Context, encoded, pw string) (bool, error)
-	VerifyDummy(ctx context.Context, pw string)
+	VerifyDummy(ctx context.Context, pw string) error
 	NeedsRehash(encoded string) bool
 }
 
@@ -382,7 +382,11 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Pri
 		if !errors.Is(err, ErrNotFound) {
 			return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
 		}
-		s.hasher.VerifyDummy(ctx, pw)
+		// A refused or abandoned dummy check fails like a real one would:
+		// otherwise a busy server would tell unknown emails apart.
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
+		}
 		return authn.Principal{}, authn.ErrInvalidCredentials
 	}
 	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
