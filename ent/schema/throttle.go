@@ -12,16 +12,16 @@ import (
 
 // Throttle is one fixed-window attempt counter of platform/throttle (per
 // client address, account, or pair of them, and rule), kept in the
-// database so every replica sees the same count. platform/throttle writes
-// it with one atomic upsert per key that ent cannot express, so it uses
-// SQL. Owned by modules/auth until it moves to that limiter.
+// database so every replica sees the same count. Owned by the platform:
+// platform/throttle is the only code that reads or writes it, with one
+// atomic upsert per key that ent cannot express, so it uses SQL.
 type Throttle struct {
 	ent.Schema
 }
 
-// Annotations names the owning module.
+// Annotations names the owner.
 func (Throttle) Annotations() []schema.Annotation {
-	return []schema.Annotation{ownership.Module("auth")}
+	return []schema.Annotation{ownership.Module("platform")}
 }
 
 // Fields of the Throttle.

@@ -100,9 +100,17 @@ type Sessions struct {
 	// revocations invalidate it at once (LISTEN/NOTIFY). 0 turns it off.
 	SessionCacheTTL time.Duration
 	ResetTokenTTL   time.Duration
-	ThrottleAccount int // failures per account per window before 429
-	ThrottleIP      int // failures per client IP per window (>= 5x account)
-	ThrottleWindow  time.Duration
+	// Sign-in failures allowed per window: per account from one client
+	// address (tight), per account from all addresses (loose, so an
+	// attacker's address cannot lock the owner out), per address (for
+	// every account; also refresh and reset failures).
+	ThrottleAccountIP int
+	ThrottleAccount   int
+	ThrottleIP        int
+	ThrottleWindow    time.Duration
+	// RecoveryAccount is password-recovery requests (emails) per account
+	// per window.
+	RecoveryAccount int
 	TrustedProxies  []string // peers whose ProxyHeader is believed
 	ProxyHeader     string
 	CORSOrigins     []string
@@ -283,9 +291,11 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 		KeyRefresh:         l.duration("JWT_KEY_REFRESH_INTERVAL", time.Minute),
 		SessionCacheTTL:    l.duration("SESSION_CACHE_TTL", 3*time.Second),
 		ResetTokenTTL:      l.duration("PASSWORD_RESET_TTL", 30*time.Minute),
-		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 5, 1, 1000),
+		ThrottleAccountIP:  l.integer("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", 5, 1, 1000),
+		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 50, 2, 1000000),
 		ThrottleIP:         l.integer("AUTH_THROTTLE_IP_LIMIT", 100, 5, 1000000),
 		ThrottleWindow:     l.duration("AUTH_THROTTLE_WINDOW", 15*time.Minute),
+		RecoveryAccount:    l.integer("AUTH_RECOVERY_ACCOUNT_LIMIT", 5, 1, 1000),
 		TrustedProxies:     l.list("TRUSTED_PROXIES"),
 		ProxyHeader:        l.str("PROXY_HEADER", "X-Forwarded-For"),
 		CORSOrigins:        l.list("CORS_ALLOWED_ORIGINS"),
@@ -304,8 +314,14 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 	if s.ResetTokenTTL > 24*time.Hour {
 		l.fail("PASSWORD_RESET_TTL", "must be at most 24h")
 	}
-	if s.ThrottleIP < 5*s.ThrottleAccount {
-		l.fail("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_LIMIT (many users share one address)")
+	if s.ThrottleAccount < 2*s.ThrottleAccountIP {
+		l.fail("AUTH_THROTTLE_ACCOUNT_LIMIT", "must be at least 2 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT: otherwise one address alone could lock the owner out everywhere")
+	}
+	if s.ThrottleIP < 5*s.ThrottleAccountIP {
+		l.fail("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT (many users share one address)")
+	}
+	if s.ThrottleWindow > 24*time.Hour {
+		l.fail("AUTH_THROTTLE_WINDOW", "must be at most 24h")
 	}
 	for _, p := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {

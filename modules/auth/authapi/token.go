@@ -107,7 +107,7 @@ var (
 
 // throttled is the one 429 body, whichever counter tripped.
 func throttled(retryAfter int) *oauthError {
-	return &oauthError{status: http.StatusTooManyRequests, retryAfter: retryAfter,
+	return &oauthError{status: http.StatusTooManyRequests, retryAfter: max(retryAfter, 1),
 		body: authschema.Error{Error: "temporarily_unavailable", ErrorDescription: "Too many attempts; try again later."}}
 }
 
@@ -189,22 +189,23 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 	if form.Get("grant_type") == "refresh_token" {
 		count = r.events.Refresh
 	}
-	var te *authsvc.ThrottledError
 	switch {
 	case err == nil:
 		count(metrics.ResultOK)
 		return g, nil
-	case errors.As(err, &te):
-		r.events.Throttled()
-		return authsvc.Grant{}, throttled(te.RetryAfterSeconds())
 	case errors.Is(err, authn.ErrInvalidCredentials):
 		count(metrics.ResultFailed)
 		return authsvc.Grant{}, errInvalidGrant
 	case errors.Is(err, authsvc.ErrInvalidGrant):
 		count(metrics.ResultFailed)
 		return authsvc.Grant{}, errInvalidRefresh
-	case problem.Status(err) == http.StatusServiceUnavailable:
-		// By the platform's one table, in an RFC 6749 body.
+	}
+	// Everything else by the platform's one table, in RFC 6749 bodies.
+	switch problem.Status(err) {
+	case http.StatusTooManyRequests:
+		r.events.Throttled()
+		return authsvc.Grant{}, throttled(problem.RetryAfter(err))
+	case http.StatusServiceUnavailable:
 		count(metrics.ResultError)
 		if errors.Is(err, context.Canceled) {
 			// The client left; nobody reads this answer.
