@@ -15,6 +15,7 @@ import (
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // Module provides the users service (also as the platform's account
@@ -42,10 +43,15 @@ type serviceParams struct {
 	Config config.Users
 	// Provided by the auth module; optional so the users module runs alone.
 	Sessions authn.SessionRevoker `optional:"true"`
+	Limiter  *throttle.Limiter
 }
 
 func newService(p serviceParams) *usersvc.Service {
-	opts := usersvc.Options{SignupEnabled: p.Config.SignupEnabled}
+	opts := usersvc.Options{
+		SignupEnabled: p.Config.SignupEnabled,
+		Limiter:       p.Limiter,
+		RegisterRule:  throttle.Rule{Name: "register.ip", Limit: p.Config.RegisterLimit, Window: p.Config.RegisterWindow},
+	}
 	if p.Sessions != nil {
 		opts.Sessions = p.Sessions
 	}

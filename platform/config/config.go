@@ -134,6 +134,10 @@ type Users struct {
 	FirstSuperuserEmail    string
 	FirstSuperuserPassword string
 	SignupEnabled          bool // open self-registration at POST /api/auth/register
+	// Registrations per client address per RegisterWindow: each may reveal
+	// that an email is taken.
+	RegisterLimit  int
+	RegisterWindow time.Duration
 }
 
 // Password configures argon2id hashing.
@@ -248,6 +252,11 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		FirstSuperuserEmail:    l.str("FIRST_SUPERUSER_EMAIL", ""),
 		FirstSuperuserPassword: l.str("FIRST_SUPERUSER_PASSWORD", ""),
 		SignupEnabled:          l.boolean("SIGNUP_ENABLED", true),
+		RegisterLimit:          l.integer("REGISTER_THROTTLE_IP_LIMIT", 30, 1, 1000000),
+		RegisterWindow:         l.duration("REGISTER_THROTTLE_WINDOW", time.Hour),
+	}
+	if c.Users.RegisterWindow > 24*time.Hour {
+		l.fail("REGISTER_THROTTLE_WINDOW", "must be at most 24h")
 	}
 	if (c.Users.FirstSuperuserEmail == "") != (c.Users.FirstSuperuserPassword == "") {
 		l.fail("FIRST_SUPERUSER_PASSWORD", "FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together")

@@ -72,9 +72,11 @@ func concurrently(t *testing.T, n int, call func(i int) reply) (map[int]int, []r
 // email_taken, never a 500 from the unique index race.
 func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		// The race is what is tested: the hasher's queue (which refuses
-		// most of such a burst) is lifted.
+		// The race is what is tested: the address's registration limit and
+		// the hasher's queue (both of which refuse most of such a burst)
+		// are lifted.
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+			c.Users.RegisterLimit = 1000
 			c.Password.Queue, c.Password.QueueTimeout = 1000, time.Minute
 		}))
 		emails := []string{"race@example.test", "RACE@example.test", "Race@Example.Test"}

@@ -19,6 +19,7 @@ import (
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // User is an account as the business layer sees it.
@@ -115,6 +116,12 @@ type Sessions interface {
 	RevokeUserSessions(ctx context.Context, userID uuid.UUID) error
 }
 
+// Limiter reserves attempts before the work they guard; the platform's
+// throttle.Limiter satisfies it.
+type Limiter interface {
+	Reserve(ctx context.Context, keys ...throttle.Key) (*throttle.Reservation, error)
+}
+
 // Service holds the users' business rules.
 type Service struct {
 	store         Storer
@@ -122,6 +129,8 @@ type Service struct {
 	log           *zap.Logger
 	signupEnabled bool
 	sessions      Sessions
+	limiter       Limiter
+	registerRule  throttle.Rule
 }
 
 // Options are the service's settings.
@@ -129,11 +138,16 @@ type Options struct {
 	SignupEnabled bool
 	// Sessions, if set, is told when a user's sessions must end.
 	Sessions Sessions
+	// Limiter, if set, counts registrations per client address by
+	// RegisterRule.
+	Limiter      Limiter
+	RegisterRule throttle.Rule
 }
 
 // New returns the service.
 func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
-	return &Service{store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled, sessions: opts.Sessions}
+	return &Service{store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled, sessions: opts.Sessions,
+		limiter: opts.Limiter, registerRule: opts.RegisterRule}
 }
 
 // endSessions cuts off every token of a user whose password changed or
@@ -145,10 +159,18 @@ func (s *Service) endSessions(ctx context.Context, id uuid.UUID) error {
 	return s.sessions.RevokeUserSessions(ctx, id)
 }
 
-// Register creates an ordinary, active account (open signup).
-func (s *Service) Register(ctx context.Context, email, pw, fullName string) (User, error) {
+// Register creates an ordinary, active account (open signup) for a client
+// at clientIP. Every request counts against the address's allowance,
+// reserved before any work: each one may answer email_taken, which tells
+// whether an email has an account, and each costs a password hash.
+func (s *Service) Register(ctx context.Context, email, pw, fullName, clientIP string) (User, error) {
 	if !s.signupEnabled {
 		return User{}, ErrSignupDisabled
+	}
+	if s.limiter != nil {
+		if _, err := s.limiter.Reserve(ctx, s.registerRule.Key(throttle.Address(clientIP))); err != nil {
+			return User{}, fmt.Errorf("register: %w", err)
+		}
 	}
 	return s.Create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true})
 }
