@@ -204,9 +204,9 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Grant, err
 	}
 	g, err := s.refresh(ctx, raw, c)
 	if !errors.Is(err, ErrInvalidGrant) {
-		if rerr := res.Release(ctx); rerr != nil && err == nil {
-			return Grant{}, fmt.Errorf("refresh: %w", rerr)
-		}
+		// The token may have rotated already: a failed release must not
+		// lose the new one; it costs one attempt.
+		_ = res.Release(ctx)
 	}
 	return g, err
 }
