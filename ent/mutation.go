@@ -2635,6 +2635,8 @@ type ThrottleMutation struct {
 	count         *int
 	addcount      *int
 	window_start  *time.Time
+	expires_at    *time.Time
+	subject       *string
 	blocked_until *time.Time
 	clearedFields map[string]struct{}
 	done          bool
@@ -2838,6 +2840,104 @@ func (m *ThrottleMutation) ResetWindowStart() {
 	m.window_start = nil
 }
 
+// SetExpiresAt sets the "expires_at" field.
+func (m *ThrottleMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *ThrottleMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the Throttle entity.
+// If the Throttle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThrottleMutation) OldExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ClearExpiresAt clears the value of the "expires_at" field.
+func (m *ThrottleMutation) ClearExpiresAt() {
+	m.expires_at = nil
+	m.clearedFields[throttle.FieldExpiresAt] = struct{}{}
+}
+
+// ExpiresAtCleared returns if the "expires_at" field was cleared in this mutation.
+func (m *ThrottleMutation) ExpiresAtCleared() bool {
+	_, ok := m.clearedFields[throttle.FieldExpiresAt]
+	return ok
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *ThrottleMutation) ResetExpiresAt() {
+	m.expires_at = nil
+	delete(m.clearedFields, throttle.FieldExpiresAt)
+}
+
+// SetSubject sets the "subject" field.
+func (m *ThrottleMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *ThrottleMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the Throttle entity.
+// If the Throttle object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThrottleMutation) OldSubject(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ClearSubject clears the value of the "subject" field.
+func (m *ThrottleMutation) ClearSubject() {
+	m.subject = nil
+	m.clearedFields[throttle.FieldSubject] = struct{}{}
+}
+
+// SubjectCleared returns if the "subject" field was cleared in this mutation.
+func (m *ThrottleMutation) SubjectCleared() bool {
+	_, ok := m.clearedFields[throttle.FieldSubject]
+	return ok
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *ThrottleMutation) ResetSubject() {
+	m.subject = nil
+	delete(m.clearedFields, throttle.FieldSubject)
+}
+
 // SetBlockedUntil sets the "blocked_until" field.
 func (m *ThrottleMutation) SetBlockedUntil(t time.Time) {
 	m.blocked_until = &t
@@ -2921,12 +3021,18 @@ func (m *ThrottleMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ThrottleMutation) Fields() []string {
-	fields := make([]string, 0, 3)
+	fields := make([]string, 0, 5)
 	if m.count != nil {
 		fields = append(fields, throttle.FieldCount)
 	}
 	if m.window_start != nil {
 		fields = append(fields, throttle.FieldWindowStart)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, throttle.FieldExpiresAt)
+	}
+	if m.subject != nil {
+		fields = append(fields, throttle.FieldSubject)
 	}
 	if m.blocked_until != nil {
 		fields = append(fields, throttle.FieldBlockedUntil)
@@ -2943,6 +3049,10 @@ func (m *ThrottleMutation) Field(name string) (ent.Value, bool) {
 		return m.Count()
 	case throttle.FieldWindowStart:
 		return m.WindowStart()
+	case throttle.FieldExpiresAt:
+		return m.ExpiresAt()
+	case throttle.FieldSubject:
+		return m.Subject()
 	case throttle.FieldBlockedUntil:
 		return m.BlockedUntil()
 	}
@@ -2958,6 +3068,10 @@ func (m *ThrottleMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldCount(ctx)
 	case throttle.FieldWindowStart:
 		return m.OldWindowStart(ctx)
+	case throttle.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case throttle.FieldSubject:
+		return m.OldSubject(ctx)
 	case throttle.FieldBlockedUntil:
 		return m.OldBlockedUntil(ctx)
 	}
@@ -2982,6 +3096,20 @@ func (m *ThrottleMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetWindowStart(v)
+		return nil
+	case throttle.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case throttle.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
 		return nil
 	case throttle.FieldBlockedUntil:
 		v, ok := value.(time.Time)
@@ -3035,6 +3163,12 @@ func (m *ThrottleMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *ThrottleMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(throttle.FieldExpiresAt) {
+		fields = append(fields, throttle.FieldExpiresAt)
+	}
+	if m.FieldCleared(throttle.FieldSubject) {
+		fields = append(fields, throttle.FieldSubject)
+	}
 	if m.FieldCleared(throttle.FieldBlockedUntil) {
 		fields = append(fields, throttle.FieldBlockedUntil)
 	}
@@ -3052,6 +3186,12 @@ func (m *ThrottleMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *ThrottleMutation) ClearField(name string) error {
 	switch name {
+	case throttle.FieldExpiresAt:
+		m.ClearExpiresAt()
+		return nil
+	case throttle.FieldSubject:
+		m.ClearSubject()
+		return nil
 	case throttle.FieldBlockedUntil:
 		m.ClearBlockedUntil()
 		return nil
@@ -3068,6 +3208,12 @@ func (m *ThrottleMutation) ResetField(name string) error {
 		return nil
 	case throttle.FieldWindowStart:
 		m.ResetWindowStart()
+		return nil
+	case throttle.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case throttle.FieldSubject:
+		m.ResetSubject()
 		return nil
 	case throttle.FieldBlockedUntil:
 		m.ResetBlockedUntil()

@@ -121,6 +121,10 @@ func init() {
 	throttleDescCount := throttleFields[1].Descriptor()
 	// throttle.DefaultCount holds the default value on creation for the count field.
 	throttle.DefaultCount = throttleDescCount.Default.(int)
+	// throttleDescSubject is the schema descriptor for subject field.
+	throttleDescSubject := throttleFields[4].Descriptor()
+	// throttle.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	throttle.SubjectValidator = throttleDescSubject.Validators[0].(func(string) error)
 	// throttleDescID is the schema descriptor for id field.
 	throttleDescID := throttleFields[0].Descriptor()
 	// throttle.IDValidator is a validator for the "id" field. It is called by the builders before save.

@@ -21,6 +21,10 @@ type Throttle struct {
 	Count int `json:"count,omitempty"`
 	// WindowStart holds the value of the "window_start" field.
 	WindowStart time.Time `json:"window_start,omitempty"`
+	// ExpiresAt holds the value of the "expires_at" field.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Subject holds the value of the "subject" field.
+	Subject *string `json:"subject,omitempty"`
 	// BlockedUntil holds the value of the "blocked_until" field.
 	BlockedUntil *time.Time `json:"blocked_until,omitempty"`
 	selectValues sql.SelectValues
@@ -33,9 +37,9 @@ func (*Throttle) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case throttle.FieldCount:
 			values[i] = new(sql.NullInt64)
-		case throttle.FieldID:
+		case throttle.FieldID, throttle.FieldSubject:
 			values[i] = new(sql.NullString)
-		case throttle.FieldWindowStart, throttle.FieldBlockedUntil:
+		case throttle.FieldWindowStart, throttle.FieldExpiresAt, throttle.FieldBlockedUntil:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -69,6 +73,20 @@ func (_m *Throttle) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field window_start", values[i])
 			} else if value.Valid {
 				_m.WindowStart = value.Time
+			}
+		case throttle.FieldExpiresAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field expires_at", values[i])
+			} else if value.Valid {
+				_m.ExpiresAt = new(time.Time)
+				*_m.ExpiresAt = value.Time
+			}
+		case throttle.FieldSubject:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field subject", values[i])
+			} else if value.Valid {
+				_m.Subject = new(string)
+				*_m.Subject = value.String
 			}
 		case throttle.FieldBlockedUntil:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -118,6 +136,16 @@ func (_m *Throttle) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("window_start=")
 	builder.WriteString(_m.WindowStart.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.ExpiresAt; v != nil {
+		builder.WriteString("expires_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.Subject; v != nil {
+		builder.WriteString("subject=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	if v := _m.BlockedUntil; v != nil {
 		builder.WriteString("blocked_until=")

@@ -40,6 +40,34 @@ func (_c *ThrottleCreate) SetWindowStart(v time.Time) *ThrottleCreate {
 	return _c
 }
 
+// SetExpiresAt sets the "expires_at" field.
+func (_c *ThrottleCreate) SetExpiresAt(v time.Time) *ThrottleCreate {
+	_c.mutation.SetExpiresAt(v)
+	return _c
+}
+
+// SetNillableExpiresAt sets the "expires_at" field if the given value is not nil.
+func (_c *ThrottleCreate) SetNillableExpiresAt(v *time.Time) *ThrottleCreate {
+	if v != nil {
+		_c.SetExpiresAt(*v)
+	}
+	return _c
+}
+
+// SetSubject sets the "subject" field.
+func (_c *ThrottleCreate) SetSubject(v string) *ThrottleCreate {
+	_c.mutation.SetSubject(v)
+	return _c
+}
+
+// SetNillableSubject sets the "subject" field if the given value is not nil.
+func (_c *ThrottleCreate) SetNillableSubject(v *string) *ThrottleCreate {
+	if v != nil {
+		_c.SetSubject(*v)
+	}
+	return _c
+}
+
 // SetBlockedUntil sets the "blocked_until" field.
 func (_c *ThrottleCreate) SetBlockedUntil(v time.Time) *ThrottleCreate {
 	_c.mutation.SetBlockedUntil(v)
@@ -109,6 +137,11 @@ func (_c *ThrottleCreate) check() error {
 	if _, ok := _c.mutation.WindowStart(); !ok {
 		return &ValidationError{Name: "window_start", err: errors.New(`ent: missing required field "Throttle.window_start"`)}
 	}
+	if v, ok := _c.mutation.Subject(); ok {
+		if err := throttle.SubjectValidator(v); err != nil {
+			return &ValidationError{Name: "subject", err: fmt.Errorf(`ent: validator failed for field "Throttle.subject": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := throttle.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "Throttle.id": %w`, err)}
@@ -156,6 +189,14 @@ func (_c *ThrottleCreate) createSpec() (*Throttle, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.WindowStart(); ok {
 		_spec.SetField(throttle.FieldWindowStart, field.TypeTime, value)
 		_node.WindowStart = value
+	}
+	if value, ok := _c.mutation.ExpiresAt(); ok {
+		_spec.SetField(throttle.FieldExpiresAt, field.TypeTime, value)
+		_node.ExpiresAt = &value
+	}
+	if value, ok := _c.mutation.Subject(); ok {
+		_spec.SetField(throttle.FieldSubject, field.TypeString, value)
+		_node.Subject = &value
 	}
 	if value, ok := _c.mutation.BlockedUntil(); ok {
 		_spec.SetField(throttle.FieldBlockedUntil, field.TypeTime, value)

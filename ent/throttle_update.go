@@ -63,6 +63,46 @@ func (_u *ThrottleUpdate) SetNillableWindowStart(v *time.Time) *ThrottleUpdate {
 	return _u
 }
 
+// SetExpiresAt sets the "expires_at" field.
+func (_u *ThrottleUpdate) SetExpiresAt(v time.Time) *ThrottleUpdate {
+	_u.mutation.SetExpiresAt(v)
+	return _u
+}
+
+// SetNillableExpiresAt sets the "expires_at" field if the given value is not nil.
+func (_u *ThrottleUpdate) SetNillableExpiresAt(v *time.Time) *ThrottleUpdate {
+	if v != nil {
+		_u.SetExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearExpiresAt clears the value of the "expires_at" field.
+func (_u *ThrottleUpdate) ClearExpiresAt() *ThrottleUpdate {
+	_u.mutation.ClearExpiresAt()
+	return _u
+}
+
+// SetSubject sets the "subject" field.
+func (_u *ThrottleUpdate) SetSubject(v string) *ThrottleUpdate {
+	_u.mutation.SetSubject(v)
+	return _u
+}
+
+// SetNillableSubject sets the "subject" field if the given value is not nil.
+func (_u *ThrottleUpdate) SetNillableSubject(v *string) *ThrottleUpdate {
+	if v != nil {
+		_u.SetSubject(*v)
+	}
+	return _u
+}
+
+// ClearSubject clears the value of the "subject" field.
+func (_u *ThrottleUpdate) ClearSubject() *ThrottleUpdate {
+	_u.mutation.ClearSubject()
+	return _u
+}
+
 // SetBlockedUntil sets the "blocked_until" field.
 func (_u *ThrottleUpdate) SetBlockedUntil(v time.Time) *ThrottleUpdate {
 	_u.mutation.SetBlockedUntil(v)
@@ -115,7 +155,20 @@ func (_u *ThrottleUpdate) ExecX(ctx context.Context) {
 	}
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *ThrottleUpdate) check() error {
+	if v, ok := _u.mutation.Subject(); ok {
+		if err := throttle.SubjectValidator(v); err != nil {
+			return &ValidationError{Name: "subject", err: fmt.Errorf(`ent: validator failed for field "Throttle.subject": %w`, err)}
+		}
+	}
+	return nil
+}
+
 func (_u *ThrottleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(throttle.Table, throttle.Columns, sqlgraph.NewFieldSpec(throttle.FieldID, field.TypeString))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
@@ -132,6 +185,18 @@ func (_u *ThrottleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.WindowStart(); ok {
 		_spec.SetField(throttle.FieldWindowStart, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.ExpiresAt(); ok {
+		_spec.SetField(throttle.FieldExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.ExpiresAtCleared() {
+		_spec.ClearField(throttle.FieldExpiresAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Subject(); ok {
+		_spec.SetField(throttle.FieldSubject, field.TypeString, value)
+	}
+	if _u.mutation.SubjectCleared() {
+		_spec.ClearField(throttle.FieldSubject, field.TypeString)
 	}
 	if value, ok := _u.mutation.BlockedUntil(); ok {
 		_spec.SetField(throttle.FieldBlockedUntil, field.TypeTime, value)
@@ -191,6 +256,46 @@ func (_u *ThrottleUpdateOne) SetNillableWindowStart(v *time.Time) *ThrottleUpdat
 	if v != nil {
 		_u.SetWindowStart(*v)
 	}
+	return _u
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (_u *ThrottleUpdateOne) SetExpiresAt(v time.Time) *ThrottleUpdateOne {
+	_u.mutation.SetExpiresAt(v)
+	return _u
+}
+
+// SetNillableExpiresAt sets the "expires_at" field if the given value is not nil.
+func (_u *ThrottleUpdateOne) SetNillableExpiresAt(v *time.Time) *ThrottleUpdateOne {
+	if v != nil {
+		_u.SetExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearExpiresAt clears the value of the "expires_at" field.
+func (_u *ThrottleUpdateOne) ClearExpiresAt() *ThrottleUpdateOne {
+	_u.mutation.ClearExpiresAt()
+	return _u
+}
+
+// SetSubject sets the "subject" field.
+func (_u *ThrottleUpdateOne) SetSubject(v string) *ThrottleUpdateOne {
+	_u.mutation.SetSubject(v)
+	return _u
+}
+
+// SetNillableSubject sets the "subject" field if the given value is not nil.
+func (_u *ThrottleUpdateOne) SetNillableSubject(v *string) *ThrottleUpdateOne {
+	if v != nil {
+		_u.SetSubject(*v)
+	}
+	return _u
+}
+
+// ClearSubject clears the value of the "subject" field.
+func (_u *ThrottleUpdateOne) ClearSubject() *ThrottleUpdateOne {
+	_u.mutation.ClearSubject()
 	return _u
 }
 
@@ -259,7 +364,20 @@ func (_u *ThrottleUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *ThrottleUpdateOne) check() error {
+	if v, ok := _u.mutation.Subject(); ok {
+		if err := throttle.SubjectValidator(v); err != nil {
+			return &ValidationError{Name: "subject", err: fmt.Errorf(`ent: validator failed for field "Throttle.subject": %w`, err)}
+		}
+	}
+	return nil
+}
+
 func (_u *ThrottleUpdateOne) sqlSave(ctx context.Context) (_node *Throttle, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(throttle.Table, throttle.Columns, sqlgraph.NewFieldSpec(throttle.FieldID, field.TypeString))
 	id, ok := _u.mutation.ID()
 	if !ok {
@@ -293,6 +411,18 @@ func (_u *ThrottleUpdateOne) sqlSave(ctx context.Context) (_node *Throttle, err 
 	}
 	if value, ok := _u.mutation.WindowStart(); ok {
 		_spec.SetField(throttle.FieldWindowStart, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.ExpiresAt(); ok {
+		_spec.SetField(throttle.FieldExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.ExpiresAtCleared() {
+		_spec.ClearField(throttle.FieldExpiresAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Subject(); ok {
+		_spec.SetField(throttle.FieldSubject, field.TypeString, value)
+	}
+	if _u.mutation.SubjectCleared() {
+		_spec.ClearField(throttle.FieldSubject, field.TypeString)
 	}
 	if value, ok := _u.mutation.BlockedUntil(); ok {
 		_spec.SetField(throttle.FieldBlockedUntil, field.TypeTime, value)

@@ -1,6 +1,7 @@
 // Package platform assembles the shared infrastructure every feature module
 // builds on: configuration, logging, the database, password hashing, the
-// current-user resolver, readiness checks and the HTTP server.
+// current-user resolver, readiness checks, attempt throttling and the HTTP
+// server.
 package platform
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/migrator"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/throttle"
 	"github.com/acme/monolith/platform/tracing"
 )
 
@@ -38,6 +40,7 @@ var Module = fx.Module("platform",
 		health.AsCheck(database.NewChecker),
 		health.NewRegistry,
 		password.NewHasher,
+		newLimiter,
 		mail.New,
 		authn.NewResolver,
 		httpserver.New,
@@ -119,7 +122,33 @@ func PrepareSchema(ctx context.Context, db *database.DB, migrateOnStart bool, lo
 	return nil
 }
 
-func newMetrics(db *database.DB) *metrics.Registry { return metrics.New(db.SQL) }
+func newMetrics(db *database.DB, h *password.Hasher) *metrics.Registry {
+	r := metrics.New(db.SQL)
+	r.ObserveHashing(func() metrics.HashingStats {
+		s := h.Stats()
+		return metrics.HashingStats{Computed: s.Computed, Busy: s.Busy, TimedOut: s.TimedOut, ClientGone: s.ClientGone, Waiting: s.Waiting}
+	})
+	return r
+}
+
+// newLimiter provides the attempt limiter and prunes its ended windows
+// while the application runs. Its subject hashes are keyed from
+// JWT_KEY_ENCRYPTION_KEY, a secret every replica shares.
+func newLimiter(lc fx.Lifecycle, db *database.DB, cfg config.Sessions, log *zap.Logger) *throttle.Limiter {
+	l := throttle.New(db, cfg.KeyEncryptionKey)
+	var stop func()
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			stop = l.StartPruning(log.Named("throttle"))
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			stop()
+			return nil
+		},
+	})
+	return l
+}
 
 // newMetricsServer provides the /metrics listener. Only `serve` asks for
 // it, so one-shot commands (users create-superuser in a pod) never bind

@@ -117,9 +117,10 @@ func TestModuleGraph(t *testing.T) {
 	if !strings.Contains(routes("auth"), `"/api/auth/login"`) {
 		t.Errorf("auth routes = %s", routes("auth"))
 	}
-	// platform: the database, the tracer, the HTTP server; users: the
-	// first-superuser bootstrap and draining account notices on stop.
-	if len(mods["platform"].Hooks) != 3 || len(mods["users"].Hooks) != 2 {
+	// platform: the database, the throttle pruner, the tracer, the HTTP
+	// server; users: the first-superuser bootstrap and draining account
+	// notices on stop.
+	if len(mods["platform"].Hooks) != 4 || len(mods["users"].Hooks) != 2 {
 		t.Errorf("hooks: platform %+v, users %+v", mods["platform"].Hooks, mods["users"].Hooks)
 	}
 }

@@ -116,6 +116,8 @@ var (
 		{Name: "id", Type: field.TypeString, Size: 128, SchemaType: map[string]string{"postgres": "varchar(128)"}},
 		{Name: "count", Type: field.TypeInt, Default: 0},
 		{Name: "window_start", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "subject", Type: field.TypeString, Nullable: true, Size: 128, SchemaType: map[string]string{"postgres": "varchar(128)"}},
 		{Name: "blocked_until", Type: field.TypeTime, Nullable: true},
 	}
 	// ThrottlesTable holds the schema information for the "throttles" table.
@@ -123,6 +125,18 @@ var (
 		Name:       "throttles",
 		Columns:    ThrottlesColumns,
 		PrimaryKey: []*schema.Column{ThrottlesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "throttle_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{ThrottlesColumns[3]},
+			},
+			{
+				Name:    "throttle_subject",
+				Unique:  false,
+				Columns: []*schema.Column{ThrottlesColumns[4]},
+			},
+		},
 	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{

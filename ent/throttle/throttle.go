@@ -15,6 +15,10 @@ const (
 	FieldCount = "count"
 	// FieldWindowStart holds the string denoting the window_start field in the database.
 	FieldWindowStart = "window_start"
+	// FieldExpiresAt holds the string denoting the expires_at field in the database.
+	FieldExpiresAt = "expires_at"
+	// FieldSubject holds the string denoting the subject field in the database.
+	FieldSubject = "subject"
 	// FieldBlockedUntil holds the string denoting the blocked_until field in the database.
 	FieldBlockedUntil = "blocked_until"
 	// Table holds the table name of the throttle in the database.
@@ -26,6 +30,8 @@ var Columns = []string{
 	FieldID,
 	FieldCount,
 	FieldWindowStart,
+	FieldExpiresAt,
+	FieldSubject,
 	FieldBlockedUntil,
 }
 
@@ -42,6 +48,8 @@ func ValidColumn(column string) bool {
 var (
 	// DefaultCount holds the default value on creation for the "count" field.
 	DefaultCount int
+	// SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	SubjectValidator func(string) error
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(string) error
 )
@@ -62,6 +70,16 @@ func ByCount(opts ...sql.OrderTermOption) OrderOption {
 // ByWindowStart orders the results by the window_start field.
 func ByWindowStart(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWindowStart, opts...).ToFunc()
+}
+
+// ByExpiresAt orders the results by the expires_at field.
+func ByExpiresAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldExpiresAt, opts...).ToFunc()
+}
+
+// BySubject orders the results by the subject field.
+func BySubject(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSubject, opts...).ToFunc()
 }
 
 // ByBlockedUntil orders the results by the blocked_until field.

@@ -22,6 +22,7 @@ import (
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/mail"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // Module provides the auth service, the platform's TokenVerifier,
@@ -34,7 +35,7 @@ var Module = fx.Module("auth",
 		// The account contracts (the users module) satisfy this module's
 		// own Users interface.
 		func(d authn.Directory, r authn.Recovery) authsvc.Users { return users{d, r} },
-		newThrottle,
+		newLimits,
 		newResets,
 		newSessionCache,
 	),
@@ -191,23 +192,26 @@ func listen(lc fx.Lifecycle, db *database.DB, c *authstore.SessionCache, ring *a
 	})
 }
 
-func newThrottle(cfg config.Sessions, s *authstore.Store) *authsvc.Throttle {
-	return authsvc.NewThrottle(s, authsvc.ThrottleLimits{Account: cfg.ThrottleAccount, IP: cfg.ThrottleIP, Window: cfg.ThrottleWindow})
+func newLimits(cfg config.Sessions) authsvc.Limits {
+	return authsvc.NewLimits(authsvc.LimitSettings{
+		AccountIP: cfg.ThrottleAccountIP, Account: cfg.ThrottleAccount, IP: cfg.ThrottleIP,
+		RecoveryAccount: cfg.RecoveryAccount, Window: cfg.ThrottleWindow,
+	})
 }
 
 func newResets(s *authstore.Store, m mail.Sender, log *zap.Logger) *authsvc.Resets {
 	return authsvc.NewResets(s, m, log.Named("auth"))
 }
 
-func newService(cfg config.Config, u authsvc.Users, t *authsvc.Tokens, s authsvc.SessionStore, th *authsvc.Throttle, r *authsvc.Resets) *authsvc.Service {
-	return authsvc.New(u, t, s, th, r, authsvc.Options{
+func newService(cfg config.Config, u authsvc.Users, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets) *authsvc.Service {
+	return authsvc.New(u, t, s, l, limits, r, authsvc.Options{
 		IdleTTL: cfg.Sessions.RefreshIdleTTL, AbsoluteTTL: cfg.Sessions.RefreshAbsoluteTTL,
 		ReuseGrace: cfg.Sessions.RefreshReuseGrace, ResetTTL: cfg.Sessions.ResetTokenTTL,
 		PublicURL: cfg.HTTP.PublicURL,
 	})
 }
 
-// startPruner deletes dead sessions and counters hourly; dead sessions are
+// startPruner deletes dead sessions and reset tokens hourly; dead sessions are
 // kept for a week first, for audit.
 func startPruner(lc fx.Lifecycle, s *authstore.Store, log *zap.Logger) {
 	p := authsvc.NewPruner(s, log.Named("auth"), 7*24*time.Hour)

@@ -16,6 +16,7 @@ import (
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // Module provides the users service (also as the platform's account
@@ -46,6 +47,7 @@ type serviceParams struct {
 	// Provided by the auth module; optional so the users module runs alone.
 	Sessions authn.SessionRevoker `optional:"true"`
 	Resets   authn.ResetRevoker   `optional:"true"`
+	Limiter  *throttle.Limiter
 }
 
 func newService(p serviceParams) *usersvc.Service {
@@ -53,7 +55,12 @@ func newService(p serviceParams) *usersvc.Service {
 	notices := usersvc.NewMailNotices(p.Mail, log)
 	// Stopping waits for notices already handed over, within the stop timeout.
 	p.Lifecycle.Append(fx.StopHook(notices.Drain))
-	opts := usersvc.Options{SignupEnabled: p.Config.SignupEnabled, Notices: notices}
+	opts := usersvc.Options{
+		SignupEnabled: p.Config.SignupEnabled,
+		Notices:       notices,
+		Limiter:       p.Limiter,
+		RegisterRule:  throttle.Rule{Name: "register.ip", Limit: p.Config.RegisterLimit, Window: p.Config.RegisterWindow},
+	}
 	if p.Sessions != nil {
 		opts.Sessions = p.Sessions
 	}

@@ -34,6 +34,11 @@ const (
 	RuleUnownedEntity    = "entity-without-owner"
 )
 
+// PlatformOwner is the owner name of entities that belong to the platform
+// rather than to a module (the throttles table of platform/throttle):
+// platform packages may use them, modules may not.
+const PlatformOwner = "platform"
+
 // Violation is one broken rule, with what to do instead.
 type Violation struct {
 	Rule    string
@@ -218,7 +223,8 @@ func (c checker) check(p *packages.Package) []Violation {
 				add(RulePlatformImports, "imports %s: the platform never depends on a module; declare an interface in the platform (like authn.Directory) and let the module provide it through fx", imp)
 			}
 		}
-		return vs
+		// The platform may use the entities it owns, and no module's.
+		return append(vs, c.entityUse(p, PlatformOwner)...)
 	}
 	mod, layer := c.where(p.PkgPath)
 	if mod == "" {

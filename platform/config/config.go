@@ -121,9 +121,17 @@ type Sessions struct {
 	// revocations invalidate it at once (LISTEN/NOTIFY). 0 turns it off.
 	SessionCacheTTL time.Duration
 	ResetTokenTTL   time.Duration
-	ThrottleAccount int // failures per account per window before 429
-	ThrottleIP      int // failures per client IP per window (>= 5x account)
-	ThrottleWindow  time.Duration
+	// Sign-in failures allowed per window: per account from one client
+	// address (tight), per account from all addresses (loose, so an
+	// attacker's address cannot lock the owner out), per address (for
+	// every account; also refresh and reset failures).
+	ThrottleAccountIP int
+	ThrottleAccount   int
+	ThrottleIP        int
+	ThrottleWindow    time.Duration
+	// RecoveryAccount is password-recovery requests (emails) per account
+	// per window.
+	RecoveryAccount int
 	TrustedProxies  []string // peers whose ProxyHeader is believed
 	ProxyHeader     string
 	CORSOrigins     []string
@@ -147,6 +155,10 @@ type Users struct {
 	FirstSuperuserEmail    string
 	FirstSuperuserPassword string
 	SignupEnabled          bool // open self-registration at POST /api/auth/register
+	// Registrations per client address per RegisterWindow: each may reveal
+	// that an email is taken.
+	RegisterLimit  int
+	RegisterWindow time.Duration
 }
 
 // Password configures argon2id hashing.
@@ -155,6 +167,10 @@ type Password struct {
 	Iterations  uint32
 	Parallelism uint8
 	Concurrency int // hashes computed at once; each takes MemoryKiB of RAM
+	// Queue is how many requests may wait for a slot; more are refused
+	// at once (503). QueueTimeout is how long each may wait.
+	Queue        int
+	QueueTimeout time.Duration
 }
 
 // Telemetry configures /metrics and OpenTelemetry tracing.
@@ -283,6 +299,11 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 		FirstSuperuserEmail:    l.str("FIRST_SUPERUSER_EMAIL", ""),
 		FirstSuperuserPassword: l.str("FIRST_SUPERUSER_PASSWORD", ""),
 		SignupEnabled:          l.boolean("SIGNUP_ENABLED", true),
+		RegisterLimit:          l.integer("REGISTER_THROTTLE_IP_LIMIT", 30, 1, 1000000),
+		RegisterWindow:         l.duration("REGISTER_THROTTLE_WINDOW", time.Hour),
+	}
+	if c.Users.RegisterWindow > 24*time.Hour {
+		l.fail("REGISTER_THROTTLE_WINDOW", "must be at most 24h")
 	}
 	if (c.Users.FirstSuperuserEmail == "") != (c.Users.FirstSuperuserPassword == "") {
 		l.fail("FIRST_SUPERUSER_PASSWORD", "FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together")
@@ -295,6 +316,13 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 		Iterations:  uint32(l.integer("PASSWORD_HASH_ITERATIONS", minIterations, 1, 100)),  //nolint:gosec // bounded above
 		Parallelism: uint8(l.integer("PASSWORD_HASH_PARALLELISM", 1, 1, 64)),               //nolint:gosec // bounded above
 		Concurrency: l.integer("PASSWORD_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), 1, 1024),
+	}
+	// Waiters hold no hashing memory; eight per slot is about 0.3 s of
+	// queue at the production parameters, well inside the timeout.
+	c.Password.Queue = l.integer("PASSWORD_HASH_QUEUE", 8*c.Password.Concurrency, 0, 1<<20)
+	c.Password.QueueTimeout = l.durationOrZero("PASSWORD_HASH_QUEUE_TIMEOUT", 2*time.Second)
+	if c.Password.QueueTimeout > 30*time.Second {
+		l.fail("PASSWORD_HASH_QUEUE_TIMEOUT", "must be at most 30s: a login waiting longer has usually been given up by its client")
 	}
 
 	l.section = TelemetrySection
@@ -323,9 +351,11 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 		KeyRefresh:         l.duration("JWT_KEY_REFRESH_INTERVAL", time.Minute),
 		SessionCacheTTL:    l.duration("SESSION_CACHE_TTL", 3*time.Second),
 		ResetTokenTTL:      l.duration("PASSWORD_RESET_TTL", 30*time.Minute),
-		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 5, 1, 1000),
+		ThrottleAccountIP:  l.integer("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", 5, 1, 1000),
+		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 50, 2, 1000000),
 		ThrottleIP:         l.integer("AUTH_THROTTLE_IP_LIMIT", 100, 5, 1000000),
 		ThrottleWindow:     l.duration("AUTH_THROTTLE_WINDOW", 15*time.Minute),
+		RecoveryAccount:    l.integer("AUTH_RECOVERY_ACCOUNT_LIMIT", 5, 1, 1000),
 		TrustedProxies:     l.list("TRUSTED_PROXIES"),
 		ProxyHeader:        l.str("PROXY_HEADER", "X-Forwarded-For"),
 		CORSOrigins:        l.list("CORS_ALLOWED_ORIGINS"),
@@ -344,8 +374,14 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 	if s.ResetTokenTTL > 24*time.Hour {
 		l.fail("PASSWORD_RESET_TTL", "must be at most 24h")
 	}
-	if s.ThrottleIP < 5*s.ThrottleAccount {
-		l.fail("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_LIMIT (many users share one address)")
+	if s.ThrottleAccount < 2*s.ThrottleAccountIP {
+		l.fail("AUTH_THROTTLE_ACCOUNT_LIMIT", "must be at least 2 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT: otherwise one address alone could lock the owner out everywhere")
+	}
+	if s.ThrottleIP < 5*s.ThrottleAccountIP {
+		l.fail("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT (many users share one address)")
+	}
+	if s.ThrottleWindow > 24*time.Hour {
+		l.fail("AUTH_THROTTLE_WINDOW", "must be at most 24h")
 	}
 	for _, p := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {

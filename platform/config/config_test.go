@@ -134,13 +134,18 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 // value is named, and a valid combination (the control) is accepted.
 func TestSessionSettingsAreChecked(t *testing.T) {
 	bad := map[string]map[string]string{
-		"AUTH_THROTTLE_IP_LIMIT": {"AUTH_THROTTLE_ACCOUNT_LIMIT": "10", "AUTH_THROTTLE_IP_LIMIT": "49"},
-		"CORS_ALLOWED_ORIGINS":   {"CORS_ALLOWED_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"},
-		"TRUSTED_PROXIES":        {"TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
-		"JWT_KEY_ENCRYPTION_KEY": {"JWT_KEY_ENCRYPTION_KEY": "c2hvcnQ="},
-		"REFRESH_TOKEN_IDLE_TTL": {"REFRESH_TOKEN_IDLE_TTL": "800h", "REFRESH_TOKEN_ABSOLUTE_TTL": "700h"},
-		"SMTP_FROM":              {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "not an address"},
-		"SMTP_TLS":               {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "a@example.test", "SMTP_TLS": "none", "SMTP_USERNAME": "u"},
+		"AUTH_THROTTLE_IP_LIMIT":      {"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_IP_LIMIT": "49"},
+		"AUTH_THROTTLE_ACCOUNT_LIMIT": {"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_ACCOUNT_LIMIT": "19"},
+		"AUTH_THROTTLE_WINDOW":        {"AUTH_THROTTLE_WINDOW": "25h"},
+		"REGISTER_THROTTLE_IP_LIMIT":  {"REGISTER_THROTTLE_IP_LIMIT": "0"},
+		"PASSWORD_HASH_QUEUE":         {"PASSWORD_HASH_QUEUE": "-1"},
+		"PASSWORD_HASH_QUEUE_TIMEOUT": {"PASSWORD_HASH_QUEUE_TIMEOUT": "1m"},
+		"CORS_ALLOWED_ORIGINS":        {"CORS_ALLOWED_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"},
+		"TRUSTED_PROXIES":             {"TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
+		"JWT_KEY_ENCRYPTION_KEY":      {"JWT_KEY_ENCRYPTION_KEY": "c2hvcnQ="},
+		"REFRESH_TOKEN_IDLE_TTL":      {"REFRESH_TOKEN_IDLE_TTL": "800h", "REFRESH_TOKEN_ABSOLUTE_TTL": "700h"},
+		"SMTP_FROM":                   {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "not an address"},
+		"SMTP_TLS":                    {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "a@example.test", "SMTP_TLS": "none", "SMTP_USERNAME": "u"},
 	}
 	for name, kv := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -150,12 +155,14 @@ func TestSessionSettingsAreChecked(t *testing.T) {
 		})
 	}
 	c, err := config.LoadFrom(env(map[string]string{
-		"AUTH_THROTTLE_ACCOUNT_LIMIT": "10", "AUTH_THROTTLE_IP_LIMIT": "50",
+		"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_ACCOUNT_LIMIT": "20", "AUTH_THROTTLE_IP_LIMIT": "50",
+		"PASSWORD_HASH_QUEUE": "0", "PASSWORD_HASH_QUEUE_TIMEOUT": "0",
 		"CORS_ALLOWED_ORIGINS": "https://app.example.test", "CORS_ALLOW_CREDENTIALS": "true",
 		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
 		"SMTP_HOST":       "mail.example.test", "SMTP_FROM": "noreply@example.test",
 	}))
-	if err != nil || len(c.Sessions.TrustedProxies) != 2 || len(c.Sessions.KeyEncryptionKey) != 32 {
+	if err != nil || len(c.Sessions.TrustedProxies) != 2 || len(c.Sessions.KeyEncryptionKey) != 32 ||
+		c.Sessions.ThrottleAccountIP != 10 || c.Sessions.ThrottleAccount != 20 || c.Password.Queue != 0 || c.Password.QueueTimeout != 0 {
 		t.Fatalf("valid settings refused or misread: %+v %v", c.Sessions, err)
 	}
 }

@@ -9,6 +9,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies a domain error; it decides the HTTP status.
@@ -33,6 +34,9 @@ type Error struct {
 	Code    string // stable, snake_case; clients may switch on it
 	Message string // safe to show to a client
 	Field   string // for Invalid: the input field at fault, if any
+	// RetryAfter, for TooManyRequests and Unavailable, is when the client
+	// may try again (the Retry-After header); zero when unknown.
+	RetryAfter time.Duration
 }
 
 // New returns a sentinel domain error.
@@ -43,6 +47,14 @@ func New(kind Kind, code, message string) *Error {
 // Invalidf reports bad input on one field.
 func Invalidf(field, code, format string, args ...any) *Error {
 	return &Error{Kind: Invalid, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// WithRetryAfter returns a copy of e that tells the client to wait d; the
+// copy still matches e with errors.Is.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
 }
 
 func (e *Error) Error() string {

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -176,6 +178,16 @@ type limitedConn struct {
 	// is when it last changed (unix nanos).
 	busy  atomic.Bool
 	since atomic.Int64
+}
+
+// SyscallConn exposes the socket under the wrapper, so that the peer probe
+// can ask the kernel whether the client is still there.
+func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("httpserver: the connection has no socket")
+	}
+	return sc.SyscallConn()
 }
 
 // Close is how fasthttp ends a connection, after its last response: the

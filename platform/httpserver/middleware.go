@@ -44,6 +44,7 @@ func requestContext(log *zap.Logger, clientIP func(*fiber.Ctx) string) fiber.Han
 		}
 		ip := clientIP(c)
 		ctx := withClientIP(logging.WithRequestID(c.UserContext(), id), ip)
+		ctx = withPeerProbe(ctx, c.Context().Conn())
 		c.SetUserContext(logging.WithContext(ctx, reqLog))
 
 		err := c.Next()

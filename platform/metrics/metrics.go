@@ -47,6 +47,35 @@ func New(db *sql.DB) *Registry {
 	return r
 }
 
+// HashingStats are the password hasher's counters (platform/password).
+type HashingStats struct {
+	Computed, Busy, TimedOut, ClientGone uint64
+	Waiting                              int64
+}
+
+// ObserveHashing exports the password hasher's counters, read at scrape
+// time: hashes computed, requests refused (queue full, wait timed out,
+// client gone) and requests waiting for a slot.
+func (r *Registry) ObserveHashing(read func() HashingStats) {
+	refused := func(reason string, f func(HashingStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "password_hash_refused_total", Help: "Password hashes not computed, by reason: busy (queue full), timeout (waited too long), client_gone.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(f(read())) })
+	}
+	r.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "password_hashes_total", Help: "Password hashes and verifications computed.",
+		}, func() float64 { return float64(read().Computed) }),
+		refused("busy", func(s HashingStats) uint64 { return s.Busy }),
+		refused("timeout", func(s HashingStats) uint64 { return s.TimedOut }),
+		refused("client_gone", func(s HashingStats) uint64 { return s.ClientGone }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "password_hash_waiting", Help: "Requests waiting for a password-hashing slot.",
+		}, func() float64 { return float64(read().Waiting) }),
+	)
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (r *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{Registry: r.reg})

@@ -4,7 +4,10 @@
 //
 // Each hash costs MemoryKiB of RAM for tens of milliseconds; a semaphore
 // caps how many run at once so a login flood queues instead of exhausting
-// memory.
+// memory, and the queue itself is bounded in length and in waiting time,
+// so a flood is refused (ErrBusy, a 503 with Retry-After) instead of
+// making every later request wait behind it. A request whose client has
+// gone away (package peer) leaves the queue and is never hashed.
 package password
 
 import (
@@ -15,12 +18,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/peer"
 )
 
 // Length limits, in characters (not bytes). No truncation, no normalisation.
@@ -36,7 +42,21 @@ var (
 	ErrInvalid  = fault.New(fault.Invalid, "password_invalid", "must be valid UTF-8")
 	// ErrMalformedHash means a stored hash cannot be parsed.
 	ErrMalformedHash = errors.New("malformed password hash")
+	// ErrBusy is a request refused because every hashing slot is taken and
+	// the queue is full, or its wait ran out. It carries a Retry-After.
+	ErrBusy = fault.New(fault.Unavailable, "server_busy", "The server is busy; try again shortly.")
+	// ErrClientGone is a request abandoned because its client closed the
+	// connection while it waited: nobody would read the answer.
+	ErrClientGone = fmt.Errorf("password hashing: the client went away: %w", context.Canceled)
 )
+
+// busy is ErrBusy with its hint: slots free up within tens of milliseconds,
+// so one second is enough for the queue to have moved on.
+var busy = ErrBusy.WithRetryAfter(time.Second)
+
+// peerPoll is how often a waiting request checks that its client is
+// still connected (one non-blocking peek per waiter).
+const peerPoll = 20 * time.Millisecond
 
 // Check applies the length policy to a new password and names field in the
 // error. It returns nil (an untyped nil *fault.Error) when pw is acceptable.
@@ -65,11 +85,32 @@ type params struct {
 	threads uint8
 }
 
-// Hasher hashes with fixed parameters and bounded concurrency.
+// Hasher hashes with fixed parameters, bounded concurrency and a bounded
+// queue.
 type Hasher struct {
 	p     params
 	slots chan struct{}
+	queue int64         // requests allowed to wait for a slot
+	wait  time.Duration // how long each may wait
 	dummy string
+
+	waiting                           atomic.Int64
+	computed, refused, timedOut, gone atomic.Uint64
+}
+
+// Stats are the hasher's counters since it was made.
+type Stats struct {
+	Computed   uint64 // hashes and verifications computed
+	Busy       uint64 // refused at once: the queue was full
+	TimedOut   uint64 // refused after waiting PASSWORD_HASH_QUEUE_TIMEOUT
+	ClientGone uint64 // abandoned: the client closed its connection
+	Waiting    int64  // waiting for a slot now
+}
+
+// Stats returns the counters (for /metrics and tests).
+func (h *Hasher) Stats() Stats {
+	return Stats{Computed: h.computed.Load(), Busy: h.refused.Load(), TimedOut: h.timedOut.Load(),
+		ClientGone: h.gone.Load(), Waiting: h.waiting.Load()}
 }
 
 // NewHasher returns a hasher for cfg.
@@ -77,6 +118,8 @@ func NewHasher(cfg config.Password) (*Hasher, error) {
 	h := &Hasher{
 		p:     params{memory: cfg.MemoryKiB, time: cfg.Iterations, threads: cfg.Parallelism},
 		slots: make(chan struct{}, max(cfg.Concurrency, 1)),
+		queue: int64(max(cfg.Queue, 0)),
+		wait:  max(cfg.QueueTimeout, 0),
 	}
 	// A well-formed hash with our parameters and random salt and key:
 	// verifying against it when the account does not exist costs exactly
@@ -95,12 +138,55 @@ func NewHasher(cfg config.Password) (*Hasher, error) {
 	return h, nil
 }
 
+// acquire takes a hashing slot, waiting in the bounded queue if none is
+// free, and makes sure the client is still there before the work starts.
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for password hashing slot: %w", ctx.Err())
+	default:
+		if h.waiting.Add(1) > h.queue {
+			h.waiting.Add(-1)
+			h.refused.Add(1)
+			return busy
+		}
+		err := h.waitSlot(ctx)
+		h.waiting.Add(-1)
+		if err != nil {
+			return err
+		}
+	}
+	if peer.Gone(ctx) {
+		h.release()
+		h.gone.Add(1)
+		return ErrClientGone
+	}
+	return nil
+}
+
+func (h *Hasher) waitSlot(ctx context.Context) error {
+	timeout := time.NewTimer(h.wait)
+	defer timeout.Stop()
+	var poll <-chan time.Time
+	if peer.Watched(ctx) {
+		t := time.NewTicker(peerPoll)
+		defer t.Stop()
+		poll = t.C
+	}
+	for {
+		select {
+		case h.slots <- struct{}{}:
+			return nil
+		case <-timeout.C:
+			h.timedOut.Add(1)
+			return busy
+		case <-ctx.Done():
+			return fmt.Errorf("wait for password hashing slot: %w", ctx.Err())
+		case <-poll:
+			if peer.Gone(ctx) {
+				h.gone.Add(1)
+				return ErrClientGone
+			}
+		}
 	}
 }
 
@@ -116,6 +202,7 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 		return "", err
 	}
 	key := argon2.IDKey([]byte(pw), salt, h.p.time, h.p.memory, h.p.threads, 32)
+	h.computed.Add(1)
 	h.release()
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
@@ -132,13 +219,18 @@ func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (bool, error) {
 		return false, err
 	}
 	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(want))) //nolint:gosec // a 32-byte key
+	h.computed.Add(1)
 	h.release()
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
 // VerifyDummy spends the time of one verification, for unknown accounts.
-func (h *Hasher) VerifyDummy(ctx context.Context, pw string) {
-	_, _ = h.Verify(ctx, h.dummy, pw)
+// Its error (ErrBusy, ErrClientGone) must be returned like Verify's: an
+// unknown account answering "invalid credentials" while a known one gets
+// 503 would tell them apart.
+func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
+	_, err := h.Verify(ctx, h.dummy, pw)
+	return err
 }
 
 // NeedsRehash reports whether encoded was made with other parameters.

@@ -12,8 +12,11 @@ package problem
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"regexp"
+	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/zap"
@@ -35,6 +38,9 @@ type Problem struct {
 	Code      string       `json:"code"`
 	RequestID string       `json:"request_id,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty"`
+	// RetryAfter is the Retry-After header in seconds (0: none); it is a
+	// header, not part of the body.
+	RetryAfter int `json:"-"`
 }
 
 // FieldError names one failing input. The submitted value is never echoed:
@@ -85,6 +91,48 @@ var codeOf = map[int]string{
 	http.StatusRequestTimeout:              "timeout",
 }
 
+// unavailableRetryAfter is what a 503 tells the client when the fault has
+// no better estimate: about how long the pool takes to reconnect.
+const unavailableRetryAfter = 5 * time.Second
+
+// Status is the HTTP status of err by the table: what From answers, for
+// endpoints that write their own bodies (the OAuth2 token endpoint).
+func Status(err error) int {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p.Status
+	}
+	var multi fault.Multi
+	if errors.As(err, &multi) && len(multi) > 0 {
+		return http.StatusUnprocessableEntity
+	}
+	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
+		return statusOf[fe.Kind]
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// RetryAfter is the Retry-After value in whole seconds for err, 0 for none:
+// the fault's own hint, or for an Unavailable fault without one, a default
+// (RFC 9110 §10.2.3: a 503 should say when to come back).
+func RetryAfter(err error) int {
+	fe, ok := fault.As(err)
+	if !ok {
+		return 0
+	}
+	d := fe.RetryAfter
+	if d <= 0 && fe.Kind == fault.Unavailable {
+		d = unavailableRetryAfter
+	}
+	if d <= 0 {
+		return 0
+	}
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
 // New returns a problem for a status with the default code for it.
 func New(status int, detail string) *Problem {
 	code, ok := codeOf[status]
@@ -123,6 +171,7 @@ func From(ctx context.Context, err error) *Problem {
 		} else {
 			p.Code = fe.Code
 		}
+		p.RetryAfter = RetryAfter(err)
 		return withRequest(ctx, p)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -164,6 +213,14 @@ func detail(ed *huma.ErrorDetail) FieldError {
 	return fe
 }
 
+// withRetryAfter sets the Retry-After header before huma writes p.
+func withRetryAfter(hctx huma.Context, p *Problem) *Problem {
+	if hctx != nil && p.RetryAfter > 0 {
+		hctx.SetHeader("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
+	return p
+}
+
 func withRequest(ctx context.Context, p *Problem) *Problem {
 	if p.RequestID == "" {
 		p.RequestID = logging.RequestID(ctx)
@@ -183,7 +240,7 @@ func newError(hctx huma.Context, status int, msg string, errs ...error) huma.Sta
 			continue
 		}
 		if _, ok := fault.As(err); ok {
-			return From(ctx, err)
+			return withRetryAfter(hctx, From(ctx, err))
 		}
 		var m fault.Multi
 		if errors.As(err, &m) {

@@ -166,6 +166,14 @@ func keepAliveThroughSIGTERM(t *testing.T, delay string) {
 		"PASSWORD_HASH_ITERATIONS":  "1",
 		"PASSWORD_HASH_MEMORY_KIB":  "8192",
 		"PASSWORD_HASH_CONCURRENCY": "2",
+		// 24 clients sign in as one account from one address, many at a
+		// time: sign-ins in flight count against the throttle, which this
+		// test is not about.
+		"PASSWORD_HASH_QUEUE":            "64",
+		"PASSWORD_HASH_QUEUE_TIMEOUT":    "30s",
+		"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "1000",
+		"AUTH_THROTTLE_ACCOUNT_LIMIT":    "2000",
+		"AUTH_THROTTLE_IP_LIMIT":         "100000",
 	})
 	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}}.Encode()
 	res, err := http.Post(s.base+"/api/auth/login", "application/x-www-form-urlencoded", strings.NewReader(form))

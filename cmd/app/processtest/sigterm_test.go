@@ -78,7 +78,14 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 		// drain).
 		"PASSWORD_HASH_ITERATIONS":  "20",
 		"PASSWORD_HASH_CONCURRENCY": "1",
-		"LOG_LEVEL":                 "info",
+		// They queue on purpose: let them wait the longest allowed, not 2s.
+		"PASSWORD_HASH_QUEUE_TIMEOUT": "30s",
+		// Eight simultaneous sign-ins of one account from one address are
+		// more than the throttle lets be in flight at once (5).
+		"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "100",
+		"AUTH_THROTTLE_ACCOUNT_LIMIT":    "200",
+		"AUTH_THROTTLE_IP_LIMIT":         "1000",
+		"LOG_LEVEL":                      "info",
 	})
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -177,12 +176,11 @@ func jsonClient(ctx context.Context, ua string) authsvc.Client {
 	return authsvc.Client{UserAgent: ua, IP: httpserver.ClientIP(ctx)}
 }
 
-// withRetryAfter adds the Retry-After header to a throttling error.
-func (r *Routes) withRetryAfter(err error) error {
-	var te *authsvc.ThrottledError
-	if errors.As(err, &te) {
+// counted records a throttled request; platform/problem writes its 429
+// and Retry-After.
+func (r *Routes) counted(err error) error {
+	if errors.Is(err, authsvc.ErrThrottled) {
 		r.events.Throttled()
-		return huma.ErrorWithHeaders(err, http.Header{"Retry-After": {strconv.Itoa(te.RetryAfterSeconds())}})
 	}
 	return err
 }
@@ -192,7 +190,7 @@ func (r *Routes) recover(ctx context.Context, in *struct {
 	Body      authschema.PasswordRecovery
 }) (*acceptedOut, error) {
 	if err := r.svc.RequestReset(ctx, in.Body.Email, jsonClient(ctx, in.UserAgent)); err != nil {
-		return nil, r.withRetryAfter(err)
+		return nil, r.counted(err)
 	}
 	return &acceptedOut{Body: authschema.Accepted{Message: "If the address belongs to an account, a reset email is on its way."}}, nil
 }
@@ -202,7 +200,7 @@ func (r *Routes) resetPassword(ctx context.Context, in *struct {
 	Body      authschema.ResetPassword
 }) (*struct{}, error) {
 	if err := r.svc.ResetPassword(ctx, in.Body.Token, in.Body.NewPassword, jsonClient(ctx, in.UserAgent)); err != nil {
-		return nil, r.withRetryAfter(err)
+		return nil, r.counted(err)
 	}
 	return nil, nil
 }

@@ -6,6 +6,7 @@
 package authapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/metrics"
+	"github.com/acme/monolith/platform/problem"
 )
 
 // maxFormBytes bounds the token request body: the real one is tiny.
@@ -77,6 +79,9 @@ func (r *Routes) registerToken(api huma.API) {
 			"429": {Description: "Too many failed attempts from this account or address; see Retry-After.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
 			}},
+			"503": {Description: "temporarily_unavailable: the database is unreachable or the server is too busy to check passwords; see Retry-After.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
+			}},
 		},
 	}
 	api.OpenAPI().AddOperation(op)
@@ -102,8 +107,16 @@ var (
 
 // throttled is the one 429 body, whichever counter tripped.
 func throttled(retryAfter int) *oauthError {
-	return &oauthError{status: http.StatusTooManyRequests, retryAfter: retryAfter,
+	return &oauthError{status: http.StatusTooManyRequests, retryAfter: max(retryAfter, 1),
 		body: authschema.Error{Error: "temporarily_unavailable", ErrorDescription: "Too many attempts; try again later."}}
+}
+
+// unavailable is the 503 of RFC 6749 §5.2's temporarily_unavailable (the
+// database is down, the password hasher's queue is full): OAuth2 clients
+// recognise it and know to come back after Retry-After.
+func unavailable(retryAfter int) *oauthError {
+	return &oauthError{status: http.StatusServiceUnavailable, retryAfter: max(retryAfter, 1),
+		body: authschema.Error{Error: "temporarily_unavailable", ErrorDescription: "The server cannot issue a token right now; try again later."}}
 }
 
 func (r *Routes) token(hctx huma.Context) {
@@ -176,20 +189,31 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 	if form.Get("grant_type") == "refresh_token" {
 		count = r.events.Refresh
 	}
-	var te *authsvc.ThrottledError
 	switch {
 	case err == nil:
 		count(metrics.ResultOK)
 		return g, nil
-	case errors.As(err, &te):
-		r.events.Throttled()
-		return authsvc.Grant{}, throttled(te.RetryAfterSeconds())
 	case errors.Is(err, authn.ErrInvalidCredentials):
 		count(metrics.ResultFailed)
 		return authsvc.Grant{}, errInvalidGrant
 	case errors.Is(err, authsvc.ErrInvalidGrant):
 		count(metrics.ResultFailed)
 		return authsvc.Grant{}, errInvalidRefresh
+	}
+	// Everything else by the platform's one table, in RFC 6749 bodies.
+	switch problem.Status(err) {
+	case http.StatusTooManyRequests:
+		r.events.Throttled()
+		return authsvc.Grant{}, throttled(problem.RetryAfter(err))
+	case http.StatusServiceUnavailable:
+		count(metrics.ResultError)
+		if errors.Is(err, context.Canceled) {
+			// The client left; nobody reads this answer.
+			logging.FromContext(ctx).Info("token endpoint: client went away", zap.Error(err))
+		} else {
+			logging.FromContext(ctx).Warn("token endpoint unavailable", zap.Error(err))
+		}
+		return authsvc.Grant{}, unavailable(problem.RetryAfter(err))
 	default:
 		count(metrics.ResultError)
 		logging.FromContext(ctx).Error("token endpoint", zap.Error(err))

@@ -39,7 +39,7 @@ func TestAttacks(t *testing.T) {
 		// A generous throttle here: these cases fail on purpose; the
 		// throttling cases run on their own application.
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
-			c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 1000, 100000
+			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 1000, 2000, 100000
 		}))
 		victim := newSession(t, app)
 		key := parseKey(t, app.Config.Auth.PrivateKeyPEM)

@@ -20,10 +20,15 @@ import (
 
 // TestThrottling: ASVS 5.0 V6.3 (anti-automation) and RFC 6585 §4 (429 with
 // Retry-After). Counters live in the database, so a second application on
-// the same database (another replica) sees the same block.
+// the same database (another replica) sees the same block. (The account
+// from one address is the tight counter; TestOwnerSignsInDuringLockout
+// covers the account from other addresses.)
 func TestThrottling(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		limits := func(c *config.Config) { c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 3, 15 }
+		limits := func(c *config.Config) {
+			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 3, 6, 15
+			c.Sessions.RecoveryAccount = 3
+		}
 		app := testkit.Start(t, db, testkit.WithConfig(limits))
 		victim, bystander := app.NewUser(false), app.NewUser(false)
 
@@ -85,7 +90,7 @@ func TestThrottling(t *testing.T) {
 		}
 
 		// Per IP: spread failures over many accounts until the IP limit
-		// (15, five times the account limit) trips; then every account
+		// (15, five times the account-and-address limit) trips; then every account
 		// from that address waits, while the account limit never did.
 		statuses := []int{}
 		for i := range 12 {
@@ -109,7 +114,7 @@ func TestTrustedProxy(t *testing.T) {
 	for _, trusted := range []bool{false, true} {
 		t.Run("trusted="+strconv.FormatBool(trusted), func(t *testing.T) {
 			app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
-				c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 2, 10
+				c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 2, 4, 10
 				if trusted {
 					c.Sessions.TrustedProxies = []string{"127.0.0.1"}
 				}

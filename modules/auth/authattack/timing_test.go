@@ -36,7 +36,7 @@ func TestLoginTimingEqualised(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Password.MemoryKiB, c.Password.Iterations = 4096, 1
-			c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 100000, 1000000
+			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 100000, 200000, 1000000
 		}))
 		known := app.NewUser(false)
 		inactive := app.NewUser(false)

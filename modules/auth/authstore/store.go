@@ -1,5 +1,5 @@
 // Package authstore persists the auth module's state with ent: sessions,
-// refresh tokens, signing keys, throttle counters and reset tokens. It is
+// refresh tokens, signing keys and reset tokens. It is
 // the only package that queries those tables; it converts entities to
 // authsvc types and "not found" to authsvc.ErrNoSession.
 package authstore
@@ -17,7 +17,6 @@ import (
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/session"
 	"github.com/acme/monolith/ent/signingkey"
-	"github.com/acme/monolith/ent/throttle"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/database"
 )
@@ -40,10 +39,9 @@ const SessionsChannel = "auth_sessions"
 const KeyRemoved = "k:"
 
 var (
-	_ authsvc.SessionStore  = (*Store)(nil)
-	_ authsvc.KeyStore      = (*Store)(nil)
-	_ authsvc.ThrottleStore = (*Store)(nil)
-	_ authsvc.ResetStore    = (*Store)(nil)
+	_ authsvc.SessionStore = (*Store)(nil)
+	_ authsvc.KeyStore     = (*Store)(nil)
+	_ authsvc.ResetStore   = (*Store)(nil)
 )
 
 // New returns the store.
@@ -283,75 +281,6 @@ func (s *Store) RemoveKey(ctx context.Context, kid string, replacement *authsvc.
 	return promoted, err
 }
 
-// BlockedUntil implements authsvc.ThrottleStore.
-func (s *Store) BlockedUntil(ctx context.Context, id string, now time.Time) (time.Time, error) {
-	row, err := s.db.Throttle.Get(ctx, id)
-	if ent.IsNotFound(err) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, err
-	}
-	if row.BlockedUntil == nil || !row.BlockedUntil.After(now) {
-		return time.Time{}, nil
-	}
-	return *row.BlockedUntil, nil
-}
-
-// Hit implements authsvc.ThrottleStore. The increment is one atomic
-// UPDATE ... SET count = count + 1, so concurrent replicas never lose a hit.
-func (s *Store) Hit(ctx context.Context, id string, limit int, window time.Duration, now time.Time) error {
-	for range 3 {
-		row, err := s.db.Throttle.Get(ctx, id)
-		switch {
-		case ent.IsNotFound(err):
-			c := s.db.Throttle.Create().SetID(id).SetCount(1).SetWindowStart(now)
-			if limit <= 1 {
-				c.SetBlockedUntil(now.Add(window))
-			}
-			err = c.Exec(ctx)
-			if ent.IsConstraintError(err) {
-				continue // created concurrently: count on that row
-			}
-			return err
-		case err != nil:
-			return err
-		case !now.Before(row.WindowStart.Add(window)):
-			// The window is over: start a new one, unless another request
-			// just did.
-			n, err := s.db.Throttle.Update().Where(throttle.ID(id), throttle.WindowStart(row.WindowStart)).
-				SetCount(1).SetWindowStart(now).ClearBlockedUntil().Save(ctx)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				continue
-			}
-			return nil
-		}
-		if err := s.db.Throttle.UpdateOneID(id).AddCount(1).Exec(ctx); err != nil {
-			return err
-		}
-		// Block once the limit is reached; an exact comparison after the
-		// atomic increment would miss under races, so re-read.
-		cur, err := s.db.Throttle.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if cur.Count >= limit && cur.BlockedUntil == nil {
-			return s.db.Throttle.UpdateOneID(id).SetBlockedUntil(cur.WindowStart.Add(window)).Exec(ctx)
-		}
-		return nil
-	}
-	return nil
-}
-
-// Clear implements authsvc.ThrottleStore.
-func (s *Store) Clear(ctx context.Context, id string) error {
-	_, err := s.db.Throttle.Delete().Where(throttle.ID(id)).Exec(ctx)
-	return err
-}
-
 // CreateReset stores a reset token hash; older unused tokens of the user
 // are dropped, so only the latest email works.
 func (s *Store) CreateReset(ctx context.Context, userID uuid.UUID, hash string, now, expires time.Time) error {
@@ -410,9 +339,9 @@ func toSession(r *ent.Session) authsvc.Session {
 }
 
 // Prune deletes what can no longer be used: sessions (with their refresh
-// tokens) expired or revoked before cutoff, expired reset tokens and
-// throttle counters whose window ended before cutoff and that block
-// nothing. It returns how many sessions it removed.
+// tokens) expired or revoked before cutoff and expired reset tokens. It
+// returns how many sessions it removed. (Throttle counters are the
+// platform's: platform/throttle prunes them.)
 func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
 	ids, err := s.db.Session.Query().
 		Where(session.Or(session.ExpiresAtLT(cutoff), session.RevokedAtLT(cutoff))).
@@ -434,10 +363,6 @@ func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
 	}
 	if _, err := s.db.PasswordReset.Delete().Where(passwordreset.ExpiresAtLT(now)).Exec(ctx); err != nil {
 		return 0, fmt.Errorf("prune reset tokens: %w", err)
-	}
-	if _, err := s.db.Throttle.Delete().Where(throttle.WindowStartLT(cutoff),
-		throttle.Or(throttle.BlockedUntilIsNil(), throttle.BlockedUntilLT(now))).Exec(ctx); err != nil {
-		return 0, fmt.Errorf("prune throttles: %w", err)
 	}
 	return len(ids), nil
 }

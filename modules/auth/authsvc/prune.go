@@ -13,7 +13,7 @@ type PruneStore interface {
 }
 
 // Pruner periodically deletes expired and revoked sessions, their refresh
-// tokens, expired reset tokens and stale throttle counters, so the tables
+// tokens and expired reset tokens, so the tables
 // stay proportional to live use. Every replica may run it: deletes are
 // idempotent.
 type Pruner struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // ResetStore keeps password-reset tokens, hashed.
@@ -45,12 +46,11 @@ func NewResets(store ResetStore, mailer mail.Sender, log *zap.Logger) *Resets {
 // exists is not revealed, and the email is sent in the background so the
 // response time does not reveal it either.
 func (s *Service) RequestReset(ctx context.Context, email string, c Client) error {
-	keys := []string{s.throttle.AccountKey("recover", email), s.throttle.IPKey("recover", c.IP)}
-	if err := s.throttle.Check(ctx, keys...); err != nil {
-		return err
-	}
-	// Every request counts: each one may send an email.
-	if err := s.throttle.Fail(ctx, keys...); err != nil {
+	// Every request counts, reserved before the account is even looked up:
+	// each one may send an email. The address first, so a flood of
+	// distinct emails from one address stops there.
+	res, err := s.limiter.Reserve(ctx, s.limits.RecoverIP.Key(throttle.Address(c.IP)), s.limits.RecoverAccount.Key(throttle.Account(email)))
+	if err != nil {
 		return fmt.Errorf("password recovery: %w", err)
 	}
 	p, err := s.users.PrincipalByEmail(ctx, strings.ToLower(email))
@@ -58,11 +58,13 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated || fe.Kind == fault.Invalid) {
 			return nil
 		}
+		_ = res.Release(ctx) // nothing was sent
 		return fmt.Errorf("password recovery: %w", err)
 	}
 	raw := newOpaqueToken()
 	now := s.now().UTC().Truncate(time.Microsecond)
 	if err := s.resets.store.CreateReset(ctx, p.UserID, hashToken(raw), now, now.Add(s.opts.ResetTTL)); err != nil {
+		_ = res.Release(ctx)
 		return fmt.Errorf("password recovery: %w", err)
 	}
 	link := strings.TrimRight(s.opts.PublicURL, "/") + "/reset-password?token=" + raw
@@ -87,36 +89,37 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 }
 
 // ResetPassword redeems a reset token: the password changes (the users
-// module applies its policy) and every session of the account ends.
+// module applies its policy), every session of the account ends, and the
+// account's sign-in counters are forgotten (the owner proved control of
+// the mailbox, so failures from any address, an attacker's included, no
+// longer stand between them and their account).
 func (s *Service) ResetPassword(ctx context.Context, token, pw string, c Client) error {
-	ipKey := s.throttle.IPKey("reset", c.IP)
-	if err := s.throttle.Check(ctx, ipKey); err != nil {
-		return err
-	}
-	fail := func() error {
-		if err := s.throttle.Fail(ctx, ipKey); err != nil {
-			return fmt.Errorf("reset password: %w", err)
-		}
-		return ErrInvalidResetToken
+	// Only bad tokens count; every other outcome gives the attempt back.
+	res, err := s.limiter.Reserve(ctx, s.limits.ResetIP.Key(throttle.Address(c.IP)))
+	if err != nil {
+		return fmt.Errorf("reset password: %w", err)
 	}
 	if len(token) != opaqueLen {
-		return fail()
+		return ErrInvalidResetToken
 	}
 	// Check the policy before spending the single-use token on a password
 	// that would be refused.
 	if err := password.Check("new_password", pw); err != nil {
+		_ = res.Release(ctx)
 		return err
 	}
 	userID, err := s.resets.store.ConsumeReset(ctx, hashToken(token), s.now().UTC())
 	if errors.Is(err, ErrNoSession) {
-		return fail()
+		return ErrInvalidResetToken
 	}
+	_ = res.Release(ctx)
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
 	if err := s.users.ResetPassword(ctx, userID, pw); err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
+	s.forgetSignInFailures(ctx, userID)
 	return nil
 }
 
@@ -132,4 +135,23 @@ func (r *ResetRevoker) RevokePasswordResets(ctx context.Context, userID uuid.UUI
 		return fmt.Errorf("revoke password resets: %w", err)
 	}
 	return nil
+}
+
+// forgetSignInFailures clears every sign-in counter of the account. The
+// password has changed by now, so a failure here must not turn the reset
+// into an error: the counters then simply run out with their window.
+func (s *Service) forgetSignInFailures(ctx context.Context, userID uuid.UUID) {
+	p, err := s.users.Principal(ctx, userID)
+	if err != nil {
+		if fe, ok := fault.As(err); !ok || (fe.Kind != fault.NotFound && fe.Kind != fault.Unauthenticated) {
+			s.resets.log.Warn("forget sign-in failures after a reset", zap.Error(err))
+		}
+		return // gone or inactive: it cannot sign in anyway
+	}
+	acct := throttle.Account(p.Email)
+	for _, r := range []throttle.Rule{s.limits.LoginAccountIP, s.limits.LoginAccount} {
+		if err := s.limiter.Forget(ctx, r, acct); err != nil {
+			s.resets.log.Warn("forget sign-in failures after a reset", zap.Error(err))
+		}
+	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // Users is what auth needs from the account directory.
@@ -117,37 +118,57 @@ type Service struct {
 	users    Users
 	tokens   *Tokens
 	sessions SessionStore
-	throttle *Throttle
+	limiter  Limiter
+	limits   Limits
 	resets   *Resets
 	opts     Options
 	now      func() time.Time
 }
 
-// New returns the service.
-func New(users Users, tokens *Tokens, sessions SessionStore, throttle *Throttle, resets *Resets, opts Options) *Service {
-	return &Service{users: users, tokens: tokens, sessions: sessions, throttle: throttle, resets: resets, opts: opts, now: time.Now}
+// New returns the service; limiter counts attempts by limits.
+func New(users Users, tokens *Tokens, sessions SessionStore, limiter Limiter, limits Limits, resets *Resets, opts Options) *Service {
+	return &Service{users: users, tokens: tokens, sessions: sessions, limiter: limiter, limits: limits, resets: resets, opts: opts, now: time.Now}
+}
+
+// loginKeys are the counters of a sign-in, widest first: the address (so a
+// flood of distinct accounts from one address stops there), the account
+// from that address, the account from everywhere.
+func (s *Service) loginKeys(email string, c Client) (ip, pair, account throttle.Key) {
+	acct, addr := throttle.Account(email), throttle.Address(c.IP)
+	return s.limits.LoginIP.Key(addr), s.limits.LoginAccountIP.Key(acct, addr), s.limits.LoginAccount.Key(acct)
 }
 
 // Login exchanges credentials for tokens and starts a session. A failure
 // for any reason the client could change (unknown user, wrong password,
 // inactive account) is authn.ErrInvalidCredentials, and costs the same time.
+//
+// The attempt is reserved on every counter before the password is
+// checked, so a burst gets no more checks than the limits allow. A
+// failure stays counted; an attempt that ended without an answer (the
+// hasher was busy, the client left, the database failed) is given back;
+// a success clears this address's failures on the account and gives back
+// its own attempt on the account and address counters, which go on
+// counting only failures: an attacker signing in to an account of their
+// own cannot wipe out the failures they caused on others.
 func (s *Service) Login(ctx context.Context, email, password string, c Client) (Grant, error) {
-	keys := []string{s.throttle.AccountKey("login", email), s.throttle.IPKey("login", c.IP)}
-	if err := s.throttle.Check(ctx, keys...); err != nil {
-		return Grant{}, err
-	}
-	p, err := s.users.Authenticate(ctx, email, password)
+	ip, pair, account := s.loginKeys(email, c)
+	res, err := s.limiter.Reserve(ctx, ip, pair, account)
 	if err != nil {
-		if errors.Is(err, authn.ErrInvalidCredentials) {
-			if terr := s.throttle.Fail(ctx, keys...); terr != nil {
-				return Grant{}, fmt.Errorf("login: %w", terr)
-			}
-		}
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
-	// Success clears the account counter, never the IP one: an attacker
-	// holding one valid account must not reset the limit for the others.
-	if err := s.throttle.Clear(ctx, keys[0]); err != nil {
+	p, err := s.users.Authenticate(ctx, email, password)
+	switch {
+	case errors.Is(err, authn.ErrInvalidCredentials):
+		return Grant{}, fmt.Errorf("login: %w", err)
+	case err != nil:
+		// Its error is the answer; a failed release costs one attempt.
+		_ = res.Release(ctx)
+		return Grant{}, fmt.Errorf("login: %w", err)
+	}
+	if err := res.Release(ctx, ip, account); err != nil {
+		return Grant{}, fmt.Errorf("login: %w", err)
+	}
+	if err := s.limiter.Clear(ctx, pair); err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
 	// Whoever signs in knows the password: a reset token mailed earlier is
@@ -181,15 +202,16 @@ func (s *Service) startSession(ctx context.Context, p authn.Principal, c Client)
 // except inside the grace window, where concurrent requests with the same
 // token all get the same child.
 func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Grant, error) {
-	ipKey := s.throttle.IPKey("refresh", c.IP)
-	if err := s.throttle.Check(ctx, ipKey); err != nil {
-		return Grant{}, err
+	// Only failures count: every other outcome gives the attempt back.
+	res, err := s.limiter.Reserve(ctx, s.limits.RefreshIP.Key(throttle.Address(c.IP)))
+	if err != nil {
+		return Grant{}, fmt.Errorf("refresh: %w", err)
 	}
 	g, err := s.refresh(ctx, raw, c)
-	if errors.Is(err, ErrInvalidGrant) {
-		if terr := s.throttle.Fail(ctx, ipKey); terr != nil {
-			return Grant{}, fmt.Errorf("refresh: %w", terr)
-		}
+	if !errors.Is(err, ErrInvalidGrant) {
+		// The token may have rotated already: a failed release must not
+		// lose the new one; it costs one attempt.
+		_ = res.Release(ctx)
 	}
 	return g, err
 }

@@ -9,7 +9,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -70,7 +72,13 @@ func concurrently(t *testing.T, n int, call func(i int) reply) (map[int]int, []r
 // email_taken, never a 500 from the unique index race.
 func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		// The race is what is tested: the address's registration limit and
+		// the hasher's queue (both of which refuse most of such a burst)
+		// are lifted.
+		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+			c.Users.RegisterLimit = 1000
+			c.Password.Queue, c.Password.QueueTimeout = 1000, time.Minute
+		}))
 		emails := []string{"race@example.test", "RACE@example.test", "Race@Example.Test"}
 		counts, replies := concurrently(t, 100, func(i int) reply {
 			return send(app, http.MethodPost, "/api/auth/register", "", map[string]string{

@@ -13,6 +13,7 @@ import (
 	"github.com/acme/monolith/modules/users/userschema"
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/httpserver"
 )
 
 // Routes registers the users operations.
@@ -41,7 +42,9 @@ func (r *Routes) Register(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "register", Method: http.MethodPost, Path: "/api/auth/register",
 		Summary: "Create an account (open signup)", Tags: []string{"auth"},
-		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusForbidden, http.StatusConflict},
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusForbidden, http.StatusConflict, http.StatusTooManyRequests},
+		Description: "Each client address may register a limited number of times per window " +
+			"(REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.",
 	}, r.register)
 
 	huma.Register(api, r.auth.Protect(api, huma.Operation{
@@ -89,7 +92,7 @@ func (r *Routes) Register(api huma.API) {
 }
 
 func (r *Routes) register(ctx context.Context, in *struct{ Body userschema.Register }) (*userOut, error) {
-	u, err := r.svc.Register(ctx, in.Body.Email, in.Body.Password, in.Body.FullName)
+	u, err := r.svc.Register(ctx, in.Body.Email, in.Body.Password, in.Body.FullName, httpserver.ClientIP(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // User is an account as the business layer sees it.
@@ -104,7 +105,7 @@ type Storer interface {
 type Hasher interface {
 	Hash(ctx context.Context, pw string) (string, error)
 	Verify(ctx context.Context, encoded, pw string) (bool, error)
-	VerifyDummy(ctx context.Context, pw string)
+	VerifyDummy(ctx context.Context, pw string) error
 	NeedsRehash(encoded string) bool
 }
 
@@ -149,6 +150,12 @@ type Resets interface {
 	RevokePasswordResets(ctx context.Context, userID uuid.UUID) error
 }
 
+// Limiter reserves attempts before the work they guard; the platform's
+// throttle.Limiter satisfies it.
+type Limiter interface {
+	Reserve(ctx context.Context, keys ...throttle.Key) (*throttle.Reservation, error)
+}
+
 // Service holds the users' business rules.
 type Service struct {
 	store         Storer
@@ -159,6 +166,8 @@ type Service struct {
 	resets        Resets
 	notices       Notifier
 	now           func() time.Time
+	limiter       Limiter
+	registerRule  throttle.Rule
 }
 
 // Options are the service's settings.
@@ -170,6 +179,10 @@ type Options struct {
 	Resets Resets
 	// Notices, if set, tells account holders about credential changes.
 	Notices Notifier
+	// Limiter, if set, counts registrations per client address by
+	// RegisterRule.
+	Limiter      Limiter
+	RegisterRule throttle.Rule
 }
 
 // New returns the service.
@@ -177,6 +190,7 @@ func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
 	return &Service{
 		store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled,
 		sessions: opts.Sessions, resets: opts.Resets, notices: opts.Notices, now: time.Now,
+		limiter: opts.Limiter, registerRule: opts.RegisterRule,
 	}
 }
 
@@ -212,10 +226,18 @@ func (s *Service) endResets(ctx context.Context, id uuid.UUID) error {
 	return s.resets.RevokePasswordResets(ctx, id)
 }
 
-// Register creates an ordinary, active account (open signup).
-func (s *Service) Register(ctx context.Context, email, pw, fullName string) (User, error) {
+// Register creates an ordinary, active account (open signup) for a client
+// at clientIP. Every request counts against the address's allowance,
+// reserved before any work: each one may answer email_taken, which tells
+// whether an email has an account, and each costs a password hash.
+func (s *Service) Register(ctx context.Context, email, pw, fullName, clientIP string) (User, error) {
 	if !s.signupEnabled {
 		return User{}, ErrSignupDisabled
+	}
+	if s.limiter != nil {
+		if _, err := s.limiter.Reserve(ctx, s.registerRule.Key(throttle.Address(clientIP))); err != nil {
+			return User{}, fmt.Errorf("register: %w", err)
+		}
 	}
 	return s.Create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true})
 }
@@ -531,7 +553,11 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Pri
 		if !errors.Is(err, ErrNotFound) {
 			return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
 		}
-		s.hasher.VerifyDummy(ctx, pw)
+		// A refused or abandoned dummy check fails like a real one would:
+		// otherwise a busy server would tell unknown emails apart.
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
+		}
 		return authn.Principal{}, authn.ErrInvalidCredentials
 	}
 	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
