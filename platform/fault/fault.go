@@ -9,6 +9,8 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"sync"
 	"time"
 )
 
@@ -39,14 +41,65 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
-// New returns a sentinel domain error.
+// New returns a sentinel domain error and records it in the catalogue of
+// declared codes (Declared), so that every code a service can return is
+// known to the error documentation without the platform naming modules.
+// Declare sentinels as package-level variables: they are then recorded when
+// the program starts, before any request. A code declared twice must keep
+// its kind.
 func New(kind Kind, code, message string) *Error {
-	return &Error{Kind: kind, Code: code, Message: message}
+	e := &Error{Kind: kind, Code: code, Message: message}
+	declare(e)
+	return e
 }
 
-// Invalidf reports bad input on one field.
-func Invalidf(field, code, format string, args ...any) *Error {
-	return &Error{Kind: Invalid, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+// On returns a copy of e about one input field; it still matches e with
+// errors.Is.
+func (e *Error) On(field string) *Error {
+	c := *e
+	c.Field = field
+	return &c
+}
+
+var (
+	declaredMu sync.Mutex
+	declared   = map[string]Error{}
+)
+
+func declare(e *Error) {
+	if e.Code == "" {
+		panic("fault: a declared error needs a code")
+	}
+	declaredMu.Lock()
+	defer declaredMu.Unlock()
+	if prev, ok := declared[e.Code]; ok {
+		if prev.Kind != e.Kind {
+			panic(fmt.Sprintf("fault: code %q declared with two kinds", e.Code))
+		}
+		return
+	}
+	declared[e.Code] = Error{Kind: e.Kind, Code: e.Code, Message: e.Message}
+}
+
+// Declared returns every error declared with New so far, one
+// per code (the first declaration's message), sorted by code.
+func Declared() []Error {
+	declaredMu.Lock()
+	defer declaredMu.Unlock()
+	out := make([]Error, 0, len(declared))
+	for _, e := range declared {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out
+}
+
+// IsDeclared reports whether code was declared with New.
+func IsDeclared(code string) bool {
+	declaredMu.Lock()
+	defer declaredMu.Unlock()
+	_, ok := declared[code]
+	return ok
 }
 
 // WithRetryAfter returns a copy of e that tells the client to wait d; the

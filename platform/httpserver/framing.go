@@ -30,9 +30,8 @@ type framingError string
 func (e framingError) Error() string { return string(e) }
 
 // codeInvalidFraming is the problem code of every framing refusal.
-const codeInvalidFraming = "invalid_framing"
-
-const framingDetail = "The request is not valid HTTP/1.1 (RFC 9112); the connection is closed."
+var codeInvalidFraming = problem.Declare(fiber.StatusBadRequest, "invalid_framing",
+	"The request is not valid HTTP/1.1 (RFC 9112); the connection is closed.")
 
 // checkFraming validates a request's raw header section (the bytes after
 // the request line, up to and including the empty line) against RFC 9112.
@@ -151,9 +150,7 @@ func strictFraming() fiber.Handler {
 		if err := checkFraming(h.RawHeaders(), h.Protocol()); err != nil {
 			c.Response().SetConnectionClose()
 			logging.FromContext(c.UserContext()).Info("request refused: invalid framing", zap.String("reason", err.Error()))
-			p := problem.New(fiber.StatusBadRequest, framingDetail)
-			p.Code = codeInvalidFraming
-			return p
+			return codeInvalidFraming.New()
 		}
 		return c.Next()
 	}
@@ -171,7 +168,8 @@ func (s *Server) parseErrorHandler(fctx *fasthttp.RequestCtx, err error) {
 	}
 	c := s.app.AcquireCtx(fctx)
 	defer s.app.ReleaseCtx(c)
-	status, code, detail, reason := classifyParseError(err)
+	code, reason := classifyParseError(err)
+	status := code.Status
 	id := newRequestID()
 	c.Set(RequestIDHeader, id)
 	setSecurityHeaders(c, s.hsts)
@@ -183,29 +181,28 @@ func (s *Server) parseErrorHandler(fctx *fasthttp.RequestCtx, err error) {
 		_ = writeOAuthError(c, status, "The body is too large.")
 		return
 	}
-	p := problem.New(status, detail)
-	p.Code = code
+	p := code.New()
 	p.RequestID = id
 	_ = c.Status(status).JSON(p, problem.ContentType)
 }
 
-// classifyParseError maps fasthttp's read errors to a status, a stable
-// code, a detail and a log reason, none of which quote the request.
-func classifyParseError(err error) (status int, code, detail, reason string) {
+// classifyParseError maps fasthttp's read errors to a declared code and a
+// log reason, neither of which quotes the request.
+func classifyParseError(err error) (code problem.Code, reason string) {
 	var small *fasthttp.ErrSmallBuffer
 	var ne net.Error
 	switch {
 	case errors.As(err, &small):
-		return fiber.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "The request headers are too large.", "headers too large"
+		return problem.CodeHeadersTooLarge, "headers too large"
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		return fiber.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than this operation accepts.", "body too large"
+		return problem.CodeBodyTooLarge, "body too large"
 	case errors.As(err, &ne) && ne.Timeout():
-		return fiber.StatusRequestTimeout, "timeout", "The request was not received in time.", "read timeout"
+		return problem.CodeRequestTimeout, "read timeout"
 	case errors.Is(err, fasthttp.ErrDuplicateContentLength):
-		return fiber.StatusBadRequest, codeInvalidFraming, framingDetail, "more than one Content-Length"
+		return codeInvalidFraming, "more than one Content-Length"
 	case errors.Is(err, fasthttp.ErrUnsupportedTransferEncoding):
-		return fiber.StatusBadRequest, codeInvalidFraming, framingDetail, "unsupported Transfer-Encoding"
+		return codeInvalidFraming, "unsupported Transfer-Encoding"
 	default:
-		return fiber.StatusBadRequest, codeInvalidFraming, framingDetail, "unparseable request"
+		return codeInvalidFraming, "unparseable request"
 	}
 }

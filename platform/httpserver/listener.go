@@ -51,8 +51,8 @@ func newConnLimiter(ln net.Listener, maxConns, maxPerIP int, exempt func(netip.A
 		Listener: ln, maxConns: maxConns, maxPerIP: maxPerIP, exempt: exempt,
 		open:          map[*limitedConn]struct{}{},
 		perIP:         map[netip.Prefix]int{},
-		tooManyFromIP: refusal(http.StatusTooManyRequests, "Too many open connections from your address; close some and retry.", hsts),
-		tooMany:       refusal(http.StatusServiceUnavailable, "The server has too many open connections; retry shortly.", hsts),
+		tooManyFromIP: refusal(codeTooManyConnections, hsts),
+		tooMany:       refusal(codeServerFull, hsts),
 		lingering:     make(chan struct{}, 256),
 	}
 }
@@ -257,12 +257,19 @@ func (l *connLimiter) closeIdle(notBefore time.Time, grace time.Duration) int {
 	return open
 }
 
+// The connection caps' refusals. The server-wide cap is a busy server, as
+// the password hasher's full queue is: the same code.
+var (
+	codeTooManyConnections = problem.Declare(http.StatusTooManyRequests, "too_many_connections",
+		"Too many open connections from your address; close some and retry.")
+	codeServerFull = problem.Declare(http.StatusServiceUnavailable, "server_busy", "The server is busy; try again shortly.")
+)
+
 // refusal renders a complete HTTP/1.1 response with problem JSON and the
 // security headers (the middleware that sets them never runs here).
-func refusal(status int, detail string, hsts bool) []byte {
-	p := problem.New(status, detail)
-	p.Code = "too_many_connections"
-	body, _ := json.Marshal(p)
+func refusal(code problem.Code, hsts bool) []byte {
+	status := code.Status
+	body, _ := json.Marshal(code.New())
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
 	fmt.Fprintf(&b, "Content-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\nCache-Control: %s\r\n", problem.ContentType, len(body), noStore)

@@ -99,7 +99,9 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	var fe *fiber.Error
 	switch {
 	case asFiberError(err, &fe):
-		p = problem.New(fe.Code, fe.Message)
+		// The code's own detail, not fiber's message: it differs for one
+		// condition ("Cannot GET /x") and may quote the request.
+		p = problem.New(fe.Code)
 		if fe.Code >= 500 {
 			p = problem.From(c.UserContext(), err)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 
 	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/problem"
 )
 
 // API responses are JSON: they may load nothing and never be framed.
@@ -71,6 +72,9 @@ func writeOAuthError(c *fiber.Ctx, status int, description string) error {
 	return c.Status(status).Send(b)
 }
 
+var codeCredentialsInURL = problem.Declare(fiber.StatusBadRequest, "credentials_in_url",
+	"Credentials are not accepted in the URL; send them in the Authorization header or the request body.")
+
 func refuseQueryCredentials() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if oauthEndpoints[c.Path()] {
@@ -79,7 +83,7 @@ func refuseQueryCredentials() fiber.Handler {
 		args := c.Request().URI().QueryArgs()
 		for _, k := range queryCredentialParams {
 			if args.Has(k) {
-				return fiber.NewError(fiber.StatusBadRequest, "Credentials are not accepted in the URL; send them in the Authorization header or the request body.")
+				return codeCredentialsInURL.New()
 			}
 		}
 		return c.Next()

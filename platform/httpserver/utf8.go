@@ -12,9 +12,8 @@ import (
 )
 
 // codeInvalidUTF8 is the problem code for text that is not UTF-8.
-const codeInvalidUTF8 = "invalid_utf8"
-
-const invalidUTF8Detail = "The request contains text that is not valid UTF-8 (RFC 8259 §8.1); nothing was changed."
+var codeInvalidUTF8 = problem.Declare(fiber.StatusBadRequest, "invalid_utf8",
+	"The request contains text that is not valid UTF-8 (RFC 8259 §8.1); nothing was changed.")
 
 // refuseInvalidUTF8 checks, before any handler, that the text a request
 // carries is Unicode: the decoded path and query parameters, a JSON body
@@ -32,9 +31,7 @@ func refuseInvalidUTF8() fiber.Handler {
 			// OAuth2 clients parse RFC 6749 §5.2 errors, not problem JSON.
 			return writeOAuthError(c, fiber.StatusBadRequest, "The request contains text that is not valid UTF-8.")
 		}
-		p := problem.New(fiber.StatusBadRequest, invalidUTF8Detail)
-		p.Code = codeInvalidUTF8
-		return p
+		return codeInvalidUTF8.New()
 	}
 }
 

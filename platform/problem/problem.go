@@ -14,7 +14,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -72,23 +71,55 @@ var statusOf = map[fault.Kind]int{
 	fault.Internal:        http.StatusInternalServerError,
 }
 
-// codeOf names the errors that carry no domain code (huma's and fiber's).
-var codeOf = map[int]string{
-	http.StatusBadRequest:                  "malformed_request",
-	http.StatusUnauthorized:                "unauthenticated",
-	http.StatusForbidden:                   "forbidden",
-	http.StatusNotFound:                    "not_found",
-	http.StatusMethodNotAllowed:            "method_not_allowed",
-	http.StatusNotAcceptable:               "not_acceptable",
-	http.StatusConflict:                    "conflict",
-	http.StatusRequestEntityTooLarge:       "body_too_large",
-	http.StatusUnsupportedMediaType:        "unsupported_media_type",
-	http.StatusUnprocessableEntity:         "validation_failed",
-	http.StatusTooManyRequests:             "too_many_requests",
-	http.StatusRequestHeaderFieldsTooLarge: "headers_too_large",
-	http.StatusServiceUnavailable:          "unavailable",
-	http.StatusGatewayTimeout:              "timeout",
-	http.StatusRequestTimeout:              "timeout",
+// The codes of errors that carry no domain code: the router's, fiber's and
+// huma's, by status. Each has one detail, whoever raises it.
+var (
+	CodeMalformedRequest = Declare(http.StatusBadRequest, "malformed_request", "The request is malformed.")
+	CodeMalformedJSON    = Declare(http.StatusBadRequest, "malformed_json", "The request body is not valid JSON; errors[] says where.")
+	CodeBodyRequired     = Declare(http.StatusBadRequest, "body_required", "This operation needs a request body.")
+	CodeUnauthenticated  = Declare(http.StatusUnauthorized, "unauthenticated", "This request needs authentication.")
+	CodeForbidden        = Declare(http.StatusForbidden, "forbidden", "This request is not allowed.")
+	CodeNotFound         = Declare(http.StatusNotFound, "not_found", "Nothing is served at this path.")
+	CodeMethodNotAllowed = Declare(http.StatusMethodNotAllowed, "method_not_allowed", "This path does not support the method; the Allow header lists those it does.")
+	CodeNotAcceptable    = Declare(http.StatusNotAcceptable, "not_acceptable", "No media type the Accept header allows can be produced; ask for application/json.")
+	CodeRequestTimeout   = Declare(http.StatusRequestTimeout, "timeout", "The request was not received in time.")
+	CodeConflict         = Declare(http.StatusConflict, "conflict", "The request conflicts with the current state.")
+	CodeBodyTooLarge     = Declare(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than this operation accepts.")
+	CodeUnsupportedMedia = Declare(http.StatusUnsupportedMediaType, "unsupported_media_type", "The request body's Content-Type is not accepted here; send application/json.")
+	CodeValidationFailed = Declare(http.StatusUnprocessableEntity, "validation_failed", "The request has invalid fields; errors[] names each with its code.")
+	CodeTooManyRequests  = Declare(http.StatusTooManyRequests, "too_many_requests", "Too many attempts; try again later.")
+	CodeHeadersTooLarge  = Declare(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "The request line and headers are larger than the server accepts.")
+	CodeClientError      = Declare(http.StatusBadRequest, "bad_request", "The request cannot be served (a client error without a code of its own; the status says which).")
+	CodeInternal         = Declare(http.StatusInternalServerError, "internal_error", "An internal error occurred; it has been logged.")
+	CodeNotImplemented   = Declare(http.StatusNotImplemented, "not_implemented", "The server does not know this method.")
+	CodeUnavailable      = Declare(http.StatusServiceUnavailable, "unavailable", "The request could not be completed in time; try again shortly.")
+)
+
+// byStatus is the code of an error that carries only a status.
+var byStatus = func() map[int]Code {
+	m := map[int]Code{}
+	for _, c := range []Code{
+		CodeMalformedRequest, CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeMethodNotAllowed,
+		CodeNotAcceptable, CodeRequestTimeout, CodeConflict, CodeBodyTooLarge, CodeUnsupportedMedia,
+		CodeValidationFailed, CodeTooManyRequests, CodeHeadersTooLarge, CodeInternal, CodeNotImplemented,
+		CodeUnavailable,
+	} {
+		m[c.Status] = c
+	}
+	return m
+}()
+
+// ForStatus is the declared code of an error that has nothing but a
+// status: any other client error is bad_request, any other server error
+// internal_error.
+func ForStatus(status int) Code {
+	if c, ok := byStatus[status]; ok {
+		return c
+	}
+	if status >= 500 {
+		return CodeInternal
+	}
+	return CodeClientError
 }
 
 // unavailableRetryAfter is what a 503 tells the client when the fault has
@@ -133,17 +164,13 @@ func RetryAfter(err error) int {
 	return max(1, int(math.Ceil(d.Seconds())))
 }
 
-// New returns a problem for a status with the default code for it.
-func New(status int, detail string) *Problem {
-	code, ok := codeOf[status]
-	if !ok {
-		if status >= 500 {
-			code = "internal_error"
-		} else {
-			code = "bad_request"
-		}
-	}
-	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+// New returns a problem for a status with the declared code for it and
+// its declared detail. A status with no code of its own keeps that status
+// under the generic code of its class.
+func New(status int) *Problem {
+	p := ForStatus(status).New()
+	p.Status, p.Title = status, http.StatusText(status)
+	return p
 }
 
 // From converts any error into a problem: faults by the table, anything
@@ -155,31 +182,31 @@ func From(ctx context.Context, err error) *Problem {
 	}
 	var multi fault.Multi
 	if errors.As(err, &multi) && len(multi) > 0 {
-		p = New(http.StatusUnprocessableEntity, "The request has invalid fields.")
+		p = CodeValidationFailed.New()
 		for _, fe := range multi {
 			p.Errors = append(p.Errors, fieldError(fe))
 		}
 		return withRequest(ctx, p)
 	}
 	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
-		p = New(statusOf[fe.Kind], fe.Message)
 		if fe.Kind == fault.Invalid {
 			// Every 422 has the same top-level code; the specific one is
 			// on the field, as it is when several fields fail at once.
-			p.Detail = "The request has invalid fields."
+			p = CodeValidationFailed.New()
 			p.Errors = []FieldError{fieldError(fe)}
 		} else {
-			p.Code = fe.Code
+			p = New(statusOf[fe.Kind])
+			p.Code, p.Detail = fe.Code, fe.Message
 		}
 		p.RetryAfter = RetryAfter(err)
 		return withRequest(ctx, p)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		logging.FromContext(ctx).Warn("request aborted", zap.Error(err))
-		return withRequest(ctx, New(http.StatusServiceUnavailable, "The request could not be completed in time."))
+		return withRequest(ctx, CodeUnavailable.New())
 	}
 	logging.FromContext(ctx).Error("request failed", zap.Error(err))
-	return withRequest(ctx, New(http.StatusInternalServerError, "An internal error occurred; it has been logged."))
+	return withRequest(ctx, CodeInternal.New())
 }
 
 func fieldError(fe *fault.Error) FieldError {
@@ -188,29 +215,6 @@ func fieldError(fe *fault.Error) FieldError {
 		loc = "body." + loc
 	}
 	return FieldError{Location: loc, Message: fe.Message, Code: fe.Code}
-}
-
-// requiredProperty matches huma's message for a missing field, which it
-// reports on the parent object; the field is moved into the location so
-// that every failing field is named the same way.
-var requiredProperty = regexp.MustCompile(`^expected required property (\S+) to be present$`)
-
-// dependentProperty is huma's message for a field that another one needs
-// (JSON Schema dependentRequired), reported the same way.
-var dependentProperty = regexp.MustCompile(`^expected property (\S+) to be present when (\S+) is present$`)
-
-func detail(ed *huma.ErrorDetail) FieldError {
-	fe := FieldError{Location: ed.Location, Message: ed.Message}
-	if m := requiredProperty.FindStringSubmatch(ed.Message); m != nil {
-		fe.Location += "." + m[1]
-		fe.Message = "is required"
-		fe.Code = "required"
-	} else if m := dependentProperty.FindStringSubmatch(ed.Message); m != nil {
-		fe.Location += "." + m[1]
-		fe.Message = "is required with " + m[2]
-		fe.Code = "required"
-	}
-	return fe
 }
 
 // withRetryAfter sets the Retry-After header before huma writes p.
@@ -228,7 +232,9 @@ func withRequest(ctx context.Context, p *Problem) *Problem {
 	return p
 }
 
-// newError replaces huma.NewErrorWithContext.
+// newError replaces huma.NewErrorWithContext. huma's message (msg) is not
+// used as the detail: it differs for one condition ("validation failed" on
+// a 400 and a 415 alike), so the code decides the detail.
 func newError(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
 	ctx := context.Background()
 	if hctx != nil {
@@ -253,15 +259,41 @@ func newError(hctx huma.Context, status int, msg string, errs ...error) huma.Sta
 		if status >= 500 {
 			return From(ctx, err)
 		}
-		details = append(details, FieldError{Message: err.Error()})
+		details = append(details, FieldError{Message: err.Error(), Code: classify(err.Error()).Name})
 	}
 	if status >= 500 {
 		logging.FromContext(ctx).Error("request failed", zap.String("detail", msg))
-		msg = "An internal error occurred; it has been logged."
+		return withRequest(ctx, New(status))
 	}
-	p := New(status, msg)
+	return withRequest(ctx, fromHuma(status, msg, details))
+}
+
+// humaBodyRequired is huma's message for a missing required body.
+const humaBodyRequired = "request body is required"
+
+// fromHuma gives each of huma's client errors its own code: a body that
+// is not JSON, a missing body and a media type huma cannot decode are
+// told apart from field validation.
+func fromHuma(status int, msg string, details []FieldError) *Problem {
+	switch status {
+	case http.StatusBadRequest:
+		if msg == humaBodyRequired {
+			return CodeBodyRequired.New()
+		}
+		if len(details) > 0 && details[0].Location == "body" {
+			// huma reports the parser's error on the body as a whole.
+			p := CodeMalformedJSON.New()
+			p.Errors = []FieldError{{Location: "body", Message: details[0].Message, Code: FieldMalformedJSON.Name}}
+			return p
+		}
+	case http.StatusUnsupportedMediaType:
+		// Its message quotes the request's Content-Type: the detail says
+		// what to send instead.
+		return CodeUnsupportedMedia.New()
+	}
+	p := New(status)
 	p.Errors = details
-	return withRequest(ctx, p)
+	return p
 }
 
 func init() {

@@ -205,7 +205,7 @@ func TestBadInput(t *testing.T) {
 			{"register-422-missing-fields", http.MethodPost, "/api/auth/register", map[string]any{}, 422, "validation_failed", []string{"body.email", "body.password"}, false},
 			{"register-422-display-name-email", http.MethodPost, "/api/auth/register", map[string]any{"email": "Eve <eve@example.test>", "password": "long enough pw"}, 422, "validation_failed", []string{"body.email"}, false},
 			{"register-422-unknown-field", http.MethodPost, "/api/auth/register", map[string]any{"email": "x@example.test", "password": "long enough pw", "is_superuser": true}, 422, "validation_failed", []string{"body.is_superuser"}, false},
-			{"register-400-malformed-json", http.MethodPost, "/api/auth/register", `{"email": "x@example.test",`, 400, "malformed_request", nil, false},
+			{"register-400-malformed-json", http.MethodPost, "/api/auth/register", `{"email": "x@example.test",`, 400, "malformed_json", nil, false},
 			{"register-422-wrong-type", http.MethodPost, "/api/auth/register", `{"email": 42, "password": "long enough pw"}`, 422, "validation_failed", []string{"body.email"}, false},
 			{"update-me-422-bad-email", http.MethodPatch, "/api/users/me", map[string]any{"email": "nope", "current_password": u.Password}, 422, "validation_failed", []string{"body.email"}, true},
 			{"change-password-422-too-short", http.MethodPost, "/api/users/me/password", map[string]any{"current_password": u.Password, "new_password": "short"}, 422, "validation_failed", []string{"body.new_password"}, true},
