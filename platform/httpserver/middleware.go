@@ -94,7 +94,7 @@ func recoverPanics() fiber.Handler {
 
 // errorHandler writes every error that reaches fiber (unknown route, wrong
 // method, oversized body, panic) as problem JSON.
-func errorHandler(c *fiber.Ctx, err error) error {
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	var p *problem.Problem
 	var fe *fiber.Error
 	switch {
@@ -102,6 +102,13 @@ func errorHandler(c *fiber.Ctx, err error) error {
 		// The code's own detail, not fiber's message: it differs for one
 		// condition ("Cannot GET /x") and may quote the request.
 		p = problem.New(fe.Code)
+		if fe.Code == fiber.StatusMethodNotAllowed {
+			// fiber's Allow lists every method of any route matching
+			// the path; the addressed route's own are the true answer.
+			if allow := s.allowFor(c.Path()); allow != "" {
+				c.Set(fiber.HeaderAllow, allow)
+			}
+		}
 		if fe.Code >= 500 {
 			p = problem.From(c.UserContext(), err)
 		}

@@ -61,6 +61,8 @@ type Server struct {
 	// from the per-IP connection cap.
 	proxies proxies
 	limits  *bodyLimits
+	// routes is filled once every route is registered, before serving.
+	routes *routeTable
 }
 
 // New builds the server and registers every module's routes. It does not
@@ -86,7 +88,7 @@ func New(p Params) *Server {
 		// Request line plus headers; larger requests get 431 before any
 		// handler runs (a megabyte bearer token costs nothing).
 		ReadBufferSize: 16 << 10,
-		ErrorHandler:   errorHandler,
+		ErrorHandler:   s.errorHandler,
 		JSONEncoder:    json.Marshal,
 		JSONDecoder:    json.Unmarshal,
 		// No ProxyHeader: fiber would take the leftmost X-Forwarded-For
@@ -120,6 +122,7 @@ func New(p Params) *Server {
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
 	}
+	s.app.Use(s.refuseWrongMethod())
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
 
@@ -133,6 +136,7 @@ func New(p Params) *Server {
 		r.Register(s.api)
 	}
 	edge.MaxRequestBodySize = int(s.limits.max)
+	s.routes = newRouteTable(s.app.GetRoutes(true))
 	if p.Lifecycle != nil {
 		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}
