@@ -23,7 +23,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/platform/authn"
-	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/metrics"
@@ -135,6 +134,7 @@ func New(p Params) *Server {
 	for _, r := range p.Routes {
 		r.Register(s.api)
 	}
+	finishDocument(oapi)
 	edge.MaxRequestBodySize = int(s.limits.max)
 	s.routes = newRouteTable(s.app.GetRoutes(true))
 	if p.Lifecycle != nil {
@@ -160,7 +160,7 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 // APIConfig is the OpenAPI 3.1 configuration shared by the server and the
 // `app openapi` command.
 func APIConfig() huma.Config {
-	cfg := huma.DefaultConfig("Monolith API", buildinfo.String())
+	cfg := huma.DefaultConfig("Monolith API", APIVersion)
 	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
 	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
 	cfg.CreateHooks = nil
@@ -174,6 +174,7 @@ func APIConfig() huma.Config {
 			},
 		},
 	}
+	describe(&cfg)
 	return cfg
 }
 

@@ -30,13 +30,13 @@ const ContentType = "application/problem+json"
 // Problem is an RFC 9457 problem details object with two extension
 // members: a stable machine-readable code and the request id.
 type Problem struct {
-	Type      string       `json:"type"`
-	Title     string       `json:"title"`
-	Status    int          `json:"status"`
-	Detail    string       `json:"detail,omitempty"`
-	Code      string       `json:"code"`
-	RequestID string       `json:"request_id,omitempty"`
-	Errors    []FieldError `json:"errors,omitempty"`
+	Type      string       `json:"type" example:"about:blank"`
+	Title     string       `json:"title" example:"Conflict"`
+	Status    int          `json:"status" example:"409"`
+	Detail    string       `json:"detail,omitempty" example:"A user with this email already exists."`
+	Code      string       `json:"code" example:"email_taken"`
+	RequestID string       `json:"request_id,omitempty" doc:"Also in the X-Request-ID header; quote it when reporting a problem." example:"4f1c2a9e7b3d5c6a8e0f1b2c"`
+	Errors    []FieldError `json:"errors,omitempty" nullable:"false" doc:"One entry per failing input (validation_failed, malformed_json)."`
 	// RetryAfter is the Retry-After header in seconds (0: none); it is a
 	// header, not part of the body.
 	RetryAfter int `json:"-"`
@@ -45,9 +45,9 @@ type Problem struct {
 // FieldError names one failing input. The submitted value is never echoed:
 // it may be a password.
 type FieldError struct {
-	Location string `json:"location"`
-	Message  string `json:"message"`
-	Code     string `json:"code,omitempty"`
+	Location string `json:"location" doc:"Where: body.<field>, path.<name>, query.<name>, or body for the body as a whole." example:"body.email"`
+	Message  string `json:"message" example:"expected string to be RFC 5322 email: mail: missing '@' or angle-addr"`
+	Code     string `json:"code" example:"format_email"`
 }
 
 // Error implements error.
@@ -203,7 +203,9 @@ func From(ctx context.Context, err error) *Problem {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		logging.FromContext(ctx).Warn("request aborted", zap.Error(err))
-		return withRequest(ctx, CodeUnavailable.New())
+		p = CodeUnavailable.New()
+		p.RetryAfter = int(unavailableRetryAfter.Seconds())
+		return withRequest(ctx, p)
 	}
 	logging.FromContext(ctx).Error("request failed", zap.Error(err))
 	return withRequest(ctx, CodeInternal.New())
@@ -257,7 +259,7 @@ func newError(hctx huma.Context, status int, msg string, errs ...error) huma.Sta
 			continue
 		}
 		if status >= 500 {
-			return From(ctx, err)
+			return withRetryAfter(hctx, From(ctx, err))
 		}
 		details = append(details, FieldError{Message: err.Error(), Code: classify(err.Error()).Name})
 	}

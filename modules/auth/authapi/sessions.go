@@ -15,6 +15,7 @@ import (
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
+	"github.com/acme/monolith/platform/password"
 )
 
 const tag = "auth"
@@ -23,7 +24,7 @@ const tag = "auth"
 // the token endpoint.
 func (r *Routes) registerRevoke(api huma.API) {
 	reg := api.OpenAPI().Components.Schemas
-	op := &huma.Operation{
+	op := authn.Public(huma.Operation{
 		OperationID: "revoke",
 		Method:      http.MethodPost,
 		Path:        "/api/auth/revoke",
@@ -37,12 +38,17 @@ func (r *Routes) registerRevoke(api huma.API) {
 		Responses: map[string]*huma.Response{
 			"200": {Description: "Revoked, or nothing to revoke."},
 			"400": {Description: "RFC 6749 §5.2 error.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+					Examples: oauthExamples(invalidRequest("Missing token."))},
+			}},
+			"500": {Description: "server_error: an unexpected failure, logged with the request id.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+					Examples: oauthExamples(errServer)},
 			}},
 		},
-	}
-	api.OpenAPI().AddOperation(op)
-	api.Adapter().Handle(op, r.revoke)
+	})
+	api.OpenAPI().AddOperation(&op)
+	api.Adapter().Handle(&op, r.revoke)
 }
 
 func (r *Routes) revoke(hctx huma.Context) {
@@ -69,7 +75,7 @@ type jwksOut struct {
 }
 
 type sessionsOut struct {
-	Body []authschema.Session
+	Body []authschema.Session `nullable:"false"`
 }
 
 type sessionPath struct {
@@ -81,12 +87,12 @@ type acceptedOut struct {
 }
 
 func (r *Routes) registerSessions(api huma.API) {
-	huma.Register(api, huma.Operation{
+	huma.Register(api, authn.Public(huma.Operation{
 		OperationID: "jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json", Tags: []string{tag},
 		Summary: "Public keys that verify access tokens (RFC 7517)",
 		Description: "Every key that may sign or has recently signed: the next key is published here " +
 			"before it signs, and retired keys stay until the tokens they signed have expired.",
-	}, r.jwks)
+	}), r.jwks)
 	huma.Register(api, r.auth.Protect(api, huma.Operation{
 		OperationID: "logout", Method: http.MethodPost, Path: "/api/auth/logout", Tags: []string{tag},
 		DefaultStatus: http.StatusNoContent,
@@ -101,23 +107,23 @@ func (r *Routes) registerSessions(api huma.API) {
 		OperationID: "list-sessions", Method: http.MethodGet, Path: "/api/auth/sessions", Tags: []string{tag},
 		Summary: "List the current user's active sessions",
 	}), r.sessions)
-	huma.Register(api, r.auth.Protect(api, huma.Operation{
+	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "end-session", Method: http.MethodDelete, Path: "/api/auth/sessions/{id}", Tags: []string{tag},
-		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusNotFound},
-		Summary: "End one of the current user's sessions",
-	}), r.endSession)
-	huma.Register(api, huma.Operation{
+		DefaultStatus: http.StatusNoContent,
+		Summary:       "End one of the current user's sessions",
+	}, authsvc.ErrSessionNotFound)), r.endSession)
+	huma.Register(api, authn.Public(httpserver.WithErrors(huma.Operation{
 		OperationID: "password-recovery", Method: http.MethodPost, Path: "/api/auth/password-recovery", Tags: []string{tag},
-		DefaultStatus: http.StatusAccepted, Errors: []int{http.StatusTooManyRequests},
-		Summary: "Email a password-reset token",
+		DefaultStatus: http.StatusAccepted,
+		Summary:       "Email a password-reset token",
 		Description: "Always answers 202 with the same body, whether or not the email belongs to an " +
 			"account; the email is sent only if it does.",
-	}, r.recover)
-	huma.Register(api, huma.Operation{
+	}, authsvc.ErrThrottled)), r.recover)
+	huma.Register(api, authn.Public(httpserver.WithErrors(huma.Operation{
 		OperationID: "reset-password", Method: http.MethodPost, Path: "/api/auth/reset-password", Tags: []string{tag},
-		DefaultStatus: http.StatusNoContent, Errors: []int{http.StatusUnprocessableEntity, http.StatusTooManyRequests},
-		Summary: "Set a new password with a reset token (single use); every session of the account ends",
-	}, r.resetPassword)
+		DefaultStatus: http.StatusNoContent,
+		Summary:       "Set a new password with a reset token (single use); every session of the account ends",
+	}, authsvc.ErrInvalidResetToken, password.ErrCommon.On("new_password"), authsvc.ErrThrottled, password.ErrBusy)), r.resetPassword)
 }
 
 func (r *Routes) jwks(ctx context.Context, _ *struct{}) (*jwksOut, error) {
@@ -185,21 +191,36 @@ func (r *Routes) counted(err error) error {
 	return err
 }
 
-func (r *Routes) recover(ctx context.Context, in *struct {
-	UserAgent string `header:"User-Agent"`
-	Body      authschema.PasswordRecovery
-}) (*acceptedOut, error) {
-	if err := r.svc.RequestReset(ctx, in.Body.Email, jsonClient(ctx, in.UserAgent)); err != nil {
+// userAgent reads the caller's User-Agent for the session list without
+// making it a parameter of the operation: the server reads it for its own
+// bookkeeping, and a generated client should not ask its user for it.
+type userAgent struct{ value string }
+
+// Resolve implements huma.Resolver.
+func (u *userAgent) Resolve(ctx huma.Context) []error {
+	u.value = ctx.Header("User-Agent")
+	return nil
+}
+
+type recoverIn struct {
+	userAgent
+	Body authschema.PasswordRecovery
+}
+
+type resetIn struct {
+	userAgent
+	Body authschema.ResetPassword
+}
+
+func (r *Routes) recover(ctx context.Context, in *recoverIn) (*acceptedOut, error) {
+	if err := r.svc.RequestReset(ctx, in.Body.Email, jsonClient(ctx, in.value)); err != nil {
 		return nil, r.counted(err)
 	}
 	return &acceptedOut{Body: authschema.Accepted{Message: "If the address belongs to an account, a reset email is on its way."}}, nil
 }
 
-func (r *Routes) resetPassword(ctx context.Context, in *struct {
-	UserAgent string `header:"User-Agent"`
-	Body      authschema.ResetPassword
-}) (*struct{}, error) {
-	if err := r.svc.ResetPassword(ctx, in.Body.Token, in.Body.NewPassword, jsonClient(ctx, in.UserAgent)); err != nil {
+func (r *Routes) resetPassword(ctx context.Context, in *resetIn) (*struct{}, error) {
+	if err := r.svc.ResetPassword(ctx, in.Body.Token, in.Body.NewPassword, jsonClient(ctx, in.value)); err != nil {
 		return nil, r.counted(err)
 	}
 	return nil, nil

@@ -54,7 +54,7 @@ func (r *Routes) Register(api huma.API) {
 
 func (r *Routes) registerToken(api huma.API) {
 	reg := api.OpenAPI().Components.Schemas
-	op := &huma.Operation{
+	op := authn.Public(huma.Operation{
 		OperationID: "login",
 		Method:      http.MethodPost,
 		Path:        "/api/auth/login",
@@ -74,18 +74,39 @@ func (r *Routes) registerToken(api huma.API) {
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Token](), true, "Token")},
 			}},
 			"400": {Description: "RFC 6749 §5.2 error.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+					Examples: oauthExamples(errInvalidGrant, errInvalidRefresh, errUnsupportedGrant, invalidRequest("Missing grant_type."))},
 			}},
 			"429": {Description: "Too many failed attempts from this account or address; see Retry-After.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+					Examples: oauthExamples(throttled(1))},
 			}},
 			"503": {Description: "temporarily_unavailable: the database is unreachable or the server is too busy to check passwords; see Retry-After.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")},
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+					Examples: oauthExamples(unavailable(1))},
+			}},
+			"500": {Description: "server_error: an unexpected failure, logged with the request id.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+					Examples: oauthExamples(errServer)},
 			}},
 		},
+	})
+	api.OpenAPI().AddOperation(&op)
+	api.Adapter().Handle(&op, r.token)
+}
+
+// oauthExamples are the examples of an RFC 6749 error response, one per
+// answer, named by the error and what distinguishes it.
+func oauthExamples(errs ...*oauthError) map[string]*huma.Example {
+	out := map[string]*huma.Example{}
+	for i, e := range errs {
+		name := e.body.Error
+		if _, dup := out[name]; dup {
+			name += "_" + strconv.Itoa(i+1)
+		}
+		out[name] = &huma.Example{Summary: e.body.ErrorDescription, Value: e.body}
 	}
-	api.OpenAPI().AddOperation(op)
-	api.Adapter().Handle(op, r.token)
+	return out
 }
 
 type oauthError struct {

@@ -1,6 +1,7 @@
 // Package authschema holds the auth module's wire DTOs (RFC 6749 and RFC
 // 7009 shapes, sessions, password reset). None carries a password hash or a
-// token hash.
+// token hash. None is marked writeOnly: input shapes are input-only already,
+// and code generators turn writeOnly fields into optional pointers.
 package authschema
 
 import (
@@ -12,75 +13,75 @@ import (
 // PasswordGrant documents the form fields of the token request (RFC 6749
 // §4.3.2 and §6). It is sent as application/x-www-form-urlencoded.
 type PasswordGrant struct {
-	GrantType    string `json:"grant_type" enum:"password,refresh_token" doc:"\"password\" to sign in, \"refresh_token\" to renew."`
-	Username     string `json:"username,omitempty" doc:"password grant: the account's email address."`
-	Password     string `json:"password,omitempty" writeOnly:"true" doc:"password grant: the password."`
-	RefreshToken string `json:"refresh_token,omitempty" writeOnly:"true" doc:"refresh_token grant: the refresh token."`
-	Scope        string `json:"scope,omitempty" doc:"Ignored: tokens carry no scopes."`
-	ClientID     string `json:"client_id,omitempty" doc:"Optional public client id; a refresh token only works for the client it was issued to."`
+	GrantType    string `json:"grant_type" enum:"password,refresh_token" doc:"\"password\" to sign in, \"refresh_token\" to renew." example:"password"`
+	Username     string `json:"username,omitempty" doc:"password grant: the account's email address." example:"ada@example.com"`
+	Password     string `json:"password,omitempty" doc:"password grant: the password." example:"correct horse battery staple"`
+	RefreshToken string `json:"refresh_token,omitempty" doc:"refresh_token grant: the refresh token." example:"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs"`
+	Scope        string `json:"scope,omitempty" doc:"Ignored: tokens carry no scopes." example:""`
+	ClientID     string `json:"client_id,omitempty" doc:"Optional public client id; a refresh token only works for the client it was issued to." example:"web"`
 }
 
 // Token is the successful token response (RFC 6749 §5.1).
 type Token struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type" enum:"bearer"`
-	ExpiresIn    int    `json:"expires_in" doc:"Lifetime of the access token in seconds."`
-	RefreshToken string `json:"refresh_token" doc:"Single use: each refresh returns a new one."`
+	AccessToken  string `json:"access_token" doc:"An RS256 JWT (RFC 9068); send it as Authorization: Bearer." example:"eyJhbGciOiJSUzI1NiIsImtpZCI6IjNrX2V4YW1wbGUiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwYjlhMmMxZSJ9.c2lnbmF0dXJl"`
+	TokenType    string `json:"token_type" enum:"bearer" example:"bearer"`
+	ExpiresIn    int    `json:"expires_in" doc:"Lifetime of the access token in seconds." example:"900"`
+	RefreshToken string `json:"refresh_token" doc:"Single use: each refresh returns a new one." example:"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs"`
 }
 
 // Error is the token endpoint's error response (RFC 6749 §5.2). It is not
 // problem JSON, because OAuth2 clients parse this shape.
 type Error struct {
-	Error            string `json:"error" enum:"invalid_request,invalid_client,invalid_grant,unauthorized_client,unsupported_grant_type,invalid_scope,server_error,temporarily_unavailable"`
-	ErrorDescription string `json:"error_description,omitempty"`
+	Error            string `json:"error" enum:"invalid_request,invalid_client,invalid_grant,unauthorized_client,unsupported_grant_type,invalid_scope,server_error,temporarily_unavailable" example:"invalid_grant"`
+	ErrorDescription string `json:"error_description,omitempty" example:"Incorrect email or password."`
 }
 
 // Revocation documents the RFC 7009 §2.1 request (form-encoded).
 type Revocation struct {
-	Token         string `json:"token" writeOnly:"true"`
-	TokenTypeHint string `json:"token_type_hint,omitempty" enum:"refresh_token,access_token"`
+	Token         string `json:"token" example:"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs"`
+	TokenTypeHint string `json:"token_type_hint,omitempty" enum:"refresh_token,access_token" example:"refresh_token"`
 }
 
-// JWKS is the public key set (RFC 7517 §5).
+// JWKS is the public key set (RFC 7517 §5). Keys is never null.
 type JWKS struct {
-	Keys []JWK `json:"keys"`
+	Keys []JWK `json:"keys" nullable:"false"`
 }
 
 // JWK is one RSA public key.
 type JWK struct {
-	KTY string `json:"kty"`
-	KID string `json:"kid"`
-	Alg string `json:"alg"`
-	Use string `json:"use"`
-	N   string `json:"n"`
-	E   string `json:"e"`
+	KTY string `json:"kty" example:"RSA"`
+	KID string `json:"kid" doc:"RFC 7638 thumbprint." example:"3k8nQy1vX0bGZr4fJm2cT7wLp9sHd6eA5uVx0iOq_Eo"`
+	Alg string `json:"alg" example:"RS256"`
+	Use string `json:"use" example:"sig"`
+	N   string `json:"n" doc:"Modulus, base64url." example:"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"`
+	E   string `json:"e" doc:"Exponent, base64url." example:"AQAB"`
 }
 
 // Session is one active sign-in of the caller.
 type Session struct {
 	ID         uuid.UUID `json:"id"`
-	ClientID   string    `json:"client_id"`
-	UserAgent  string    `json:"user_agent"`
-	IP         string    `json:"ip"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Current    bool      `json:"current" doc:"The session of the token making this request."`
+	ClientID   string    `json:"client_id" example:"web"`
+	UserAgent  string    `json:"user_agent" example:"Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"`
+	IP         string    `json:"ip" example:"203.0.113.7"`
+	CreatedAt  time.Time `json:"created_at" example:"2026-03-14T09:26:53Z"`
+	LastUsedAt time.Time `json:"last_used_at" example:"2026-03-15T18:02:11Z"`
+	ExpiresAt  time.Time `json:"expires_at" example:"2026-04-13T09:26:53Z"`
+	Current    bool      `json:"current" doc:"The session of the token making this request." example:"true"`
 }
 
 // PasswordRecovery asks for a reset email.
 type PasswordRecovery struct {
-	Email string `json:"email" maxLength:"254" minLength:"1"`
+	Email string `json:"email" maxLength:"254" minLength:"1" example:"ada@example.com"`
 }
 
 // ResetPassword redeems a reset token.
 type ResetPassword struct {
-	Token       string `json:"token" maxLength:"128" minLength:"1" writeOnly:"true"`
-	NewPassword string `json:"new_password" maxLength:"128" minLength:"1" writeOnly:"true"`
+	Token       string `json:"token" maxLength:"128" minLength:"1" doc:"The token from the reset email." example:"Zk3pQ9vT1xW7mB2nR5sY8cH4dJ6fL0aE_uG-iK3oPq"`
+	NewPassword string `json:"new_password" maxLength:"128" minLength:"1" example:"a new long passphrase"`
 }
 
 // Accepted is the answer to a recovery request, whether or not the email
 // belongs to an account.
 type Accepted struct {
-	Message string `json:"message"`
+	Message string `json:"message" example:"If the address belongs to an account, a reset email is on its way."`
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // Routes registers the users operations.
@@ -34,61 +36,64 @@ type userOut struct {
 }
 
 type idPath struct {
-	ID uuid.UUID `path:"id" doc:"User id (UUID)."`
+	ID uuid.UUID `path:"id" doc:"User id."`
 }
 
 // Register implements httpserver.Routes.
 func (r *Routes) Register(api huma.API) {
-	huma.Register(api, huma.Operation{
+	// Each operation declares the domain errors it answers with, so the
+	// document shows their codes as examples of its error responses.
+	huma.Register(api, authn.Public(httpserver.WithErrors(huma.Operation{
 		OperationID: "register", Method: http.MethodPost, Path: "/api/auth/register",
 		Summary: "Create an account (open signup)", Tags: []string{"auth"},
-		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusForbidden, http.StatusConflict, http.StatusTooManyRequests},
+		DefaultStatus: http.StatusCreated,
 		Description: "Each client address may register a limited number of times per window " +
 			"(REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.",
-	}, r.register)
+	}, usersvc.ErrSignupDisabled, usersvc.ErrEmailTaken, throttle.ErrLimited, password.ErrBusy,
+		password.ErrCommon.On("password"), usersvc.ErrInvalidEmail.On("email"))), r.register)
 
 	huma.Register(api, r.auth.Protect(api, huma.Operation{
 		OperationID: "get-me", Method: http.MethodGet, Path: "/api/users/me",
 		Summary: "The signed-in user", Tags: []string{tag},
 	}), r.me)
-	huma.Register(api, r.auth.Protect(api, huma.Operation{
+	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "update-me", Method: http.MethodPatch, Path: "/api/users/me",
-		Summary: "Change your email or full name", Tags: []string{tag}, Errors: []int{http.StatusConflict},
+		Summary: "Change your email or full name", Tags: []string{tag},
 		Description: "A new `email` needs `current_password` in the same request (missing: 422 `required`, " +
 			"wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.",
-	}), r.updateMe)
-	huma.Register(api, r.auth.Protect(api, huma.Operation{
+	}, usersvc.ErrEmailTaken, usersvc.ErrCurrentPasswordRequired.On("current_password"),
+		usersvc.ErrIncorrectPassword.On("current_password"), password.ErrBusy)), r.updateMe)
+	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "change-password", Method: http.MethodPost, Path: "/api/users/me/password",
 		Summary: "Change your password", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
-	}), r.changePassword)
+	}, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
+		password.ErrCommon.On("new_password"), password.ErrBusy)), r.changePassword)
 
 	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
 		OperationID: "list-users", Method: http.MethodGet, Path: "/api/users",
 		Summary: "List users (superuser)", Tags: []string{tag},
 	}), r.list)
-	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "create-user", Method: http.MethodPost, Path: "/api/users",
 		Summary: "Create a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusCreated,
-		Errors: []int{http.StatusConflict},
-	}), r.create)
-	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+	}, usersvc.ErrEmailTaken, password.ErrCommon.On("password"), password.ErrBusy)), r.create)
+	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "get-user", Method: http.MethodGet, Path: "/api/users/{id}",
-		Summary: "Get a user (superuser)", Tags: []string{tag}, Errors: []int{http.StatusNotFound},
-	}), r.get)
-	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+		Summary: "Get a user (superuser)", Tags: []string{tag},
+	}, usersvc.ErrNotFound)), r.get)
+	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "update-user", Method: http.MethodPatch, Path: "/api/users/{id}",
 		Summary: "Update a user (superuser)", Tags: []string{tag},
 		Description: "A changed email or password is told to the account holder. On your own id, `email` and " +
 			"`password` are refused (403 `self_service_required`): change them at /api/users/me, with your current password. " +
 			"Demoting or deactivating the last active superuser is refused (409 `last_superuser`).",
-		Errors: []int{http.StatusNotFound, http.StatusConflict},
-	}), r.update)
-	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+	}, usersvc.ErrNotFound, usersvc.ErrSelfService, usersvc.ErrDemoteSelf, usersvc.ErrEmailTaken,
+		usersvc.ErrLastSuperuser, password.ErrBusy)), r.update)
+	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "delete-user", Method: http.MethodDelete, Path: "/api/users/{id}",
 		Summary: "Delete a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
 		Description: "The last active superuser cannot be deleted (409 `last_superuser`).",
-		Errors:      []int{http.StatusNotFound, http.StatusConflict},
-	}), r.delete)
+	}, usersvc.ErrNotFound, usersvc.ErrDeleteSelf, usersvc.ErrLastSuperuser)), r.delete)
 }
 
 func (r *Routes) register(ctx context.Context, in *struct{ Body userschema.Register }) (*userOut, error) {
@@ -175,7 +180,7 @@ func (r *Routes) get(ctx context.Context, in *idPath) (*userOut, error) {
 }
 
 type updateIn struct {
-	ID   uuid.UUID `path:"id" doc:"User id (UUID)."`
+	ID   uuid.UUID `path:"id" doc:"User id."`
 	Body userschema.Update
 }
 

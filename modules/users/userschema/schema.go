@@ -1,6 +1,10 @@
 // Package userschema holds the users module's wire DTOs. They are the only
 // shapes that cross the API boundary: none has a password hash field, so a
 // hash cannot leak by accident.
+//
+// Input bodies are never marked writeOnly: they are input-only already,
+// and code generators turn a writeOnly field into an optional pointer, so
+// a required password would silently be left out.
 package userschema
 
 import (
@@ -11,29 +15,29 @@ import (
 
 // User is an account as clients see it.
 type User struct {
-	ID          uuid.UUID `json:"id" doc:"User id (UUID)."`
-	Email       string    `json:"email" format:"email" doc:"Email address, stored lower-cased."`
-	FullName    string    `json:"full_name"`
-	IsActive    bool      `json:"is_active"`
-	IsSuperuser bool      `json:"is_superuser"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          uuid.UUID `json:"id" doc:"User id."`
+	Email       string    `json:"email" format:"email" doc:"Email address, stored lower-cased." example:"ada@example.com"`
+	FullName    string    `json:"full_name" example:"Ada Lovelace"`
+	IsActive    bool      `json:"is_active" example:"true"`
+	IsSuperuser bool      `json:"is_superuser" example:"false"`
+	CreatedAt   time.Time `json:"created_at" example:"2026-03-14T09:26:53Z"`
+	UpdatedAt   time.Time `json:"updated_at" example:"2026-03-14T09:26:53Z"`
 }
 
 // Register is the body of POST /api/auth/register.
 type Register struct {
-	Email    string `json:"email" format:"email" maxLength:"254" doc:"Email address; case-insensitive and unique."`
-	Password string `json:"password" minLength:"8" maxLength:"128" writeOnly:"true" doc:"8 to 128 characters."`
-	FullName string `json:"full_name,omitempty" maxLength:"255"`
+	Email    string `json:"email" format:"email" maxLength:"254" doc:"Email address; case-insensitive and unique." example:"ada@example.com"`
+	Password string `json:"password" minLength:"8" maxLength:"128" doc:"8 to 128 characters; the most common passwords are refused." example:"correct horse battery staple"`
+	FullName string `json:"full_name,omitempty" maxLength:"255" example:"Ada Lovelace"`
 }
 
 // Create is the body of POST /api/users (superuser).
 type Create struct {
-	Email       string `json:"email" format:"email" maxLength:"254"`
-	Password    string `json:"password" minLength:"8" maxLength:"128" writeOnly:"true"`
-	FullName    string `json:"full_name,omitempty" maxLength:"255"`
-	IsActive    *bool  `json:"is_active,omitempty" doc:"Default true."`
-	IsSuperuser bool   `json:"is_superuser,omitempty"`
+	Email       string `json:"email" format:"email" maxLength:"254" example:"grace@example.com"`
+	Password    string `json:"password" minLength:"8" maxLength:"128" example:"correct horse battery staple"`
+	FullName    string `json:"full_name,omitempty" maxLength:"255" example:"Grace Hopper"`
+	IsActive    *bool  `json:"is_active,omitempty" doc:"Default true." example:"true"`
+	IsSuperuser bool   `json:"is_superuser,omitempty" example:"false"`
 }
 
 // UpdateMe is the body of PATCH /api/users/me: absent fields are unchanged.
@@ -41,31 +45,31 @@ type Create struct {
 // confirmation comes, this body stays as it is: the answer will then keep
 // the old email and add a pending one (User gains pending_email).
 type UpdateMe struct {
-	Email           *string `json:"email,omitempty" format:"email" maxLength:"254" dependentRequired:"current_password" doc:"New sign-in email; needs current_password."`
-	FullName        *string `json:"full_name,omitempty" maxLength:"255"`
-	CurrentPassword *string `json:"current_password,omitempty" maxLength:"128" writeOnly:"true" doc:"Your current password: required with email, checked whenever sent."`
+	Email           *string `json:"email,omitempty" format:"email" maxLength:"254" dependentRequired:"current_password" doc:"New sign-in email; needs current_password." example:"ada.lovelace@example.com"`
+	FullName        *string `json:"full_name,omitempty" maxLength:"255" example:"Ada King"`
+	CurrentPassword *string `json:"current_password,omitempty" maxLength:"128" doc:"Your current password: required with email, checked whenever sent." example:"correct horse battery staple"`
 }
 
 // Update is the body of PATCH /api/users/{id} (superuser). On one's own
 // id, email and password are refused: they change through /api/users/me.
 type Update struct {
-	Email       *string `json:"email,omitempty" format:"email" maxLength:"254"`
-	FullName    *string `json:"full_name,omitempty" maxLength:"255"`
-	Password    *string `json:"password,omitempty" minLength:"8" maxLength:"128" writeOnly:"true"`
-	IsActive    *bool   `json:"is_active,omitempty"`
-	IsSuperuser *bool   `json:"is_superuser,omitempty"`
+	Email       *string `json:"email,omitempty" format:"email" maxLength:"254" example:"grace.hopper@example.com"`
+	FullName    *string `json:"full_name,omitempty" maxLength:"255" example:"Grace Brewster Hopper"`
+	Password    *string `json:"password,omitempty" minLength:"8" maxLength:"128" example:"a new long passphrase"`
+	IsActive    *bool   `json:"is_active,omitempty" example:"false"`
+	IsSuperuser *bool   `json:"is_superuser,omitempty" example:"false"`
 }
 
 // ChangePassword is the body of POST /api/users/me/password.
 type ChangePassword struct {
-	CurrentPassword string `json:"current_password" minLength:"1" maxLength:"128" writeOnly:"true"`
-	NewPassword     string `json:"new_password" minLength:"8" maxLength:"128" writeOnly:"true"`
+	CurrentPassword string `json:"current_password" minLength:"1" maxLength:"128" example:"correct horse battery staple"`
+	NewPassword     string `json:"new_password" minLength:"8" maxLength:"128" example:"a new long passphrase"`
 }
 
-// Page is one page of users.
+// Page is one page of users. Items is never null: an empty page is [].
 type Page struct {
-	Items  []User `json:"items"`
-	Total  int    `json:"total" doc:"Number of users in all pages."`
-	Limit  int    `json:"limit"`
-	Offset int    `json:"offset"`
+	Items  []User `json:"items" nullable:"false"`
+	Total  int    `json:"total" doc:"Number of users in all pages." example:"42"`
+	Limit  int    `json:"limit" example:"20"`
+	Offset int    `json:"offset" example:"0"`
 }
