@@ -50,6 +50,29 @@ migration: ## Write the next migration for both dialects: make migration name=ad
 migrate: ## Apply pending migrations to DATABASE_URL
 	$(GO) run ./cmd/app migrate up
 
+# --- the API contract ----------------------------------------------------------
+# docs/openapi.json and docs/errors.md are generated from the code and
+# committed: a test fails when either is stale, so a change to the contract
+# (an operation id, a tag, a schema, an error code) is always a deliberate,
+# reviewed diff. Redocly is pinned in tools/openapi (package-lock.json).
+OPENAPI_TOOLS := tools/openapi
+REDOCLY_ENV   := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
+
+.PHONY: openapi
+openapi: ## Rewrite docs/openapi.json and docs/errors.md from the code (commit the diff)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) build -o "$$tmp/app" ./cmd/app && \
+	"$$tmp/app" openapi > "$$tmp/openapi.json" && "$$tmp/app" errors > "$$tmp/errors.md" && \
+	mv "$$tmp/openapi.json" docs/openapi.json && mv "$$tmp/errors.md" docs/errors.md
+	@echo "docs/openapi.json and docs/errors.md rewritten"
+
+.PHONY: lint-openapi
+lint-openapi: ## Lint the OpenAPI document the code serves (Redocly recommended rules, warnings included)
+	@test -x $(OPENAPI_TOOLS)/node_modules/.bin/redocly || npm ci --prefix $(OPENAPI_TOOLS) --no-audit --no-fund
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) run ./cmd/app openapi > "$$tmp/openapi.json" && \
+	cd $(OPENAPI_TOOLS) && $(REDOCLY_ENV) ./node_modules/.bin/redocly lint --config redocly.yaml "$$tmp/openapi.json"
+
 .PHONY: graph
 graph: ## Print the fx dependency graph (DOT)
 	@$(GO) run ./cmd/app graph --level module --format dot

@@ -9,7 +9,6 @@ import (
 
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/fxgraph"
-	"github.com/acme/monolith/platform/httpserver"
 )
 
 func graphCmd() *cobra.Command {
@@ -47,19 +46,14 @@ func graphCmd() *cobra.Command {
 func openapiCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "openapi",
-		Short: "Print the OpenAPI 3.1 document as JSON",
+		Short: "Print the OpenAPI 3.1 document as JSON (docs/openapi.json)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load()
+			oapi, err := document()
 			if err != nil {
 				return err
 			}
-			var s *httpserver.Server
-			app := fx.New(appOptions(cfg, fx.Populate(&s), fx.NopLogger))
-			if err := app.Err(); err != nil {
-				return err
-			}
-			b, err := json.MarshalIndent(s.API().OpenAPI(), "", "  ")
+			b, err := json.MarshalIndent(oapi, "", "  ")
 			if err != nil {
 				return err
 			}
