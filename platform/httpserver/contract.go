@@ -274,10 +274,14 @@ func exampleOf(reg huma.Registry, s *huma.Schema, depth int) any {
 		if len(s.Properties) == 0 {
 			return nil
 		}
+		// Every required property needs an example of its own: an
+		// object example missing one would not be realistic.
 		out := map[string]any{}
 		for name, p := range s.Properties {
 			if v := exampleOf(reg, p, depth+1); v != nil {
 				out[name] = v
+			} else if slices.Contains(s.Required, name) {
+				return nil
 			}
 		}
 		return out

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/acme/monolith/platform/problem"
 )
 
 // Response is a fully read HTTP response.
@@ -134,6 +136,7 @@ func (s *secretScan) wrap(base http.RoundTripper) http.RoundTripper {
 			return nil, err
 		}
 		s.check(req, b)
+		checkProblem(s.t, req, res, b)
 		res.Body = io.NopCloser(bytes.NewReader(b))
 		return res, nil
 	})
@@ -188,3 +191,29 @@ func (s *secretScan) check(req *http.Request, body []byte) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// checkProblem holds every problem response of every API test to the
+// error model: a code from the catalogue (docs/errors.md), a code on each
+// field error, and Retry-After on a 429 or 503. A code the server can
+// answer with but nobody declared fails here, naming it.
+func checkProblem(t testing.TB, req *http.Request, res *http.Response, body []byte) {
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), problem.ContentType) || req.Method == http.MethodHead {
+		return
+	}
+	var p Problem
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Errorf("%s %s: problem JSON that does not parse: %v: %s", req.Method, req.URL.Path, err, body)
+		return
+	}
+	if !problem.Known(p.Code, false) {
+		t.Errorf("%s %s: problem code %q is not in the catalogue: declare it (fault.New, problem.Declare), then run `make openapi`", req.Method, req.URL.Path, p.Code)
+	}
+	for _, e := range p.Errors {
+		if !problem.Known(e.Code, true) {
+			t.Errorf("%s %s: field error %s has code %q, which is not in the catalogue", req.Method, req.URL.Path, e.Location, e.Code)
+		}
+	}
+	if (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable) && res.Header.Get("Retry-After") == "" {
+		t.Errorf("%s %s: %d %s without Retry-After", req.Method, req.URL.Path, res.StatusCode, p.Code)
+	}
+}
