@@ -83,8 +83,10 @@ func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 			t.Fatalf("%s: migrate: %v\n%s", dia, err, out)
 		}
 	}
-	if out, err := sh("go test -count=1 -run 'Drift|ValidateApp' ./platform/migrator/ ./cmd/app/"); err != nil {
-		t.Fatalf("drift / ValidateApp on the generated repository: %v\n%s", err, out)
+	// The generated module meets the API contract's rules, and the
+	// refreshed snapshot (the README's make openapi) is current.
+	if out, err := sh("go test -count=1 -run 'Drift|ValidateApp|OpenAPI|ErrorCatalogue' ./platform/migrator/ ./cmd/app/"); err != nil {
+		t.Fatalf("drift / ValidateApp / OpenAPI contract on the generated repository: %v\n%s", err, out)
 	}
 }
 
