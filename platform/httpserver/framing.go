@@ -166,9 +166,15 @@ func (s *Server) parseErrorHandler(fctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, net.ErrClosed) {
 		return // closed by the drain before a request arrived: no one to answer
 	}
+	code, reason := classifyParseError(err)
+	s.refuseBeforeRouting(fctx, code, reason)
+}
+
+// refuseBeforeRouting answers a request that no middleware will see, with
+// the security headers they would have set, and closes the connection.
+func (s *Server) refuseBeforeRouting(fctx *fasthttp.RequestCtx, code problem.Code, reason string) {
 	c := s.app.AcquireCtx(fctx)
 	defer s.app.ReleaseCtx(c)
-	code, reason := classifyParseError(err)
 	status := code.Status
 	id := newRequestID()
 	c.Set(RequestIDHeader, id)
@@ -184,6 +190,28 @@ func (s *Server) parseErrorHandler(fctx *fasthttp.RequestCtx, err error) {
 	p := code.New()
 	p.RequestID = id
 	_ = c.Status(status).JSON(p, problem.ContentType)
+}
+
+// knownMethods are the methods fiber routes (its default set).
+var knownMethods = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range fiber.DefaultMethods {
+		m[k] = true
+	}
+	return m
+}()
+
+// refuseUnknownMethods wraps fiber's handler: fiber answers a method it
+// does not know ("FOO") with a plain-text 400 before any middleware runs.
+// RFC 9110 §9.1 asks for 501, and every error here is problem JSON.
+func (s *Server) refuseUnknownMethods(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(fctx *fasthttp.RequestCtx) {
+		if !knownMethods[string(fctx.Method())] {
+			s.refuseBeforeRouting(fctx, problem.CodeNotImplemented, "unknown method")
+			return
+		}
+		next(fctx)
+	}
 }
 
 // classifyParseError maps fasthttp's read errors to a declared code and a

@@ -111,31 +111,40 @@ func segments(path string) func(func(string) bool) {
 }
 
 // lookup returns the route a path addresses: concrete segments first, a
-// parameter only where no concrete route matches the rest.
+// parameter only where no concrete route matches the rest. Like fiber's
+// routing, trailing slashes are ignored and nothing else is normalised
+// (an empty segment matches no route).
 func (t *routeTable) lookup(path string) *routeNode {
-	return t.root.match(strings.TrimLeft(path, "/"))
+	path = strings.TrimRight(path, "/")
+	if path == "" {
+		return t.root.match("", true)
+	}
+	if path[0] != '/' {
+		return nil
+	}
+	return t.root.match(path[1:], false)
 }
 
-func (n *routeNode) match(rest string) *routeNode {
-	rest = strings.TrimLeft(rest, "/")
-	if rest == "" {
+// match resolves the segments in rest ("a/b/c"); end says none is left.
+func (n *routeNode) match(rest string, end bool) *routeNode {
+	if end {
 		if n.methods == nil {
 			return nil
 		}
 		return n
 	}
-	seg, tail := rest, ""
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		seg, tail = rest[:i], rest[i:]
+	seg, tail, more := strings.Cut(rest, "/")
+	if seg == "" {
+		return nil
 	}
 	if child := n.static[seg]; child != nil {
-		if m := child.match(tail); m != nil {
+		if m := child.match(tail, !more); m != nil {
 			return m
 		}
 	} else if hasUpper(seg) {
 		for name, child := range n.static {
 			if strings.EqualFold(name, seg) {
-				if m := child.match(tail); m != nil {
+				if m := child.match(tail, !more); m != nil {
 					return m
 				}
 				break
@@ -143,7 +152,7 @@ func (n *routeNode) match(rest string) *routeNode {
 		}
 	}
 	if n.param != nil {
-		return n.param.match(tail)
+		return n.param.match(tail, !more)
 	}
 	return nil
 }

@@ -76,6 +76,15 @@ func TestWrongMethodsAnswer405WithTheirRoutesAllow(t *testing.T) {
 		// The methods a route has still reach it, concrete and templated.
 		app.Do(http.MethodGet, "/api/users/me", nil, superuser).Expect(http.StatusOK)
 		app.Do(http.MethodGet, "/api/users/0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11", nil, superuser).Expect(http.StatusNotFound)
+		// A method nobody routes is 501 problem JSON (fiber's own answer
+		// was a plain-text 400), with the security headers.
+		for _, m := range []string{"FOO", "PROPFIND", "get"} {
+			res := app.Do(m, "/api/users/me", nil)
+			if res.Status != http.StatusNotImplemented || res.Problem(t).Code != "not_implemented" ||
+				res.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s /api/users/me: %d %v %s", m, res.Status, res.Header, res.Body)
+			}
+		}
 		// A path no route addresses stays a 404, whatever the method.
 		if res := app.Do(http.MethodPut, "/api/users/me/nothing", nil); res.Status != http.StatusNotFound {
 			t.Errorf("PUT /api/users/me/nothing: %d", res.Status)

@@ -99,6 +99,7 @@ func New(p Params) *Server {
 	// for the drain.
 	edge := s.app.Server()
 	edge.ErrorHandler = s.parseErrorHandler
+	edge.Handler = s.refuseUnknownMethods(edge.Handler)
 	edge.SecureErrorLogMessage = true
 	edge.HeaderReceived = s.headerReceived
 	edge.ConnState = connState
