@@ -90,10 +90,10 @@ func TestModuleGraph(t *testing.T) {
 		uses[u.From+"->"+u.To] = strings.Join(u.Types, ",")
 	}
 	for edge, typ := range map[string]string{
-		"auth->users":     "authn.Directory",     // auth's Users interface, satisfied by the users module
-		"platform->auth":  "authn.TokenVerifier", // the resolver verifies tokens with auth
-		"users->platform": "*ent.Client",         // the users store
-		"platform->users": "httpserver.Routes[group=routes]",
+		"auth->users":     "authn.Directory",      // auth's Users interface, satisfied by the users module
+		"platform->auth":  "authn.TokenVerifier",  // the resolver verifies tokens with auth
+		"users->platform": "*ent.Client",          // the users store
+		"platform->users": "authn.Directory",      // the resolver finds accounts through users
 		"users->auth":     "authn.SessionRevoker", // users ends sessions when credentials change
 	} {
 		if !strings.Contains(uses[edge], typ) {
@@ -106,16 +106,47 @@ func TestModuleGraph(t *testing.T) {
 	if got := uses["users->auth"]; got != "authn.ResetRevoker,authn.SessionRevoker" {
 		t.Errorf("users consumes %q from auth, want only authn.ResetRevoker and authn.SessionRevoker", got)
 	}
+	// A value group is one collection, not a use of each member's module.
+	for _, u := range g.Uses {
+		for _, typ := range u.Types {
+			if strings.Contains(typ, "[group=") {
+				t.Errorf("use %s->%s carries the group member %s", u.From, u.To, typ)
+			}
+		}
+	}
+	byType := map[string]fxgraph.Group{}
+	for _, gr := range g.Groups {
+		byType[gr.Type] = gr
+	}
+	routes, ok := byType["httpserver.Routes[group=routes]"]
+	if !ok || routes.Name != "routes" || len(routes.Members) != 2 || strings.Join(routes.Consumers, ",") != "platform" {
+		t.Errorf("routes group = %+v (ok %v), want users' and auth's members, collected by platform", routes, ok)
+	}
+	owners := map[string]string{}
+	for _, id := range routes.Members {
+		for _, p := range g.Providers {
+			if p.ID == id {
+				owners[p.Module] = p.Constructor
+			}
+		}
+	}
+	if owners["users"] != "userapi.New" || owners["auth"] != "authapi.New" {
+		t.Errorf("routes members by module = %v", owners)
+	}
+	if _, ok := byType["health.Check[group=health_checks]"]; !ok {
+		t.Errorf("groups = %+v, want the health checks too", g.Groups)
+	}
+
 	mods := map[string]fxgraph.Module{}
 	for _, m := range g.Modules {
 		mods[m.Name] = m
 	}
-	routes := func(m string) string { b, _ := json.Marshal(mods[m].Routes); return string(b) }
-	if !strings.Contains(routes("users"), `"/api/users/{id}"`) || strings.Contains(routes("users"), "/api/auth/login") {
-		t.Errorf("users routes = %s", routes("users"))
+	routesOf := func(m string) string { b, _ := json.Marshal(mods[m].Routes); return string(b) }
+	if !strings.Contains(routesOf("users"), `"/api/users/{id}"`) || strings.Contains(routesOf("users"), "/api/auth/login") {
+		t.Errorf("users routes = %s", routesOf("users"))
 	}
-	if !strings.Contains(routes("auth"), `"/api/auth/login"`) {
-		t.Errorf("auth routes = %s", routes("auth"))
+	if !strings.Contains(routesOf("auth"), `"/api/auth/login"`) {
+		t.Errorf("auth routes = %s", routesOf("auth"))
 	}
 	// platform: the database, the throttle pruner, the tracer, the HTTP
 	// server; users: the first-superuser bootstrap and draining account
