@@ -54,6 +54,10 @@ migrate: ## Apply pending migrations to DATABASE_URL
 graph: ## Print the fx dependency graph (DOT)
 	@$(GO) run ./cmd/app graph --level module --format dot
 
+.PHONY: graph-assets
+graph-assets: ## Refresh the graph page's bundled libraries from npm (exact versions of platform/fxgraph/assets/package-lock.json)
+	platform/fxgraph/assets/vendor.sh
+
 .PHONY: clean
 clean: ## Remove build output and the local database and key
 	rm -rf bin var
