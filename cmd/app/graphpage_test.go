@@ -122,7 +122,7 @@ type cyPicture struct {
 	WindowH   float64  `json:"windowH"`
 	Nodes     []cyNode `json:"nodes"`
 	Edges     []cyEdge `json:"edges"`
-	FontSizes []string `json:"fontSizes"`
+	FontSizes []string `json:"fontSizes"` // of a module, of an arrow's label
 }
 
 type cyRect struct {
@@ -183,7 +183,7 @@ const readPicture = `(() => {
     edges: cy.edges().map(e => ({
       id: e.id(), arrow: e.data("edge"), source: e.source().id(), target: e.target().id(),
       from: e.data("from"), to: e.data("to"), quiet: e.hasClass("quiet"), types: e.data("types") })),
-    fontSizes: cy.nodes(".module").not(".label").map(n => n.style("font-size")),
+    fontSizes: [cy.nodes(".module").not(".label"), cy.nodes(".label")].map(c => c.nonempty() ? c[0].style("font-size") : "0px"),
   };
 })()`
 
@@ -291,17 +291,21 @@ func checkPicture(t *testing.T, g *fxgraph.Graph, p cyPicture) {
 	}
 }
 
-// renderedFont is the on-screen size of the modules' labels, in CSS pixels.
-func (p cyPicture) renderedFont(t *testing.T) float64 {
+// renderedFonts are the on-screen sizes of the modules' labels and of the
+// arrows' labels, in CSS pixels.
+func (p cyPicture) renderedFonts(t *testing.T) (module, arrow float64) {
 	t.Helper()
-	if len(p.FontSizes) == 0 {
-		t.Fatal("no module drawn")
+	if len(p.FontSizes) != 2 {
+		t.Fatalf("font sizes %q", p.FontSizes)
 	}
-	px, err := strconv.ParseFloat(strings.TrimSuffix(p.FontSizes[0], "px"), 64)
-	if err != nil {
-		t.Fatalf("font-size %q: %v", p.FontSizes[0], err)
+	px := func(s string) float64 {
+		f, err := strconv.ParseFloat(strings.TrimSuffix(s, "px"), 64)
+		if err != nil {
+			t.Fatalf("font-size %q: %v", s, err)
+		}
+		return f * p.Zoom
 	}
-	return px * p.Zoom
+	return px(p.FontSizes[0]), px(p.FontSizes[1])
 }
 
 // TestDebugGraphPageInChromium loads the real application's page in
@@ -382,6 +386,18 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 		}
 	}
 
+	// A click on an arrow's label lists every type it carries.
+	arrow := click("l|u:auth>users", "auth → users")
+	for _, u := range g.Uses {
+		if u.From == "auth" && u.To == "users" {
+			for _, typ := range u.Types {
+				if !strings.Contains(arrow, typ) {
+					t.Errorf("the auth → users arrow's details lack %s:\n%s", typ, arrow)
+				}
+			}
+		}
+	}
+
 	// Search by type: the modules that provide or consume *ent.Client.
 	b.do(chromedp.SendKeys("#search", "ent.Client"))
 	hits := eval[[]string](b, `cy.nodes(".hit").filter(n => !n.hasClass("label")).map(n => n.id()).sort()`)
@@ -406,6 +422,7 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 	for _, size := range [][2]int64{{1280, 2000}, {1280, 560}, {900, 1400}} {
 		b.do(chromedp.EmulateViewport(size[0], size[1]))
 		p := eval[cyPicture](b, readPicture)
+		t.Logf("%dx%d: header %.0fpx, graph %.0fx%.0fpx", size[0], size[1], p.Header, p.Graph.W, p.Graph.H)
 		if p.Header > 48 || p.Header < 20 || p.Graph.Y+p.Graph.H < p.WindowH-1 || p.Graph.H < p.WindowH-p.Header-1 {
 			t.Errorf("%dx%d: header %.0fpx, graph from %.0f, %.0fpx tall, window %.0fpx", size[0], size[1], p.Header, p.Graph.Y, p.Graph.H, p.WindowH)
 		}
@@ -494,11 +511,13 @@ func TestDebugGraphReadableWithTenModules(t *testing.T) {
 	if toRoutes != 1 {
 		t.Errorf("%d arrows to the routes group, want 1 (the platform collecting it)", toRoutes)
 	}
-	// 12px labels, fitted: at least 8 CSS pixels on screen.
-	px := p.renderedFont(t)
-	t.Logf("%d nodes and %d segments fitted at zoom %.2f: module labels %.1fpx on screen", len(p.Nodes), len(p.Edges), p.Zoom, px)
-	if px < 8 {
-		t.Errorf("module labels are %.1fpx on screen (zoom %.2f): unreadable", px, p.Zoom)
+	// Fitted to the window, the picture stays legible: module names at 8.5
+	// CSS pixels at least, arrow labels at 7.5 (drawn left to right, or
+	// with an arrow per group member, they are not).
+	module, arrow := p.renderedFonts(t)
+	t.Logf("%d nodes and %d segments fitted at zoom %.2f: module labels %.1fpx, arrow labels %.1fpx on screen", len(p.Nodes), len(p.Edges), p.Zoom, module, arrow)
+	if module < 8.5 || arrow < 7.5 {
+		t.Errorf("module labels %.1fpx, arrow labels %.1fpx on screen (zoom %.2f): unreadable", module, arrow, p.Zoom)
 	}
 	if lines := b.consoleLines(); len(lines) > 0 {
 		t.Errorf("console:\n%s", strings.Join(lines, "\n"))

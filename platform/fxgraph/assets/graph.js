@@ -28,11 +28,13 @@
   const plural = (n, word) => n + " " + word + (n === 1 ? "" : "s");
   const section = (title, items, render) => items.length ? [el("h3", {}, title), list(items, render)] : [];
   const link = (id, text) => el("a", { "data-node": id, onclick: () => select(id) }, text);
-  const moduleLink = name => link(moduleID(name), name);
+  // A module the picture leaves out (the root when it is fx alone) is named
+  // without a link.
+  const moduleLink = name => nodeOf.has(moduleID(name)) ? link(moduleID(name), name) : el("span", {}, name);
   const joined = (items, f, sep) => items.flatMap((x, i) => i ? [sep, f(x)] : [f(x)]);
 
   // Node sizes: room for the label, and bigger for what holds more.
-  const font = "12px system-ui, sans-serif", labelFont = "10px system-ui, sans-serif";
+  const font = "13px system-ui, sans-serif", labelFont = "11px system-ui, sans-serif";
   const ctx = document.createElement("canvas").getContext("2d");
   ctx.font = font;
   const textWidth = s => Math.max(...s.split("\n").map(l => ctx.measureText(l).width));
@@ -54,7 +56,7 @@
       elements.push({ group: "edges", data: { ...d, id: "q|" + e.id, source: e.from, target: e.to }, classes: "head quiet " + e.kind });
       continue;
     }
-    elements.push({ group: "nodes", data: { ...d, id: "l|" + e.id, w: Math.ceil(textWidth(e.label) + 10), h: 16 }, classes: "label " + e.kind });
+    elements.push({ group: "nodes", data: { ...d, id: "l|" + e.id, w: Math.ceil(textWidth(e.label) + 10), h: 17 }, classes: "label " + e.kind });
     elements.push({ group: "edges", data: { ...d, id: "s|" + e.id, source: e.from, target: "l|" + e.id }, classes: "tail " + e.kind });
     elements.push({ group: "edges", data: { ...d, id: "t|" + e.id, source: "l|" + e.id, target: e.to }, classes: "head " + e.kind });
   }
@@ -70,16 +72,17 @@
     style: [
       { selector: "node", style: {
         "label": "data(label)", "text-wrap": "wrap", "text-valign": "center", "text-halign": "center",
-        "font-family": "system-ui, sans-serif", "font-size": 12, "color": "#111827",
+        "font-family": "system-ui, sans-serif", "font-size": 13, "color": "#111827",
         "width": "data(w)", "height": "data(h)", "border-width": 1 } },
       { selector: "node.module", style: { "shape": "round-rectangle", "background-color": "#dde7f5", "border-color": "#475569" } },
       { selector: "node.group", style: { "shape": "barrel", "background-color": "#fef3c7", "border-color": "#b45309", "border-style": "dashed" } },
       { selector: "node.label", style: {
-        "shape": "round-rectangle", "background-color": "#ffffff", "border-color": "#d1d5db", "font-size": 10, "color": "#374151" } },
+        "shape": "round-rectangle", "background-color": "#ffffff", "border-color": "#d1d5db", "font-size": 11, "color": "#374151" } },
       { selector: "node.label.group", style: { "color": "#92400e", "border-color": "#f3d9a4" } },
       { selector: "edge", style: {
         "width": 1.5, "line-color": "#6b7280", "target-arrow-color": "#6b7280", "arrow-scale": 0.9, "curve-style": "bezier" } },
       { selector: "edge.head", style: { "target-arrow-shape": "triangle" } },
+      { selector: "edge[se]", style: { "source-endpoint": "data(se)", "target-endpoint": "data(te)" } },
       { selector: "edge.routed", style: {
         "curve-style": "segments", "edge-distances": "intersection", "segment-radius": 12, "radius-type": "influence-radius",
         "segment-weights": e => e.data("cpw"), "segment-distances": e => e.data("cpd") } },
@@ -100,7 +103,7 @@
   // a row rather than a column); an arrow that spans
   // several layers follows the route dagre gives it around the boxes.
   cy.layout({
-    name: "dagre", rankDir: "TB", nodeSep: 14, edgeSep: 10, rankSep: 36, padding: 24,
+    name: "dagre", rankDir: "TB", nodeSep: 10, edgeSep: 8, rankSep: 30, padding: 24,
     useDagreEdgeControlPoints: true, automaticDagreEdgeStyle: false,
   }).run();
   cy.edges().forEach(e => {
@@ -109,6 +112,19 @@
       e.data({ cpw, cpd });
       e.addClass("routed");
     }
+  });
+  // Arrows leave and enter boxes through their bottom and top, as the
+  // layers run (one leaving a box sideways would cross its neighbours),
+  // spread along the side towards where they go.
+  const side = v => Math.round(Math.max(-42, Math.min(42, v)));
+  cy.edges().forEach(e => {
+    const s = e.source(), t = e.target(), sp = s.position(), tp = t.position();
+    const dy = tp.y - sp.y;
+    if (Math.abs(dy) <= 1) return;
+    const pts = e.hasClass("routed") ? e.segmentPoints() : null;
+    const next = pts && pts.length ? pts[0] : tp, prev = pts && pts.length ? pts[pts.length - 1] : sp;
+    const down = dy > 0 ? "50%" : "-50%", up = dy > 0 ? "-50%" : "50%";
+    e.data({ se: side((next.x - sp.x) / s.width() * 100) + "% " + down, te: side((prev.x - tp.x) / t.width() * 100) + "% " + up });
   });
   const fit = () => {
     cy.fit(undefined, 24);
