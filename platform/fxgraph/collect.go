@@ -37,7 +37,9 @@ type Graph struct {
 	Modules   []Module   `json:"modules"`
 	Providers []Provider `json:"providers"`
 	// Uses are the module-level edges: From consumes Types provided by To.
-	Uses []Use `json:"uses"`
+	// A value group is not a use of each member's module: it is in Groups.
+	Uses   []Use   `json:"uses"`
+	Groups []Group `json:"groups,omitempty"`
 }
 
 // Module is one fx.Module (or Root).
@@ -65,6 +67,17 @@ type Use struct {
 	From  string   `json:"from"`
 	To    string   `json:"to"`
 	Types []string `json:"types"`
+}
+
+// Group is an fx value group (any type tagged `group:"..."`: the routes,
+// the health checks...): the providers that add a member to it and the
+// modules that consume the whole collection. Members join it from every
+// module, so it is one collection rather than a dependency on each.
+type Group struct {
+	Name      string   `json:"name"`                // the group's tag: routes
+	Type      string   `json:"type"`                // the type key: httpserver.Routes[group=routes]
+	Members   []string `json:"members"`             // Provider IDs
+	Consumers []string `json:"consumers,omitempty"` // module names
 }
 
 // Route is one operation a module serves.
@@ -156,7 +169,16 @@ var (
 	edgeLine    = regexp.MustCompile(`^\s*constructor_(\d+) -> "([^"]+)"`)
 	groupMember = regexp.MustCompile(`^(.*)\[group=([^\]]+)\](\d+)$`)
 	groupNode   = regexp.MustCompile(`^\[type=(.*) group=(.*)\]$`)
+	groupKey    = regexp.MustCompile(`\[group=([^\]]+)\]$`)
 )
+
+// groupOf is the name of the value group a type key belongs to, or "".
+func groupOf(key string) string {
+	if m := groupKey.FindStringSubmatch(key); m != nil {
+		return m[1]
+	}
+	return ""
+}
 
 // parseDot reads fx.DotGraph: one cluster per constructor, with its
 // outputs as nodes inside and its inputs as edges from it.
@@ -267,7 +289,37 @@ func build(rec *recorder, dot string, routes []httpserver.Routes) (*Graph, error
 		m.Providers = append(m.Providers, p.ID)
 	}
 
-	// Consumers and module-level uses.
+	// Value groups: their members, and the modules that consume them.
+	groups := map[string]*Group{}
+	groupFor := func(key string) *Group {
+		if groups[key] == nil {
+			groups[key] = &Group{Name: groupOf(key), Type: key, Members: []string{}}
+		}
+		return groups[key]
+	}
+	for _, p := range g.Providers {
+		for _, o := range p.Outputs {
+			if groupOf(o) != "" {
+				gr := groupFor(o)
+				gr.Members = append(gr.Members, p.ID)
+			}
+		}
+		for _, in := range p.Inputs {
+			if groupOf(in) != "" {
+				gr := groupFor(in)
+				if !slices.Contains(gr.Consumers, p.Module) {
+					gr.Consumers = append(gr.Consumers, p.Module)
+				}
+			}
+		}
+	}
+	for _, key := range sortedKeys(groups) {
+		gr := groups[key]
+		sort.Strings(gr.Consumers)
+		g.Groups = append(g.Groups, *gr)
+	}
+
+	// Consumers and module-level uses (a group is not a use: see Groups).
 	uses := map[[2]string]map[string]bool{}
 	for i := range g.Providers {
 		p := &g.Providers[i]
@@ -277,7 +329,7 @@ func build(rec *recorder, dot string, routes []httpserver.Routes) (*Graph, error
 				if !slices.Contains(q.Consumers, p.ID) {
 					q.Consumers = append(q.Consumers, p.ID)
 				}
-				if q.Module != p.Module {
+				if q.Module != p.Module && groupOf(in) == "" {
 					k := [2]string{p.Module, q.Module}
 					if uses[k] == nil {
 						uses[k] = map[string]bool{}

@@ -65,6 +65,24 @@ func TestCollectGroupsByModule(t *testing.T) {
 	if strings.Contains(all, "timing->ledger") {
 		t.Errorf("timing consumes nothing from ledger, yet: %v", uses)
 	}
+	// The server collects the routes group: a group, not a use of ledger.
+	if strings.Contains(all, "[group=") {
+		t.Errorf("a use carries a group member: %v", uses)
+	}
+	var routes *fxgraph.Group
+	for i, gr := range g.Groups {
+		if gr.Type == "httpserver.Routes[group=routes]" {
+			routes = &g.Groups[i]
+		}
+	}
+	if routes == nil || routes.Name != "routes" || len(routes.Members) != 1 || strings.Join(routes.Consumers, ",") != fxgraph.Root {
+		t.Fatalf("groups = %+v, want routes with ledger's member, collected by the root (the server)", g.Groups)
+	}
+	for _, p := range g.Providers {
+		if p.ID == routes.Members[0] && (p.Module != "ledger" || p.Constructor != "fxgraph_test.newRoutes") {
+			t.Errorf("the routes member is %+v", p)
+		}
+	}
 	for _, m := range g.Modules {
 		switch m.Name {
 		case "ledger":

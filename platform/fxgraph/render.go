@@ -45,6 +45,49 @@ func (g *Graph) provider(id string) *Provider {
 	return nil
 }
 
+// nodeLines are the lines a static picture shows under a node's name: a
+// module's provider count, routes, hooks and invokes; a group's size and
+// its members (the page shows the same on a click).
+func (g *Graph) nodeLines(n ViewNode) []string {
+	if n.Kind == KindGroup {
+		lines := []string{strings.TrimPrefix(n.Label, n.Name+"\n")}
+		for _, gr := range g.Groups {
+			if groupNodeID(gr.Type) != n.ID {
+				continue
+			}
+			for _, pid := range gr.Members {
+				if p := g.provider(pid); p != nil {
+					lines = append(lines, p.Module+" · "+p.Constructor)
+				}
+			}
+		}
+		return lines
+	}
+	for _, m := range g.Modules {
+		if m.Name == n.Name {
+			return m.summary()
+		}
+	}
+	return nil
+}
+
+// nodeTitle is the first, bold line of a node in a static picture.
+func nodeTitle(n ViewNode) string {
+	if n.Kind == KindGroup {
+		return n.Name + " (value group)"
+	}
+	return fmt.Sprintf("%s (%s)", n.Name, plural(n.Size, "provider"))
+}
+
+// edgeText is an arrow's label in a static picture: every type a module
+// consumes (there is no click to see them), or the collected group.
+func edgeText(e ViewEdge) []string {
+	if e.Kind == KindGroup {
+		return []string{e.Label}
+	}
+	return e.Types
+}
+
 // summary lists a module's routes, hooks and invokes, one per line.
 func (m Module) summary() []string {
 	var lines []string
@@ -74,16 +117,25 @@ func DOT(g *Graph, level string) string {
 	var b strings.Builder
 	b.WriteString("digraph fx {\n\trankdir=LR;\n\tnode [shape=plain fontname=\"Helvetica\" fontsize=10];\n\tedge [fontname=\"Helvetica\" fontsize=9 color=\"#555555\"];\n")
 	if level == "module" {
-		for _, m := range g.Modules {
-			fmt.Fprintf(&b, "\t%s [label=<<TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"3\"><TR><TD BGCOLOR=\"#dde7f5\"><B>%s</B>&#160;(%d providers)</TD></TR>",
-				id("m:"+m.Name), html.EscapeString(m.Name), len(m.Providers))
-			for _, l := range m.summary() {
+		for _, n := range ModuleView(g).Nodes {
+			lines, title := g.nodeLines(n), nodeTitle(n)
+			head, attrs := "#dde7f5", ""
+			if n.Kind == KindGroup {
+				head, attrs = "#fef3c7", " STYLE=\"dashed\""
+			}
+			fmt.Fprintf(&b, "\t%s [label=<<TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"3\"%s><TR><TD BGCOLOR=\"%s\"><B>%s</B></TD></TR>",
+				id(n.ID), attrs, head, html.EscapeString(title))
+			for _, l := range lines {
 				fmt.Fprintf(&b, "<TR><TD ALIGN=\"LEFT\">%s</TD></TR>", html.EscapeString(l))
 			}
 			b.WriteString("</TABLE>>];\n")
 		}
-		for _, u := range g.Uses {
-			fmt.Fprintf(&b, "\t%s -> %s [label=%s];\n", id("m:"+u.From), id("m:"+u.To), id(strings.Join(u.Types, "\\n")))
+		for _, e := range ModuleView(g).Edges {
+			style := ""
+			if e.Kind == KindGroup {
+				style = " style=dashed"
+			}
+			fmt.Fprintf(&b, "\t%s -> %s [label=%s%s];\n", id(e.From), id(e.To), id(strings.Join(edgeText(e), "\\n")), style)
 		}
 		b.WriteString("}\n")
 		return b.String()
@@ -125,15 +177,26 @@ func Mermaid(g *Graph, level string) string {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
 	if level == "module" {
-		for _, m := range g.Modules {
-			lines := append([]string{fmt.Sprintf("<b>%s</b> (%d providers)", m.Name, len(m.Providers))}, m.summary()...)
-			for i := 1; i < len(lines); i++ {
+		v := ModuleView(g)
+		for _, n := range v.Nodes {
+			lines := g.nodeLines(n)
+			for i := range lines {
 				lines[i] = mermaidText(lines[i])
 			}
-			fmt.Fprintf(&b, "  m_%s[\"%s\"]\n", mermaidID(m.Name), strings.Join(lines, "<br/>"))
+			name, rest, _ := strings.Cut(mermaidText(nodeTitle(n)), " ")
+			lines = append([]string{"<b>" + name + "</b> " + rest}, lines...)
+			open, close := "[", "]"
+			if n.Kind == KindGroup {
+				open, close = "[(", ")]" // a cylinder: a collection modules add to
+			}
+			fmt.Fprintf(&b, "  %s%s\"%s\"%s\n", mermaidID(n.ID), open, strings.Join(lines, "<br/>"), close)
 		}
-		for _, u := range g.Uses {
-			fmt.Fprintf(&b, "  m_%s -->|\"%s\"| m_%s\n", mermaidID(u.From), mermaidText(strings.Join(u.Types, ", ")), mermaidID(u.To))
+		for _, e := range v.Edges {
+			arrow := "-->"
+			if e.Kind == KindGroup {
+				arrow = "-.->"
+			}
+			fmt.Fprintf(&b, "  %s %s|\"%s\"| %s\n", mermaidID(e.From), arrow, mermaidText(strings.Join(edgeText(e), ", ")), mermaidID(e.To))
 		}
 		return b.String()
 	}

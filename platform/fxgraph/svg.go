@@ -36,6 +36,10 @@ const (
 // uses the first colour for every header.
 var palette = []string{"#dde7f5", "#e3f1dc", "#fbe8d3", "#efe0f3", "#fdf3c4", "#d9f0ef", "#f6dede", "#e8e8e8"}
 
+// groupColour is the palette index of a value group's header (the page
+// draws groups in the same yellow).
+const groupColour = 4
+
 type box struct {
 	// virtual boxes carry a long arrow through the columns it crosses, so
 	// that it takes a row there instead of running under a real box.
@@ -71,15 +75,20 @@ func SVG(g *Graph, level string) string {
 	var arrows []arrow
 	index := map[string]int{}
 	if level == "module" {
-		for i, m := range g.Modules {
-			index[m.Name] = i
-			boxes = append(boxes, &box{id: "m:" + m.Name, title: fmt.Sprintf("%s (%d providers)", m.Name, len(m.Providers)), lines: m.summary()})
+		v := ModuleView(g)
+		for i, n := range v.Nodes {
+			index[n.ID] = i
+			b := &box{id: n.ID, title: nodeTitle(n), lines: g.nodeLines(n)}
+			if n.Kind == KindGroup {
+				b.group = groupColour
+			}
+			boxes = append(boxes, b)
 		}
-		for _, u := range g.Uses {
-			from, okF := index[u.From]
-			to, okT := index[u.To]
+		for _, e := range v.Edges {
+			from, okF := index[e.From]
+			to, okT := index[e.To]
 			if okF && okT {
-				arrows = append(arrows, arrow{from: from, to: to, label: u.Types})
+				arrows = append(arrows, arrow{from: from, to: to, label: edgeText(e)})
 			}
 		}
 	} else {
