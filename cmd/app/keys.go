@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -50,7 +52,6 @@ func keysCmd() *cobra.Command {
 }
 
 func keysRemoveCmd() *cobra.Command {
-	var force bool
 	cmd := &cobra.Command{
 		Use:   "remove KID",
 		Short: "Withdraw a signing key now (a leaked key): its tokens stop verifying on every replica",
@@ -62,9 +63,17 @@ func keysRemoveCmd() *cobra.Command {
 			"The only current (signing) key is removed only with --force: the published next key then\n" +
 			"signs at once, or a new key is generated when none is published.",
 		Example: "  app keys remove 7dYk0...   # the kid, as in /.well-known/jwks.json or a token's header",
-		Args:    cobra.ExactArgs(1),
+		// A kid is base64url and one in 32 begins with '-': flag parsing
+		// would read it as shorthand flags, so the arguments are read here.
+		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			kid := args[0]
+			kid, force, help, err := removeArgs(args)
+			if help {
+				return cmd.Help()
+			}
+			if err != nil {
+				return fmt.Errorf("%w\nusage: %s", err, cmd.UseLine())
+			}
 			return withKeyRing(cmd, func(ctx context.Context, _ config.Config, ring *authsvc.KeyRing) error {
 				promoted, err := ring.Remove(ctx, kid, force)
 				switch {
@@ -86,8 +95,42 @@ func keysRemoveCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "also remove the only current key (the next key, or a new one, signs at once)")
+	cmd.Flags().Bool("force", false, "also remove the only current key (the next key, or a new one, signs at once)")
 	return cmd
+}
+
+// removeArgs reads `keys remove` arguments: one kid, which may begin with
+// '-', and --force anywhere (--force=false too); after "--" everything is a kid.
+func removeArgs(args []string) (kid string, force, help bool, err error) {
+	var kids []string
+	for i, a := range args {
+		switch {
+		case a == "--":
+			kids = append(kids, args[i+1:]...)
+			return oneKid(kids, force)
+		case a == "-h" || a == "--help":
+			return "", false, true, nil
+		case a == "--force":
+			force = true
+		case strings.HasPrefix(a, "--force="):
+			force, err = strconv.ParseBool(strings.TrimPrefix(a, "--force="))
+			if err != nil {
+				return "", false, false, fmt.Errorf("--force takes true or false, not %q", strings.TrimPrefix(a, "--force="))
+			}
+		case strings.HasPrefix(a, "--"):
+			return "", false, false, fmt.Errorf("unknown flag %s", a)
+		default:
+			kids = append(kids, a)
+		}
+	}
+	return oneKid(kids, force)
+}
+
+func oneKid(kids []string, force bool) (string, bool, bool, error) {
+	if len(kids) != 1 {
+		return "", false, false, fmt.Errorf("keys remove takes one kid, got %d", len(kids))
+	}
+	return kids[0], force, false, nil
 }
 
 // withKeyRing opens the database and the key set the way `serve` does (the

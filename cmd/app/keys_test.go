@@ -195,3 +195,37 @@ func TestKeysRemoveRefusals(t *testing.T) {
 		t.Fatalf("removing it twice: %v", err)
 	}
 }
+
+// TestKeysRemoveTakesAKidBeginningWithADash: kids are base64url thumbprints
+// and one in 32 begins with '-'; copied from the JWKS it must reach the key
+// set as typed, not be read as shorthand flags.
+func TestKeysRemoveTakesAKidBeginningWithADash(t *testing.T) {
+	env := baseEnv(t, testkit.NewDatabaseURL(t, dialect.SQLite))
+	for _, args := range [][]string{
+		{"-d-sHzI9NA3H3Dusx"},
+		{"-d-sHzI9NA3H3Dusx", "--force"},
+		{"--force=false", "-d-sHzI9NA3H3Dusx"},
+		{"--", "-d-sHzI9NA3H3Dusx"},
+	} {
+		_, err := run(t, env, "", append([]string{"keys", "remove"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), `no signing key "-d-sHzI9NA3H3Dusx"`) {
+			t.Errorf("keys remove %q: %v", args, err)
+		}
+	}
+	for args, want := range map[string]string{
+		"":                "takes one kid, got 0",
+		"a b":             "takes one kid, got 2",
+		"--forced a":      "unknown flag --forced",
+		"--force=maybe a": "--force takes true or false",
+		"-- --force a":    "takes one kid, got 2",
+	} {
+		_, err := run(t, env, "", append([]string{"keys", "remove"}, strings.Fields(args)...)...)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "usage: ") {
+			t.Errorf("keys remove %s: %v, want %q with the usage line", args, err, want)
+		}
+	}
+	out, err := run(t, env, "", "keys", "remove", "--help")
+	if err != nil || !strings.Contains(out, "--force") {
+		t.Errorf("keys remove --help: %v\n%s", err, out)
+	}
+}
