@@ -18,6 +18,7 @@ import (
 
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/password"
 	"github.com/acme/monolith/platform/throttle"
 )
@@ -76,18 +77,6 @@ func (c Change) RemovesSuperuser() bool {
 	return (c.IsActive != nil && !*c.IsActive) || (c.IsSuperuser != nil && !*c.IsSuperuser)
 }
 
-// Page bounds a listing.
-type Page struct {
-	Limit  int
-	Offset int
-}
-
-// Listing is one page of users and the total count.
-type Listing struct {
-	Users []User
-	Total int
-}
-
 // Storer persists users. The store translates driver errors into
 // ErrNotFound and ErrEmailTaken. Update (when the change RemovesSuperuser)
 // and Delete refuse with ErrLastSuperuser, in their own transaction, to
@@ -96,7 +85,7 @@ type Storer interface {
 	Create(ctx context.Context, u User) (User, error)
 	ByID(ctx context.Context, id uuid.UUID) (User, error)
 	ByEmail(ctx context.Context, email string) (User, error)
-	List(ctx context.Context, p Page) (Listing, error)
+	List(ctx context.Context, r paging.Request) (paging.Result[User], error)
 	Update(ctx context.Context, id uuid.UUID, c Change) (User, error)
 	Delete(ctx context.Context, id uuid.UUID) error
 }
@@ -319,10 +308,10 @@ func (s *Service) Me(ctx context.Context, id uuid.UUID) (User, error) {
 }
 
 // List returns a page of users in creation order.
-func (s *Service) List(ctx context.Context, p Page) (Listing, error) {
-	l, err := s.store.List(ctx, p)
+func (s *Service) List(ctx context.Context, r paging.Request) (paging.Result[User], error) {
+	l, err := s.store.List(ctx, r)
 	if err != nil {
-		return Listing{}, fmt.Errorf("list users: %w", err)
+		return paging.Result[User]{}, fmt.Errorf("list users: %w", err)
 	}
 	return l, nil
 }
