@@ -269,7 +269,7 @@ func TestFullNameCountsCharacters(t *testing.T) {
 		}
 		for _, name := range []string{"a\x00b", "line\nbreak", "bell\a"} {
 			p := expectProblem(t, app.Do(http.MethodPatch, "/api/users/me", map[string]any{"full_name": name}, auth), 422)
-			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Code != "invalid_full_name" || p.Errors[0].Location != "body.full_name" {
+			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Code != "control_characters" || p.Errors[0].Location != "body.full_name" {
 				t.Errorf("full name %q: %+v", name, p)
 			}
 		}

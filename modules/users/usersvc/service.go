@@ -10,8 +10,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
@@ -20,6 +18,7 @@ import (
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/textfield"
 	"github.com/acme/monolith/platform/throttle"
 )
 
@@ -108,8 +107,6 @@ var (
 	ErrDeleteSelf        = fault.New(fault.Forbidden, "cannot_delete_self", "Superusers cannot delete themselves.")
 	ErrDemoteSelf        = fault.New(fault.Forbidden, "cannot_demote_self", "Superusers cannot deactivate themselves or drop their own superuser role.")
 	ErrInvalidEmail      = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
-	ErrFullNameTooLong   = fault.New(fault.Invalid, "full_name_too_long", "must be at most 255 characters")
-	ErrFullNameInvalid   = fault.New(fault.Invalid, "invalid_full_name", "must not contain control characters")
 
 	// ErrSelfService keeps the admin route from bypassing the current
 	// password: one's own credentials change only where it is asked for.
@@ -236,7 +233,7 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
 	email, err := normaliseEmail(nu.Email)
 	var errs fault.Multi
 	if err != nil {
-		errs = append(errs, withField(err, "email"))
+		errs = append(errs, ErrInvalidEmail.On("email"))
 	}
 	if err := password.Check("password", nu.Password); err != nil {
 		errs = append(errs, err)
@@ -325,7 +322,7 @@ func (s *Service) List(ctx context.Context, r paging.Request) (paging.Result[Use
 func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatch) (User, error) {
 	c, errs := s.check(Patch{Email: p.Email, FullName: p.FullName})
 	if p.Email != nil && (p.CurrentPassword == nil || *p.CurrentPassword == "") {
-		errs = append(errs, withField(ErrCurrentPasswordRequired, "current_password"))
+		errs = append(errs, ErrCurrentPasswordRequired.On("current_password"))
 	}
 	if err := errs.Err(); err != nil {
 		return User{}, err
@@ -342,7 +339,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 			return User{}, fmt.Errorf("update profile: %w", err)
 		}
 		if !ok {
-			return User{}, withField(ErrIncorrectPassword, "current_password")
+			return User{}, ErrIncorrectPassword.On("current_password")
 		}
 	}
 	u, err := s.store.Update(ctx, id, c)
@@ -402,7 +399,7 @@ func (s *Service) check(p Patch) (Change, fault.Multi) {
 	if p.Email != nil {
 		email, err := normaliseEmail(*p.Email)
 		if err != nil {
-			errs = append(errs, withField(err, "email"))
+			errs = append(errs, ErrInvalidEmail.On("email"))
 		}
 		c.Email = &email
 	}
@@ -463,10 +460,10 @@ func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, nex
 		return fmt.Errorf("change password: %w", err)
 	}
 	if !ok {
-		return withField(ErrIncorrectPassword, "current_password")
+		return ErrIncorrectPassword.On("current_password")
 	}
 	if current == next {
-		return withField(ErrSamePassword, "new_password")
+		return ErrSamePassword.On("new_password")
 	}
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
@@ -615,21 +612,9 @@ func normaliseEmail(e string) (string, error) {
 	return strings.ToLower(e), nil
 }
 
-func checkFullName(n string) *fault.Error {
-	if utf8.RuneCountInString(n) > MaxFullName {
-		return withField(ErrFullNameTooLong, "full_name")
-	}
-	// Postgres cannot store NUL in text, and line breaks or escapes in a
-	// display name only serve to forge output where it is shown.
-	if strings.IndexFunc(n, unicode.IsControl) >= 0 {
-		return withField(ErrFullNameInvalid, "full_name")
-	}
-	return nil
-}
+// fullName is the display name's rule: at most MaxFullName characters
+// and no control characters (a line break or an escape in a display name
+// only serves to forge output where it is shown).
+var fullName = textfield.Rule{Field: "full_name", Max: MaxFullName}
 
-func withField(err error, field string) *fault.Error {
-	fe, _ := fault.As(err)
-	c := *fe
-	c.Field = field
-	return &c
-}
+func checkFullName(n string) *fault.Error { return fullName.Check(n) }
