@@ -24,8 +24,8 @@ import (
 // run refuses, and that the contract tests pass with no step after
 // make module.
 //
-// It builds and lints a whole repository, so it takes minutes (about 5 on
-// 2 shared cores): `go test -short` skips it; `make test` runs it once.
+// It builds and lints a whole repository and generates two modules, so it
+// takes minutes (about 12 on 2 busy shared cores): `go test -short` skips it; `make test` runs it once.
 func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end generator test: skipped with -short")
