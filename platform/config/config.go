@@ -38,7 +38,7 @@ type Config struct {
 	Auth     Auth
 	Users    Users
 	Password Password
-	// Telemetry configures metrics and tracing (issue 5).
+	// Telemetry configures metrics and tracing.
 	Telemetry Telemetry
 	Sessions  Sessions
 	Mail      Mail
