@@ -90,7 +90,7 @@ graph-assets: ## Refresh the graph page's bundled libraries from npm (exact vers
 clean: ## Remove build output and the local database and key
 	rm -rf bin var
 
-# --- production (issue 5) -----------------------------------------------------
+# --- production ----------------------------------------------------------------
 IMAGE   ?= monolith:$(VERSION)
 OVERLAY ?= dev
 
@@ -115,7 +115,7 @@ module: ## Generate a feature module: make module name=notes (see README "Add a 
 onboarding: ## Redraw only the module picture in docs/onboarding.md and docs/onboarding-modules.svg (make generate does it too)
 	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update
 
-# --- performance and reliability (issue 6) ------------------------------------
+# --- performance and reliability -----------------------------------------------
 # Each target runs a fixed number of executions (about ten seconds each on
 # a quiet 2-core machine). A count, not a duration: with a duration, Go 1.26's
 # fuzz coordinator can report a spurious "context deadline exceeded" failure
