@@ -78,6 +78,20 @@ lint-openapi: ## Lint the OpenAPI document the code serves (Redocly recommended 
 	$(GO) run ./cmd/app openapi > "$$tmp/openapi.json" && \
 	cd $(OPENAPI_TOOLS) && $(REDOCLY_ENV) ./node_modules/.bin/redocly lint --config redocly.yaml "$$tmp/openapi.json"
 
+# The clients are generated from docs/openapi.json and committed; CI
+# regenerates them and fails on a diff. openapi-typescript and tsc are
+# pinned in clients/ts (package-lock.json), oapi-codegen in
+# clients/go/apiclient/doc.go.
+CLIENTS_TS := clients/ts
+
+.PHONY: clients
+clients: ## Regenerate the TypeScript and Go clients from docs/openapi.json and type-check them (commit the diff)
+	@test -x $(CLIENTS_TS)/node_modules/.bin/openapi-typescript || npm ci --prefix $(CLIENTS_TS) --no-audit --no-fund
+	cd $(CLIENTS_TS) && ./node_modules/.bin/openapi-typescript ../../docs/openapi.json --output src/schema.ts
+	$(GO) generate ./clients/go/...
+	cd $(CLIENTS_TS) && ./node_modules/.bin/tsc -p tsconfig.json --noEmit
+	$(GO) vet ./clients/...
+
 .PHONY: graph
 graph: ## Print the fx dependency graph (DOT)
 	@$(GO) run ./cmd/app graph --level module --format dot
