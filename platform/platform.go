@@ -32,7 +32,9 @@ import (
 // never provide these types themselves.
 var Module = fx.Module("platform",
 	fx.Provide(
-		config.Load,
+		config.NewSource,
+		config.FromSource,
+		fx.Annotate(config.PlatformSections, fx.ResultTags(`group:"`+config.SectionsGroup+`,flatten"`)),
 		sections,
 		logging.New,
 		openDatabase,
@@ -62,7 +64,6 @@ type Sections struct {
 	HTTP      config.HTTP
 	Database  config.Database
 	Auth      config.Auth
-	Users     config.Users
 	Password  config.Password
 	Telemetry config.Telemetry
 	Sessions  config.Sessions
@@ -70,7 +71,7 @@ type Sections struct {
 }
 
 func sections(c config.Config) Sections {
-	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password,
+	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Password: c.Password,
 		Telemetry: c.Telemetry, Sessions: c.Sessions, Mail: c.Mail}
 }
 

@@ -36,7 +36,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), migrateCmd(), usersCmd(), graphCmd(), openapiCmd(), errorsCmd(), versionCmd(), newCmd(), keysCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), usersCmd(), graphCmd(), openapiCmd(), errorsCmd(), versionCmd(), newCmd(), keysCmd(), configCmd())
 	return root
 }
 

@@ -16,8 +16,9 @@ import (
 )
 
 // createSuperuserUses is what the users service needs: the database,
-// password hashing and the users settings; not the signing keys.
-const createSuperuserUses = config.DatabaseSection | config.UsersSection | config.PasswordSection
+// password hashing (the users module validates its own settings); not the
+// signing keys.
+const createSuperuserUses = config.DatabaseSection | config.PasswordSection
 
 func usersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Administer users"}

@@ -13,7 +13,6 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -36,7 +35,6 @@ type Config struct {
 	HTTP     HTTP
 	Database Database
 	Auth     Auth
-	Users    Users
 	Password Password
 	// Telemetry configures metrics and tracing (issue 5).
 	Telemetry Telemetry
@@ -150,17 +148,6 @@ type Mail struct {
 	SMTPTLS      string // starttls, tls or none
 }
 
-// Users configures the users module.
-type Users struct {
-	FirstSuperuserEmail    string
-	FirstSuperuserPassword string
-	SignupEnabled          bool // open self-registration at POST /api/auth/register
-	// Registrations per client address per RegisterWindow: each may reveal
-	// that an email is taken.
-	RegisterLimit  int
-	RegisterWindow time.Duration
-}
-
 // Password configures argon2id hashing.
 type Password struct {
 	MemoryKiB   uint32
@@ -202,8 +189,12 @@ const DefaultSigningKeyFile = "./var/jwt-signing-key.pem"
 // DefaultDatabaseURL is the zero-setup local database.
 const DefaultDatabaseURL = "sqlite://./var/app.db"
 
-// Load reads the process environment, every section.
-func Load() (Config, error) { return LoadFrom(os.LookupEnv) }
+// Load reads the process environment (and, in development, .env),
+// every section.
+func Load() (Config, error) { return LoadSections(AllSections) }
+
+// FromSource reads every platform section from src.
+func FromSource(src *Source) (Config, error) { return LoadSectionsFrom(src.Lookup, AllSections) }
 
 // LoadFrom reads every section through lookup (os.LookupEnv in
 // production, a map in tests).
@@ -217,6 +208,13 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config, error) {
 	l := &loader{lookup: lookup, uses: uses}
 	var c Config
+	c.load(l)
+	c.zeroUnused(uses)
+	return c, l.err()
+}
+
+// load reads every section through l.
+func (c *Config) load(l *loader) {
 	c.Env = l.oneOf("APP_ENV", Development, Development, Production)
 	prod := c.Env == Production
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
@@ -266,7 +264,7 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 		AllowInsecureTransport: l.boolean("DATABASE_ALLOW_INSECURE_TRANSPORT", false),
 		QueryTimeout:           l.durationOrZero("DB_QUERY_TIMEOUT", DefaultQueryTimeout),
 	}
-	if uses&HTTPSection != 0 && c.Database.QueryTimeout >= c.HTTP.WriteTimeout {
+	if l.uses&HTTPSection != 0 && c.Database.QueryTimeout >= c.HTTP.WriteTimeout {
 		l.fail("DB_QUERY_TIMEOUT", "must be shorter than HTTP_WRITE_TIMEOUT, so that a request waiting on the database still gets its 503")
 	}
 	if !strings.HasPrefix(c.Database.URL, "sqlite://") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
@@ -294,21 +292,6 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 		l.fail("JWT_PRIVATE_KEY", "set either JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both")
 	}
 
-	l.section = UsersSection
-	c.Users = Users{
-		FirstSuperuserEmail:    l.str("FIRST_SUPERUSER_EMAIL", ""),
-		FirstSuperuserPassword: l.str("FIRST_SUPERUSER_PASSWORD", ""),
-		SignupEnabled:          l.boolean("SIGNUP_ENABLED", true),
-		RegisterLimit:          l.integer("REGISTER_THROTTLE_IP_LIMIT", 30, 1, 1000000),
-		RegisterWindow:         l.duration("REGISTER_THROTTLE_WINDOW", time.Hour),
-	}
-	if c.Users.RegisterWindow > 24*time.Hour {
-		l.fail("REGISTER_THROTTLE_WINDOW", "must be at most 24h")
-	}
-	if (c.Users.FirstSuperuserEmail == "") != (c.Users.FirstSuperuserPassword == "") {
-		l.fail("FIRST_SUPERUSER_PASSWORD", "FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together")
-	}
-
 	// The loader bounds each value, so the narrowing conversions are safe.
 	l.section = PasswordSection
 	c.Password = Password{
@@ -334,8 +317,6 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 	} else if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
 		c.Auth.PrivateKeyFile = DefaultSigningKeyFile
 	}
-	c.zeroUnused(uses)
-	return c, l.err()
 }
 
 // developmentKEK seals signing keys in development when
@@ -459,10 +440,6 @@ func (c *Config) checkProduction(l *loader) {
 	if isPlaceholder(c.Auth.PrivateKeyPEM) {
 		l.fail("JWT_PRIVATE_KEY", "is a placeholder; provide a real PEM private key")
 	}
-	l.section = UsersSection
-	if c.Users.FirstSuperuserPassword != "" && isPlaceholder(c.Users.FirstSuperuserPassword) {
-		l.fail("FIRST_SUPERUSER_PASSWORD", "is a placeholder; choose a real password")
-	}
 	l.section = PasswordSection
 	if c.Password.MemoryKiB < minMemoryKiB || c.Password.Iterations < minIterations {
 		l.fail("PASSWORD_HASH_MEMORY_KIB", fmt.Sprintf("argon2id parameters below OWASP minimum (m=%d KiB, t=%d) are refused in production", minMemoryKiB, minIterations))
@@ -471,6 +448,10 @@ func (c *Config) checkProduction(l *loader) {
 
 // placeholders are values shipped in .env.example and the usual stand-ins.
 var placeholders = []string{"changethis", "changeme", "change-me", "change_me", "placeholder", "secret", "password", "example"}
+
+// IsPlaceholder reports whether a secret is one of the stand-ins that
+// production refuses.
+func IsPlaceholder(v string) bool { return isPlaceholder(v) }
 
 func isPlaceholder(v string) bool {
 	v = strings.ToLower(strings.TrimSpace(v))
@@ -487,7 +468,9 @@ func isLoopback(addr string) bool {
 }
 
 type loader struct {
-	lookup  func(string) (string, bool)
+	lookup func(string) (string, bool)
+	// note, when set, hears every variable read with its default.
+	note    func(name, def string, section Section)
 	uses    Section // the sections whose problems are reported
 	section Section // the section being read; 0 for the ones every command uses
 	errs    []error
@@ -536,10 +519,29 @@ func (e invalid) Error() string {
 func (e invalid) Unwrap() []error { return e }
 
 func (l *loader) str(name, def string) string {
+	if l.note != nil {
+		l.note(name, def, l.section)
+	}
+	return l.raw(name, def)
+}
+
+func (l *loader) raw(name, def string) string {
 	if v, ok := l.lookup(name); ok && v != "" {
 		return v
 	}
 	return def
+}
+
+// FormatDuration writes d as people do: 15m, 1h, 336h, 2s.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // list reads a comma-separated value, trimming blanks.
@@ -555,6 +557,9 @@ func (l *loader) list(name string) []string {
 
 func (l *loader) oneOf(name, def string, allowed ...string) string {
 	v := l.str(name, def)
+	if v == "" {
+		v = def
+	}
 	if !slices.Contains(allowed, v) {
 		l.fail(name, fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", ")))
 	}
@@ -562,7 +567,10 @@ func (l *loader) oneOf(name, def string, allowed ...string) string {
 }
 
 func (l *loader) boolean(name string, def bool) bool {
-	v := l.str(name, "")
+	v := l.str(name, strconv.FormatBool(def))
+	if v == strconv.FormatBool(def) {
+		return def
+	}
 	if v == "" {
 		return def
 	}
@@ -575,7 +583,8 @@ func (l *loader) boolean(name string, def bool) bool {
 }
 
 func (l *loader) integer(name string, def, lo, hi int) int {
-	v := l.str(name, "")
+	l.str(name, strconv.Itoa(def))
+	v := l.raw(name, "")
 	if v == "" {
 		return def
 	}
@@ -589,14 +598,16 @@ func (l *loader) integer(name string, def, lo, hi int) int {
 
 // durationOrZero is duration where 0 (off) is allowed.
 func (l *loader) durationOrZero(name string, def time.Duration) time.Duration {
-	if v := l.str(name, ""); v == "0" || v == "0s" {
+	if v := l.raw(name, ""); v == "0" || v == "0s" {
+		l.str(name, FormatDuration(def))
 		return 0
 	}
 	return l.duration(name, def)
 }
 
 func (l *loader) duration(name string, def time.Duration) time.Duration {
-	v := l.str(name, "")
+	l.str(name, FormatDuration(def))
+	v := l.raw(name, "")
 	if v == "" {
 		return def
 	}
