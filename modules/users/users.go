@@ -12,6 +12,7 @@ import (
 	"github.com/acme/monolith/modules/users/userstore"
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/mail"
@@ -24,6 +25,7 @@ import (
 // at start when configured.
 var Module = fx.Module("users",
 	config.Provide[Settings]("users", "accounts: the first superuser and self-registration"),
+	cli.Provide(usersCommand),
 	fx.Provide(
 		fx.Private,
 		fx.Annotate(userstore.New, fx.As(new(usersvc.Storer))),

@@ -34,7 +34,6 @@ type Config struct {
 	LogFx    bool
 	HTTP     HTTP
 	Database Database
-	Auth     Auth
 	Password Password
 	// Telemetry configures metrics and tracing (issue 5).
 	Telemetry Telemetry
@@ -97,44 +96,17 @@ type Database struct {
 // DefaultQueryTimeout is DB_QUERY_TIMEOUT's default.
 const DefaultQueryTimeout = 5 * time.Second
 
-// Auth configures access tokens.
-type Auth struct {
-	Issuer         string
-	Audience       string
-	AccessTokenTTL time.Duration
-	PrivateKeyPEM  string // JWT_PRIVATE_KEY: the PEM itself (from a Secret)
-	PrivateKeyFile string // JWT_PRIVATE_KEY_FILE: a path to the PEM
-}
-
-// Sessions configures refresh tokens, signing-key storage, brute-force
-// throttling, password reset and the HTTP edge the auth module relies on.
+// Sessions holds the key-encryption key and the HTTP edge: the secret
+// the auth module seals signing keys with and the attempt limiter keys its
+// counters with, and who the proxies and browser origins are.
 type Sessions struct {
-	RefreshIdleTTL     time.Duration // a session unused this long ends
-	RefreshAbsoluteTTL time.Duration // no session outlives this
-	RefreshReuseGrace  time.Duration // concurrent refreshes with one token get the same child
 	// KeyEncryptionKey seals signing keys stored in the database (32 bytes).
 	KeyEncryptionKey []byte
-	KeyRefresh       time.Duration // how often replicas reload the key set
-	// SessionCacheTTL is how long a replica reuses a session it checked;
-	// revocations invalidate it at once (LISTEN/NOTIFY). 0 turns it off.
-	SessionCacheTTL time.Duration
-	ResetTokenTTL   time.Duration
-	// Sign-in failures allowed per window: per account from one client
-	// address (tight), per account from all addresses (loose, so an
-	// attacker's address cannot lock the owner out), per address (for
-	// every account; also refresh and reset failures).
-	ThrottleAccountIP int
-	ThrottleAccount   int
-	ThrottleIP        int
-	ThrottleWindow    time.Duration
-	// RecoveryAccount is password-recovery requests (emails) per account
-	// per window.
-	RecoveryAccount int
-	TrustedProxies  []string // peers whose ProxyHeader is believed
-	ProxyHeader     string
-	CORSOrigins     []string
-	CORSCredentials bool
-	HSTS            bool
+	TrustedProxies   []string // peers whose ProxyHeader is believed
+	ProxyHeader      string
+	CORSOrigins      []string
+	CORSCredentials  bool
+	HSTS             bool
 }
 
 // Mail configures outgoing email. Without SMTPHost, messages are logged
@@ -182,9 +154,6 @@ const (
 	minMemoryKiB  = 19456
 	minIterations = 2
 )
-
-// DefaultSigningKeyFile is where development keeps its generated key.
-const DefaultSigningKeyFile = "./var/jwt-signing-key.pem"
 
 // DefaultDatabaseURL is the zero-setup local database.
 const DefaultDatabaseURL = "sqlite://./var/app.db"
@@ -271,27 +240,6 @@ func (c *Config) load(l *loader) {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
 	}
 
-	l.section = AuthSection
-	c.Auth = Auth{
-		Issuer:         l.str("JWT_ISSUER", "monolith"),
-		Audience:       l.str("JWT_AUDIENCE", "monolith-api"),
-		AccessTokenTTL: l.duration("ACCESS_TOKEN_TTL", 15*time.Minute),
-		PrivateKeyPEM:  l.str("JWT_PRIVATE_KEY", ""),
-		PrivateKeyFile: l.str("JWT_PRIVATE_KEY_FILE", ""),
-	}
-	if c.Auth.AccessTokenTTL < time.Minute || c.Auth.AccessTokenTTL > 24*time.Hour {
-		l.fail("ACCESS_TOKEN_TTL", "must be between 1m and 24h")
-	}
-	if c.Auth.Issuer == "" {
-		l.fail("JWT_ISSUER", "must not be empty")
-	}
-	if c.Auth.Audience == "" {
-		l.fail("JWT_AUDIENCE", "must not be empty")
-	}
-	if c.Auth.PrivateKeyPEM != "" && c.Auth.PrivateKeyFile != "" {
-		l.fail("JWT_PRIVATE_KEY", "set either JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both")
-	}
-
 	// The loader bounds each value, so the narrowing conversions are safe.
 	l.section = PasswordSection
 	c.Password = Password{
@@ -314,8 +262,6 @@ func (c *Config) load(l *loader) {
 
 	if prod {
 		c.checkProduction(l)
-	} else if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
-		c.Auth.PrivateKeyFile = DefaultSigningKeyFile
 	}
 }
 
@@ -326,43 +272,11 @@ var developmentKEK = sha256.Sum256([]byte("monolith development key-encryption k
 func (c *Config) loadSessions(l *loader, prod bool) {
 	l.section = SessionsSection
 	s := Sessions{
-		RefreshIdleTTL:     l.duration("REFRESH_TOKEN_IDLE_TTL", 14*24*time.Hour),
-		RefreshAbsoluteTTL: l.duration("REFRESH_TOKEN_ABSOLUTE_TTL", 30*24*time.Hour),
-		RefreshReuseGrace:  l.duration("REFRESH_TOKEN_REUSE_GRACE", 10*time.Second),
-		KeyRefresh:         l.duration("JWT_KEY_REFRESH_INTERVAL", time.Minute),
-		SessionCacheTTL:    l.duration("SESSION_CACHE_TTL", 3*time.Second),
-		ResetTokenTTL:      l.duration("PASSWORD_RESET_TTL", 30*time.Minute),
-		ThrottleAccountIP:  l.integer("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", 5, 1, 1000),
-		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 50, 2, 1000000),
-		ThrottleIP:         l.integer("AUTH_THROTTLE_IP_LIMIT", 100, 5, 1000000),
-		ThrottleWindow:     l.duration("AUTH_THROTTLE_WINDOW", 15*time.Minute),
-		RecoveryAccount:    l.integer("AUTH_RECOVERY_ACCOUNT_LIMIT", 5, 1, 1000),
-		TrustedProxies:     l.list("TRUSTED_PROXIES"),
-		ProxyHeader:        l.str("PROXY_HEADER", "X-Forwarded-For"),
-		CORSOrigins:        l.list("CORS_ALLOWED_ORIGINS"),
-		CORSCredentials:    l.boolean("CORS_ALLOW_CREDENTIALS", false),
-		HSTS:               prod,
-	}
-	if s.RefreshIdleTTL > s.RefreshAbsoluteTTL {
-		l.fail("REFRESH_TOKEN_IDLE_TTL", "must not exceed REFRESH_TOKEN_ABSOLUTE_TTL")
-	}
-	if s.RefreshReuseGrace > time.Minute {
-		l.fail("REFRESH_TOKEN_REUSE_GRACE", "must be at most 1m: it is a window for concurrent requests, not a lifetime")
-	}
-	if s.SessionCacheTTL > time.Minute {
-		l.fail("SESSION_CACHE_TTL", "must be at most 1m: it bounds how long a revocation could go unseen if a replica's LISTEN connection broke silently")
-	}
-	if s.ResetTokenTTL > 24*time.Hour {
-		l.fail("PASSWORD_RESET_TTL", "must be at most 24h")
-	}
-	if s.ThrottleAccount < 2*s.ThrottleAccountIP {
-		l.fail("AUTH_THROTTLE_ACCOUNT_LIMIT", "must be at least 2 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT: otherwise one address alone could lock the owner out everywhere")
-	}
-	if s.ThrottleIP < 5*s.ThrottleAccountIP {
-		l.fail("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT (many users share one address)")
-	}
-	if s.ThrottleWindow > 24*time.Hour {
-		l.fail("AUTH_THROTTLE_WINDOW", "must be at most 24h")
+		TrustedProxies:  l.list("TRUSTED_PROXIES"),
+		ProxyHeader:     l.str("PROXY_HEADER", "X-Forwarded-For"),
+		CORSOrigins:     l.list("CORS_ALLOWED_ORIGINS"),
+		CORSCredentials: l.boolean("CORS_ALLOW_CREDENTIALS", false),
+		HSTS:            prod,
 	}
 	for _, p := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
@@ -432,13 +346,6 @@ func (c *Config) checkProduction(l *loader) {
 		if why := insecurePostgres(c.Database.URL); why != "" {
 			l.fail("DATABASE_URL", why)
 		}
-	}
-	l.section = AuthSection
-	if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
-		l.fail("JWT_PRIVATE_KEY", "a signing key must be provided in production (JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE)")
-	}
-	if isPlaceholder(c.Auth.PrivateKeyPEM) {
-		l.fail("JWT_PRIVATE_KEY", "is a placeholder; provide a real PEM private key")
 	}
 	l.section = PasswordSection
 	if c.Password.MemoryKiB < minMemoryKiB || c.Password.Iterations < minIterations {

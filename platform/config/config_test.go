@@ -18,7 +18,7 @@ func TestDefaultsAreValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Env != config.Development || c.HTTP.Addr != "127.0.0.1:8080" || c.Database.URL != config.DefaultDatabaseURL ||
-		c.Auth.PrivateKeyFile != config.DefaultSigningKeyFile || c.Password.MemoryKiB != 19456 {
+		c.Password.MemoryKiB != 19456 {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -35,7 +35,6 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"DATABASE_URL":             "mysql://x",
 		"DB_MAX_OPEN_CONNS":        "many",
 		"MIGRATE_ON_START":         "maybe",
-		"ACCESS_TOKEN_TTL":         "1s",
 		"PUBLIC_URL":               "ftp://x",
 		"PASSWORD_HASH_ITERATIONS": "0",
 		"DEBUG_PPROF_ADDR":         "0.0.0.0:6060",
@@ -55,15 +54,14 @@ func TestProductionRequiresExplicitSecrets(t *testing.T) {
 	if err == nil {
 		t.Fatal("production started with development defaults")
 	}
-	for _, name := range []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_KEY_ENCRYPTION_KEY"} {
+	for _, name := range []string{"DATABASE_URL", "JWT_KEY_ENCRYPTION_KEY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
 	}
 	good := map[string]string{
-		"APP_ENV":              "production",
-		"DATABASE_URL":         "postgres://app:s3cr3t-Value@db:5432/app?sslmode=require",
-		"JWT_PRIVATE_KEY_FILE": "/secrets/jwt.pem",
+		"APP_ENV":      "production",
+		"DATABASE_URL": "postgres://app:s3cr3t-Value@db:5432/app?sslmode=require",
 		// Sealing key for the signing keys stored in the database.
 		"JWT_KEY_ENCRYPTION_KEY": "cXu2bG2Sxaf3sDH+VydA6l9I+CJ0sHXlnOm9/erSUqQ=",
 	}
@@ -92,15 +90,11 @@ func TestProductionRequiresExplicitSecrets(t *testing.T) {
 // value is named, and a valid combination (the control) is accepted.
 func TestSessionSettingsAreChecked(t *testing.T) {
 	bad := map[string]map[string]string{
-		"AUTH_THROTTLE_IP_LIMIT":      {"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_IP_LIMIT": "49"},
-		"AUTH_THROTTLE_ACCOUNT_LIMIT": {"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_ACCOUNT_LIMIT": "19"},
-		"AUTH_THROTTLE_WINDOW":        {"AUTH_THROTTLE_WINDOW": "25h"},
 		"PASSWORD_HASH_QUEUE":         {"PASSWORD_HASH_QUEUE": "-1"},
 		"PASSWORD_HASH_QUEUE_TIMEOUT": {"PASSWORD_HASH_QUEUE_TIMEOUT": "1m"},
 		"CORS_ALLOWED_ORIGINS":        {"CORS_ALLOWED_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"},
 		"TRUSTED_PROXIES":             {"TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
 		"JWT_KEY_ENCRYPTION_KEY":      {"JWT_KEY_ENCRYPTION_KEY": "c2hvcnQ="},
-		"REFRESH_TOKEN_IDLE_TTL":      {"REFRESH_TOKEN_IDLE_TTL": "800h", "REFRESH_TOKEN_ABSOLUTE_TTL": "700h"},
 		"SMTP_FROM":                   {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "not an address"},
 		"SMTP_TLS":                    {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "a@example.test", "SMTP_TLS": "none", "SMTP_USERNAME": "u"},
 	}
@@ -112,14 +106,13 @@ func TestSessionSettingsAreChecked(t *testing.T) {
 		})
 	}
 	c, err := config.LoadFrom(env(map[string]string{
-		"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_ACCOUNT_LIMIT": "20", "AUTH_THROTTLE_IP_LIMIT": "50",
 		"PASSWORD_HASH_QUEUE": "0", "PASSWORD_HASH_QUEUE_TIMEOUT": "0",
 		"CORS_ALLOWED_ORIGINS": "https://app.example.test", "CORS_ALLOW_CREDENTIALS": "true",
 		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
 		"SMTP_HOST":       "mail.example.test", "SMTP_FROM": "noreply@example.test",
 	}))
 	if err != nil || len(c.Sessions.TrustedProxies) != 2 || len(c.Sessions.KeyEncryptionKey) != 32 ||
-		c.Sessions.ThrottleAccountIP != 10 || c.Sessions.ThrottleAccount != 20 || c.Password.Queue != 0 || c.Password.QueueTimeout != 0 {
+		c.Password.Queue != 0 || c.Password.QueueTimeout != 0 {
 		t.Fatalf("valid settings refused or misread: %+v %v", c.Sessions, err)
 	}
 }

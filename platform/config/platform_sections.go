@@ -29,23 +29,7 @@ var platformVars = map[string]struct{ Shown, Doc string }{
 	"DB_QUERY_TIMEOUT":                  {Shown: "", Doc: "deadline of every database call, and Postgres `statement_timeout`, so a frozen database costs a request this long and a 503 (see [Shutdown and outages](#shutdown-and-outages)); shorter than `HTTP_WRITE_TIMEOUT`; `0` turns both off"},
 	"MIGRATE_ON_START":                  {Shown: "", Doc: "apply migrations when `serve` starts on Postgres; keep false in production (the Job migrates)"},
 	"MIGRATE_DEV_URL":                   {Shown: "", Doc: "scratch server for `app migrate diff` (development only)"},
-	"JWT_ISSUER":                        {Shown: "", Doc: "`iss` of access tokens"},
-	"JWT_AUDIENCE":                      {Shown: "", Doc: "`aud` of access tokens"},
-	"ACCESS_TOKEN_TTL":                  {Shown: "", Doc: "access-token lifetime (1m to 24h)"},
-	"JWT_PRIVATE_KEY":                   {Shown: "", Doc: "the RS256 signing key (PEM); a Secret in the pods"},
-	"JWT_PRIVATE_KEY_FILE":              {Shown: "dev: `./var/jwt-signing-key.pem`", Doc: "or a path to it (e.g. a mounted Secret)"},
 	"JWT_KEY_ENCRYPTION_KEY":            {Shown: "dev: a built-in public key", Doc: "32 random bytes, base64, sealing the signing keys in the database; required in production, which refuses the built-in key and made-up ones; a Secret"},
-	"JWT_KEY_REFRESH_INTERVAL":          {Shown: "", Doc: "how often each replica reloads the signing-key set; never rotate more often. A removed key (`app keys remove`) ends at once on replicas that hear the announcement; this bounds how long one whose `LISTEN` connection broke silently still trusts it"},
-	"SESSION_CACHE_TTL":                 {Shown: "", Doc: "how long a replica reuses a session it checked (revocations reach every replica at once through Postgres LISTEN/NOTIFY; this bounds a silently broken LISTEN connection); at most `1m`, `0` turns the cache off. Each replica holds one pool connection for LISTEN, also with `0` (signing-key removals use it too); with `DB_MAX_OPEN_CONNS=1` there is no listener: the cache stays off and key removals wait for `JWT_KEY_REFRESH_INTERVAL`"},
-	"REFRESH_TOKEN_IDLE_TTL":            {Shown: "", Doc: "a session unused this long ends"},
-	"REFRESH_TOKEN_ABSOLUTE_TTL":        {Shown: "", Doc: "no session outlives this"},
-	"REFRESH_TOKEN_REUSE_GRACE":         {Shown: "", Doc: "concurrent refreshes with one token inside this window share the new token; a later reuse revokes the session"},
-	"PASSWORD_RESET_TTL":                {Shown: "", Doc: "lifetime of a password-reset token"},
-	"AUTH_THROTTLE_ACCOUNT_IP_LIMIT":    {Shown: "", Doc: "failed sign-ins for one account from one client address per window before 429 (the tight limit; [security.md](security.md#brute-force-and-enumeration-asvs-v63))"},
-	"AUTH_THROTTLE_ACCOUNT_LIMIT":       {Shown: "", Doc: "failed sign-ins for one account from all addresses per window (at least 2 × the above). Before this release it was the only per-account limit (default 5), which let any address lock the owner out: raise it back only knowingly"},
-	"AUTH_THROTTLE_IP_LIMIT":            {Shown: "", Doc: "failed sign-ins for all accounts from one address per window (at least 5 × `AUTH_THROTTLE_ACCOUNT_IP_LIMIT`); also refresh failures, reset failures and recovery requests per address"},
-	"AUTH_THROTTLE_WINDOW":              {Shown: "", Doc: "the window of every sign-in, refresh, recovery and reset counter (at most 24h)"},
-	"AUTH_RECOVERY_ACCOUNT_LIMIT":       {Shown: "", Doc: "password-recovery requests (emails) per account per window"},
 	"TRUSTED_PROXIES":                   {Shown: "", Doc: "IPs/CIDRs of reverse proxies (the ingress controller's pods) whose `PROXY_HEADER` gives the client IP; set it in Kubernetes, or every client looks like the ingress. List every proxy hop: the client is the rightmost header entry that is not one of them"},
 	"PROXY_HEADER":                      {Shown: "", Doc: "the header those proxies set (appended to, comma-separated, any number of lines)"},
 	"CORS_ALLOWED_ORIGINS":              {Shown: "", Doc: "browser origins allowed by CORS, comma-separated"},
@@ -73,7 +57,7 @@ var platformVars = map[string]struct{ Shown, Doc string }{
 // secretVars are the platform's variables that hold secrets: `app config`
 // redacts them, and the pods take them from the Secret.
 var secretVars = map[string]bool{
-	"DATABASE_URL": true, "JWT_PRIVATE_KEY": true, "JWT_KEY_ENCRYPTION_KEY": true, "SMTP_PASSWORD": true,
+	"DATABASE_URL": true, "JWT_KEY_ENCRYPTION_KEY": true, "SMTP_PASSWORD": true,
 }
 
 // platformSections names and explains the parts of Config, in order.
@@ -84,10 +68,9 @@ var platformSections = []struct {
 	{0, "app", "the environment and logging, read by every command"},
 	{HTTPSection, "http", "the API server"},
 	{DatabaseSection, "database", "the connection pool and the migration policy"},
-	{AuthSection, "access tokens", "access tokens and the initial signing key"},
 	{PasswordSection, "password hashing", "argon2id: OWASP minimum 19456 KiB, 2 iterations, parallelism 1; production refuses less"},
 	{TelemetrySection, "telemetry", "the /metrics listener and OpenTelemetry tracing"},
-	{SessionsSection, "sessions", "refresh tokens, the signing-key store, sign-in throttling and the HTTP edge (proxies, CORS)"},
+	{SessionsSection, "edge", "the key-encryption key and the HTTP edge: proxies and CORS"},
 	{MailSection, "mail", "outgoing email; without SMTP_HOST it is logged instead"},
 }
 

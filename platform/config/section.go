@@ -58,7 +58,7 @@ const SectionsGroup = "config.sections"
 // rules across fields; it may also fill derived values.
 func Provide[T any](name, about string) fx.Option {
 	d := Describe[T](name, about)
-	register(d)
+	register(d, func(src *Source) error { _, err := Parse[T](src); return err })
 	return fx.Options(
 		fx.Provide(func(src *Source) (T, error) { return Parse[T](src) }),
 		fx.Provide(fx.Annotate(func() Described { return d }, fx.ResultTags(`group:"`+SectionsGroup+`"`))),
@@ -68,16 +68,33 @@ func Provide[T any](name, about string) fx.Option {
 var (
 	registryMu sync.Mutex
 	registry   []Described
+	checks     []func(*Source) error
 )
 
 // register records a module's section as its package is initialised
 // (modules declare their fx.Module in a package variable), so that
 // `app config` and the generated files list it without building, let
 // alone validating, the application.
-func register(d Described) {
+func register(d Described, check func(*Source) error) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	registry = append(registry, d)
+	checks = append(checks, check)
+}
+
+// Check reads every section, the platform's and the modules', and
+// reports every invalid variable on one line: `serve` calls it before it
+// builds anything, so an operator sees all the problems at once.
+func Check(src *Source) error {
+	var p Problems
+	_, err := LoadSectionsFrom(src.Lookup, AllSections)
+	p.merge(err)
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	for _, check := range checks {
+		p.merge(check(src))
+	}
+	return p.Err()
 }
 
 // Registered is every section of the program, ordered (Ordered): the

@@ -11,13 +11,12 @@ type Section uint16
 const (
 	HTTPSection Section = 1 << iota
 	DatabaseSection
-	AuthSection // access tokens and the initial signing key
 	PasswordSection
 	TelemetrySection
-	SessionsSection // sessions, the key-encryption key, throttling, the HTTP edge
+	SessionsSection // the key-encryption key and the HTTP edge
 	MailSection
 
-	AllSections = HTTPSection | DatabaseSection | AuthSection | PasswordSection |
+	AllSections = HTTPSection | DatabaseSection | PasswordSection |
 		TelemetrySection | SessionsSection | MailSection
 )
 
@@ -42,7 +41,6 @@ func (c *Config) zeroUnused(uses Section) {
 	}
 	drop(HTTPSection, func() { c.HTTP = HTTP{} })
 	drop(DatabaseSection, func() { c.Database = Database{} })
-	drop(AuthSection, func() { c.Auth = Auth{} })
 	drop(PasswordSection, func() { c.Password = Password{} })
 	drop(TelemetrySection, func() { c.Telemetry = Telemetry{} })
 	drop(SessionsSection, func() { c.Sessions = Sessions{} })

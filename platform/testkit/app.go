@@ -51,8 +51,8 @@ func SigningKeyPEM(t testing.TB) string {
 	return keyPEM
 }
 
-// Config is a development configuration for tests: an ephemeral port, the
-// shared test key and cheap password hashing (production refuses these
+// Config is the platform's development configuration for tests: an
+// ephemeral port and cheap password hashing (production refuses these
 // argon2 parameters).
 func Config(t testing.TB) config.Config {
 	t.Helper()
@@ -63,8 +63,6 @@ func Config(t testing.TB) config.Config {
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Telemetry.MetricsAddr = "127.0.0.1:0" // tests run in parallel
 	cfg.LogLevel = "warn"
-	cfg.Auth.PrivateKeyFile = ""
-	cfg.Auth.PrivateKeyPEM = SigningKeyPEM(t)
 	cfg.Password.MemoryKiB = 1024
 	cfg.Password.Iterations = 1
 	// One loopback address plays many clients (bursts of 100 connections):
@@ -144,9 +142,10 @@ func testLogger(t testing.TB) *zap.Logger {
 // lifecycle and stops it when the test ends.
 func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	t.Helper()
-	// Every started App bootstraps the superuser (the users module's
-	// FIRST_SUPERUSER_* variables).
+	// Every started App signs with the shared test key and bootstraps the
+	// superuser (variables of the modules' sections).
 	o := options{modules: modules.All, env: map[string]string{
+		"JWT_PRIVATE_KEY":       SigningKeyPEM(t),
 		"FIRST_SUPERUSER_EMAIL": SuperuserEmail, "FIRST_SUPERUSER_PASSWORD": SuperuserPassword,
 	}}
 	for _, opt := range opts {
@@ -159,7 +158,8 @@ func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	var srv *httpserver.Server
 	fxOpts := []fx.Option{
 		platform.Module,
-		fx.Replace(cfg, db, config.SourceFrom(o.env)),
+		platform.WithConfig(cfg),
+		fx.Replace(db, config.SourceFrom(o.env)),
 		fx.Decorate(func() *zap.Logger { return testLogger(t) }),
 		fx.NopLogger,
 		fx.Populate(&srv),
