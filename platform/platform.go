@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"entgo.io/ent/dialect"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -57,7 +58,7 @@ var Module = fx.Module("platform",
 		newMetrics,
 		newMetricsServer,
 		newTracer,
-		func(r *metrics.Registry) *metrics.Auth { return r.Auth },
+		func(r *metrics.Registry) prometheus.Registerer { return r.Registerer() },
 	),
 	fx.Invoke(httpserver.StartPprof),
 )

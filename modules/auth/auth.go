@@ -41,6 +41,7 @@ var Module = fx.Module("auth",
 		newLimits,
 		newResets,
 		newSessionCache,
+		authapi.NewEvents,
 	),
 	fx.Invoke(startPruner),
 	fx.Provide(
