@@ -54,6 +54,7 @@ var Module = fx.Module("auth",
 		func(s *authstore.Store) authn.ResetRevoker { return authsvc.NewResetRevoker(s) },
 		newService,
 		httpserver.AsRoutes(authapi.New),
+		authapi.OAuth,
 	),
 )
 

@@ -56,7 +56,7 @@ func (r *Routes) registerToken(api huma.API) {
 	op := authn.Public(huma.Operation{
 		OperationID: "login",
 		Method:      http.MethodPost,
-		Path:        "/api/auth/login",
+		Path:        TokenPath,
 		Summary:     "Get tokens (OAuth2 password and refresh_token grants)",
 		Description: "The OAuth2 token endpoint: the resource owner password credentials grant " +
 			"(RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each " +
