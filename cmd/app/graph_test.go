@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/fxgraph"
 	"github.com/acme/monolith/platform/testkit"
@@ -18,6 +19,11 @@ import (
 func graphConfig(t *testing.T) config.Config {
 	cfg := testkit.Config(t)
 	cfg.Database.URL = "sqlite://" + filepath.Join(t.TempDir(), "graph.db")
+	// The modules' sections read the environment: the superuser bootstrap
+	// hook is drawn only when one is configured.
+	t.Setenv("FIRST_SUPERUSER_EMAIL", testkit.SuperuserEmail)
+	t.Setenv("FIRST_SUPERUSER_PASSWORD", testkit.SuperuserPassword)
+	t.Setenv("JWT_PRIVATE_KEY", testkit.SigningKeyPEM(t))
 	return cfg
 }
 
@@ -73,7 +79,7 @@ func htmlEscape(s string) string {
 // TestModuleGraph checks the module-level facts against what the modules
 // declare: who consumes what from whom, which routes and hooks are whose.
 func TestModuleGraph(t *testing.T) {
-	g, err := fxgraph.Collect(appOptions(graphConfig(t)))
+	g, err := fxgraph.Collect(appOptions(platform.WithConfig(graphConfig(t))))
 	if err != nil {
 		t.Fatal(err)
 	}

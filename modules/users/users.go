@@ -12,6 +12,7 @@ import (
 	"github.com/acme/monolith/modules/users/userstore"
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/mail"
@@ -23,6 +24,8 @@ import (
 // Directory), its store and its routes, and creates the first superuser
 // at start when configured.
 var Module = fx.Module("users",
+	config.Provide[Settings]("users", "accounts: the first superuser and self-registration"),
+	cli.Provide(usersCommand),
 	fx.Provide(
 		fx.Private,
 		fx.Annotate(userstore.New, fx.As(new(usersvc.Storer))),
@@ -42,7 +45,7 @@ type serviceParams struct {
 	Store     usersvc.Storer
 	Hasher    *password.Hasher
 	Log       *zap.Logger
-	Config    config.Users
+	Config    Settings
 	Mail      mail.Sender
 	// Provided by the auth module; optional so the users module runs alone.
 	Sessions authn.SessionRevoker `optional:"true"`
@@ -71,7 +74,7 @@ func newService(p serviceParams) *usersvc.Service {
 }
 
 // bootstrapSuperuser creates FIRST_SUPERUSER_EMAIL on start if it is absent.
-func bootstrapSuperuser(lc fx.Lifecycle, cfg config.Users, svc *usersvc.Service, log *zap.Logger) {
+func bootstrapSuperuser(lc fx.Lifecycle, cfg Settings, svc *usersvc.Service, log *zap.Logger) {
 	if cfg.FirstSuperuserEmail == "" {
 		return
 	}

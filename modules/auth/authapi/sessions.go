@@ -27,7 +27,7 @@ func (r *Routes) registerRevoke(api huma.API) {
 	op := authn.Public(huma.Operation{
 		OperationID: "revoke",
 		Method:      http.MethodPost,
-		Path:        "/api/auth/revoke",
+		Path:        RevokePath,
 		Summary:     "Revoke a token (RFC 7009)",
 		Description: "Ends the session a refresh or access token belongs to. Answers 200 for unknown " +
 			"or already revoked tokens too (RFC 7009 §2.2).",

@@ -25,7 +25,6 @@ import (
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
-	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/problem"
 )
 
@@ -37,11 +36,11 @@ type Routes struct {
 	svc    *authsvc.Service
 	keys   *authsvc.KeyRing
 	auth   *authn.Resolver
-	events *metrics.Auth
+	events *Events
 }
 
 // New returns the routes; events counts sign-ins and refreshes for /metrics.
-func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *metrics.Auth) *Routes {
+func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *Events) *Routes {
 	return &Routes{svc: svc, keys: keys, auth: auth, events: events}
 }
 
@@ -57,7 +56,7 @@ func (r *Routes) registerToken(api huma.API) {
 	op := authn.Public(huma.Operation{
 		OperationID: "login",
 		Method:      http.MethodPost,
-		Path:        "/api/auth/login",
+		Path:        TokenPath,
 		Summary:     "Get tokens (OAuth2 password and refresh_token grants)",
 		Description: "The OAuth2 token endpoint: the resource owner password credentials grant " +
 			"(RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each " +
@@ -212,13 +211,13 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 	}
 	switch {
 	case err == nil:
-		count(metrics.ResultOK)
+		count(ResultOK)
 		return g, nil
 	case errors.Is(err, authn.ErrInvalidCredentials):
-		count(metrics.ResultFailed)
+		count(ResultFailed)
 		return authsvc.Grant{}, errInvalidGrant
 	case errors.Is(err, authsvc.ErrInvalidGrant):
-		count(metrics.ResultFailed)
+		count(ResultFailed)
 		return authsvc.Grant{}, errInvalidRefresh
 	}
 	// Everything else by the platform's one table, in RFC 6749 bodies.
@@ -227,7 +226,7 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 		r.events.Throttled()
 		return authsvc.Grant{}, throttled(problem.RetryAfter(err))
 	case http.StatusServiceUnavailable:
-		count(metrics.ResultError)
+		count(ResultError)
 		if errors.Is(err, context.Canceled) {
 			// The client left; nobody reads this answer.
 			logging.FromContext(ctx).Info("token endpoint: client went away", zap.Error(err))
@@ -236,7 +235,7 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 		}
 		return authsvc.Grant{}, unavailable(problem.RetryAfter(err))
 	default:
-		count(metrics.ResultError)
+		count(ResultError)
 		logging.FromContext(ctx).Error("token endpoint", zap.Error(err))
 		return authsvc.Grant{}, errServer
 	}
