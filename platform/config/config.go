@@ -8,6 +8,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/mail"
@@ -106,7 +107,29 @@ type Auth struct {
 	AccessTokenTTL time.Duration
 	PrivateKeyPEM  string // JWT_PRIVATE_KEY: the PEM itself (from a Secret)
 	PrivateKeyFile string // JWT_PRIVATE_KEY_FILE: a path to the PEM
+	Clients        OAuthClients
 }
+
+// OAuthClients are the first-party OAuth2 clients the token and revocation
+// endpoints accept (RFC 6749 §2): OAUTH_CLIENTS lists them, each `ID`
+// (public: identifies itself, no secret) or `ID=sha256:HEX` (confidential:
+// the SHA-256 of its secret, so the configuration never holds the secret).
+// Default is the public client a request that names none acts as
+// (OAUTH_DEFAULT_CLIENT), such as the Swagger UI's Authorize button.
+type OAuthClients struct {
+	Registered []OAuthClient
+	Default    string
+}
+
+// OAuthClient is one registered client; SecretSHA256 is nil for a public one.
+type OAuthClient struct {
+	ID           string
+	SecretSHA256 []byte
+}
+
+// DefaultOAuthClient is the public client registered when OAUTH_CLIENTS is
+// unset: the id sessions were opened under before clients were registered.
+const DefaultOAuthClient = "default"
 
 // Sessions configures refresh tokens, signing-key storage, brute-force
 // throttling, password reset and the HTTP edge the auth module relies on.
@@ -293,6 +316,7 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 	if c.Auth.PrivateKeyPEM != "" && c.Auth.PrivateKeyFile != "" {
 		l.fail("JWT_PRIVATE_KEY", "set either JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both")
 	}
+	c.Auth.Clients = l.oauthClients()
 
 	l.section = UsersSection
 	c.Users = Users{
@@ -540,6 +564,57 @@ func (l *loader) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// oauthClients reads OAUTH_CLIENTS and OAUTH_DEFAULT_CLIENT.
+func (l *loader) oauthClients() OAuthClients {
+	out := OAuthClients{Default: l.str("OAUTH_DEFAULT_CLIENT", DefaultOAuthClient)}
+	entries := l.list("OAUTH_CLIENTS")
+	if len(entries) == 0 {
+		entries = []string{DefaultOAuthClient}
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		id, secret, confidential := strings.Cut(e, "=")
+		if !validClientID(id) {
+			l.fail("OAUTH_CLIENTS", fmt.Sprintf("client id %q must be 1 to 64 of A-Z a-z 0-9 . _ -", id))
+			continue
+		}
+		if seen[id] {
+			l.fail("OAUTH_CLIENTS", fmt.Sprintf("client %q is listed twice", id))
+			continue
+		}
+		seen[id] = true
+		c := OAuthClient{ID: id}
+		if confidential {
+			hexHash, ok := strings.CutPrefix(secret, "sha256:")
+			sum, err := hex.DecodeString(hexHash)
+			if !ok || err != nil || len(sum) != sha256.Size {
+				// The value is a hash, but say nothing of it: it may be a
+				// secret pasted in by mistake.
+				l.fail("OAUTH_CLIENTS", fmt.Sprintf("client %q: the secret must be given as sha256:<64 hex digits> of the secret", id))
+				continue
+			}
+			c.SecretSHA256 = sum
+		}
+		out.Registered = append(out.Registered, c)
+	}
+	i := slices.IndexFunc(out.Registered, func(c OAuthClient) bool { return c.ID == out.Default })
+	if i < 0 || out.Registered[i].SecretSHA256 != nil {
+		l.fail("OAUTH_DEFAULT_CLIENT", fmt.Sprintf("%q must be a public client listed in OAUTH_CLIENTS", out.Default))
+	}
+	return out
+}
+
+// validClientID keeps registered ids to characters that need no escaping
+// in a form, a Basic header or a log line.
+func validClientID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	return strings.IndexFunc(id, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '.' && r != '_' && r != '-'
+	}) < 0
 }
 
 // list reads a comma-separated value, trimming blanks.

@@ -193,3 +193,44 @@ func TestQueryTimeout(t *testing.T) {
 		t.Errorf("database section alone: %v", err)
 	}
 }
+
+// TestOAuthClients: public and confidential registrations, the default
+// client, and each malformed entry refused by the variable's name without
+// echoing what may be a secret pasted by mistake.
+func TestOAuthClients(t *testing.T) {
+	c, err := config.LoadFrom(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Auth.Clients; got.Default != config.DefaultOAuthClient || len(got.Registered) != 1 ||
+		got.Registered[0].ID != config.DefaultOAuthClient || got.Registered[0].SecretSHA256 != nil {
+		t.Fatalf("default clients = %+v", got)
+	}
+	hash := strings.Repeat("ab", 32)
+	c, err = config.LoadFrom(env(map[string]string{
+		"OAUTH_CLIENTS": "web, cli ,backend=sha256:" + hash, "OAUTH_DEFAULT_CLIENT": "web",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := c.Auth.Clients.Registered
+	if c.Auth.Clients.Default != "web" || len(reg) != 3 || reg[1].ID != "cli" || reg[2].ID != "backend" ||
+		len(reg[2].SecretSHA256) != 32 || reg[2].SecretSHA256[0] != 0xab || reg[0].SecretSHA256 != nil {
+		t.Fatalf("clients = %+v", c.Auth.Clients)
+	}
+	for name, vars := range map[string]map[string]string{
+		"bad-id":             {"OAUTH_CLIENTS": "web app"},
+		"duplicate":          {"OAUTH_CLIENTS": "web,web", "OAUTH_DEFAULT_CLIENT": "web"},
+		"plain-secret":       {"OAUTH_CLIENTS": "default,backend=hunter2hunter2"},
+		"short-hash":         {"OAUTH_CLIENTS": "default,backend=sha256:abcd"},
+		"default-unknown":    {"OAUTH_CLIENTS": "web"},
+		"default-not-public": {"OAUTH_CLIENTS": "backend=sha256:" + hash, "OAUTH_DEFAULT_CLIENT": "backend"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.LoadFrom(env(vars))
+			if err == nil || !strings.Contains(err.Error(), "OAUTH_") || strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestSectionsValidateOnlyWhatACommandUses(t *testing.T) {
 	if c.Database.URL != migrateEnv["DATABASE_URL"] || c.Database.MaxOpenConns != 20 {
 		t.Fatalf("database section misread: %+v", c.Database)
 	}
-	if c.Sessions.KeyEncryptionKey != nil || c.Auth != (config.Auth{}) || c.HTTP != (config.HTTP{}) || c.Password != (config.Password{}) {
+	if c.Sessions.KeyEncryptionKey != nil || !reflect.DeepEqual(c.Auth, config.Auth{}) || c.HTTP != (config.HTTP{}) || c.Password != (config.Password{}) {
 		t.Fatalf("unused sections are not zero: %+v", c)
 	}
 
