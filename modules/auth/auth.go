@@ -207,8 +207,16 @@ func newService(cfg config.Config, u authsvc.Users, t *authsvc.Tokens, s authsvc
 	return authsvc.New(u, t, s, l, limits, r, authsvc.Options{
 		IdleTTL: cfg.Sessions.RefreshIdleTTL, AbsoluteTTL: cfg.Sessions.RefreshAbsoluteTTL,
 		ReuseGrace: cfg.Sessions.RefreshReuseGrace, ResetTTL: cfg.Sessions.ResetTokenTTL,
-		PublicURL: cfg.HTTP.PublicURL,
+		PublicURL: cfg.HTTP.PublicURL, Clients: newClients(cfg.Auth.Clients),
 	})
+}
+
+func newClients(cfg config.OAuthClients) *authsvc.Clients {
+	regs := make([]authsvc.ClientRegistration, len(cfg.Registered))
+	for i, c := range cfg.Registered {
+		regs[i] = authsvc.ClientRegistration{ID: c.ID, SecretSHA256: c.SecretSHA256}
+	}
+	return authsvc.NewClients(regs, cfg.Default)
 }
 
 // startPruner deletes dead sessions and reset tokens hourly; dead sessions are

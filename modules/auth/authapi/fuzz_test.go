@@ -13,8 +13,9 @@ import (
 func FuzzDecodeForm(f *testing.F) {
 	f.Add("", "application/x-www-form-urlencoded", "grant_type=password&username=a%40b.c&password=x")
 	f.Fuzz(func(t *testing.T, rawQuery, contentType, body string) {
-		form, oerr := decodeForm(rawQuery, contentType, strings.NewReader(body))
-		if oerr != nil {
+		form, err := decodeForm(rawQuery, contentType, strings.NewReader(body))
+		if err != nil {
+			oerr := answerOf(err)
 			if form != nil || oerr.status != http.StatusBadRequest || oerr.body.Error != "invalid_request" || oerr.body.ErrorDescription == "" {
 				t.Fatalf("bad refusal: %+v %v", oerr, form)
 			}

@@ -40,6 +40,8 @@ func TestAttacks(t *testing.T) {
 		// throttling cases run on their own application.
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 1000, 2000, 100000
+			// A second registered client, for the refresh-token binding case.
+			c.Auth.Clients.Registered = append(c.Auth.Clients.Registered, config.OAuthClient{ID: "other-app"})
 		}))
 		victim := newSession(t, app)
 		key := parseKey(t, app.Config.Auth.PrivateKeyPEM)

@@ -69,7 +69,8 @@ type SessionStore interface {
 	Rotate(ctx context.Context, parent RefreshToken, nonce, childHash string, now time.Time) (bool, error)
 }
 
-// Client describes where a request comes from.
+// Client describes where a request comes from. ID is the client the
+// request authenticated as (Clients.Authenticate), empty when it named none.
 type Client struct {
 	ID        string
 	UserAgent string
@@ -90,6 +91,8 @@ type Options struct {
 	ReuseGrace  time.Duration
 	ResetTTL    time.Duration
 	PublicURL   string // base of the link in the reset email
+	// Clients are the registered OAuth2 clients.
+	Clients *Clients
 }
 
 // Errors of the auth domain.
@@ -98,7 +101,7 @@ var (
 	ErrNoSession = errors.New("no such session or token")
 	// ErrInvalidGrant is any refresh failure: unknown, expired, revoked or
 	// reused token all look the same to the client (RFC 6749 §5.2).
-	ErrInvalidGrant = fault.New(fault.Unauthenticated, "invalid_grant", "The refresh token is invalid, expired or revoked.")
+	ErrInvalidGrant = fault.New(fault.Refused, "invalid_grant", "The refresh token is invalid, expired or revoked.")
 	// ErrSessionNotFound is a session id that is not one of the caller's.
 	ErrSessionNotFound = fault.New(fault.NotFound, "session_not_found", "Session not found.")
 )
@@ -176,7 +179,17 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if err := s.resets.store.DeleteResets(ctx, p.UserID); err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
+	if c.ID == "" {
+		c.ID = s.opts.Clients.Default()
+	}
 	return s.startSession(ctx, p, c)
+}
+
+// AuthenticateClient checks the client credentials of a token or
+// revocation request (RFC 6749 §2.3.1) and returns the client's id, or ""
+// for a request that named no client.
+func (s *Service) AuthenticateClient(id, secret string) (string, error) {
+	return s.opts.Clients.Authenticate(id, secret)
 }
 
 func (s *Service) startSession(ctx context.Context, p authn.Principal, c Client) (Grant, error) {
@@ -238,8 +251,12 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 	if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || !now.Before(sess.LastUsedAt.Add(s.opts.IdleTTL)) {
 		return Grant{}, ErrInvalidGrant
 	}
-	if c.ID != "" && c.ID != sess.ClientID {
-		// RFC 6749 §6: a refresh token is bound to the client it was issued to.
+	// RFC 6749 §6: a refresh token is bound to the client it was issued to.
+	client, err := s.opts.Clients.boundClient(c.ID, sess.ClientID)
+	if err != nil {
+		return Grant{}, err
+	}
+	if client != sess.ClientID {
 		return Grant{}, ErrInvalidGrant
 	}
 	p, err := s.users.Principal(ctx, sess.UserID)
@@ -319,42 +336,62 @@ func (s *Service) LogoutAll(ctx context.Context, userID uuid.UUID) error {
 }
 
 // Revoke implements RFC 7009: a refresh token or an access token ends its
-// session. Invalid tokens are not an error (§2.2): the answer is the same,
-// so the endpoint cannot be used to test tokens.
-func (s *Service) Revoke(ctx context.Context, token, hint string) error {
+// session, if client (as for Refresh: the authenticated client, or "" for
+// none named) may act for the client it was issued to. Invalid tokens are
+// not an error (§2.2): the answer is the same, so the endpoint cannot be
+// used to test tokens.
+func (s *Service) Revoke(ctx context.Context, token, hint, client string) error {
 	now := s.now().UTC()
-	revokeRefresh := func() (bool, error) {
+	refreshSession := func() (uuid.UUID, bool, error) {
 		if len(token) != opaqueLen {
-			return false, nil
+			return uuid.Nil, false, nil
 		}
 		rt, err := s.sessions.RefreshToken(ctx, hashToken(token))
 		if errors.Is(err, ErrNoSession) {
-			return false, nil
+			return uuid.Nil, false, nil
 		}
-		if err != nil {
-			return false, err
-		}
-		return true, s.sessions.RevokeSession(ctx, rt.SessionID, ReasonRevoked, now)
+		return rt.SessionID, err == nil, err
 	}
-	revokeAccess := func() (bool, error) {
+	accessSession := func() (uuid.UUID, bool, error) {
 		claims, err := s.tokens.Verify(ctx, token)
 		if err != nil {
-			return false, nil
+			return uuid.Nil, false, nil
 		}
-		return true, s.sessions.RevokeSession(ctx, claims.SessionID, ReasonRevoked, now)
+		return claims.SessionID, true, nil
 	}
-	order := []func() (bool, error){revokeRefresh, revokeAccess}
+	order := []func() (uuid.UUID, bool, error){refreshSession, accessSession}
 	if hint == "access_token" {
 		order[0], order[1] = order[1], order[0]
 	}
 	for _, f := range order {
-		done, err := f()
-		if err != nil && !errors.Is(err, ErrNoSession) {
+		id, found, err := f()
+		if err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		if done {
+		if !found {
+			continue
+		}
+		sess, err := s.sessions.Session(ctx, id)
+		if errors.Is(err, ErrNoSession) {
 			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		acting, err := s.opts.Clients.boundClient(client, sess.ClientID)
+		if errors.Is(err, ErrInvalidGrant) {
+			return nil // its client is gone: the token is dead already
+		}
+		if err != nil {
+			return err
+		}
+		if acting != sess.ClientID {
+			return ErrUnauthorizedClient
+		}
+		if err := s.sessions.RevokeSession(ctx, id, ReasonRevoked, now); err != nil && !errors.Is(err, ErrNoSession) {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		return nil
 	}
 	return nil
 }
