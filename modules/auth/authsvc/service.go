@@ -1,8 +1,9 @@
 // Package authsvc is the auth module's business logic: the OAuth2 password
 // and refresh-token grants, sessions and their revocation, the signing key
 // set, brute-force throttling and password reset. It never imports the
-// users module: it declares the Users interface it needs, and fx satisfies
-// it with the platform's account contracts (authn.Directory, authn.Recovery).
+// users module: it finds accounts through the platform's one contract
+// between the two (authn.Accounts), and provides authn.TokenVerifier and
+// authn.Revoker in return.
 package authsvc
 
 import (
@@ -24,14 +25,6 @@ import (
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/throttle"
 )
-
-// Users is what auth needs from the account directory.
-type Users interface {
-	Authenticate(ctx context.Context, email, password string) (authn.Principal, error)
-	Principal(ctx context.Context, id uuid.UUID) (authn.Principal, error)
-	PrincipalByEmail(ctx context.Context, email string) (authn.Principal, error)
-	ResetPassword(ctx context.Context, id uuid.UUID, password string) error
-}
 
 // Session is one sign-in and its refresh-token family.
 type Session struct {
@@ -118,7 +111,7 @@ const (
 
 // Service runs the grants and session management.
 type Service struct {
-	users    Users
+	accounts authn.Accounts
 	tokens   *Tokens
 	sessions SessionStore
 	limiter  Limiter
@@ -129,15 +122,15 @@ type Service struct {
 }
 
 // New returns the service; limiter counts attempts by limits.
-func New(users Users, tokens *Tokens, sessions SessionStore, limiter Limiter, limits Limits, resets *Resets, opts Options) *Service {
-	return &Service{users: users, tokens: tokens, sessions: sessions, limiter: limiter, limits: limits, resets: resets, opts: opts, now: time.Now}
+func New(accounts authn.Accounts, tokens *Tokens, sessions SessionStore, limiter Limiter, limits Limits, resets *Resets, opts Options) *Service {
+	return &Service{accounts: accounts, tokens: tokens, sessions: sessions, limiter: limiter, limits: limits, resets: resets, opts: opts, now: time.Now}
 }
 
 // loginKeys are the counters of a sign-in, widest first: the address (so a
 // flood of distinct accounts from one address stops there), the account
 // from that address, the account from everywhere.
 func (s *Service) loginKeys(email string, c Client) (ip, pair, account throttle.Key) {
-	acct, addr := throttle.Account(email), throttle.Address(c.IP)
+	acct, addr := accountSubject(email), throttle.Address(c.IP)
 	return s.limits.LoginIP.Key(addr), s.limits.LoginAccountIP.Key(acct, addr), s.limits.LoginAccount.Key(acct)
 }
 
@@ -159,7 +152,11 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
-	p, err := s.users.Authenticate(ctx, email, password)
+	a, err := s.accounts.Authenticate(ctx, email, password)
+	if err == nil && a.MayAct() != nil {
+		// Checked after the password, so that it costs the same time.
+		err = authn.ErrInvalidCredentials
+	}
 	switch {
 	case errors.Is(err, authn.ErrInvalidCredentials):
 		return Grant{}, fmt.Errorf("login: %w", err)
@@ -176,13 +173,13 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	// Whoever signs in knows the password: a reset token mailed earlier is
 	// no longer needed and must not stay usable.
-	if err := s.resets.store.DeleteResets(ctx, p.UserID); err != nil {
+	if err := s.resets.store.DeleteResets(ctx, a.UserID); err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
 	if c.ID == "" {
 		c.ID = s.opts.Clients.Default()
 	}
-	return s.startSession(ctx, p, c)
+	return s.startSession(ctx, a, c)
 }
 
 // AuthenticateClient checks the client credentials of a token or
@@ -192,17 +189,17 @@ func (s *Service) AuthenticateClient(id, secret string) (string, error) {
 	return s.opts.Clients.Authenticate(id, secret)
 }
 
-func (s *Service) startSession(ctx context.Context, p authn.Principal, c Client) (Grant, error) {
+func (s *Service) startSession(ctx context.Context, a authn.Account, c Client) (Grant, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	raw := newOpaqueToken()
 	sess := Session{
-		ID: uuid.New(), UserID: p.UserID, ClientID: c.ID, UserAgent: truncate(c.UserAgent, 256), IP: truncate(c.IP, 64),
+		ID: uuid.New(), UserID: a.UserID, ClientID: c.ID, UserAgent: truncate(c.UserAgent, 256), IP: truncate(c.IP, 64),
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.opts.AbsoluteTTL),
 	}
 	if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
 		return Grant{}, fmt.Errorf("start session: %w", err)
 	}
-	access, err := s.tokens.Issue(ctx, p, c.ID, sess.ID)
+	access, err := s.tokens.Issue(ctx, a, c.ID, sess.ID)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -259,7 +256,10 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 	if client != sess.ClientID {
 		return Grant{}, ErrInvalidGrant
 	}
-	p, err := s.users.Principal(ctx, sess.UserID)
+	a, err := s.accounts.Account(ctx, sess.UserID)
+	if err == nil {
+		err = a.MayAct()
+	}
 	if err != nil {
 		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated) {
 			_ = s.sessions.RevokeSession(ctx, sess.ID, ReasonAccount, now)
@@ -295,7 +295,7 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 			return Grant{}, err
 		}
 	}
-	access, err := s.tokens.Issue(ctx, p, sess.ClientID, sess.ID)
+	access, err := s.tokens.Issue(ctx, a, sess.ClientID, sess.ID)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -428,19 +428,45 @@ func (s *Service) EndSession(ctx context.Context, userID, sessionID uuid.UUID) e
 	return nil
 }
 
-// RevokeUserSessions implements authn.SessionRevoker for the users module:
-// password change, reset, deactivation and deletion end every session.
-type RevokeUserSessions struct{ store SessionStore }
+// Revoker implements authn.Revoker for the users module: password
+// change, reset, deactivation and deletion end every session; those and
+// an email change end outstanding reset tokens. It depends on the stores
+// only, so the users module can use it without a dependency cycle.
+type Revoker struct {
+	sessions SessionStore
+	resets   ResetStore
+}
 
 // NewRevoker returns the revoker.
-func NewRevoker(store SessionStore) *RevokeUserSessions { return &RevokeUserSessions{store: store} }
+func NewRevoker(sessions SessionStore, resets ResetStore) *Revoker {
+	return &Revoker{sessions: sessions, resets: resets}
+}
 
 // RevokeUserSessions ends every session of userID.
-func (r *RevokeUserSessions) RevokeUserSessions(ctx context.Context, userID uuid.UUID) error {
-	if err := r.store.RevokeUserSessions(ctx, userID, ReasonCredentials, time.Now().UTC()); err != nil {
+func (r *Revoker) RevokeUserSessions(ctx context.Context, userID uuid.UUID) error {
+	if err := r.sessions.RevokeUserSessions(ctx, userID, ReasonCredentials, time.Now().UTC()); err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
 	}
 	return nil
+}
+
+// RevokePasswordResets ends every outstanding reset token of userID.
+func (r *Revoker) RevokePasswordResets(ctx context.Context, userID uuid.UUID) error {
+	if err := r.resets.DeleteResets(ctx, userID); err != nil {
+		return fmt.Errorf("revoke password resets: %w", err)
+	}
+	return nil
+}
+
+// accountSubject is the throttling subject of an email as typed: the
+// account's own form (authn.NormalizeEmail), so that every spelling of one
+// address shares its counters. Text that is no address keeps its
+// lower-cased self: it cannot sign in, but its attempts still count.
+func accountSubject(email string) throttle.Subject {
+	if norm, err := authn.NormalizeEmail(email); err == nil {
+		email = norm
+	}
+	return throttle.Account(email)
 }
 
 // opaqueLen is the length of a refresh or reset token: 32 random bytes,
