@@ -379,13 +379,13 @@ func (s *Service) Revoke(ctx context.Context, token, hint, client string) error 
 			return fmt.Errorf("revoke: %w", err)
 		}
 		acting, err := s.opts.Clients.boundClient(client, sess.ClientID)
-		if errors.Is(err, ErrInvalidGrant) {
-			return nil // its client is gone: the token is dead already
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrInvalidGrant):
+			// Its client is no longer registered: no client owns the
+			// session any more, and ending it only takes access away.
+		case err != nil:
 			return err
-		}
-		if acting != sess.ClientID {
+		case acting != sess.ClientID:
 			return ErrUnauthorizedClient
 		}
 		if err := s.sessions.RevokeSession(ctx, id, ReasonRevoked, now); err != nil && !errors.Is(err, ErrNoSession) {
