@@ -13,6 +13,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authschema"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/password"
@@ -44,6 +45,10 @@ func (r *Routes) registerRevoke(api huma.API) {
 					Examples: oauthExamples(invalidRequest("Missing token."), authsvc.ErrUnauthorizedClient, errBothMethods)},
 			}},
 			"401": invalidClientResponse(reg),
+			"503": {Description: "temporarily_unavailable: the database is unreachable; see Retry-After.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+					Examples: oauthExamples(&fault.Error{Kind: fault.Unavailable})},
+			}},
 			"500": {Description: "server_error: an unexpected failure, logged with the request id.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
 					Examples: oauthExamples(errServer)},
