@@ -54,7 +54,7 @@ func TestGraphFormats(t *testing.T) {
 				}
 				if level == "module" && format != "json" {
 					// Routes, hooks and the cross-module uses are in the picture.
-					want = []string{"GET /api/users/me", "POST /api/auth/login", "OnStart+OnStop (httpserver.New)", "OnStart (users.bootstrapSuperuser)", "authn.Directory"}
+					want = []string{"GET /api/users/me", "POST /api/auth/login", "OnStart+OnStop (httpserver.New)", "OnStart (users.bootstrapSuperuser)", "authn.Accounts"}
 				}
 				for _, w := range want {
 					if !strings.Contains(out, w) && !strings.Contains(out, htmlEscape(w)) {
@@ -88,11 +88,11 @@ func TestModuleGraph(t *testing.T) {
 		uses[u.From+"->"+u.To] = strings.Join(u.Types, ",")
 	}
 	for edge, typ := range map[string]string{
-		"auth->users":     "authn.Directory",      // auth's Users interface, satisfied by the users module
-		"platform->auth":  "authn.TokenVerifier",  // the resolver verifies tokens with auth
-		"users->platform": "*ent.Client",          // the users store
-		"platform->users": "authn.Directory",      // the resolver finds accounts through users
-		"users->auth":     "authn.SessionRevoker", // users ends sessions when credentials change
+		"auth->users":     "authn.Accounts",      // auth finds accounts through the users module
+		"platform->auth":  "authn.TokenVerifier", // the resolver verifies tokens with auth
+		"users->platform": "*ent.Client",         // the users store
+		"platform->users": "authn.Accounts",      // the resolver finds accounts through users
+		"users->auth":     "authn.Revoker",       // users ends sessions when credentials change
 	} {
 		if !strings.Contains(uses[edge], typ) {
 			t.Errorf("edge %s = %q, want it to carry %s", edge, uses[edge], typ)
@@ -100,9 +100,9 @@ func TestModuleGraph(t *testing.T) {
 	}
 	// Control: an edge carries exactly what crosses it, not every type the
 	// other module provides (users never sees auth's services or store).
-	// users ends sessions and reset tokens through the two revokers.
-	if got := uses["users->auth"]; got != "authn.ResetRevoker,authn.SessionRevoker" {
-		t.Errorf("users consumes %q from auth, want only authn.ResetRevoker and authn.SessionRevoker", got)
+	// users ends sessions and reset tokens through the one revoker.
+	if got := uses["users->auth"]; got != "authn.Revoker" {
+		t.Errorf("users consumes %q from auth, want only authn.Revoker", got)
 	}
 	// A value group is one collection, not a use of each member's module.
 	for _, u := range g.Uses {

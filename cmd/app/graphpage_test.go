@@ -371,7 +371,7 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 			want = append(want, "registered by "+h.RegisteredBy)
 		}
 	}
-	want = append(want, "authn.SessionRevoker", "Adds to value groups")
+	want = append(want, "authn.Revoker", "Adds to value groups")
 	for _, w := range want {
 		if !strings.Contains(users, w) {
 			t.Errorf("users' details lack %q:\n%s", w, users)

@@ -26,8 +26,9 @@ import (
 	"github.com/acme/monolith/platform/throttle"
 )
 
-// Module provides the auth service, the platform's TokenVerifier,
-// SessionRevoker and ResetRevoker, and the auth routes.
+// Module provides the auth service, the platform's TokenVerifier and
+// Revoker, and the auth routes; it consumes the users module's accounts
+// through authn.Accounts.
 var Module = fx.Module("auth",
 	config.Provide[Settings]("auth", "access tokens, the initial signing key, sessions, password reset and sign-in throttling"),
 	cli.Provide(keysCommand),
@@ -35,9 +36,6 @@ var Module = fx.Module("auth",
 		fx.Private,
 		authstore.New,
 		func(s *authstore.Store) authsvc.SessionStore { return s },
-		// The account contracts (the users module) satisfy this module's
-		// own Users interface.
-		func(d authn.Directory, r authn.Recovery) authsvc.Users { return users{d, r} },
 		newLimits,
 		newResets,
 		newSessionCache,
@@ -50,18 +48,12 @@ var Module = fx.Module("auth",
 		func(t *authsvc.Tokens) authn.TokenVerifier { return t },
 		// The revoker depends on the store only, so the users module can
 		// use it without a dependency cycle.
-		func(s *authstore.Store) authn.SessionRevoker { return authsvc.NewRevoker(s) },
-		func(s *authstore.Store) authn.ResetRevoker { return authsvc.NewResetRevoker(s) },
+		func(s *authstore.Store) authn.Revoker { return authsvc.NewRevoker(s, s) },
 		newService,
 		httpserver.AsRoutes(authapi.New),
 		authapi.OAuth,
 	),
 )
-
-type users struct {
-	authn.Directory
-	authn.Recovery
-}
 
 // NewKeyRing loads the key set from the database on start, sealing the
 // configured (or, in development, generated) key into it first if the set
@@ -208,11 +200,11 @@ func newResets(s *authstore.Store, m mail.Sender, log *zap.Logger) *authsvc.Rese
 	return authsvc.NewResets(s, m, log.Named("auth"))
 }
 
-func newService(cfg Settings, http config.HTTP, u authsvc.Users, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets) *authsvc.Service {
+func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets) *authsvc.Service {
 	return authsvc.New(u, t, s, l, limits, r, authsvc.Options{
 		IdleTTL: cfg.RefreshIdleTTL, AbsoluteTTL: cfg.RefreshAbsoluteTTL,
 		ReuseGrace: cfg.RefreshReuseGrace, ResetTTL: cfg.ResetTokenTTL,
-		PublicURL: http.PublicURL,
+		PublicURL: http.PublicURL, Clients: cfg.Clients(),
 	})
 }
 

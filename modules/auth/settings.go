@@ -3,6 +3,7 @@ package auth
 import (
 	"time"
 
+	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/config"
 )
 
@@ -43,6 +44,11 @@ type Settings struct {
 	ThrottleWindow    time.Duration "env:\"AUTH_THROTTLE_WINDOW\" envDefault:\"15m\" min:\"1s\" max:\"24h\" doc:\"the window of every sign-in, refresh, recovery and reset counter (at most 24h)\""
 	// password-recovery requests (emails) per account per window
 	RecoveryAccount int "env:\"AUTH_RECOVERY_ACCOUNT_LIMIT\" envDefault:\"5\" min:\"1\" max:\"1000\" doc:\"password-recovery requests (emails) per account per window\""
+	// the first-party OAuth2 clients (clients.go reads them)
+	ClientList    []string "env:\"OAUTH_CLIENTS\" envDefault:\"default\" doc:\"first-party OAuth2 clients of the token and revocation endpoints, comma-separated: `ID` for a public client (a browser app, the Swagger UI, a CLI: it names itself, holds no secret), `ID=sha256:HEX` for a confidential one (HEX is the SHA-256 of its secret: `printf %s \\\"$SECRET\\\" | sha256sum`; use a random secret of 32 bytes or more). Clients send their id and secret in an HTTP Basic header or as `client_id`/`client_secret` in the body\""
+	DefaultClient string   "env:\"OAUTH_DEFAULT_CLIENT\" envDefault:\"default\" doc:\"the public client a token request that names no client acts as\""
+	// registered is ClientList read by Validate.
+	registered []authsvc.ClientRegistration
 }
 
 // Validate checks the rules across variables and production's, and
@@ -67,6 +73,7 @@ func (s *Settings) Validate(env config.Env) error {
 	if s.ThrottleIP < 5*s.ThrottleAccountIP {
 		p.Add("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT (many users share one address)")
 	}
+	s.registered = clients(s.ClientList, s.DefaultClient, &p)
 	switch {
 	case !env.IsProduction():
 		if s.PrivateKeyPEM == "" && s.PrivateKeyFile == "" {
@@ -78,4 +85,9 @@ func (s *Settings) Validate(env config.Env) error {
 		p.Add("JWT_PRIVATE_KEY", "is a placeholder; provide a real PEM private key")
 	}
 	return p.Err()
+}
+
+// Clients are the registered OAuth2 clients and the default one.
+func (s Settings) Clients() *authsvc.Clients {
+	return authsvc.NewClients(s.registered, s.DefaultClient)
 }

@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -41,5 +43,57 @@ func TestSettingsAreChecked(t *testing.T) {
 	}))
 	if err != nil || s.PrivateKeyFile != "/secrets/jwt.pem" || s.SessionCacheTTL != 0 || s.ThrottleAccountIP != 10 {
 		t.Fatalf("control: production with a key file: %+v %v", s, err)
+	}
+}
+
+// TestOAuthClients: public and confidential registrations, the default
+// client, and each malformed entry refused by the variable's name without
+// echoing what may be a secret pasted by mistake.
+func TestOAuthClients(t *testing.T) {
+	parse := func(kv map[string]string) (auth.Settings, error) {
+		return config.Parse[auth.Settings](config.SourceFrom(kv))
+	}
+	s, err := parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := func(c interface {
+		Authenticate(id, secret string) (string, error)
+	}, id string) bool {
+		got, err := c.Authenticate(id, "")
+		return err == nil && got == id
+	}
+	if c := s.Clients(); c.Default() != auth.DefaultClient || !public(c, auth.DefaultClient) || public(c, "web") {
+		t.Fatalf("default clients = %+v", c)
+	}
+	hash := strings.Repeat("ab", 32)
+	s, err = parse(map[string]string{"OAUTH_CLIENTS": "web, cli ,backend=sha256:" + hash, "OAUTH_DEFAULT_CLIENT": "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Clients()
+	if c.Default() != "web" || !public(c, "web") || !public(c, "cli") || public(c, "backend") || public(c, auth.DefaultClient) {
+		t.Fatalf("clients = %+v", c)
+	}
+	secret := "the secret"
+	sum := sha256.Sum256([]byte(secret))
+	s, err = parse(map[string]string{"OAUTH_CLIENTS": "default,backend=sha256:" + hex.EncodeToString(sum[:])})
+	if id, err2 := s.Clients().Authenticate("backend", secret); err != nil || err2 != nil || id != "backend" {
+		t.Fatalf("confidential client: %v %v %q", err, err2, id)
+	}
+	for name, vars := range map[string]map[string]string{
+		"bad-id":             {"OAUTH_CLIENTS": "web app"},
+		"duplicate":          {"OAUTH_CLIENTS": "web,web", "OAUTH_DEFAULT_CLIENT": "web"},
+		"plain-secret":       {"OAUTH_CLIENTS": "default,backend=hunter2hunter2"},
+		"short-hash":         {"OAUTH_CLIENTS": "default,backend=sha256:abcd"},
+		"default-unknown":    {"OAUTH_CLIENTS": "web"},
+		"default-not-public": {"OAUTH_CLIENTS": "backend=sha256:" + hash, "OAUTH_DEFAULT_CLIENT": "backend"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := parse(vars)
+			if err == nil || !strings.Contains(err.Error(), "OAUTH_") || strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("err = %v", err)
+			}
+		})
 	}
 }

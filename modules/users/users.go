@@ -20,9 +20,9 @@ import (
 	"github.com/acme/monolith/platform/throttle"
 )
 
-// Module provides the users service (also as the platform's account
-// Directory), its store and its routes, and creates the first superuser
-// at start when configured.
+// Module provides the users service (also as the platform's
+// authn.Accounts), its store and its routes, and creates the first
+// superuser at start when configured.
 var Module = fx.Module("users",
 	config.Provide[Settings]("users", "accounts: the first superuser and self-registration"),
 	cli.Provide(usersCommand),
@@ -32,8 +32,7 @@ var Module = fx.Module("users",
 	),
 	fx.Provide(
 		newService,
-		func(s *usersvc.Service) authn.Directory { return s },
-		func(s *usersvc.Service) authn.Recovery { return s },
+		func(s *usersvc.Service) authn.Accounts { return s },
 		httpserver.AsRoutes(userapi.New),
 	),
 	fx.Invoke(bootstrapSuperuser),
@@ -48,9 +47,8 @@ type serviceParams struct {
 	Config    Settings
 	Mail      mail.Sender
 	// Provided by the auth module; optional so the users module runs alone.
-	Sessions authn.SessionRevoker `optional:"true"`
-	Resets   authn.ResetRevoker   `optional:"true"`
-	Limiter  *throttle.Limiter
+	Revoker authn.Revoker `optional:"true"`
+	Limiter *throttle.Limiter
 }
 
 func newService(p serviceParams) *usersvc.Service {
@@ -64,11 +62,8 @@ func newService(p serviceParams) *usersvc.Service {
 		Limiter:       p.Limiter,
 		RegisterRule:  throttle.Rule{Name: "register.ip", Limit: p.Config.RegisterLimit, Window: p.Config.RegisterWindow},
 	}
-	if p.Sessions != nil {
-		opts.Sessions = p.Sessions
-	}
-	if p.Resets != nil {
-		opts.Resets = p.Resets
+	if p.Revoker != nil {
+		opts.Revoker = p.Revoker
 	}
 	return usersvc.New(p.Store, p.Hasher, log, opts)
 }

@@ -252,7 +252,7 @@ func (c checker) check(p *packages.Package) []Violation {
 		}
 		for imp := range p.Imports {
 			if strings.HasPrefix(imp, c.mod+"/modules/") || strings.HasPrefix(imp, c.mod+"/cmd/") {
-				add(RulePlatformImports, "imports %s: the platform never depends on a module; declare an interface in the platform (like authn.Directory) and let the module provide it through fx", imp)
+				add(RulePlatformImports, "imports %s: the platform never depends on a module; declare an interface in the platform (like authn.Accounts) and let the module provide it through fx", imp)
 			}
 		}
 		for _, f := range p.Syntax {
@@ -278,7 +278,7 @@ func (c checker) check(p *packages.Package) []Violation {
 	}
 	for imp := range p.Imports {
 		if om, _ := c.where(imp); om != "" && om != mod {
-			add(RuleCrossModule, "imports %s of module %s: modules never import each other; declare the small interface you need in your own module (as authsvc.Users does) and have fx provide it from the other module (fx.Provide(func(x other.Type) yours.Interface { return x }) in the other module, or a shared contract in platform/)", imp, om)
+			add(RuleCrossModule, "imports %s of module %s: modules never import each other; declare the small interface you need in your own module and have fx provide it from the other module (fx.Provide(func(x other.Type) yours.Interface { return x }) in the other module, or a shared contract in platform/)", imp, om)
 		}
 		_, implayer := c.where(imp)
 		switch layer {

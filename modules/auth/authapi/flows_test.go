@@ -36,7 +36,7 @@ func refreshForm(rt string) url.Values {
 // access token with the refresh token, and the rotated pair works.
 func TestOAuth2TokenSourceRefresh(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := testkit.Start(t, db, withClients)
 		u := app.NewUser(false)
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
 		conf := &oauth2.Config{ClientID: "web", Endpoint: oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login", AuthStyle: oauth2.AuthStyleInParams}}

@@ -27,7 +27,7 @@ import (
 // header first).
 func TestOAuth2Client(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := testkit.Start(t, db, withClients)
 		u := app.NewUser(false)
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
 		conf := &oauth2.Config{ClientID: "web", Endpoint: oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login"}}
