@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -39,8 +38,14 @@ func configCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for path, b := range files {
-				if err := os.WriteFile(filepath.Join(dir, path), b, 0o644); err != nil { //nolint:gosec // documentation, world-readable like the rest of the tree
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = root.Close() }()
+			for _, path := range []string{config.EnvExampleFile, config.OperationsFile} {
+				// Documentation, world-readable like the rest of the tree.
+				if err := root.WriteFile(path, files[path], 0o644); err != nil {
 					return fmt.Errorf("write %s: %w", path, err)
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), "wrote", path)
@@ -60,7 +65,12 @@ func configFiles(dir string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := os.ReadFile(filepath.Join(dir, config.OperationsFile))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = root.Close() }()
+	doc, err := root.ReadFile(config.OperationsFile)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +88,14 @@ func staleConfigFiles(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = root.Close() }()
 	var stale []string
 	for _, path := range []string{config.EnvExampleFile, config.OperationsFile} {
-		have, err := os.ReadFile(filepath.Join(dir, path))
+		have, err := root.ReadFile(path)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}

@@ -148,7 +148,7 @@ func TestForwardedForChains(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 		c.Sessions.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8"}
-	}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "10"))
+	}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "10"))
 	u := app.NewUser(false)
 	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
 
