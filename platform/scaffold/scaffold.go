@@ -77,12 +77,12 @@ type Names struct {
 var validName = regexp.MustCompile(`^[a-z][a-z0-9]{1,29}$`)
 
 // reserved are module names taken by the repository itself: the platform,
-// existing modules, top-level directories and names Go treats specially.
-// What would collide with ent's generated code is asked of ent itself
-// (entityName), and an existing ent package is refused as existing.
+// top-level directories and names Go treats specially. Existing modules
+// and entities are found in the tree when a module is generated
+// (Generate); what would collide with ent's generated code is read from
+// it (entityName).
 var reserved = map[string]string{
-	"platform": "it is the shared infrastructure", "auth": "it is an existing module", "users": "it is an existing module",
-	"user": "the users module owns the User entity", "ent": "it is the generated data package", "internal": "Go gives it a special meaning",
+	"platform": "it is the shared infrastructure", "ent": "it is the generated data package", "internal": "Go gives it a special meaning",
 	"test": "it is ambiguous with test packages", "testdata": "the go tool ignores it", "main": "it is the program's package name", "app": "it is the binary's name",
 	"modules": "it is the modules directory", "cmd": "it is the commands directory", "migrations": "it is the migrations directory", "docs": "it is the docs directory",
 	"vendor": "the go tool gives it a special meaning",

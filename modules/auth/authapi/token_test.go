@@ -27,7 +27,7 @@ import (
 // header first).
 func TestOAuth2Client(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := testkit.Start(t, db, withClients)
 		u := app.NewUser(false)
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
 		conf := &oauth2.Config{ClientID: "web", Endpoint: oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login"}}
@@ -128,7 +128,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		ExpiresIn   int    `json:"expires_in"`
 	}
 	res.JSON(t, &tok)
-	if tok.TokenType != "bearer" || tok.ExpiresIn != int(app.Config.Auth.AccessTokenTTL.Seconds()) {
+	if tok.TokenType != "bearer" || tok.ExpiresIn != int(accessTokenTTL.Seconds()) {
 		t.Fatalf("token response = %s", res.Body)
 	}
 	if res := app.Do(http.MethodGet, "/api/auth/login", nil); res.Status != http.StatusMethodNotAllowed {
@@ -142,7 +142,7 @@ func TestBearerTokenChecks(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		app := testkit.Start(t, db)
 		u := app.NewUser(false)
-		key := parseKey(t, app.Config.Auth.PrivateKeyPEM)
+		key := parseKey(t, testkit.SigningKeyPEM(t))
 		kid := headerOf(t, u.Token)["kid"].(string)
 		// Access tokens name their session (sid), checked on every request.
 		var real struct {
@@ -156,7 +156,7 @@ func TestBearerTokenChecks(t *testing.T) {
 		claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
 			c := jwt.MapClaims{
 				"sid": real.SID,
-				"iss": app.Config.Auth.Issuer, "aud": app.Config.Auth.Audience, "sub": u.ID.String(),
+				"iss": "monolith", "aud": "monolith-api", "sub": u.ID.String(),
 				"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": "t",
 			}
 			if edit != nil {
@@ -249,3 +249,6 @@ func headerOf(t *testing.T, tok string) map[string]any {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// accessTokenTTL is ACCESS_TOKEN_TTL's default, which the tests run with.
+const accessTokenTTL = 15 * time.Minute

@@ -124,7 +124,7 @@ type forger struct {
 func (f forger) claims() jwt.MapClaims {
 	now := time.Now()
 	return jwt.MapClaims{
-		"iss": f.app.Config.Auth.Issuer, "aud": f.app.Config.Auth.Audience, "sub": f.s.ID.String(),
+		"iss": "monolith", "aud": "monolith-api", "sub": f.s.ID.String(),
 		"sid": f.s.SID, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": "forged",
 		"client_id": "default",
 	}
