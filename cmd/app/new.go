@@ -18,7 +18,7 @@ func newCmd() *cobra.Command {
 }
 
 func newModuleCmd() *cobra.Command {
-	var root string
+	var root, entity string
 	cmd := &cobra.Command{
 		Use:   "module NAME",
 		Short: "Generate a feature module: layers, tests, ent schema, migration, registration",
@@ -26,7 +26,9 @@ func newModuleCmd() *cobra.Command {
 			"resource owned by the signed-in user, ent/schema/<entity>.go owned by the module, regenerates ent, " +
 			"writes the next migration for both dialects (needs the Postgres of MIGRATE_DEV_URL) and adds the module " +
 			"to cmd/app/modules/modules.go. NAME is a plural noun (notes gives the entity Note and the packages " +
-			"noteapi, notesvc, notestore, noteschema). On any failure nothing is left behind. Run it from the " +
+			"noteapi, notesvc, notestore, noteschema). --entity names the ent entity instead (orders --entity " +
+			"PurchaseOrder); a singular that ent refuses as a schema name (clients: Client is ent's) becomes " +
+			"<Singular>Record, and the output says so. On any failure nothing is left behind. Run it from the " +
 			"repository root.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -36,8 +38,9 @@ func newModuleCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			err := scaffold.Generate(ctx, args[0], scaffold.Options{
-				Root: root,
-				Log:  func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) },
+				Root:   root,
+				Entity: entity,
+				Log:    func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) },
 			})
 			if err != nil {
 				return err
@@ -47,5 +50,6 @@ func newModuleCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&root, "root", ".", "the repository root")
+	cmd.Flags().StringVar(&entity, "entity", "", "the ent entity name (a Go type name such as PurchaseOrder); default: the singular of NAME")
 	return cmd
 }

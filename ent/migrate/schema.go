@@ -141,13 +141,13 @@ var (
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "email", Type: field.TypeString, Size: 254, SchemaType: map[string]string{"postgres": "varchar(254)"}},
 		{Name: "full_name", Type: field.TypeString, Size: 255, Default: "", SchemaType: map[string]string{"postgres": "varchar(255)"}},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "is_active", Type: field.TypeBool, Default: true},
 		{Name: "is_superuser", Type: field.TypeBool, Default: false},
-		{Name: "created_at", Type: field.TypeTime},
-		{Name: "updated_at", Type: field.TypeTime},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -158,12 +158,12 @@ var (
 			{
 				Name:    "user_email",
 				Unique:  true,
-				Columns: []*schema.Column{UsersColumns[1]},
+				Columns: []*schema.Column{UsersColumns[3]},
 			},
 			{
 				Name:    "user_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{UsersColumns[6], UsersColumns[0]},
+				Columns: []*schema.Column{UsersColumns[1], UsersColumns[0]},
 			},
 		},
 	}

@@ -3,15 +3,13 @@
 package schema
 
 import (
-	"time"
-
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
-	"github.com/google/uuid"
 
+	"github.com/acme/monolith/platform/entmixin"
 	"github.com/acme/monolith/platform/ownership"
 )
 
@@ -20,27 +18,28 @@ type User struct {
 	ent.Schema
 }
 
+// Mixin gives the User its id and timestamps.
+func (User) Mixin() []ent.Mixin {
+	return []ent.Mixin{entmixin.Record{}}
+}
+
 // Annotations names the owning module.
 func (User) Annotations() []schema.Annotation {
 	return []schema.Annotation{ownership.Module("users")}
 }
 
-// Fields of the User. Lengths are bounded in the database too, not only in Go.
+// Fields of the User. Lengths are bounded in the database too, not only in
+// Go, and counted in characters, as the API and Postgres's varchar count.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
 		// Stored lower-cased by the users service: uniqueness is case-insensitive.
-		field.String("email").MaxLen(254).NotEmpty().
+		field.String("email").MaxRuneLen(254).NotEmpty().
 			SchemaType(map[string]string{dialect.Postgres: "varchar(254)"}),
-		// Characters, not bytes: the API, the service and Postgres's varchar
-		// all count characters.
 		field.String("full_name").MaxRuneLen(255).Default("").
 			SchemaType(map[string]string{dialect.Postgres: "varchar(255)"}),
 		field.String("password_hash").Sensitive().NotEmpty(),
 		field.Bool("is_active").Default(true),
 		field.Bool("is_superuser").Default(false),
-		field.Time("created_at").Default(now).Immutable(),
-		field.Time("updated_at").Default(now).UpdateDefault(now),
 	}
 }
 
@@ -52,7 +51,3 @@ func (User) Indexes() []ent.Index {
 		index.Fields("created_at", "id"),
 	}
 }
-
-// now is truncated to microseconds, the precision Postgres keeps, so a value
-// read back equals the value written.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

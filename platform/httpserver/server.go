@@ -200,6 +200,9 @@ func APIConfig(oauth OAuth) huma.Config {
 // type: huma's default uses the bare type name and panics on a duplicate,
 // so two modules that both declare a `Create` DTO could not coexist.
 // userschema.Create becomes UserCreate; userschema.User stays User.
+//
+// A generic type of ours is named after its type argument, then itself:
+// paging.Page[userschema.User] becomes UserPage, as a module would name it.
 func SchemaName(t reflect.Type, hint string) string {
 	name := huma.DefaultSchemaNamer(t, hint)
 	for t.Kind() == reflect.Pointer {
@@ -208,7 +211,22 @@ func SchemaName(t reflect.Type, hint string) string {
 	if t.Name() == "" || t.PkgPath() == "" || !strings.HasPrefix(t.PkgPath(), modulePath) {
 		return name
 	}
-	pkg := path.Base(t.PkgPath())
+	if generic, arg, ok := strings.Cut(t.Name(), "["); ok && strings.HasSuffix(arg, "]") && !strings.ContainsAny(arg, ",[") {
+		dot := strings.LastIndex(arg, ".")
+		if dot > 0 {
+			return qualified(arg[:dot], strings.TrimSuffix(arg[dot+1:], "]")) + generic
+		}
+	}
+	return qualified(t.PkgPath(), name)
+}
+
+// qualified prefixes name with its package's name, less a "schema" suffix,
+// unless name already starts with it (userschema.User is User).
+func qualified(pkgPath, name string) string {
+	if !strings.HasPrefix(pkgPath, modulePath) {
+		return name
+	}
+	pkg := path.Base(pkgPath)
 	pkg = strings.TrimSuffix(pkg, "schema")
 	if pkg == "" {
 		return name

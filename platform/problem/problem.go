@@ -15,6 +15,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -214,7 +215,8 @@ func From(ctx context.Context, err error) *Problem {
 
 func fieldError(fe *fault.Error) FieldError {
 	loc := fe.Field
-	if loc != "" {
+	if loc != "" && !strings.HasPrefix(loc, "query.") && !strings.HasPrefix(loc, "path.") && !strings.HasPrefix(loc, "header.") {
+		// A bare field name is in the body; a parameter says where it is.
 		loc = "body." + loc
 	}
 	return FieldError{Location: loc, Message: fe.Message, Code: fe.Code}

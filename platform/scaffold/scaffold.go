@@ -11,9 +11,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/format"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -55,34 +57,117 @@ type Options struct {
 	Env []string
 	// Log receives one line per step; nil discards.
 	Log func(format string, args ...any)
+	// Entity names the ent schema; empty derives it from the module name.
+	Entity string
 }
 
 // Names are the identifiers derived from a module name.
 type Names struct {
 	Module   string // notes
 	Singular string // note: the prefix of the layer packages
-	Entity   string // Note: the ent schema type
-	EntPkg   string // note: the generated ent package
+	Entity   string // Note: the ent schema type (--entity, or derived)
+	EntPkg   string // note: the generated ent package, the lower-cased entity
 	Plural   string // notes, in prose
 	Title    string // Note, in prose
 	Path     string // the Go module path of the repository
+	// Renamed, when the entity is not the module's singular, says why.
+	Renamed string
 }
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9]{1,29}$`)
 
-// reserved are names a module may not take: the platform, top-level
-// directories, and names that would collide with Go or with what ent
-// generates. Existing modules and entities are found in the tree when a
-// module is generated (Generate), so none is named here.
+// reserved are module names taken by the repository itself: the platform,
+// top-level directories and names Go treats specially. Existing modules
+// and entities are found in the tree when a module is generated
+// (Generate), and what would collide with ent's generated code is asked of
+// ent itself (entityName), so neither is named here.
 var reserved = map[string]string{
 	"platform": "it is the shared infrastructure", "ent": "it is the generated data package", "internal": "Go gives it a special meaning",
 	"test": "it is ambiguous with test packages", "testdata": "the go tool ignores it", "main": "it is the program's package name", "app": "it is the binary's name",
 	"modules": "it is the modules directory", "cmd": "it is the commands directory", "migrations": "it is the migrations directory", "docs": "it is the docs directory",
-	"vendor": "the go tool gives it a special meaning", "schema": "ent generates this package", "migrate": "ent generates this package",
-	"predicate": "ent generates this package", "hook": "ent generates this package", "runtime": "ent generates this package", "enttest": "ent generates this package",
-	"privacy": "ent generates this package", "intercept": "ent generates this package", "client": "ent generates the type Client", "tx": "ent generates the type Tx",
-	"value": "ent generates the type Value", "mutation": "ent generates the type Mutation", "query": "ent generates the type Query",
-	"op": "ent generates the type Op", "order": "ent generates the type Order", "policy": "ent generates the type Policy", "config": "ent generates the type config",
+	"vendor": "the go tool gives it a special meaning",
+}
+
+// validEntity is an ent schema name: an exported Go identifier.
+var validEntity = regexp.MustCompile(`^[A-Z][A-Za-z0-9]{1,39}$`)
+
+// entitySuffix makes the default entity name when the module's singular
+// collides with an identifier of ent's generated code: "values" gives
+// ValueRecord, since Value is ent's.
+const entitySuffix = "Record"
+
+// entityName checks an entity name the way ent's own ValidSchemaName
+// (entc/gen) does: its lower-cased form, the entity's package, must not
+// be a Go keyword or predeclared identifier, and neither form may be an
+// identifier that ent declares in the generated package (Client, Value,
+// Mutation...). Those are read from the generated package itself
+// (EntIdents), so the list is ent's, for the features we generate, rather
+// than a copy; linking entc/gen instead would cost every start of the
+// binary ~13 MB and its template parsing. A test checks the two agree.
+func entityName(name string, entIdents map[string]bool) error {
+	if !validEntity.MatchString(name) {
+		return fmt.Errorf("entity name %q: use 2 to 40 letters and digits starting with an upper-case letter (a Go type name, e.g. PurchaseOrder)", name)
+	}
+	pkg := strings.ToLower(name)
+	if slices.Contains(goWords, pkg) {
+		return fmt.Errorf("entity name %q: its package %q is a Go keyword or predeclared identifier", name, pkg)
+	}
+	for _, id := range []string{name, pkg} {
+		if entIdents[id] {
+			return fmt.Errorf("entity name %q: ent's generated package declares %q", name, id)
+		}
+	}
+	return nil
+}
+
+// EntIdents returns the identifiers declared at the top level of the
+// generated ent package under root (ent/*.go) and the names of its
+// subpackages (ent/schema, ent/migrate...).
+func EntIdents(root *os.Root) (map[string]bool, error) {
+	entries, err := fs.ReadDir(root.FS(), "ent")
+	if err != nil {
+		return nil, fmt.Errorf("read the generated ent package: %w", err)
+	}
+	ids := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		if e.IsDir() {
+			// A subpackage: an entity's package must not take its name.
+			ids[e.Name()] = true
+			continue
+		}
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		src, err := root.ReadFile(path.Join("ent", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		f, err := parser.ParseFile(fset, e.Name(), src, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, fmt.Errorf("parse ent/%s: %w", e.Name(), err)
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					ids[d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch sp := spec.(type) {
+					case *ast.TypeSpec:
+						ids[sp.Name.Name] = true
+					case *ast.ValueSpec:
+						for _, n := range sp.Names {
+							ids[n.Name] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	return ids, nil
 }
 
 // goWords are Go keywords and predeclared identifiers: a package must not
@@ -98,8 +183,11 @@ var ErrExists = errors.New("already exists")
 
 // Derive validates a module name and derives the other names from it. The
 // name is the plural of the entity ("notes" gives the entity Note and the
-// packages noteapi, notesvc, notestore, noteschema).
-func Derive(name, modulePath string) (Names, error) {
+// packages noteapi, notesvc, notestore, noteschema). entity, when not
+// empty, names the ent schema instead (--entity); otherwise a singular
+// that ent refuses as a schema name gets entitySuffix, and Names.Renamed
+// says why.
+func Derive(name, entity, modulePath string, entIdents map[string]bool) (Names, error) {
 	if !validName.MatchString(name) {
 		return Names{}, fmt.Errorf("module name %q: use 2 to 30 lower-case letters and digits, starting with a letter (a Go package name, e.g. notes)", name)
 	}
@@ -121,7 +209,23 @@ func Derive(name, modulePath string) (Names, error) {
 		return Names{}, fmt.Errorf("module name %q is too short; choose a plural noun such as notes", name)
 	}
 	title := strings.ToUpper(singular[:1]) + singular[1:]
-	return Names{Module: name, Singular: singular, Entity: title, EntPkg: singular, Plural: name, Title: title, Path: modulePath}, nil
+	n := Names{Module: name, Singular: singular, Entity: title, Plural: name, Title: title, Path: modulePath}
+	switch {
+	case entity != "":
+		if err := entityName(entity, entIdents); err != nil {
+			return Names{}, err
+		}
+		n.Entity = entity
+	case entityName(title, entIdents) != nil:
+		n.Renamed = fmt.Sprintf("%v; the entity is %s%s instead (choose another with --entity)", entityName(title, entIdents), title, entitySuffix)
+		n.Entity = title + entitySuffix
+		if err := entityName(n.Entity, entIdents); err != nil {
+			return Names{}, fmt.Errorf("module name %q: %w; pass --entity", name, err)
+		}
+	}
+	// ent names an entity's package after the lower-cased type name.
+	n.EntPkg = strings.ToLower(n.Entity)
+	return n, nil
 }
 
 // ModulePath reads the module path from go.mod at root.
@@ -227,9 +331,18 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	n, err := Derive(name, modPath)
+	idents, err := EntIdents(root)
 	if err != nil {
 		return err
+	}
+	n, err := Derive(name, opts.Entity, modPath, idents)
+	if err != nil {
+		return err
+	}
+	if n.Renamed != "" {
+		logf("entity %s: %s", n.Title, n.Renamed)
+	} else if n.Entity != n.Title {
+		logf("entity %s (--entity), packages %sapi, %ssvc, %sstore, %sschema", n.Entity, n.Singular, n.Singular, n.Singular, n.Singular)
 	}
 	for _, p := range []string{path.Join("modules", n.Module), path.Join("ent", "schema", n.EntPkg+".go"), path.Join("ent", n.EntPkg)} {
 		if _, err := root.Stat(p); err == nil {

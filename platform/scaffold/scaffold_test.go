@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"entgo.io/ent/entc/gen"
 )
 
 func TestDeriveRejectsBadNames(t *testing.T) {
@@ -24,12 +26,11 @@ func TestDeriveRejectsBadNames(t *testing.T) {
 		"main":      "reserved",
 		"app":       "reserved",
 		"test":      "reserved",
-		"clients":   "ent generates the type Client",
 		"funcs":     "Go keyword",
 		"strings":   "Go keyword or predeclared",
 		"interface": "Go keyword",
 	} {
-		if _, err := Derive(name, "example.com/m"); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := Derive(name, "", "example.com/m", realIdents(t)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Derive(%q) = %v, want an error containing %q", name, err, want)
 		}
 	}
@@ -41,9 +42,90 @@ func TestDeriveNames(t *testing.T) {
 		"inventory": {Module: "inventory", Singular: "inventory", Entity: "Inventory", EntPkg: "inventory", Plural: "inventory", Title: "Inventory", Path: "example.com/m"},
 		"addresss":  {Module: "addresss", Singular: "addresss", Entity: "Addresss", EntPkg: "addresss", Plural: "addresss", Title: "Addresss", Path: "example.com/m"},
 	} {
-		got, err := Derive(name, "example.com/m")
+		got, err := Derive(name, "", "example.com/m", realIdents(t))
 		if err != nil || got != want {
 			t.Errorf("Derive(%q) = %+v, %v; want %+v", name, got, err, want)
+		}
+	}
+}
+
+// TestDeriveEntityAsksEnt: the entity name is checked by ent's own rule.
+// orders keeps Order (ent accepts it); a singular ent refuses gets the
+// Record suffix and says so; --entity names it, and ent refuses what it
+// must.
+func TestDeriveEntityAsksEnt(t *testing.T) {
+	for _, c := range []struct {
+		name, entity          string
+		wantEntity, wantPkg   string
+		wantRenamed, wantFail string
+	}{
+		{name: "orders", wantEntity: "Order", wantPkg: "order"},
+		{name: "orders", entity: "PurchaseOrder", wantEntity: "PurchaseOrder", wantPkg: "purchaseorder"},
+		{name: "clients", wantEntity: "ClientRecord", wantPkg: "clientrecord", wantRenamed: `ent's generated package declares "Client"`},
+		{name: "values", wantEntity: "ValueRecord", wantPkg: "valuerecord", wantRenamed: `"Value"`},
+		{name: "mutations", wantEntity: "MutationRecord", wantPkg: "mutationrecord", wantRenamed: `"Mutation"`},
+		{name: "orders", entity: "Client", wantFail: `declares "Client"`},
+		{name: "orders", entity: "Mutation", wantFail: `declares "Mutation"`},
+		{name: "orders", entity: "Migrate", wantFail: `declares "migrate"`},
+		{name: "orders", entity: "Select", wantFail: "Go keyword"},
+		{name: "orders", entity: "purchaseOrder", wantFail: "upper-case letter"},
+		{name: "orders", entity: "Purchase_Order", wantFail: "letters and digits"},
+	} {
+		n, err := Derive(c.name, c.entity, "example.com/m", realIdents(t))
+		if c.wantFail != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantFail) {
+				t.Errorf("Derive(%q, %q) = %+v, %v; want an error containing %q", c.name, c.entity, n, err, c.wantFail)
+			}
+			continue
+		}
+		if err != nil || n.Entity != c.wantEntity || n.EntPkg != c.wantPkg || n.Singular != strings.TrimSuffix(c.name, "s") ||
+			(c.wantRenamed == "") != (n.Renamed == "") || !strings.Contains(n.Renamed, c.wantRenamed) {
+			t.Errorf("Derive(%q, %q) = %+v, %v", c.name, c.entity, n, err)
+		}
+	}
+}
+
+// realIdents reads the repository's generated ent package.
+func realIdents(t *testing.T) map[string]bool {
+	t.Helper()
+	root, err := os.OpenRoot(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = root.Close() }()
+	ids, err := EntIdents(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// TestEntityNamesAgreeWithEnt holds our entity check to ent's own
+// (entc/gen.ValidSchemaName, linked here but not into the binary): every
+// name ent refuses is refused, over every identifier of the generated
+// package and ent's list of predeclared names; Order and other plain
+// names are accepted by both.
+func TestEntityNamesAgreeWithEnt(t *testing.T) {
+	ids := realIdents(t)
+	candidates := strings.Fields(`AggregateFunc As Asc Client Config Count Debug Desc Driver Hook Interceptor Log
+		MutateFunc Mutation Mutator Op Option OrderFunc Max Mean Min Schema Sum Policy Query Value Tx Func Select`)
+	for id := range ids {
+		candidates = append(candidates, id, strings.ToUpper(id[:1])+id[1:])
+	}
+	for _, c := range candidates {
+		if !validEntity.MatchString(c) {
+			continue
+		}
+		if gen.ValidSchemaName(c) != nil && entityName(c, ids) == nil {
+			t.Errorf("ent refuses the schema name %q (%v) but the generator accepts it", c, gen.ValidSchemaName(c))
+		}
+	}
+	for _, ok := range []string{"Order", "PurchaseOrder", "Note", "Invoice", "Ticket"} {
+		if err := gen.ValidSchemaName(ok); err != nil {
+			t.Fatalf("control: ent refuses %q: %v", ok, err)
+		}
+		if err := entityName(ok, ids); err != nil {
+			t.Errorf("%q: ent accepts it, the generator refuses: %v", ok, err)
 		}
 	}
 }
@@ -69,7 +151,7 @@ var Accounts = []fx.Option{
 `
 
 func TestRegister(t *testing.T) {
-	n, _ := Derive("notes", "example.com/m")
+	n, _ := Derive("notes", "", "example.com/m", realIdents(t))
 	out, err := Register([]byte(listSrc), n)
 	if err != nil {
 		t.Fatal(err)

@@ -149,14 +149,17 @@ func TestSessionsList(t *testing.T) {
 		app := testkit.Start(t, db)
 		u := app.NewUser(false)
 		other := app.Login(u.Email, u.Password)
-		var list []struct {
-			ID        string `json:"id"`
-			Current   bool   `json:"current"`
-			UserAgent string `json:"user_agent"`
-			IP        string `json:"ip"`
+		var page struct {
+			Items []struct {
+				ID        string `json:"id"`
+				Current   bool   `json:"current"`
+				UserAgent string `json:"user_agent"`
+				IP        string `json:"ip"`
+			} `json:"items"`
 		}
 		res := app.Do(http.MethodGet, "/api/auth/sessions", nil, testkit.Bearer(u.Token))
-		res.JSON(t, &list)
+		res.JSON(t, &page)
+		list := page.Items
 		if res.Status != http.StatusOK || len(list) != 2 || list[0].IP != "127.0.0.1" || list[0].UserAgent == "" {
 			t.Fatalf("sessions: %d %s", res.Status, res.Body)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
+	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/password"
 )
 
@@ -92,10 +93,6 @@ type jwksOut struct {
 	Body         authschema.JWKS
 }
 
-type sessionsOut struct {
-	Body []authschema.Session `nullable:"false"`
-}
-
 type sessionPath struct {
 	ID uuid.UUID `path:"id" doc:"Session id."`
 }
@@ -121,10 +118,11 @@ func (r *Routes) registerSessions(api huma.API) {
 		DefaultStatus: http.StatusNoContent,
 		Summary:       "End every session of the current user",
 	}), r.logoutAll)
-	huma.Register(api, r.auth.Protect(api, huma.Operation{
+	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "list-sessions", Method: http.MethodGet, Path: "/api/auth/sessions", Tags: []string{tag},
-		Summary: "List the current user's active sessions",
-	}), r.sessions)
+		Summary:     "List the current user's active sessions",
+		Description: "Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).",
+	}, paging.ErrInvalidCursor)), r.sessions)
 	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "end-session", Method: http.MethodDelete, Path: "/api/auth/sessions/{id}", Tags: []string{tag},
 		DefaultStatus: http.StatusNoContent,
@@ -169,23 +167,28 @@ func (r *Routes) logoutAll(ctx context.Context, _ *struct{}) (*struct{}, error) 
 	return nil, r.svc.LogoutAll(ctx, p.UserID)
 }
 
-func (r *Routes) sessions(ctx context.Context, _ *struct{}) (*sessionsOut, error) {
+// sessionsList names the list in its cursors.
+const sessionsList = "sessions"
+
+func (r *Routes) sessions(ctx context.Context, in *struct{ paging.Params }) (*paging.Response[authschema.Session], error) {
 	p, err := authn.CurrentUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	list, err := r.svc.Sessions(ctx, p.UserID)
+	req, err := in.Request(sessionsList)
 	if err != nil {
 		return nil, err
 	}
-	out := &sessionsOut{Body: make([]authschema.Session, len(list))}
-	for i, s := range list {
-		out.Body[i] = authschema.Session{
+	list, err := r.svc.Sessions(ctx, p.UserID, req)
+	if err != nil {
+		return nil, err
+	}
+	return paging.Respond(sessionsList, "/api/auth/sessions", req, list, func(s authsvc.Session) authschema.Session {
+		return authschema.Session{
 			ID: s.ID, ClientID: s.ClientID, UserAgent: s.UserAgent, IP: s.IP,
 			CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, ExpiresAt: s.ExpiresAt, Current: s.ID == p.SessionID,
 		}
-	}
-	return out, nil
+	}), nil
 }
 
 func (r *Routes) endSession(ctx context.Context, in *sessionPath) (*struct{}, error) {

@@ -200,12 +200,14 @@ func TestForwardedForChains(t *testing.T) {
 			if err != nil || res.StatusCode != http.StatusOK {
 				t.Fatalf("login: %d %v", res.StatusCode, err)
 			}
-			var list []struct {
-				Current bool   `json:"current"`
-				IP      string `json:"ip"`
+			var list struct {
+				Items []struct {
+					Current bool   `json:"current"`
+					IP      string `json:"ip"`
+				} `json:"items"`
 			}
 			app.Do(http.MethodGet, "/api/auth/sessions", nil, testkit.Bearer(tok.AccessToken)).Expect(http.StatusOK).JSON(t, &list)
-			for _, s := range list {
+			for _, s := range list.Items {
 				if s.Current && s.IP != c.want {
 					t.Fatalf("X-Forwarded-For %q: session IP %q, want %q", c.lines, s.IP, c.want)
 				}
@@ -244,12 +246,14 @@ func TestTrailersDoNotNameTheClient(t *testing.T) {
 	if err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %v", res.StatusCode, err)
 	}
-	var list []struct {
-		Current bool   `json:"current"`
-		IP      string `json:"ip"`
+	var list struct {
+		Items []struct {
+			Current bool   `json:"current"`
+			IP      string `json:"ip"`
+		} `json:"items"`
 	}
 	app.Do(http.MethodGet, "/api/auth/sessions", nil, testkit.Bearer(tok.AccessToken)).Expect(http.StatusOK).JSON(t, &list)
-	for _, s := range list {
+	for _, s := range list.Items {
 		if s.Current && s.IP != "198.51.100.20" {
 			t.Fatalf("session IP %q, want the header's 198.51.100.20, not the trailer's", s.IP)
 		}

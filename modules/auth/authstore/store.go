@@ -19,6 +19,8 @@ import (
 	"github.com/acme/monolith/ent/signingkey"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/database"
+	"github.com/acme/monolith/platform/paging"
+	"github.com/acme/monolith/platform/paging/keyset"
 )
 
 // Store implements the authsvc store interfaces.
@@ -102,18 +104,31 @@ func (s *Store) Session(ctx context.Context, id uuid.UUID) (authsvc.Session, err
 }
 
 // ActiveSessions lists unrevoked, unexpired sessions, newest first.
-func (s *Store) ActiveSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]authsvc.Session, error) {
+func (s *Store) ActiveSessions(ctx context.Context, userID uuid.UUID, now, usedSince time.Time, r paging.Request) (paging.Result[authsvc.Session], error) {
 	rows, err := s.db.Session.Query().
-		Where(session.UserID(userID), session.RevokedAtIsNil(), session.ExpiresAtGT(now)).
-		Order(ent.Desc(session.FieldCreatedAt)).Limit(500).All(ctx)
+		Where(session.UserID(userID), session.RevokedAtIsNil(), session.ExpiresAtGT(now), session.LastUsedAtGT(usedSince),
+			keyset.After(r.After)).
+		Order(keyset.Order).Limit(r.Limit + 1).All(ctx)
 	if err != nil {
-		return nil, err
+		return paging.Result[authsvc.Session]{}, err
 	}
 	out := make([]authsvc.Session, len(rows))
-	for i, r := range rows {
-		out[i] = toSession(r)
+	for i, row := range rows {
+		out[i] = toSession(row)
 	}
-	return out, nil
+	page := paging.Trim(out, r.Limit, func(x authsvc.Session) paging.Cursor {
+		return paging.Cursor{CreatedAt: x.CreatedAt, ID: x.ID}
+	})
+	if r.Total {
+		n, err := s.db.Session.Query().
+			Where(session.UserID(userID), session.RevokedAtIsNil(), session.ExpiresAtGT(now), session.LastUsedAtGT(usedSince)).
+			Count(ctx)
+		if err != nil {
+			return paging.Result[authsvc.Session]{}, err
+		}
+		page.Total = &n
+	}
+	return page, nil
 }
 
 // RevokeSession marks a session revoked (idempotent: the first reason stays).

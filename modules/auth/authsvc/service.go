@@ -23,6 +23,7 @@ import (
 
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/throttle"
 )
 
@@ -53,7 +54,9 @@ type RefreshToken struct {
 type SessionStore interface {
 	CreateSession(ctx context.Context, s Session, refreshHash string) error
 	Session(ctx context.Context, id uuid.UUID) (Session, error)
-	ActiveSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]Session, error)
+	// ActiveSessions is one page of userID's sessions that are neither
+	// revoked, nor expired at now, nor idle since before usedSince.
+	ActiveSessions(ctx context.Context, userID uuid.UUID, now, usedSince time.Time, r paging.Request) (paging.Result[Session], error)
 	RevokeSession(ctx context.Context, id uuid.UUID, reason string, now time.Time) error
 	RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, now time.Time) error
 	RefreshToken(ctx context.Context, hash string) (RefreshToken, error)
@@ -396,20 +399,14 @@ func (s *Service) Revoke(ctx context.Context, token, hint, client string) error 
 	return nil
 }
 
-// Sessions lists a user's active sessions, newest first.
-func (s *Service) Sessions(ctx context.Context, userID uuid.UUID) ([]Session, error) {
-	out, err := s.sessions.ActiveSessions(ctx, userID, s.now().UTC())
+// Sessions lists a page of a user's active sessions, oldest first.
+func (s *Service) Sessions(ctx context.Context, userID uuid.UUID, r paging.Request) (paging.Result[Session], error) {
+	now := s.now().UTC()
+	out, err := s.sessions.ActiveSessions(ctx, userID, now, now.Add(-s.opts.IdleTTL), r)
 	if err != nil {
-		return nil, fmt.Errorf("list sessions: %w", err)
+		return paging.Result[Session]{}, fmt.Errorf("list sessions: %w", err)
 	}
-	idleCut := s.now().UTC().Add(-s.opts.IdleTTL)
-	live := out[:0]
-	for _, x := range out {
-		if x.LastUsedAt.After(idleCut) {
-			live = append(live, x)
-		}
-	}
-	return live, nil
+	return out, nil
 }
 
 // EndSession ends one of the user's own sessions; another user's session

@@ -14,6 +14,7 @@ import (
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/password"
 	"github.com/acme/monolith/platform/throttle"
 )
@@ -69,10 +70,12 @@ func (r *Routes) Register(api huma.API) {
 	}, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
 		password.ErrCommon.On("new_password"), password.ErrBusy)), r.changePassword)
 
-	huma.Register(api, r.auth.ProtectSuperuser(api, huma.Operation{
+	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "list-users", Method: http.MethodGet, Path: "/api/users",
 		Summary: "List users (superuser)", Tags: []string{tag},
-	}), r.list)
+		Description: "Oldest first, a page at a time: pass `next` as `cursor` for the following page " +
+			"(also in the `Link` header); `total=true` adds the number of users.",
+	}, paging.ErrInvalidCursor)), r.list)
 	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "create-user", Method: http.MethodPost, Path: "/api/users",
 		Summary: "Create a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusCreated,
@@ -133,23 +136,20 @@ func (r *Routes) changePassword(ctx context.Context, in *struct{ Body userschema
 	return nil, r.svc.ChangePassword(ctx, p.UserID, in.Body.CurrentPassword, in.Body.NewPassword)
 }
 
-type listIn struct {
-	Limit  int `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Page size."`
-	Offset int `query:"offset" minimum:"0" maximum:"1000000" default:"0" doc:"Users to skip."`
-}
+// usersList names the list in its cursors, so that another list's cursor
+// is refused here.
+const usersList = "users"
 
-func (r *Routes) list(ctx context.Context, in *listIn) (*struct{ Body userschema.Page }, error) {
-	l, err := r.svc.List(ctx, usersvc.Page{Limit: in.Limit, Offset: in.Offset})
+func (r *Routes) list(ctx context.Context, in *struct{ paging.Params }) (*paging.Response[userschema.User], error) {
+	req, err := in.Request(usersList)
 	if err != nil {
 		return nil, err
 	}
-	out := &struct{ Body userschema.Page }{Body: userschema.Page{
-		Items: make([]userschema.User, len(l.Users)), Total: l.Total, Limit: in.Limit, Offset: in.Offset,
-	}}
-	for i, u := range l.Users {
-		out.Body.Items[i] = toDTO(u)
+	l, err := r.svc.List(ctx, req)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return paging.Respond(usersList, "/api/users", req, l, toDTO), nil
 }
 
 func (r *Routes) create(ctx context.Context, in *struct{ Body userschema.Create }) (*userOut, error) {

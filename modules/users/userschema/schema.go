@@ -65,11 +65,3 @@ type ChangePassword struct {
 	CurrentPassword string `json:"current_password" minLength:"1" maxLength:"128" example:"correct horse battery staple"`
 	NewPassword     string `json:"new_password" minLength:"8" maxLength:"128" example:"a new long passphrase"`
 }
-
-// Page is one page of users. Items is never null: an empty page is [].
-type Page struct {
-	Items  []User `json:"items" nullable:"false"`
-	Total  int    `json:"total" doc:"Number of users in all pages." example:"42"`
-	Limit  int    `json:"limit" example:"20"`
-	Offset int    `json:"offset" example:"0"`
-}

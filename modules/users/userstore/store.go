@@ -15,6 +15,8 @@ import (
 	"github.com/acme/monolith/ent/user"
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/paging"
+	"github.com/acme/monolith/platform/paging/keyset"
 )
 
 // Store implements usersvc.Storer.
@@ -61,25 +63,32 @@ func (s *Store) ByEmail(ctx context.Context, email string) (usersvc.User, error)
 	return toDomain(row), nil
 }
 
-// List returns a page in a stable order (creation time, then id) and the
-// total count.
-func (s *Store) List(ctx context.Context, p usersvc.Page) (usersvc.Listing, error) {
-	total, err := s.db.User.Query().Count(ctx)
-	if err != nil {
-		return usersvc.Listing{}, fmt.Errorf("count users: %w", err)
-	}
+// List returns a page in the list order (creation time, then id), and
+// the total count when asked.
+func (s *Store) List(ctx context.Context, r paging.Request) (paging.Result[usersvc.User], error) {
 	rows, err := s.db.User.Query().
-		Order(ent.Asc(user.FieldCreatedAt), ent.Asc(user.FieldID)).
-		Limit(p.Limit).Offset(p.Offset).
+		Where(keyset.After(r.After)).
+		Order(keyset.Order).
+		Limit(r.Limit + 1).
 		All(ctx)
 	if err != nil {
-		return usersvc.Listing{}, fmt.Errorf("list users: %w", err)
+		return paging.Result[usersvc.User]{}, fmt.Errorf("list users: %w", err)
 	}
 	out := make([]usersvc.User, len(rows))
-	for i, r := range rows {
-		out[i] = toDomain(r)
+	for i, row := range rows {
+		out[i] = toDomain(row)
 	}
-	return usersvc.Listing{Users: out, Total: total}, nil
+	page := paging.Trim(out, r.Limit, func(u usersvc.User) paging.Cursor {
+		return paging.Cursor{CreatedAt: u.CreatedAt, ID: u.ID}
+	})
+	if r.Total {
+		n, err := s.db.User.Query().Count(ctx)
+		if err != nil {
+			return paging.Result[usersvc.User]{}, fmt.Errorf("count users: %w", err)
+		}
+		page.Total = &n
+	}
+	return page, nil
 }
 
 // Update applies the non-nil fields of c. A change that could remove an

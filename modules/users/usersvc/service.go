@@ -7,17 +7,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/password"
+	"github.com/acme/monolith/platform/textfield"
 	"github.com/acme/monolith/platform/throttle"
 )
 
@@ -75,18 +74,6 @@ func (c Change) RemovesSuperuser() bool {
 	return (c.IsActive != nil && !*c.IsActive) || (c.IsSuperuser != nil && !*c.IsSuperuser)
 }
 
-// Page bounds a listing.
-type Page struct {
-	Limit  int
-	Offset int
-}
-
-// Listing is one page of users and the total count.
-type Listing struct {
-	Users []User
-	Total int
-}
-
 // Storer persists users. The store translates driver errors into
 // ErrNotFound and ErrEmailTaken. Update (when the change RemovesSuperuser)
 // and Delete refuse with ErrLastSuperuser, in their own transaction, to
@@ -95,7 +82,7 @@ type Storer interface {
 	Create(ctx context.Context, u User) (User, error)
 	ByID(ctx context.Context, id uuid.UUID) (User, error)
 	ByEmail(ctx context.Context, email string) (User, error)
-	List(ctx context.Context, p Page) (Listing, error)
+	List(ctx context.Context, r paging.Request) (paging.Result[User], error)
 	Update(ctx context.Context, id uuid.UUID, c Change) (User, error)
 	Delete(ctx context.Context, id uuid.UUID) error
 }
@@ -118,9 +105,7 @@ var (
 	ErrDeleteSelf        = fault.New(fault.Forbidden, "cannot_delete_self", "Superusers cannot delete themselves.")
 	ErrDemoteSelf        = fault.New(fault.Forbidden, "cannot_demote_self", "Superusers cannot deactivate themselves or drop their own superuser role.")
 	// ErrInvalidEmail is authn.NormalizeEmail's refusal.
-	ErrInvalidEmail    = authn.ErrInvalidEmail
-	ErrFullNameTooLong = fault.New(fault.Invalid, "full_name_too_long", "must be at most 255 characters")
-	ErrFullNameInvalid = fault.New(fault.Invalid, "invalid_full_name", "must not contain control characters")
+	ErrInvalidEmail = authn.ErrInvalidEmail
 
 	// ErrSelfService keeps the admin route from bypassing the current
 	// password: one's own credentials change only where it is asked for.
@@ -232,7 +217,7 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
 	email, err := authn.NormalizeEmail(nu.Email)
 	var errs fault.Multi
 	if err != nil {
-		errs = append(errs, withField(err, "email"))
+		errs = append(errs, ErrInvalidEmail.On("email"))
 	}
 	if err := password.Check("password", nu.Password); err != nil {
 		errs = append(errs, err)
@@ -305,10 +290,10 @@ func (s *Service) Me(p authn.Principal) User {
 }
 
 // List returns a page of users in creation order.
-func (s *Service) List(ctx context.Context, p Page) (Listing, error) {
-	l, err := s.store.List(ctx, p)
+func (s *Service) List(ctx context.Context, r paging.Request) (paging.Result[User], error) {
+	l, err := s.store.List(ctx, r)
 	if err != nil {
-		return Listing{}, fmt.Errorf("list users: %w", err)
+		return paging.Result[User]{}, fmt.Errorf("list users: %w", err)
 	}
 	return l, nil
 }
@@ -322,7 +307,7 @@ func (s *Service) List(ctx context.Context, p Page) (Listing, error) {
 func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatch) (User, error) {
 	c, errs := s.check(Patch{Email: p.Email, FullName: p.FullName})
 	if p.Email != nil && (p.CurrentPassword == nil || *p.CurrentPassword == "") {
-		errs = append(errs, withField(ErrCurrentPasswordRequired, "current_password"))
+		errs = append(errs, ErrCurrentPasswordRequired.On("current_password"))
 	}
 	if err := errs.Err(); err != nil {
 		return User{}, err
@@ -339,7 +324,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 			return User{}, fmt.Errorf("update profile: %w", err)
 		}
 		if !ok {
-			return User{}, withField(ErrIncorrectPassword, "current_password")
+			return User{}, ErrIncorrectPassword.On("current_password")
 		}
 	}
 	u, err := s.store.Update(ctx, id, c)
@@ -399,7 +384,7 @@ func (s *Service) check(p Patch) (Change, fault.Multi) {
 	if p.Email != nil {
 		email, err := authn.NormalizeEmail(*p.Email)
 		if err != nil {
-			errs = append(errs, withField(err, "email"))
+			errs = append(errs, ErrInvalidEmail.On("email"))
 		}
 		c.Email = &email
 	}
@@ -460,10 +445,10 @@ func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, nex
 		return fmt.Errorf("change password: %w", err)
 	}
 	if !ok {
-		return withField(ErrIncorrectPassword, "current_password")
+		return ErrIncorrectPassword.On("current_password")
 	}
 	if current == next {
-		return withField(ErrSamePassword, "new_password")
+		return ErrSamePassword.On("new_password")
 	}
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
@@ -594,21 +579,9 @@ func (s *Service) byEmail(ctx context.Context, email string) (User, error) {
 	return s.store.ByEmail(ctx, norm)
 }
 
-func checkFullName(n string) *fault.Error {
-	if utf8.RuneCountInString(n) > MaxFullName {
-		return withField(ErrFullNameTooLong, "full_name")
-	}
-	// Postgres cannot store NUL in text, and line breaks or escapes in a
-	// display name only serve to forge output where it is shown.
-	if strings.IndexFunc(n, unicode.IsControl) >= 0 {
-		return withField(ErrFullNameInvalid, "full_name")
-	}
-	return nil
-}
+// fullName is the display name's rule: at most MaxFullName characters
+// and no control characters (a line break or an escape in a display name
+// only serves to forge output where it is shown).
+var fullName = textfield.Rule{Field: "full_name", Max: MaxFullName}
 
-func withField(err error, field string) *fault.Error {
-	fe, _ := fault.As(err)
-	c := *fe
-	c.Field = field
-	return &c
-}
+func checkFullName(n string) *fault.Error { return fullName.Check(n) }
