@@ -143,7 +143,11 @@ func (m *Migrator) pending(applied []*migrate.Revision) (pending, late []migrate
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkVersions(DirName(m.dialect), files); err != nil {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name()
+	}
+	if err := CheckVersions(DirName(m.dialect), names); err != nil {
 		return nil, nil, err
 	}
 	sum, err := m.dir.Checksum()

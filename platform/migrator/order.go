@@ -49,15 +49,17 @@ func (e *OutOfOrderError) Error() string {
 // Unwrap makes errors.Is(err, ErrOutOfOrder) hold.
 func (e *OutOfOrderError) Unwrap() error { return ErrOutOfOrder }
 
-// checkVersions refuses a directory in which two files share a version.
-func checkVersions(dirName string, files []migrate.File) error {
+// CheckVersions refuses a directory's file names when two share a
+// version.
+func CheckVersions(dirName string, names []string) error {
 	seen := map[string]string{}
-	for _, f := range files {
-		if other, ok := seen[f.Version()]; ok {
+	for _, name := range names {
+		v := versionOf(name)
+		if other, ok := seen[v]; ok {
 			return fmt.Errorf("%w: %s: %s and %s (written on two branches in the same second): "+
-				"move one to the head with `app migrate rebase %s`", ErrVersionTaken, dirName, other, f.Name(), strings.TrimSuffix(f.Name(), ".sql"))
+				"move one to the head with `app migrate rebase %s`", ErrVersionTaken, dirName, other, name, strings.TrimSuffix(name, ".sql"))
 		}
-		seen[f.Version()] = f.Name()
+		seen[v] = name
 	}
 	return nil
 }
