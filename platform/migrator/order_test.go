@@ -80,7 +80,7 @@ func TestOutOfOrderFileIsRefusedThenRebased(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			root := writeDirs(t, map[string]string{lateVersion + "_add_tickets.sql": "CREATE TABLE tickets (id integer PRIMARY KEY);\n"})
+			root := writeDirs(t, map[string]string{lateVersion + "_add_tickets.sql": "CREATE TABLE probe_late (id integer PRIMARY KEY);\n"})
 			m := migrator.WithDir(base, loadDir(t, root, dia))
 
 			st, err := m.Status(ctx)
@@ -97,7 +97,7 @@ func TestOutOfOrderFileIsRefusedThenRebased(t *testing.T) {
 			if applied, err := m.Up(ctx); !errors.Is(err, migrator.ErrOutOfOrder) || len(applied) != 0 {
 				t.Fatalf("up with a late file: applied %v, %v", applied, err)
 			}
-			if _, err := db.SQL.ExecContext(ctx, "SELECT count(*) FROM tickets"); err == nil {
+			if _, err := db.SQL.ExecContext(ctx, "SELECT count(*) FROM probe_late"); err == nil {
 				t.Fatal("up created the late file's table")
 			}
 
@@ -110,7 +110,7 @@ func TestOutOfOrderFileIsRefusedThenRebased(t *testing.T) {
 			if err != nil || len(applied) != 1 || applied[0] != moved[0].To {
 				t.Fatalf("up after rebase: %v %v (moved %v)", applied, err, moved)
 			}
-			if _, err := db.SQL.ExecContext(ctx, "SELECT count(*) FROM tickets"); err != nil {
+			if _, err := db.SQL.ExecContext(ctx, "SELECT count(*) FROM probe_late"); err != nil {
 				t.Fatalf("the rebased file's table: %v", err)
 			}
 		})
@@ -131,17 +131,17 @@ func TestSharedVersionIsRefused(t *testing.T) {
 			}
 			const v = "20990101000000"
 			// Both files new: the directory itself is refused.
-			root := writeDirs(t, map[string]string{v + "_add_invoices.sql": "CREATE TABLE invoices (id integer PRIMARY KEY);\n", v + "_add_tickets.sql": "CREATE TABLE tickets (id integer PRIMARY KEY);\n"})
+			root := writeDirs(t, map[string]string{v + "_add_invoices.sql": "CREATE TABLE probe_first (id integer PRIMARY KEY);\n", v + "_add_tickets.sql": "CREATE TABLE probe_late (id integer PRIMARY KEY);\n"})
 			_, err = migrator.WithDir(base, loadDir(t, root, dia)).Up(ctx)
 			if !errors.Is(err, migrator.ErrVersionTaken) || !strings.Contains(err.Error(), "`app migrate rebase "+v+"_add_tickets`") {
 				t.Fatalf("up with two files of one version: %v", err)
 			}
 			// One applied from main, the other merged later.
-			root = writeDirs(t, map[string]string{v + "_add_invoices.sql": "CREATE TABLE invoices (id integer PRIMARY KEY);\n"})
+			root = writeDirs(t, map[string]string{v + "_add_invoices.sql": "CREATE TABLE probe_first (id integer PRIMARY KEY);\n"})
 			if _, err := migrator.WithDir(base, loadDir(t, root, dia)).Up(ctx); err != nil {
 				t.Fatal(err)
 			}
-			root = writeDirs(t, map[string]string{v + "_add_tickets.sql": "CREATE TABLE tickets (id integer PRIMARY KEY);\n"})
+			root = writeDirs(t, map[string]string{v + "_add_tickets.sql": "CREATE TABLE probe_late (id integer PRIMARY KEY);\n"})
 			_, err = migrator.WithDir(base, loadDir(t, root, dia)).Status(ctx)
 			if !errors.Is(err, migrator.ErrVersionTaken) || !strings.Contains(err.Error(), "applied as "+v+"_add_invoices") {
 				t.Fatalf("status with a file whose version was applied as another: %v", err)
@@ -169,8 +169,8 @@ func TestLateFiles(t *testing.T) {
 func TestRebase(t *testing.T) {
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	root := writeDirs(t, map[string]string{
-		lateVersion + "_add_tickets.sql": "CREATE TABLE tickets (id integer PRIMARY KEY);\n",
-		"20261127000001_add_notes.sql":   "CREATE TABLE notes (id integer PRIMARY KEY);\n",
+		lateVersion + "_add_tickets.sql": "CREATE TABLE probe_late (id integer PRIMARY KEY);\n",
+		"20261127000001_add_notes.sql":   "CREATE TABLE probe_next (id integer PRIMARY KEY);\n",
 	})
 	// An unknown target changes nothing.
 	if _, err := migrator.Rebase(root, []string{lateVersion, "20000101000000"}, now); err == nil || !strings.Contains(err.Error(), "no migration file has version 20000101000000") {
