@@ -78,6 +78,20 @@ lint-openapi: ## Lint the OpenAPI document the code serves (Redocly recommended 
 	$(GO) run ./cmd/app openapi > "$$tmp/openapi.json" && \
 	cd $(OPENAPI_TOOLS) && $(REDOCLY_ENV) ./node_modules/.bin/redocly lint --config redocly.yaml "$$tmp/openapi.json"
 
+# The clients are generated from docs/openapi.json and committed; CI
+# regenerates them and fails on a diff. openapi-typescript and tsc are
+# pinned in clients/ts (package-lock.json), oapi-codegen in
+# clients/go/apiclient/doc.go.
+CLIENTS_TS := clients/ts
+
+.PHONY: clients
+clients: ## Regenerate the TypeScript and Go clients from docs/openapi.json and type-check them (commit the diff)
+	@test -x $(CLIENTS_TS)/node_modules/.bin/openapi-typescript || npm ci --prefix $(CLIENTS_TS) --no-audit --no-fund
+	cd $(CLIENTS_TS) && ./node_modules/.bin/openapi-typescript ../../docs/openapi.json --output src/schema.ts
+	$(GO) generate ./clients/go/...
+	cd $(CLIENTS_TS) && ./node_modules/.bin/tsc -p tsconfig.json --noEmit
+	$(GO) vet ./clients/...
+
 .PHONY: graph
 graph: ## Print the fx dependency graph (DOT)
 	@$(GO) run ./cmd/app graph --level module --format dot
@@ -90,7 +104,7 @@ graph-assets: ## Refresh the graph page's bundled libraries from npm (exact vers
 clean: ## Remove build output and the local database and key
 	rm -rf bin var
 
-# --- production (issue 5) -----------------------------------------------------
+# --- production ----------------------------------------------------------------
 IMAGE   ?= monolith:$(VERSION)
 OVERLAY ?= dev
 
@@ -144,7 +158,7 @@ module: ## Generate a feature module: make module name=notes (see README "Add a 
 onboarding: ## Redraw only the module picture in docs/onboarding.md and docs/onboarding-modules.svg (make generate does it too)
 	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update
 
-# --- performance and reliability (issue 6) ------------------------------------
+# --- performance and reliability -----------------------------------------------
 # Each target runs a fixed number of executions (about ten seconds each on
 # a quiet 2-core machine). A count, not a duration: with a duration, Go 1.26's
 # fuzz coordinator can report a spurious "context deadline exceeded" failure

@@ -116,6 +116,16 @@ func eval[T any](b *browser, script string) T {
 	return v
 }
 
+// evalAsync is eval for a script whose value is a promise: it waits for it.
+func evalAsync[T any](b *browser, script string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %.80q: %v\nconsole:\n%s", script, err, strings.Join(b.consoleLines(), "\n"))
+	}
+	return v
+}
+
 // open loads url and waits until the page's script says it is ready.
 func (b *browser) open(url string) {
 	b.t.Helper()

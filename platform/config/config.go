@@ -38,7 +38,7 @@ type Config struct {
 	Auth     Auth
 	Users    Users
 	Password Password
-	// Telemetry configures metrics and tracing (issue 5).
+	// Telemetry configures metrics and tracing.
 	Telemetry Telemetry
 	Sessions  Sessions
 	Mail      Mail
@@ -349,7 +349,7 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 		RefreshAbsoluteTTL: l.duration("REFRESH_TOKEN_ABSOLUTE_TTL", 30*24*time.Hour),
 		RefreshReuseGrace:  l.duration("REFRESH_TOKEN_REUSE_GRACE", 10*time.Second),
 		KeyRefresh:         l.duration("JWT_KEY_REFRESH_INTERVAL", time.Minute),
-		SessionCacheTTL:    l.duration("SESSION_CACHE_TTL", 3*time.Second),
+		SessionCacheTTL:    l.durationOrZero("SESSION_CACHE_TTL", 3*time.Second),
 		ResetTokenTTL:      l.duration("PASSWORD_RESET_TTL", 30*time.Minute),
 		ThrottleAccountIP:  l.integer("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", 5, 1, 1000),
 		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 50, 2, 1000000),

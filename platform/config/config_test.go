@@ -146,6 +146,7 @@ func TestSessionSettingsAreChecked(t *testing.T) {
 		"REFRESH_TOKEN_IDLE_TTL":      {"REFRESH_TOKEN_IDLE_TTL": "800h", "REFRESH_TOKEN_ABSOLUTE_TTL": "700h"},
 		"SMTP_FROM":                   {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "not an address"},
 		"SMTP_TLS":                    {"SMTP_HOST": "mail.example.test", "SMTP_FROM": "a@example.test", "SMTP_TLS": "none", "SMTP_USERNAME": "u"},
+		"SESSION_CACHE_TTL":           {"SESSION_CACHE_TTL": "-1s"},
 	}
 	for name, kv := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -160,8 +161,10 @@ func TestSessionSettingsAreChecked(t *testing.T) {
 		"CORS_ALLOWED_ORIGINS": "https://app.example.test", "CORS_ALLOW_CREDENTIALS": "true",
 		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
 		"SMTP_HOST":       "mail.example.test", "SMTP_FROM": "noreply@example.test",
+		// Behind a transaction pooler LISTEN hears nothing: the cache goes off.
+		"SESSION_CACHE_TTL": "0",
 	}))
-	if err != nil || len(c.Sessions.TrustedProxies) != 2 || len(c.Sessions.KeyEncryptionKey) != 32 ||
+	if err != nil || len(c.Sessions.TrustedProxies) != 2 || len(c.Sessions.KeyEncryptionKey) != 32 || c.Sessions.SessionCacheTTL != 0 ||
 		c.Sessions.ThrottleAccountIP != 10 || c.Sessions.ThrottleAccount != 20 || c.Password.Queue != 0 || c.Password.QueueTimeout != 0 {
 		t.Fatalf("valid settings refused or misread: %+v %v", c.Sessions, err)
 	}

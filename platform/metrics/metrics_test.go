@@ -80,7 +80,7 @@ func TestMetricsCanBeTurnedOff(t *testing.T) {
 }
 
 // TestAuthCounters: the counters the auth module records (refreshes and
-// throttling are recorded by the auth work of issue 3).
+// throttling included).
 func TestAuthCounters(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	reg := metrics.New(db.SQL)
