@@ -127,22 +127,24 @@ lint-migrations: ## Fail on destructive statements without an acknowledgement, a
 
 # --- merging parallel work ------------------------------------------------------
 # Two teams' branches touch the same derived files (ent's client, atlas.sum,
-# the contract, the module picture). They are never merged by hand: after
+# the contract, the generated API clients, the module picture). They are never merged by hand: after
 # `git merge`, with or without conflicts in them, `make merged` regenerates
 # every one from the merged sources and stages it. Sources in conflict must
 # be resolved first; the module list merges by itself (.gitattributes).
 # docs/operations.md, "Merging parallel work".
-MERGE_DERIVED := $(DERIVED) migrations/postgres/atlas.sum migrations/sqlite/atlas.sum docs/openapi.json docs/errors.md
+MERGE_DERIVED := $(DERIVED) migrations/postgres/atlas.sum migrations/sqlite/atlas.sum docs/openapi.json docs/errors.md \
+	clients/go/apiclient/client.gen.go clients/ts/src/schema.ts
 CONFLICT_MARK := ^(<<<<<<<|>>>>>>>)( |$$)
 
 .PHONY: merged
-merged: ## After a merge: regenerate and stage every derived file (ent, atlas.sum, contract, picture), then check migration order against MIGRATE_BASE
+merged: ## After a merge: regenerate and stage every derived file (ent, atlas.sum, contract, clients, picture), then check migration order against MIGRATE_BASE
 	@src=$$( { git diff --name-only --diff-filter=U -- . $(addprefix ':!',$(MERGE_DERIVED)); \
 		git diff --name-only --diff-filter=U -- ent/schema ent/generate.go; } | sort -u); \
 	if [ -n "$$src" ]; then printf 'resolve these sources by hand first, then run make merged again:\n%s\n' "$$src"; exit 1; fi
 	$(MAKE) --no-print-directory generate
 	$(GO) run ./cmd/app migrate hash
 	$(MAKE) --no-print-directory openapi
+	$(MAKE) --no-print-directory clients
 	@left=$$(git grep -lE '$(CONFLICT_MARK)' -- $(MERGE_DERIVED) || true); \
 	if [ -n "$$left" ]; then printf 'conflict markers outside the generated parts of:\n%s\n' "$$left"; exit 1; fi
 	git add -A -- $(MERGE_DERIVED) migrations
