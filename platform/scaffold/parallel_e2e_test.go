@@ -26,7 +26,8 @@ import (
 // databases of both dialects, and the generated modules' tests pass.
 //
 // It generates two modules and builds the result several times: minutes
-// (about 8 on 2 shared cores). `go test -short` skips it.
+// (6 to 11 on 2 shared cores, by load). `go test -short` skips it;
+// `make test` runs it once, like TestReadmeWorkflowOnACleanCopy.
 func TestTwoTeamsMergeOnACleanCopy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end merge test: skipped with -short")

@@ -1,6 +1,6 @@
 // Package scaffold generates a feature module: its fx.Module, the four layer
 // packages, tests, an ent schema owned by the module, the regenerated ent
-// code, the next migration for both dialects and the line that registers
+// code, the next migration for both dialects and the lines that register
 // the module. It is all-or-nothing: on any failure every file it wrote or
 // changed is put back as it was.
 package scaffold
