@@ -118,9 +118,40 @@ image: ## Build the container image (needs Docker): make image IMAGE=registry/mo
 deploy-render: ## Print the Kubernetes manifests of an overlay: make deploy-render OVERLAY=prod
 	@$(GO) run ./deploy/cmd/render deploy/overlays/$(OVERLAY)
 
+# The branch every other is merged into. A migration a branch adds must be
+# newer than every migration there, or databases migrated from it would run
+# the branch's file out of order (`app migrate rebase` moves it).
+MIGRATE_BASE ?= $(shell git rev-parse -q --verify main >/dev/null 2>&1 && echo main || echo origin/main)
+
 .PHONY: lint-migrations
-lint-migrations: ## Fail on destructive statements in migrations without an acknowledgement
-	$(GO) run ./cmd/app migrate lint
+lint-migrations: ## Fail on destructive statements without an acknowledgement, and on migrations older than MIGRATE_BASE's newest (default main)
+	$(GO) run ./cmd/app migrate lint --base $(MIGRATE_BASE)
+
+# --- merging parallel work ------------------------------------------------------
+# Two teams' branches touch the same derived files (ent's client, atlas.sum,
+# the contract, the generated API clients, the module picture). They are never merged by hand: after
+# `git merge`, with or without conflicts in them, `make merged` regenerates
+# every one from the merged sources and stages it. Sources in conflict must
+# be resolved first; the module list merges by itself (.gitattributes).
+# docs/operations.md, "Merging parallel work".
+MERGE_DERIVED := $(DERIVED) migrations/postgres/atlas.sum migrations/sqlite/atlas.sum docs/openapi.json docs/errors.md \
+	clients/go/apiclient/client.gen.go clients/ts/src/schema.ts
+CONFLICT_MARK := ^(<<<<<<<|>>>>>>>)( |$$)
+
+.PHONY: merged
+merged: ## After a merge: regenerate and stage every derived file (ent, atlas.sum, contract, clients, picture), then check migration order against MIGRATE_BASE
+	@src=$$( { git diff --name-only --diff-filter=U -- . $(addprefix ':!',$(MERGE_DERIVED)); \
+		git diff --name-only --diff-filter=U -- ent/schema ent/generate.go; } | sort -u); \
+	if [ -n "$$src" ]; then printf 'resolve these sources by hand first, then run make merged again:\n%s\n' "$$src"; exit 1; fi
+	$(MAKE) --no-print-directory generate
+	$(GO) run ./cmd/app migrate hash
+	$(MAKE) --no-print-directory openapi
+	$(MAKE) --no-print-directory clients
+	@left=$$(git grep -lE '$(CONFLICT_MARK)' -- $(MERGE_DERIVED) || true); \
+	if [ -n "$$left" ]; then printf 'conflict markers outside the generated parts of:\n%s\n' "$$left"; exit 1; fi
+	git add -A -- $(MERGE_DERIVED) migrations
+	$(GO) run ./cmd/app migrate lint --base $(MIGRATE_BASE)
+	@echo "derived files regenerated and staged: check git status, then commit"
 
 .PHONY: module
 # A new module changes the contract and the module picture: both are

@@ -21,7 +21,7 @@ var errPending = errors.New("migrations are pending")
 
 func migrateCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "migrate", Short: "Apply, inspect and generate database migrations"}
-	cmd.AddCommand(migrateUpCmd(), migrateStatusCmd(), migrateDiffCmd(), migrateLintCmd(), migrateHashCmd())
+	cmd.AddCommand(migrateUpCmd(), migrateStatusCmd(), migrateDiffCmd(), migrateLintCmd(), migrateHashCmd(), migrateRebaseCmd())
 	return cmd
 }
 
@@ -89,9 +89,10 @@ func migrateStatusCmd() *cobra.Command {
 			}
 			defer done()
 			st, err := m.Status(cmd.Context())
-			if err != nil {
+			if err != nil && !errors.Is(err, migrator.ErrOutOfOrder) {
 				return err
 			}
+			lateErr := err
 			out := cmd.OutOrStdout()
 			for _, r := range st.Applied {
 				fmt.Fprintf(out, "applied  %s_%s.sql  (%s)\n", r.Version, r.Description, r.ExecutedAt.UTC().Format("2006-01-02 15:04:05Z"))
@@ -99,7 +100,17 @@ func migrateStatusCmd() *cobra.Command {
 			for _, f := range st.Pending {
 				fmt.Fprintf(out, "pending  %s\n", f.Name())
 			}
-			fmt.Fprintf(out, "%d applied, %d pending\n", len(st.Applied), len(st.Pending))
+			for _, f := range st.OutOfOrder {
+				fmt.Fprintf(out, "late     %s  (older than the newest applied: will not apply)\n", f.Name())
+			}
+			fmt.Fprintf(out, "%d applied, %d pending", len(st.Applied), len(st.Pending))
+			if len(st.OutOfOrder) > 0 {
+				fmt.Fprintf(out, ", %d out of order", len(st.OutOfOrder))
+			}
+			fmt.Fprintln(out)
+			if lateErr != nil {
+				return lateErr
+			}
 			if exitCode && len(st.Pending) > 0 {
 				return errPending
 			}
