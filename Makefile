@@ -5,6 +5,7 @@ SHELL := bash
 
 GO            ?= go
 BIN           := bin/app
+DEV_BIN       := bin/app-dev
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS       := -s -w -X github.com/acme/monolith/platform/buildinfo.Version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
@@ -15,12 +16,18 @@ help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the binary into bin/app
+build: ## Build the serving binary into bin/app (what the image ships: no development tools)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/app
 
+# The development binary: the serving one plus the module generator, the
+# graph (and /debug/graph), migration authoring and the generated documents.
+.PHONY: build-dev
+build-dev: ## Build the development binary into bin/app-dev
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DEV_BIN) ./cmd/app-dev
+
 .PHONY: run
-run: build ## Build and serve on the SQLite default (prints the /docs URL)
-	./$(BIN) serve
+run: build-dev ## Build the development binary and serve on the SQLite default (prints the /docs and /debug/graph URLs)
+	./$(DEV_BIN) serve
 
 .PHONY: test
 test: ## Run every test (SQLite always; Postgres when reachable, required with CI=true)
@@ -39,7 +46,7 @@ DERIVED := ent docs/onboarding.md docs/onboarding-modules.svg
 .PHONY: generate
 generate: ## Regenerate what is derived: ent code from ent/schema, the module picture in docs/
 	$(GO) generate ./ent
-	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update
+	$(GO) test ./cmd/internal/devcmd -run TestOnboardingPictureIsCurrent -count=1 -update
 
 .PHONY: check-generated
 check-generated: generate ## Fail if regenerating changes anything (ent/, the module picture)
@@ -49,7 +56,7 @@ check-generated: generate ## Fail if regenerating changes anything (ent/, the mo
 .PHONY: migration
 migration: ## Write the next migration for both dialects: make migration name=add_things
 	@test -n "$(name)" || (echo "usage: make migration name=<snake_case_name>"; exit 2)
-	$(GO) run ./cmd/app migrate diff $(name)
+	$(GO) run ./cmd/app-dev migrate diff $(name)
 
 .PHONY: migrate
 migrate: ## Apply pending migrations to DATABASE_URL
@@ -66,7 +73,7 @@ REDOCLY_ENV   := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
 .PHONY: openapi
 openapi: ## Rewrite docs/openapi.json and docs/errors.md from the code (commit the diff)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(GO) build -o "$$tmp/app" ./cmd/app && \
+	$(GO) build -o "$$tmp/app" ./cmd/app-dev && \
 	"$$tmp/app" openapi > "$$tmp/openapi.json" && "$$tmp/app" errors > "$$tmp/errors.md" && \
 	mv "$$tmp/openapi.json" docs/openapi.json && mv "$$tmp/errors.md" docs/errors.md
 	@echo "docs/openapi.json and docs/errors.md rewritten"
@@ -75,7 +82,7 @@ openapi: ## Rewrite docs/openapi.json and docs/errors.md from the code (commit t
 lint-openapi: ## Lint the OpenAPI document the code serves (Redocly recommended rules, warnings included)
 	@test -x $(OPENAPI_TOOLS)/node_modules/.bin/redocly || npm ci --prefix $(OPENAPI_TOOLS) --no-audit --no-fund
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(GO) run ./cmd/app openapi > "$$tmp/openapi.json" && \
+	$(GO) run ./cmd/app-dev openapi > "$$tmp/openapi.json" && \
 	cd $(OPENAPI_TOOLS) && $(REDOCLY_ENV) ./node_modules/.bin/redocly lint --config redocly.yaml "$$tmp/openapi.json"
 
 # The clients are generated from docs/openapi.json and committed; CI
@@ -94,7 +101,7 @@ clients: ## Regenerate the TypeScript and Go clients from docs/openapi.json and 
 
 .PHONY: graph
 graph: ## Print the fx dependency graph (DOT)
-	@$(GO) run ./cmd/app graph --level module --format dot
+	@$(GO) run ./cmd/app-dev graph --level module --format dot
 
 .PHONY: graph-assets
 graph-assets: ## Refresh the graph page's bundled libraries from npm (exact versions of platform/fxgraph/assets/package-lock.json)
@@ -118,16 +125,16 @@ deploy-render: ## Print the Kubernetes manifests of an overlay: make deploy-rend
 
 .PHONY: lint-migrations
 lint-migrations: ## Fail on destructive statements in migrations without an acknowledgement
-	$(GO) run ./cmd/app migrate lint
+	$(GO) run ./cmd/app-dev migrate lint
 
 .PHONY: module
 module: ## Generate a feature module: make module name=notes (see README "Add a module")
 	@test -n "$(name)" || (echo "usage: make module name=<plural_noun>"; exit 2)
-	$(GO) run ./cmd/app new module $(name)
+	$(GO) run ./cmd/app-dev new module $(name)
 
 .PHONY: onboarding
 onboarding: ## Redraw only the module picture in docs/onboarding.md and docs/onboarding-modules.svg (make generate does it too)
-	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update
+	$(GO) test ./cmd/internal/devcmd -run TestOnboardingPictureIsCurrent -count=1 -update
 
 # --- performance and reliability -----------------------------------------------
 # Each target runs a fixed number of executions (about ten seconds each on

@@ -56,7 +56,7 @@ func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 	// A forced failure (no Postgres to plan against) at the last step
 	// leaves the copy exactly as it was.
 	before := fingerprint(t, dst)
-	out, err := sh("go run ./cmd/app new module notes", "MIGRATE_DEV_URL=postgres://postgres@127.0.0.1:1/none?connect_timeout=2")
+	out, err := sh("go run ./cmd/app-dev new module notes", "MIGRATE_DEV_URL=postgres://postgres@127.0.0.1:1/none?connect_timeout=2")
 	if err == nil || !strings.Contains(out, "nothing was changed") {
 		t.Fatalf("generation against an unreachable Postgres: err=%v\n%s", err, out)
 	}
@@ -72,7 +72,7 @@ func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 	}
 
 	// Twice is refused.
-	if out, err := sh("go run ./cmd/app new module notes"); err == nil || !strings.Contains(out, "already exists") {
+	if out, err := sh("go run ./cmd/app-dev new module notes"); err == nil || !strings.Contains(out, "already exists") {
 		t.Fatalf("second generation: err=%v\n%s", err, out)
 	}
 	// The new migration applies on both dialects, and leaves no drift.
@@ -85,7 +85,7 @@ func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 	}
 	// The generated module meets the API contract's rules, and the
 	// refreshed snapshot (the README's make openapi) is current.
-	if out, err := sh("go test -count=1 -run 'Drift|ValidateApp|OpenAPI|ErrorCatalogue' ./platform/migrator/ ./cmd/app/"); err != nil {
+	if out, err := sh("go test -count=1 -run 'Drift|ValidateApp|OpenAPI|ErrorCatalogue' ./platform/migrator/ ./cmd/internal/appcmd/ ./cmd/internal/devcmd/"); err != nil {
 		t.Fatalf("drift / ValidateApp / OpenAPI contract on the generated repository: %v\n%s", err, out)
 	}
 }

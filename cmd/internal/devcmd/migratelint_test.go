@@ -1,4 +1,4 @@
-package main
+package devcmd
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestMigrateLint(t *testing.T) {
-	out, err := run(t, nil, "", "migrate", "lint", "--dir", "../../migrations/postgres")
+	out, err := run(t, nil, "", "migrate", "lint", "--dir", "../../../migrations/postgres")
 	if err != nil {
 		t.Fatalf("the shipped migrations fail the lint: %v\n%s", err, out)
 	}
@@ -41,7 +41,7 @@ func TestMigrateLint(t *testing.T) {
 func TestMigrateHash(t *testing.T) {
 	root := t.TempDir()
 	for _, sub := range []string{"postgres", "sqlite"} {
-		if err := os.CopyFS(filepath.Join(root, sub), os.DirFS(filepath.Join("../../migrations", sub))); err != nil {
+		if err := os.CopyFS(filepath.Join(root, sub), os.DirFS(filepath.Join("../../../migrations", sub))); err != nil {
 			t.Fatal(err)
 		}
 		// A new, not yet applied file: atlas.sum no longer matches.
