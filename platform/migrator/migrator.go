@@ -180,7 +180,7 @@ func (m *Migrator) pending(applied []*migrate.Revision) (pending, late []migrate
 		}
 		if rev.Description != f.Desc() {
 			return nil, nil, fmt.Errorf("%w: %s: version %s is applied as %s_%s, another file (written on another branch in the same second): "+
-				"move the file to the head with `app migrate rebase %s`", ErrVersionTaken, DirName(m.dialect), f.Version(), rev.Version, rev.Description, strings.TrimSuffix(f.Name(), ".sql"))
+				"move the file to the head with `app-dev migrate rebase %s`", ErrVersionTaken, DirName(m.dialect), f.Version(), rev.Version, rev.Description, strings.TrimSuffix(f.Name(), ".sql"))
 		}
 		h, err := sum.SumByName(f.Name())
 		if err != nil {

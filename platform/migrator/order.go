@@ -41,7 +41,7 @@ func (e *OutOfOrderError) Error() string {
 		versions[i], _, _ = strings.Cut(f, "_")
 	}
 	return fmt.Sprintf("%s: %s is older than version %s, the newest %s (the branch that wrote it was merged after a newer migration): "+
-		"move it to the head in the repository with `app migrate rebase %s`, which renames it in every dialect and rehashes atlas.sum, then commit; "+
+		"move it to the head in the repository with `app-dev migrate rebase %s`, which renames it in every dialect and rehashes atlas.sum, then commit; "+
 		"do this only for files not yet applied to a shared database",
 		e.Dir, strings.Join(e.Files, ", "), e.Newest, e.Where, strings.Join(versions, " "))
 }
@@ -57,7 +57,7 @@ func CheckVersions(dirName string, names []string) error {
 		v := versionOf(name)
 		if other, ok := seen[v]; ok {
 			return fmt.Errorf("%w: %s: %s and %s (written on two branches in the same second): "+
-				"move one to the head with `app migrate rebase %s`", ErrVersionTaken, dirName, other, name, strings.TrimSuffix(name, ".sql"))
+				"move one to the head with `app-dev migrate rebase %s`", ErrVersionTaken, dirName, other, name, strings.TrimSuffix(name, ".sql"))
 		}
 		seen[v] = name
 	}
@@ -100,7 +100,7 @@ type Renamed struct{ Dir, From, To string }
 // Each atlas.sum is rewritten. The content of the files is unchanged.
 func Rebase(root string, targets []string, now time.Time) ([]Renamed, error) {
 	if len(targets) == 0 {
-		return nil, errors.New("name the versions to move, e.g. `app migrate rebase 20261202101500`")
+		return nil, errors.New("name the versions to move, e.g. `app-dev migrate rebase 20261202101500`")
 	}
 	dirs := map[string]*migrate.LocalDir{}
 	files := map[string][]migrate.File{}
@@ -143,7 +143,7 @@ func Rebase(root string, targets []string, now time.Time) ([]Renamed, error) {
 				}
 			}
 			if len(matches) > 1 {
-				return nil, fmt.Errorf("%s: %d files have version %s: name the one to move, e.g. `app migrate rebase %s`",
+				return nil, fmt.Errorf("%s: %d files have version %s: name the one to move, e.g. `app-dev migrate rebase %s`",
 					sub, len(matches), target, strings.TrimSuffix(matches[1].Name(), ".sql"))
 			}
 			if len(matches) == 1 {

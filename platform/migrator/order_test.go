@@ -69,7 +69,7 @@ func loadDir(t *testing.T, root, dia string) *migrate.MemDir {
 
 // TestOutOfOrderFileIsRefusedThenRebased is the merge of a branch created
 // before main's newest migration, on a database migrated from main: status
-// lists the late file and fails naming `app migrate rebase VERSION`, up
+// lists the late file and fails naming `app-dev migrate rebase VERSION`, up
 // applies nothing, and after Rebase the file applies at the head.
 func TestOutOfOrderFileIsRefusedThenRebased(t *testing.T) {
 	for _, dia := range testkit.Dialects {
@@ -88,7 +88,7 @@ func TestOutOfOrderFileIsRefusedThenRebased(t *testing.T) {
 			if !errors.As(err, &ooo) || !errors.Is(err, migrator.ErrOutOfOrder) {
 				t.Fatalf("status with a late file: %v, want an OutOfOrderError", err)
 			}
-			if want := "`app migrate rebase " + lateVersion + "`"; !strings.Contains(err.Error(), want) {
+			if want := "`app-dev migrate rebase " + lateVersion + "`"; !strings.Contains(err.Error(), want) {
 				t.Errorf("message %q does not name %s", err, want)
 			}
 			if len(st.OutOfOrder) != 1 || st.OutOfOrder[0].Name() != lateVersion+"_add_tickets.sql" || len(st.Pending) != 0 || len(st.Applied) == 0 {
@@ -133,7 +133,7 @@ func TestSharedVersionIsRefused(t *testing.T) {
 			// Both files new: the directory itself is refused.
 			root := writeDirs(t, map[string]string{v + "_add_invoices.sql": "CREATE TABLE probe_first (id integer PRIMARY KEY);\n", v + "_add_tickets.sql": "CREATE TABLE probe_late (id integer PRIMARY KEY);\n"})
 			_, err = migrator.WithDir(base, loadDir(t, root, dia)).Up(ctx)
-			if !errors.Is(err, migrator.ErrVersionTaken) || !strings.Contains(err.Error(), "`app migrate rebase "+v+"_add_tickets`") {
+			if !errors.Is(err, migrator.ErrVersionTaken) || !strings.Contains(err.Error(), "`app-dev migrate rebase "+v+"_add_tickets`") {
 				t.Fatalf("up with two files of one version: %v", err)
 			}
 			// One applied from main, the other merged later.

@@ -21,7 +21,7 @@ import (
 // older, is merged. The merge conflicts only in derived files, never in
 // the module list; `make merged` regenerates and stages them and stops at
 // the late migration, as `migrate up` and `migrate status` do on the
-// deployed databases, each naming `app migrate rebase VERSION`; after it,
+// deployed databases, each naming `app-dev migrate rebase VERSION`; after it,
 // the merge commits clean, builds, migrates the deployed and fresh
 // databases of both dialects, and the generated modules' tests pass.
 //
@@ -122,7 +122,7 @@ func TestTwoTeamsMergeOnACleanCopy(t *testing.T) {
 	if late >= version("tickets") {
 		t.Fatalf("invoices %s should be older than tickets %s", late, version("tickets"))
 	}
-	rebase := "`app migrate rebase " + late + "`"
+	rebase := "`app-dev migrate rebase " + late + "`"
 	// The one command regenerates and stages, then stops at the late file.
 	out, err = sh("make merged")
 	if err == nil || !strings.Contains(out, rebase) {
@@ -141,7 +141,7 @@ func TestTwoTeamsMergeOnACleanCopy(t *testing.T) {
 		}
 	}
 
-	must("go run ./cmd/app migrate rebase " + late)
+	must("go run ./cmd/app-dev migrate rebase " + late)
 	must("make merged")
 	must("git commit -q --no-edit")
 	if st := must("git status --porcelain"); st != "" {
@@ -171,7 +171,7 @@ func TestTwoTeamsMergeOnACleanCopy(t *testing.T) {
 	// no drift between ent and the directories, and the regenerated
 	// contract and picture are current.
 	must("go test -count=1 ./modules/invoices/... ./modules/tickets/... ./platform/archtest/ ./platform/migrator/")
-	must("go test -count=1 -run 'ValidateApp|OpenAPI|ErrorCatalogue' ./cmd/app/")
+	must("go test -count=1 -run 'ValidateApp|OpenAPI|ErrorCatalogue' ./cmd/internal/appcmd/ ./cmd/internal/devcmd/")
 	must("make check-generated")
 }
 

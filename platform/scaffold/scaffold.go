@@ -425,8 +425,8 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 	}
 	// The migration is planned by a fresh build of the app, which has the
 	// new schema compiled in (this process has the old one).
-	logf("writing the migration (go run ./cmd/app migrate diff add_%s)", n.Module)
-	if err := run(ctx, opts.Root, opts.Env, "go", "run", "./cmd/app", "migrate", "diff", "add_"+n.Module); err != nil {
+	logf("writing the migration (go run ./cmd/app-dev migrate diff add_%s)", n.Module)
+	if err := run(ctx, opts.Root, opts.Env, "go", "run", "./cmd/app-dev", "migrate", "diff", "add_"+n.Module); err != nil {
 		return fmt.Errorf("write the migration: %w", err)
 	}
 	return nil

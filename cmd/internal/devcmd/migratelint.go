@@ -1,4 +1,4 @@
-package main
+package devcmd
 
 import (
 	"errors"
@@ -25,7 +25,7 @@ func migrateLintCmd() *cobra.Command {
 			"NOT NULL without DEFAULT, type changes, renames). A file that means it says so with a comment line " +
 			"`" + migrator.Acknowledgement + " <reason>`; then run `app migrate hash`. With --base REV (CI passes main) it also " +
 			"fails when a file the revision lacks is older than the revision's newest migration, in either dialect, naming " +
-			"the `app migrate rebase` command that moves it to the head.",
+			"the `app-dev migrate rebase` command that moves it to the head.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			findings, err := migrator.LintDir(os.DirFS(filepath.Dir(dir)), filepath.Base(dir))

@@ -1,4 +1,4 @@
-package main
+package devcmd
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 )
 
 func TestMigrateLint(t *testing.T) {
-	out, err := run(t, nil, "", "migrate", "lint", "--dir", "../../migrations/postgres")
+	out, err := run(t, nil, "", "migrate", "lint", "--dir", "../../../migrations/postgres")
 	if err != nil {
 		t.Fatalf("the shipped migrations fail the lint: %v\n%s", err, out)
 	}
@@ -42,7 +42,7 @@ func TestMigrateLint(t *testing.T) {
 func TestMigrateHash(t *testing.T) {
 	root := t.TempDir()
 	for _, sub := range []string{"postgres", "sqlite"} {
-		if err := os.CopyFS(filepath.Join(root, sub), os.DirFS(filepath.Join("../../migrations", sub))); err != nil {
+		if err := os.CopyFS(filepath.Join(root, sub), os.DirFS(filepath.Join("../../../migrations", sub))); err != nil {
 			t.Fatal(err)
 		}
 		// A new, not yet applied file: atlas.sum no longer matches.
@@ -116,7 +116,7 @@ func TestMigrateLintAgainstBase(t *testing.T) {
 	if !errors.Is(err, migrator.ErrOutOfOrder) {
 		t.Fatalf("a late file passed the lint against main: %v\n%s", err, out)
 	}
-	for _, want := range []string{"postgres: " + late + "_add_tickets.sql is older than version 20261201232905, the newest on main", "sqlite: ", "`app migrate rebase " + late + "`"} {
+	for _, want := range []string{"postgres: " + late + "_add_tickets.sql is older than version 20261201232905, the newest on main", "sqlite: ", "`app-dev migrate rebase " + late + "`"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("lint error lacks %q: %v", want, err)
 		}
