@@ -5,6 +5,7 @@ SHELL := bash
 
 GO            ?= go
 BIN           := bin/app
+DEV_BIN       := bin/app-dev
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS       := -s -w -X github.com/acme/monolith/platform/buildinfo.Version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
@@ -16,12 +17,18 @@ help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the binary into bin/app
+build: ## Build the serving binary into bin/app (what the image ships: no development tools)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/app
 
+# The development binary: the serving one plus the module generator, the
+# graph (and /debug/graph), migration authoring and the generated documents.
+.PHONY: build-dev
+build-dev: ## Build the development binary into bin/app-dev
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DEV_BIN) ./cmd/app-dev
+
 .PHONY: run
-run: build ## Build and serve on the SQLite default (prints the /docs URL)
-	./$(BIN) serve
+run: build-dev ## Build the development binary and serve on the SQLite default (prints the /docs and /debug/graph URLs)
+	./$(DEV_BIN) serve
 
 .PHONY: test
 test: ## Run every test (SQLite always; Postgres when reachable, required with CI=true)
@@ -41,7 +48,7 @@ DERIVED := ent docs/onboarding.md docs/onboarding-modules.svg .env.example docs/
 generate: ## Regenerate what is derived: ent code from ent/schema, the module picture in docs/, .env.example and the settings table
 	$(GO) generate ./ent
 	$(GO) run ./cmd/app config generate
-	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update
+	$(GO) test ./cmd/internal/devcmd -run TestOnboardingPictureIsCurrent -count=1 -update
 
 .PHONY: check-generated
 check-generated: generate ## Fail if regenerating changes anything (ent/, the module picture, .env.example, the settings table)
@@ -51,7 +58,7 @@ check-generated: generate ## Fail if regenerating changes anything (ent/, the mo
 .PHONY: migration
 migration: ## Write the next migration for both dialects: make migration name=add_things
 	@test -n "$(name)" || (echo "usage: make migration name=<snake_case_name>"; exit 2)
-	$(GO) run ./cmd/app migrate diff $(name)
+	$(GO) run ./cmd/app-dev migrate diff $(name)
 
 .PHONY: migrate
 migrate: ## Apply pending migrations to DATABASE_URL
@@ -68,7 +75,7 @@ REDOCLY_ENV   := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
 .PHONY: openapi
 openapi: ## Rewrite docs/openapi.json and docs/errors.md from the code (commit the diff)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(GO) build -o "$$tmp/app" ./cmd/app && \
+	$(GO) build -o "$$tmp/app" ./cmd/app-dev && \
 	"$$tmp/app" openapi > "$$tmp/openapi.json" && "$$tmp/app" errors > "$$tmp/errors.md" && \
 	mv "$$tmp/openapi.json" docs/openapi.json && mv "$$tmp/errors.md" docs/errors.md
 	@echo "docs/openapi.json and docs/errors.md rewritten"
@@ -77,7 +84,7 @@ openapi: ## Rewrite docs/openapi.json and docs/errors.md from the code (commit t
 lint-openapi: ## Lint the OpenAPI document the code serves (Redocly recommended rules, warnings included)
 	@test -x $(OPENAPI_TOOLS)/node_modules/.bin/redocly || npm ci --prefix $(OPENAPI_TOOLS) --no-audit --no-fund
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(GO) run ./cmd/app openapi > "$$tmp/openapi.json" && \
+	$(GO) run ./cmd/app-dev openapi > "$$tmp/openapi.json" && \
 	cd $(OPENAPI_TOOLS) && $(REDOCLY_ENV) ./node_modules/.bin/redocly lint --config redocly.yaml "$$tmp/openapi.json"
 
 # The clients are generated from docs/openapi.json and committed; CI
@@ -96,7 +103,7 @@ clients: ## Regenerate the TypeScript and Go clients from docs/openapi.json and 
 
 .PHONY: graph
 graph: ## Print the fx dependency graph (DOT)
-	@$(GO) run ./cmd/app graph --level module --format dot
+	@$(GO) run ./cmd/app-dev graph --level module --format dot
 
 .PHONY: graph-assets
 graph-assets: ## Refresh the graph page's bundled libraries from npm (exact versions of platform/fxgraph/assets/package-lock.json)
@@ -118,21 +125,52 @@ image: ## Build the container image (needs Docker): make image IMAGE=registry/mo
 deploy-render: ## Print the Kubernetes manifests of an overlay: make deploy-render OVERLAY=prod
 	@$(GO) run ./deploy/cmd/render deploy/overlays/$(OVERLAY)
 
+# The branch every other is merged into. A migration a branch adds must be
+# newer than every migration there, or databases migrated from it would run
+# the branch's file out of order (`app-dev migrate rebase` moves it).
+MIGRATE_BASE ?= $(shell git rev-parse -q --verify main >/dev/null 2>&1 && echo main || echo origin/main)
+
 .PHONY: lint-migrations
-lint-migrations: ## Fail on destructive statements in migrations without an acknowledgement
-	$(GO) run ./cmd/app migrate lint
+lint-migrations: ## Fail on destructive statements without an acknowledgement, and on migrations older than MIGRATE_BASE's newest (default main)
+	$(GO) run ./cmd/app-dev migrate lint --base $(MIGRATE_BASE)
+
+# --- merging parallel work ------------------------------------------------------
+# Two teams' branches touch the same derived files (ent's client, atlas.sum,
+# the contract, the generated API clients, the module picture). They are never merged by hand: after
+# `git merge`, with or without conflicts in them, `make merged` regenerates
+# every one from the merged sources and stages it. Sources in conflict must
+# be resolved first; the module list merges by itself (.gitattributes).
+# docs/operations.md, "Merging parallel work".
+MERGE_DERIVED := $(DERIVED) migrations/postgres/atlas.sum migrations/sqlite/atlas.sum docs/openapi.json docs/errors.md \
+	clients/go/apiclient/client.gen.go clients/ts/src/schema.ts
+CONFLICT_MARK := ^(<<<<<<<|>>>>>>>)( |$$)
+
+.PHONY: merged
+merged: ## After a merge: regenerate and stage every derived file (ent, atlas.sum, contract, clients, picture), then check migration order against MIGRATE_BASE
+	@src=$$( { git diff --name-only --diff-filter=U -- . $(addprefix ':!',$(MERGE_DERIVED)); \
+		git diff --name-only --diff-filter=U -- ent/schema ent/generate.go; } | sort -u); \
+	if [ -n "$$src" ]; then printf 'resolve these sources by hand first, then run make merged again:\n%s\n' "$$src"; exit 1; fi
+	$(MAKE) --no-print-directory generate
+	$(GO) run ./cmd/app-dev migrate hash
+	$(MAKE) --no-print-directory openapi
+	$(MAKE) --no-print-directory clients
+	@left=$$(git grep -lE '$(CONFLICT_MARK)' -- $(MERGE_DERIVED) || true); \
+	if [ -n "$$left" ]; then printf 'conflict markers outside the generated parts of:\n%s\n' "$$left"; exit 1; fi
+	git add -A -- $(MERGE_DERIVED) migrations
+	$(GO) run ./cmd/app-dev migrate lint --base $(MIGRATE_BASE)
+	@echo "derived files regenerated and staged: check git status, then commit"
 
 .PHONY: module
 # A new module changes the contract and the module picture: both are
 # redrawn here, so that `make test` passes right after `make module`.
 module: ## Generate a feature module: make module name=notes [entity=PurchaseOrder] (see README "Add a module")
 	@test -n "$(name)" || (echo "usage: make module name=<plural_noun> [entity=<EntityName>]"; exit 2)
-	$(GO) run ./cmd/app new module $(name) $(if $(entity),--entity $(entity))
+	$(GO) run ./cmd/app-dev new module $(name) $(if $(entity),--entity $(entity))
 	$(MAKE) --no-print-directory openapi onboarding
 
 .PHONY: onboarding
 onboarding: ## Redraw only the module picture in docs/onboarding.md and docs/onboarding-modules.svg (make generate does it too)
-	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update
+	$(GO) test ./cmd/internal/devcmd -run TestOnboardingPictureIsCurrent -count=1 -update
 
 # --- performance and reliability -----------------------------------------------
 # Each target runs a fixed number of executions (about ten seconds each on

@@ -207,7 +207,7 @@ var secretVars = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FI
 var requiredSecrets = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_KEY_ENCRYPTION_KEY"}
 
 // migrationSecrets are all the migration Job may hold: `migrate up`
-// validates the database section only (cmd/app migrateUses).
+// validates the database section only (appcmd migrateUses).
 var migrationSecrets = []string{"DATABASE_URL"}
 
 // secretRefs lists the variables a container takes from a Secret.

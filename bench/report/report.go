@@ -43,6 +43,7 @@ type Settings struct {
 type Build struct {
 	Rev         string  `json:"rev"`
 	BinaryBytes int64   `json:"binary_bytes"`
+	DB          string  `json:"db,omitempty"` // where it started: sqlite or postgres
 	ColdStartMS float64 `json:"cold_start_to_ready_ms_median"`
 	IdleRSS     int64   `json:"idle_rss_bytes_median"`
 	IdleAnonRSS int64   `json:"idle_anon_rss_bytes_median"` // of IdleRSS: heap and stacks; the rest is mapped binary
@@ -193,9 +194,9 @@ func (r *Run) Markdown(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "\nThe login baseline is the raw argon2id hash rate (production parameters) on all cores, measured just before each login run (last: %.1f hashes/s).\n", r.RawHashRate)
-	fmt.Fprintf(w, "\n## Start-up and size\n\n| revision | binary | cold start to ready (median) | idle RSS (median) | of which anonymous |\n|---|--:|--:|--:|--:|\n")
+	fmt.Fprintf(w, "\n## Start-up and size\n\n| revision | database | binary | cold start to ready (median) | idle RSS (median) | of which anonymous |\n|---|---|--:|--:|--:|--:|\n")
 	for _, b := range r.Builds {
-		fmt.Fprintf(w, "| %s | %s | %.1f ms | %s | %s |\n", b.Rev, MiB(b.BinaryBytes), b.ColdStartMS, MiB(b.IdleRSS), MiB(b.IdleAnonRSS))
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f ms | %s | %s |\n", b.Rev, b.DB, MiB(b.BinaryBytes), b.ColdStartMS, MiB(b.IdleRSS), MiB(b.IdleAnonRSS))
 	}
 	fmt.Fprintf(w, "\nIdle RSS is VmRSS one second after ready; the anonymous part (RssAnon) is heap and stacks, the rest is the binary's code and data mapped from the file.\n")
 	for _, db := range r.Databases {

@@ -79,7 +79,7 @@ type Database struct {
 	// MigrateOnStart applies pending migrations when serving a Postgres
 	// database. SQLite (the local default) always migrates on start.
 	MigrateOnStart bool
-	// DevURL is a Postgres server where `app migrate diff` may create and
+	// DevURL is a Postgres server where `app-dev migrate diff` may create and
 	// drop a scratch database to plan the next migration.
 	DevURL string
 	// AllowInsecureTransport lets production reach a remote Postgres

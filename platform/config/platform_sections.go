@@ -28,7 +28,7 @@ var platformVars = map[string]struct{ Shown, Doc string }{
 	"DB_CONN_MAX_IDLE_TIME":             {Shown: "", Doc: "idle connections closed after this"},
 	"DB_QUERY_TIMEOUT":                  {Shown: "", Doc: "deadline of every database call, and Postgres `statement_timeout`, so a frozen database costs a request this long and a 503 (see [Shutdown and outages](#shutdown-and-outages)); shorter than `HTTP_WRITE_TIMEOUT`; `0` turns both off"},
 	"MIGRATE_ON_START":                  {Shown: "", Doc: "apply migrations when `serve` starts on Postgres; keep false in production (the Job migrates)"},
-	"MIGRATE_DEV_URL":                   {Shown: "", Doc: "scratch server for `app migrate diff` (development only)"},
+	"MIGRATE_DEV_URL":                   {Shown: "", Doc: "scratch server for `app-dev migrate diff` (development only)"},
 	"JWT_KEY_ENCRYPTION_KEY":            {Shown: "dev: a built-in public key", Doc: "32 random bytes, base64, sealing the signing keys in the database; required in production, which refuses the built-in key and made-up ones; a Secret"},
 	"TRUSTED_PROXIES":                   {Shown: "", Doc: "IPs/CIDRs of reverse proxies (the ingress controller's pods) whose `PROXY_HEADER` gives the client IP; set it in Kubernetes, or every client looks like the ingress. List every proxy hop: the client is the rightmost header entry that is not one of them"},
 	"PROXY_HEADER":                      {Shown: "", Doc: "the header those proxies set (appended to, comma-separated, any number of lines)"},

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
@@ -95,13 +96,18 @@ func LoadDir(fsys fs.FS, root string) (*migrate.MemDir, error) {
 type Status struct {
 	Applied []*migrate.Revision
 	Pending []migrate.File
+	// OutOfOrder are files not applied that sort before the newest
+	// applied version; they are not in Pending, and Status returns an
+	// *OutOfOrderError naming them.
+	OutOfOrder []migrate.File
 }
 
 // Status reads the revision table (absent means nothing applied) and
-// checks the directory's integrity.
+// checks the directory's integrity. With files out of order it returns
+// the full status and an *OutOfOrderError, so a caller can show both.
 func (m *Migrator) Status(ctx context.Context) (Status, error) {
 	if err := migrate.Validate(m.dir); err != nil {
-		return Status{}, fmt.Errorf("migration directory %s: %w (regenerate atlas.sum only for files not yet applied anywhere)", DirName(m.dialect), err)
+		return Status{}, fmt.Errorf("migration directory %s: %w (after a merge, `make merged` rewrites atlas.sum; otherwise regenerate it only for files not yet applied anywhere)", DirName(m.dialect), err)
 	}
 	rrw := &revisions{q: m.db, dialect: m.dialect}
 	var applied []*migrate.Revision
@@ -114,23 +120,39 @@ func (m *Migrator) Status(ctx context.Context) (Status, error) {
 			return Status{}, err
 		}
 	}
-	pending, err := m.pending(applied)
+	st := Status{Applied: applied}
+	st.Pending, st.OutOfOrder, err = m.pending(applied)
 	if err != nil {
 		return Status{}, err
 	}
-	return Status{Applied: applied, Pending: pending}, nil
+	if len(st.OutOfOrder) > 0 {
+		names := make([]string, len(st.OutOfOrder))
+		for i, f := range st.OutOfOrder {
+			names[i] = f.Name()
+		}
+		return st, &OutOfOrderError{Dir: DirName(m.dialect), Files: names, Newest: applied[len(applied)-1].Version, Where: "applied to this database"}
+	}
+	return st, nil
 }
 
-// pending returns the files not yet applied, refusing edited history and
-// files that would apply out of order.
-func (m *Migrator) pending(applied []*migrate.Revision) ([]migrate.File, error) {
+// pending returns the files not yet applied, and apart from them those
+// that would apply out of order, refusing edited history and versions
+// shared by two files.
+func (m *Migrator) pending(applied []*migrate.Revision) (pending, late []migrate.File, err error) {
 	files, err := m.dir.Files()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name()
+	}
+	if err := CheckVersions(DirName(m.dialect), names); err != nil {
+		return nil, nil, err
 	}
 	sum, err := m.dir.Checksum()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byVersion := make(map[string]*migrate.Revision, len(applied))
 	for _, r := range applied {
@@ -140,28 +162,38 @@ func (m *Migrator) pending(applied []*migrate.Revision) ([]migrate.File, error) 
 	if len(applied) > 0 {
 		last = applied[len(applied)-1].Version
 	}
-	var pending []migrate.File
 	for _, f := range files {
 		rev, ok := byVersion[f.Version()]
 		if !ok {
 			if f.Version() < last {
-				return nil, fmt.Errorf("migration %s is older than the last applied version %s: rename it to a newer version", f.Name(), last)
+				late = append(late, f)
+			} else {
+				pending = append(pending, f)
 			}
-			pending = append(pending, f)
 			continue
+		}
+		if len(late) > 0 {
+			// atlas.sum chains each file's hash to the files before it, so
+			// a late file changes the hashes of every file after it: they
+			// are not edited, and the rebase that moves it restores them.
+			continue
+		}
+		if rev.Description != f.Desc() {
+			return nil, nil, fmt.Errorf("%w: %s: version %s is applied as %s_%s, another file (written on another branch in the same second): "+
+				"move the file to the head with `app-dev migrate rebase %s`", ErrVersionTaken, DirName(m.dialect), f.Version(), rev.Version, rev.Description, strings.TrimSuffix(f.Name(), ".sql"))
 		}
 		h, err := sum.SumByName(f.Name())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if rev.Hash != h {
-			return nil, fmt.Errorf("%w: %s changed after it was applied; restore it and put the change in a new migration", ErrEditedAfterApply, f.Name())
+			return nil, nil, fmt.Errorf("%w: %s changed after it was applied; restore it and put the change in a new migration", ErrEditedAfterApply, f.Name())
 		}
 		if rev.Applied != rev.Total {
-			return nil, fmt.Errorf("migration %s is partially applied (%d of %d statements): %s", f.Name(), rev.Applied, rev.Total, rev.Error)
+			return nil, nil, fmt.Errorf("migration %s is partially applied (%d of %d statements): %s", f.Name(), rev.Applied, rev.Total, rev.Error)
 		}
 	}
-	return pending, nil
+	return pending, late, nil
 }
 
 // Up applies every pending file and returns their names.

@@ -3,6 +3,7 @@ package problem
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
@@ -61,15 +62,19 @@ func fromFormat(format string) *regexp.Regexp {
 	return regexp.MustCompile("^" + q + "$")
 }
 
+// The patterns are compiled when the first field error is converted, not
+// as the package is initialised: about fifty regular expressions that every
+// process would build (and keep) at start, `serve` included, for requests
+// that may never come.
 var (
-	requiredProperty  = fromFormat(validation.MsgExpectedRequiredProperty)
-	dependentProperty = fromFormat(validation.MsgExpectedDependentRequiredProperty)
+	requiredProperty  = sync.OnceValue(func() *regexp.Regexp { return fromFormat(validation.MsgExpectedRequiredProperty) })
+	dependentProperty = sync.OnceValue(func() *regexp.Regexp { return fromFormat(validation.MsgExpectedDependentRequiredProperty) })
 )
 
 // rules are in order: the first match wins, so the specific formats come
 // before MsgExpectedBePattern ("expected string to be %s"), which every
 // format message would match.
-var rules = func() []rule {
+var rules = sync.OnceValue(func() []rule {
 	r := func(format string, code FieldCode) rule { return rule{fromFormat(format), code} }
 	return []rule{
 		r(validation.MsgUnexpectedProperty, FieldUnexpected),
@@ -123,12 +128,12 @@ var rules = func() []rule {
 		{regexp.MustCompile(`^expected at most one value, but received multiple values$`), FieldMultipleValues},
 		{regexp.MustCompile(`^unknown query parameter$`), FieldUnexpected},
 	}
-}()
+})
 
 // classify names the rule a huma message reports; a message no rule knows
 // still gets a code (invalid_value), so no field error goes without one.
 func classify(msg string) FieldCode {
-	for _, r := range rules {
+	for _, r := range rules() {
 		if r.re.MatchString(msg) {
 			return r.code
 		}
@@ -142,13 +147,13 @@ func classify(msg string) FieldCode {
 // dropped: it may be a password.
 func detail(ed *huma.ErrorDetail) FieldError {
 	fe := FieldError{Location: ed.Location, Message: ed.Message}
-	switch m := requiredProperty.FindStringSubmatch(ed.Message); {
+	switch m := requiredProperty().FindStringSubmatch(ed.Message); {
 	case m != nil:
 		fe.Location = join(fe.Location, m[1])
 		fe.Message = fieldMessageRequired
 		fe.Code = FieldRequired.Name
 	default:
-		if m := dependentProperty.FindStringSubmatch(ed.Message); m != nil {
+		if m := dependentProperty().FindStringSubmatch(ed.Message); m != nil {
 			fe.Location = join(fe.Location, m[1])
 			fe.Message = fieldMessageRequiredFor + m[2]
 			fe.Code = FieldRequired.Name

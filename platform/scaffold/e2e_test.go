@@ -59,7 +59,7 @@ func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 	// A forced failure (no Postgres to plan against) at the last step
 	// leaves the copy exactly as it was.
 	before := fingerprint(t, dst)
-	out, err := sh("go run ./cmd/app new module notes", "MIGRATE_DEV_URL=postgres://postgres@127.0.0.1:1/none?connect_timeout=2")
+	out, err := sh("go run ./cmd/app-dev new module notes", "MIGRATE_DEV_URL=postgres://postgres@127.0.0.1:1/none?connect_timeout=2")
 	if err == nil || !strings.Contains(out, "nothing was changed") {
 		t.Fatalf("generation against an unreachable Postgres: err=%v\n%s", err, out)
 	}
@@ -75,7 +75,7 @@ func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 	}
 
 	// Twice is refused.
-	if out, err := sh("go run ./cmd/app new module notes"); err == nil || !strings.Contains(out, "already exists") {
+	if out, err := sh("go run ./cmd/app-dev new module notes"); err == nil || !strings.Contains(out, "already exists") {
 		t.Fatalf("second generation: err=%v\n%s", err, out)
 	}
 
@@ -105,7 +105,7 @@ func TestReadmeWorkflowOnACleanCopy(t *testing.T) {
 	// make module refreshed the contract snapshot and the error catalogue
 	// (and the module picture, which only CI requires current); the
 	// generated modules meet the API contract's rules and leave no drift.
-	if out, err := sh("go test -count=1 -run 'Drift|ValidateApp|OpenAPI|ErrorCatalogue|Onboarding' ./platform/migrator/ ./cmd/app/"); err != nil {
+	if out, err := sh("go test -count=1 -run 'Drift|ValidateApp|OpenAPI|ErrorCatalogue|Onboarding' ./platform/migrator/ ./cmd/internal/appcmd/ ./cmd/internal/devcmd/"); err != nil {
 		t.Fatalf("drift / ValidateApp / OpenAPI contract / picture on the generated repository: %v\n%s", err, out)
 	}
 }

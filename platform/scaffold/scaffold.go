@@ -1,6 +1,6 @@
 // Package scaffold generates a feature module: its fx.Module, the four layer
 // packages, tests, an ent schema owned by the module, the regenerated ent
-// code, the next migration for both dialects and the line that registers
+// code, the next migration for both dialects and the lines that register
 // the module. It is all-or-nothing: on any failure every file it wrote or
 // changed is put back as it was.
 package scaffold
@@ -22,10 +22,9 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
-
-	"golang.org/x/tools/go/ast/astutil"
 )
 
 //go:embed templates/*.tmpl
@@ -79,8 +78,8 @@ var validName = regexp.MustCompile(`^[a-z][a-z0-9]{1,29}$`)
 // reserved are module names taken by the repository itself: the platform,
 // top-level directories and names Go treats specially. Existing modules
 // and entities are found in the tree when a module is generated
-// (Generate); what would collide with ent's generated code is read from
-// it (entityName).
+// (Generate), and what would collide with ent's generated code is asked of
+// ent itself (entityName), so neither is named here.
 var reserved = map[string]string{
 	"platform": "it is the shared infrastructure", "ent": "it is the generated data package", "internal": "Go gives it a special meaning",
 	"test": "it is ambiguous with test packages", "testdata": "the go tool ignores it", "main": "it is the program's package name", "app": "it is the binary's name",
@@ -282,32 +281,62 @@ func Render(n Names) (map[string][]byte, error) {
 // ListFile is the one list of modules the generator edits.
 var ListFile = "cmd/app/modules/modules.go"
 
-// Register adds the module's import and `name.Module,` to the list in src.
+// Register adds the module to the list in src as two new lines: its own
+// import declaration after the last one, and `name.Module,` at the end of
+// All. Lines that only ever get added merge cleanly from two branches with
+// the union driver .gitattributes sets for the list; an addition inside a
+// parenthesised import block would not, since gofmt keeps that block sorted
+// and a union merge does not.
 func Register(src []byte, n Names) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, ListFile, src, parser.ParseComments)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("parse %s: %w", ListFile, err)
 	}
-	if !astutil.AddImport(fset, f, n.Path+"/modules/"+n.Module) {
-		return nil, fmt.Errorf("%s already imports modules/%s: %w", ListFile, n.Module, ErrExists)
+	importPath := n.Path + "/modules/" + n.Module
+	var lastImport token.Pos
+	for _, spec := range f.Imports {
+		if p, _ := strconv.Unquote(spec.Path.Value); p == importPath {
+			return nil, fmt.Errorf("%s already imports modules/%s: %w", ListFile, n.Module, ErrExists)
+		}
 	}
-	var buf bytes.Buffer
-	if err := format.Node(&buf, fset, f); err != nil {
-		return nil, err
+	var list *ast.CompositeLit
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok {
+			continue
+		}
+		if gd.Tok == token.IMPORT {
+			lastImport = gd.End()
+		}
+		if gd.Tok != token.VAR {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if len(vs.Names) == 1 && vs.Names[0].Name == "All" && len(vs.Values) == 1 {
+				list, _ = vs.Values[0].(*ast.CompositeLit)
+			}
+		}
 	}
-	text := buf.String()
-	start := strings.Index(text, "var All = []fx.Option{")
-	if start < 0 {
-		return nil, fmt.Errorf("%s: cannot find `var All = []fx.Option{`", ListFile)
+	if lastImport == token.NoPos {
+		return nil, fmt.Errorf("%s has no import declaration", ListFile)
 	}
-	end := strings.Index(text[start:], "\n}")
-	if end < 0 {
-		return nil, fmt.Errorf("%s: cannot find the end of the All list", ListFile)
+	if list == nil {
+		return nil, fmt.Errorf("%s: cannot find `var All = []fx.Option{...}`", ListFile)
 	}
-	at := start + end + 1
-	text = text[:at] + "\t" + n.Module + ".Module,\n" + text[at:]
-	return format.Source([]byte(text))
+	at := func(p token.Pos) int { return fset.Position(p).Offset }
+	// The entry goes on its own line before the closing brace, which gofmt
+	// keeps on a line of its own in a multi-line literal.
+	rbrace := at(list.Rbrace)
+	lineStart := bytes.LastIndexByte(src[:rbrace], '\n') + 1
+	var out bytes.Buffer
+	out.Write(src[:at(lastImport)])
+	fmt.Fprintf(&out, "\nimport %s", strconv.Quote(importPath))
+	out.Write(src[at(lastImport):lineStart])
+	fmt.Fprintf(&out, "\t%s.Module,\n", n.Module)
+	out.Write(src[lineStart:])
+	return format.Source(out.Bytes())
 }
 
 // Generate creates module name under opts.Root. On failure everything it
@@ -396,8 +425,8 @@ func Generate(ctx context.Context, name string, opts Options) (err error) {
 	}
 	// The migration is planned by a fresh build of the app, which has the
 	// new schema compiled in (this process has the old one).
-	logf("writing the migration (go run ./cmd/app migrate diff add_%s)", n.Module)
-	if err := run(ctx, opts.Root, opts.Env, "go", "run", "./cmd/app", "migrate", "diff", "add_"+n.Module); err != nil {
+	logf("writing the migration (go run ./cmd/app-dev migrate diff add_%s)", n.Module)
+	if err := run(ctx, opts.Root, opts.Env, "go", "run", "./cmd/app-dev", "migrate", "diff", "add_"+n.Module); err != nil {
 		return fmt.Errorf("write the migration: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package scaffold
 import (
 	"context"
 	"errors"
+	"go/format"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -133,11 +134,9 @@ func TestEntityNamesAgreeWithEnt(t *testing.T) {
 const listSrc = `// Package modules is the list.
 package modules
 
-import (
-	"go.uber.org/fx"
+import "go.uber.org/fx"
 
-	"example.com/m/modules/users"
-)
+import "example.com/m/modules/users"
 
 // All is every module.
 var All = []fx.Option{
@@ -157,10 +156,17 @@ func TestRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := string(out)
-	for _, want := range []string{"\t\"example.com/m/modules/notes\"\n", "var All = []fx.Option{\n\tusers.Module,\n\tnotes.Module,\n}", "var Accounts = []fx.Option{\n\tusers.Module,\n}"} {
+	for _, want := range []string{
+		"import \"example.com/m/modules/users\"\nimport \"example.com/m/modules/notes\"\n",
+		"var All = []fx.Option{\n\tusers.Module,\n\tnotes.Module,\n}",
+		"var Accounts = []fx.Option{\n\tusers.Module,\n}",
+	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("registered list lacks %q:\n%s", want, got)
 		}
+	}
+	if formatted, err := format.Source(out); err != nil || string(formatted) != got {
+		t.Errorf("registered list is not gofmt-clean (%v):\n%s", err, got)
 	}
 	// Control: registering twice is refused.
 	if _, err := Register(out, n); !errors.Is(err, ErrExists) {

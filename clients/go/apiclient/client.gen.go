@@ -266,6 +266,22 @@ type AuthSession struct {
 	UserAgent string `json:"user_agent"`
 }
 
+// AuthSessionPage Examples: {"items":[{"client_id":"web","created_at":"2026-03-14T09:26:53Z","current":true,"expires_at":"2026-04-13T09:26:53Z","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","ip":"203.0.113.7","last_used_at":"2026-03-15T18:02:11Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}],"next":"AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU","total":42}
+type AuthSessionPage struct {
+	// Items This page's items, oldest first; [] when there are none.
+	Items []AuthSession `json:"items"`
+
+	// Next Pass as `cursor` for the next page; absent on the last page.
+	//
+	// Examples: AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU
+	Next *string `json:"next,omitempty"`
+
+	// Total Every matching item, in all pages; only when asked with total=true.
+	//
+	// Examples: 42
+	Total *int64 `json:"total,omitempty"`
+}
+
 // AuthToken Examples: {"access_token":"eyJhbGciOiJSUzI1NiIsImtpZCI6IjNrX2V4YW1wbGUiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwYjlhMmMxZSJ9.c2lnbmF0dXJl","expires_in":900,"refresh_token":"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs","token_type":"bearer"}
 type AuthToken struct {
 	// AccessToken An RS256 JWT (RFC 9068); send it as Authorization: Bearer.
@@ -391,20 +407,20 @@ type UserCreate struct {
 	Password string `json:"password"`
 }
 
-// UserPage Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"updated_at":"2026-03-14T09:26:53Z"}],"limit":20,"offset":0,"total":42}
+// UserPage Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"updated_at":"2026-03-14T09:26:53Z"}],"next":"AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU","total":42}
 type UserPage struct {
+	// Items This page's items, oldest first; [] when there are none.
 	Items []User `json:"items"`
 
-	// Limit Examples: 20
-	Limit int64 `json:"limit"`
+	// Next Pass as `cursor` for the next page; absent on the last page.
+	//
+	// Examples: AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU
+	Next *string `json:"next,omitempty"`
 
-	// Offset Examples: 0
-	Offset int64 `json:"offset"`
-
-	// Total Number of users in all pages.
+	// Total Every matching item, in all pages; only when asked with total=true.
 	//
 	// Examples: 42
-	Total int64 `json:"total"`
+	Total *int64 `json:"total,omitempty"`
 }
 
 // UserRegister Examples: {"email":"ada@example.com","full_name":"Ada Lovelace","password":"correct horse battery staple"}
@@ -457,13 +473,28 @@ type UserUpdateMe struct {
 	FullName *string `json:"full_name,omitempty"`
 }
 
-// ListUsersParams defines parameters for ListUsers.
-type ListUsersParams struct {
-	// Limit Page size.
+// ListSessionsParams defines parameters for ListSessions.
+type ListSessionsParams struct {
+	// Limit Page size: 1 to 100 items.
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Offset Users to skip.
-	Offset *int64 `form:"offset,omitempty" json:"offset,omitempty"`
+	// Cursor Where the page starts: the `next` of the previous page, unchanged. Omit it for the first page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Total Also count every matching item (`total` in the answer); costs a count, so ask once rather than on every page.
+	Total *bool `form:"total,omitempty" json:"total,omitempty"`
+}
+
+// ListUsersParams defines parameters for ListUsers.
+type ListUsersParams struct {
+	// Limit Page size: 1 to 100 items.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Where the page starts: the `next` of the previous page, unchanged. Omit it for the first page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Total Also count every matching item (`total` in the answer); costs a count, so ask once rather than on every page.
+	Total *bool `form:"total,omitempty" json:"total,omitempty"`
 }
 
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
@@ -676,8 +707,10 @@ type ClientInterface interface {
 
 	// ListSessions List the current user's active sessions
 	//
+	// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
+	//
 	// Corresponds with GET /api/auth/sessions (the `ListSessions` operationId).
-	ListSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndSession End one of the current user's sessions
 	//
@@ -685,6 +718,8 @@ type ClientInterface interface {
 	EndSession(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users (superuser)
+	//
+	// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header); `total=true` adds the number of users.
 	//
 	// Corresponds with GET /api/users (the `ListUsers` operationId).
 	ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1010,9 +1045,11 @@ func (c *Client) RevokeWithFormdataBody(ctx context.Context, body RevokeFormdata
 
 // ListSessions List the current user's active sessions
 //
+// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
+//
 // Corresponds with GET /api/auth/sessions (the `ListSessions` operationId).
-func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListSessionsRequest(c.Server)
+func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSessionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1039,6 +1076,8 @@ func (c *Client) EndSession(ctx context.Context, id openapi_types.UUID, reqEdito
 }
 
 // ListUsers List users (superuser)
+//
+// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header); `total=true` adds the number of users.
 //
 // Corresponds with GET /api/users (the `ListUsers` operationId).
 func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1526,7 +1565,7 @@ func NewRevokeRequestWithBody(server string, contentType string, body io.Reader)
 }
 
 // NewListSessionsRequest constructs an http.Request for the ListSessions method
-func NewListSessionsRequest(server string) (*http.Request, error) {
+func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1542,6 +1581,57 @@ func NewListSessionsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Total != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "total", *params.Total, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1626,9 +1716,21 @@ func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request,
 
 		}
 
-		if params.Offset != nil {
+		if params.Cursor != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Total != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "total", *params.Total, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2073,10 +2175,12 @@ type ClientWithResponsesInterface interface {
 
 	// ListSessionsWithResponse List the current user's active sessions
 	//
+	// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/auth/sessions (the `ListSessions` operationId).
-	ListSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
+	ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
 
 	// EndSessionWithResponse End one of the current user's sessions
 	//
@@ -2086,6 +2190,8 @@ type ClientWithResponsesInterface interface {
 	EndSessionWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*EndSessionResponse, error)
 
 	// ListUsersWithResponse List users (superuser)
+	//
+	// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header); `total=true` adds the number of users.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2886,6 +2992,11 @@ func (r RevokeResponse) ContentType() string {
 	return ""
 }
 
+// ListSessionsResponse200Headers the declared response headers of an HTTP 200 response for ListSessions
+type ListSessionsResponse200Headers struct {
+	Link *string
+}
+
 // ListSessionsResponse503Headers the declared response headers of an HTTP 503 response for ListSessions
 type ListSessionsResponse503Headers struct {
 	RetryAfter int
@@ -2895,21 +3006,25 @@ type ListSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]AuthSession
+	JSON200 *AuthSessionPage
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Problem
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListSessionsResponse200Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListSessionsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListSessionsResponse) GetJSON200() *[]AuthSession {
+func (r ListSessionsResponse) GetJSON200() *AuthSessionPage {
 	return r.JSON200
 }
 
@@ -2921,6 +3036,11 @@ func (r ListSessionsResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListSessionsResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListSessionsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -3045,6 +3165,11 @@ func (r EndSessionResponse) ContentType() string {
 	return ""
 }
 
+// ListUsersResponse200Headers the declared response headers of an HTTP 200 response for ListUsers
+type ListUsersResponse200Headers struct {
+	Link *string
+}
+
 // ListUsersResponse503Headers the declared response headers of an HTTP 503 response for ListUsers
 type ListUsersResponse503Headers struct {
 	RetryAfter int
@@ -3067,6 +3192,8 @@ type ListUsersResponse struct {
 	ApplicationproblemJSON500 *Problem
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListUsersResponse200Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListUsersResponse503Headers
 }
@@ -4021,11 +4148,13 @@ func (c *ClientWithResponses) RevokeWithFormdataBodyWithResponse(ctx context.Con
 
 // ListSessionsWithResponse List the current user's active sessions
 //
+// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/auth/sessions (the `ListSessions` operationId).
-func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error) {
-	rsp, err := c.ListSessions(ctx, reqEditors...)
+func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error) {
+	rsp, err := c.ListSessions(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4046,6 +4175,8 @@ func (c *ClientWithResponses) EndSessionWithResponse(ctx context.Context, id ope
 }
 
 // ListUsersWithResponse List users (superuser)
+//
+// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header); `total=true` adds the number of users.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4893,7 +5024,7 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []AuthSession
+		var dest AuthSessionPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4913,6 +5044,13 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4930,6 +5068,16 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ListSessionsResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListSessionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5088,6 +5236,16 @@ func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ListUsersResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListUsersResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

@@ -164,7 +164,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the current user's active sessions */
+        /**
+         * List the current user's active sessions
+         * @description Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
+         */
         get: operations["list-sessions"];
         put?: never;
         post?: never;
@@ -198,7 +201,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users (superuser) */
+        /**
+         * List users (superuser)
+         * @description Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header); `total=true` adds the number of users.
+         */
         get: operations["list-users"];
         put?: never;
         /** Create a user (superuser) */
@@ -497,6 +503,39 @@ export interface components {
         };
         /**
          * @example {
+         *       "items": [
+         *         {
+         *           "client_id": "web",
+         *           "created_at": "2026-03-14T09:26:53Z",
+         *           "current": true,
+         *           "expires_at": "2026-04-13T09:26:53Z",
+         *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *           "ip": "203.0.113.7",
+         *           "last_used_at": "2026-03-15T18:02:11Z",
+         *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
+         *         }
+         *       ],
+         *       "next": "AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU",
+         *       "total": 42
+         *     }
+         */
+        AuthSessionPage: {
+            /** @description This page's items, oldest first; [] when there are none. */
+            items: components["schemas"]["AuthSession"][];
+            /**
+             * @description Pass as `cursor` for the next page; absent on the last page.
+             * @example AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU
+             */
+            next?: string;
+            /**
+             * Format: int64
+             * @description Every matching item, in all pages; only when asked with total=true.
+             * @example 42
+             */
+            total?: number;
+        };
+        /**
+         * @example {
          *       "access_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6IjNrX2V4YW1wbGUiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIwYjlhMmMxZSJ9.c2lnbmF0dXJl",
          *       "expires_in": 900,
          *       "refresh_token": "hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs",
@@ -682,29 +721,24 @@ export interface components {
          *           "updated_at": "2026-03-14T09:26:53Z"
          *         }
          *       ],
-         *       "limit": 20,
-         *       "offset": 0,
+         *       "next": "AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU",
          *       "total": 42
          *     }
          */
         UserPage: {
+            /** @description This page's items, oldest first; [] when there are none. */
             items: components["schemas"]["User"][];
             /**
-             * Format: int64
-             * @example 20
+             * @description Pass as `cursor` for the next page; absent on the last page.
+             * @example AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU
              */
-            limit: number;
+            next?: string;
             /**
              * Format: int64
-             * @example 0
-             */
-            offset: number;
-            /**
-             * Format: int64
-             * @description Number of users in all pages.
+             * @description Every matching item, in all pages; only when asked with total=true.
              * @example 42
              */
-            total: number;
+            total?: number;
         };
         /**
          * @example {
@@ -1373,7 +1407,14 @@ export interface operations {
     };
     "list-sessions": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size: 1 to 100 items. */
+                limit?: number;
+                /** @description Where the page starts: the `next` of the previous page, unchanged. Omit it for the first page. */
+                cursor?: string;
+                /** @description Also count every matching item (`total` in the answer); costs a count, so ask once rather than on every page. */
+                total?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1383,10 +1424,11 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuthSession"][];
+                    "application/json": components["schemas"]["AuthSessionPage"];
                 };
             };
             /** @description Bad Request */
@@ -1400,6 +1442,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1509,10 +1560,12 @@ export interface operations {
     "list-users": {
         parameters: {
             query?: {
-                /** @description Page size. */
+                /** @description Page size: 1 to 100 items. */
                 limit?: number;
-                /** @description Users to skip. */
-                offset?: number;
+                /** @description Where the page starts: the `next` of the previous page, unchanged. Omit it for the first page. */
+                cursor?: string;
+                /** @description Also count every matching item (`total` in the answer); costs a count, so ask once rather than on every page. */
+                total?: boolean;
             };
             header?: never;
             path?: never;
@@ -1523,6 +1576,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {

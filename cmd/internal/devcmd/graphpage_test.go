@@ -1,4 +1,4 @@
-package main
+package devcmd
 
 import (
 	"fmt"
@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/internal/devcmd/internal/shop"
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/fxgraph"
@@ -481,7 +482,7 @@ func TestDebugGraphConsoleControl(t *testing.T) {
 func TestDebugGraphReadableWithTenModules(t *testing.T) {
 	chromiumPath(t)
 	cfg := graphConfig(t)
-	ten := tenModules()
+	ten := shop.TenModules()
 	whole := func() fx.Option { return appOptions(append([]fx.Option{platform.WithConfig(cfg)}, ten...)...) }
 	g, err := fxgraph.Collect(whole())
 	if err != nil {

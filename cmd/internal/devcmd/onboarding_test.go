@@ -1,4 +1,4 @@
-package main
+package devcmd
 
 import (
 	"encoding/xml"
@@ -15,8 +15,8 @@ import (
 var update = flag.Bool("update", false, "rewrite docs/onboarding.md's picture and docs/onboarding-modules.svg")
 
 var (
-	onboardingDoc = filepath.Join("..", "..", "docs", "onboarding.md")
-	onboardingSVG = filepath.Join("..", "..", "docs", "onboarding-modules.svg")
+	onboardingDoc = filepath.Join("..", "..", "..", "docs", "onboarding.md")
+	onboardingSVG = filepath.Join("..", "..", "..", "docs", "onboarding-modules.svg")
 	pictureBlock  = regexp.MustCompile("(?s)(<!-- graph:begin[^\n]*-->\n```mermaid\n).*?(```\n<!-- graph:end -->)")
 )
 

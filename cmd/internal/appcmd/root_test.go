@@ -1,4 +1,4 @@
-package main
+package appcmd
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) (str
 		t.Setenv(k, v)
 	}
 	var out bytes.Buffer
-	root := newRoot()
+	root := NewRoot(nil)
 	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&out)
@@ -123,19 +123,6 @@ func TestMigrateStatusExitCode(t *testing.T) {
 	out, err = run(t, env, "", "migrate", "status", "--exit-code")
 	if err != nil || !strings.Contains(out, "0 pending") {
 		t.Fatalf("status after up: err=%v\n%s", err, out)
-	}
-}
-
-func TestOpenAPIDocument(t *testing.T) {
-	env := baseEnv(t, testkit.NewDatabaseURL(t, dialect.SQLite))
-	out, err := run(t, env, "", "openapi")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`"openapi": "3.1.0"`, `"/api/auth/login"`, `"/api/users/{id}"`, `"tokenUrl": "/api/auth/login"`, `application/x-www-form-urlencoded`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("OpenAPI document lacks %s", want)
-		}
 	}
 }
 

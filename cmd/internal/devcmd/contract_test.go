@@ -1,4 +1,4 @@
-package main
+package devcmd
 
 import (
 	"encoding/json"
@@ -19,8 +19,8 @@ import (
 
 // The committed contract: what `make openapi` writes.
 const (
-	openapiFile = "../../docs/openapi.json"
-	errorsFile  = "../../docs/errors.md"
+	openapiFile = "../../../docs/openapi.json"
+	errorsFile  = "../../../docs/errors.md"
 )
 
 // generated runs an `app` command that prints a document.

@@ -1,4 +1,4 @@
-package main
+package appcmd
 
 import (
 	"context"
@@ -16,7 +16,12 @@ import (
 	"github.com/acme/monolith/platform/metrics"
 )
 
-func serveCmd() *cobra.Command {
+// serveCmd serves the application; debugGraph adds to it what the
+// development binary adds (nil: nothing).
+func serveCmd(debugGraph func(config.Config) fx.Option) *cobra.Command {
+	if debugGraph == nil {
+		debugGraph = func(config.Config) fx.Option { return fx.Options() }
+	}
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API until SIGINT or SIGTERM",

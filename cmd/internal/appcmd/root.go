@@ -1,6 +1,7 @@
-// Command app is the one binary of the monolith: it serves the API, runs
-// migrations, administers users and draws the dependency graph.
-package main
+// Package appcmd holds the commands of the serving binary (cmd/app): serve,
+// migrate up|status, keys, users, version. The development binary
+// (cmd/app-dev) has the same tree plus the tools of package devcmd.
+package appcmd
 
 import (
 	"context"
@@ -16,10 +17,13 @@ import (
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/cli"
+	"github.com/acme/monolith/platform/config"
 )
 
-func main() {
-	err := newRoot().Execute()
+// Execute runs root as main of either binary: a failed command prints one
+// line for the operator and sets the exit status.
+func Execute(root *cobra.Command) {
+	err := root.Execute()
 	var code exitCode
 	switch {
 	case err == nil:
@@ -31,14 +35,17 @@ func main() {
 	}
 }
 
-func newRoot() *cobra.Command {
+// NewRoot is the serving binary's command tree. serveDev adds to the
+// application `serve` runs (the development binary's /debug/graph); nil
+// adds nothing.
+func NewRoot(serveDev func(config.Config) fx.Option) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "app",
 		Short:         "The modular monolith: API server, migrations and administration",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), migrateCmd(), graphCmd(), openapiCmd(), errorsCmd(), versionCmd(), newCmd(), configCmd())
+	root.AddCommand(serveCmd(serveDev), migrateCmd(), versionCmd(), configCmd())
 	// The modules' own commands (app keys, app users...).
 	cli.AddTo(root, runInApp)
 	return root
@@ -52,6 +59,10 @@ func appOptions(extra ...fx.Option) fx.Option {
 	opts = append(opts, modules.All...)
 	return fx.Options(append(opts, extra...)...)
 }
+
+// AppOptions is appOptions, for the development tools that build the
+// application without serving it.
+var AppOptions = appOptions
 
 var contextType = reflect.TypeFor[context.Context]()
 

@@ -1,4 +1,4 @@
-package main
+package appcmd
 
 import (
 	"bytes"
@@ -69,7 +69,7 @@ func TestConfigCommandShowsSourcesAndRedactsSecrets(t *testing.T) {
 	t.Setenv("HTTP_ADDR", "127.0.0.1:7777")
 	t.Setenv("SMTP_PASSWORD", "env-secret-value")
 	var out bytes.Buffer
-	root := newRoot()
+	root := NewRoot(nil)
 	root.SetOut(&out)
 	root.SetArgs([]string{"config"})
 	if err := root.Execute(); err != nil {
