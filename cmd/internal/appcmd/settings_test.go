@@ -16,7 +16,7 @@ import (
 // failure names the command that rewrites them. The control edits a copy
 // and sees it reported.
 func TestConfigFilesAreCurrent(t *testing.T) {
-	root := filepath.Join("..", "..")
+	root := filepath.Join("..", "..", "..")
 	stale, err := staleConfigFiles(root)
 	if err != nil {
 		t.Fatal(err)

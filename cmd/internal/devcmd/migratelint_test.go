@@ -81,7 +81,7 @@ func TestMigrateLintAgainstBase(t *testing.T) {
 	repo := t.TempDir()
 	root := filepath.Join(repo, "migrations")
 	for _, sub := range []string{"postgres", "sqlite"} {
-		if err := os.CopyFS(filepath.Join(root, sub), os.DirFS(filepath.Join("../../migrations", sub))); err != nil {
+		if err := os.CopyFS(filepath.Join(root, sub), os.DirFS(filepath.Join("../../../migrations", sub))); err != nil {
 			t.Fatal(err)
 		}
 	}
