@@ -1,0 +1,406 @@
+package usersvc_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/acme/monolith/modules/users/usersvc"
+	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/paging"
+)
+
+// The business rules of the users service, on fakes: the store's own
+// behaviour (uniqueness, the last-superuser guard in its transaction) is
+// tested on real databases through the API; here only what the service
+// decides is.
+
+type memStore struct {
+	users  map[uuid.UUID]usersvc.User
+	reads  int
+	writes int
+}
+
+func newMemStore() *memStore { return &memStore{users: map[uuid.UUID]usersvc.User{}} }
+
+func (m *memStore) Create(_ context.Context, u usersvc.User) (usersvc.User, error) {
+	for _, o := range m.users {
+		if o.Email == u.Email {
+			return usersvc.User{}, usersvc.ErrEmailTaken
+		}
+	}
+	m.writes++
+	m.users[u.ID] = u
+	return u, nil
+}
+
+func (m *memStore) ByID(_ context.Context, id uuid.UUID) (usersvc.User, error) {
+	m.reads++
+	u, ok := m.users[id]
+	if !ok {
+		return usersvc.User{}, usersvc.ErrNotFound
+	}
+	return u, nil
+}
+
+func (m *memStore) ByEmail(_ context.Context, email string) (usersvc.User, error) {
+	m.reads++
+	for _, u := range m.users {
+		if u.Email == email {
+			return u, nil
+		}
+	}
+	return usersvc.User{}, usersvc.ErrNotFound
+}
+
+func (m *memStore) List(context.Context, paging.Request) (paging.Result[usersvc.User], error) {
+	var out paging.Result[usersvc.User]
+	for _, u := range m.users {
+		out.Items = append(out.Items, u)
+	}
+	return out, nil
+}
+
+func (m *memStore) Update(_ context.Context, id uuid.UUID, c usersvc.Change) (usersvc.User, error) {
+	u, ok := m.users[id]
+	if !ok {
+		return usersvc.User{}, usersvc.ErrNotFound
+	}
+	m.writes++
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&u.Email, c.Email)
+	set(&u.FullName, c.FullName)
+	set(&u.PasswordHash, c.PasswordHash)
+	if c.IsActive != nil {
+		u.IsActive = *c.IsActive
+	}
+	if c.IsSuperuser != nil {
+		u.IsSuperuser = *c.IsSuperuser
+	}
+	m.users[id] = u
+	return u, nil
+}
+
+func (m *memStore) Delete(_ context.Context, id uuid.UUID) error {
+	if _, ok := m.users[id]; !ok {
+		return usersvc.ErrNotFound
+	}
+	m.writes++
+	delete(m.users, id)
+	return nil
+}
+
+// plainHasher is a hasher without the cost: "h:" + the password.
+type plainHasher struct{ hashed int }
+
+func (h *plainHasher) Hash(_ context.Context, pw string) (string, error) {
+	h.hashed++
+	return "h:" + pw, nil
+}
+func (h *plainHasher) Verify(_ context.Context, encoded, pw string) (bool, error) {
+	return encoded == "h:"+pw, nil
+}
+func (h *plainHasher) VerifyDummy(context.Context, string) error { return nil }
+func (h *plainHasher) NeedsRehash(string) bool                   { return false }
+
+// revocations records what the service asked the auth module to end.
+type revocations struct{ sessions, resets []uuid.UUID }
+
+func (r *revocations) RevokeUserSessions(_ context.Context, id uuid.UUID) error {
+	r.sessions = append(r.sessions, id)
+	return nil
+}
+func (r *revocations) RevokePasswordResets(_ context.Context, id uuid.UUID) error {
+	r.resets = append(r.resets, id)
+	return nil
+}
+
+type notices struct{ sent []usersvc.Notice }
+
+func (n *notices) Notify(_ context.Context, x usersvc.Notice) error {
+	n.sent = append(n.sent, x)
+	return nil
+}
+
+type fixture struct {
+	svc     *usersvc.Service
+	store   *memStore
+	hasher  *plainHasher
+	revoked *revocations
+	told    *notices
+	admin   usersvc.User
+	user    usersvc.User
+}
+
+const userPassword = "correct horse battery"
+
+func newFixture(t *testing.T, signup bool) *fixture {
+	t.Helper()
+	f := &fixture{store: newMemStore(), hasher: &plainHasher{}, revoked: &revocations{}, told: &notices{}}
+	f.svc = usersvc.New(f.store, f.hasher, zap.NewNop(), usersvc.Options{
+		SignupEnabled: signup, Revoker: f.revoked, Notices: f.told,
+	})
+	ctx := context.Background()
+	var err error
+	if f.admin, err = f.svc.CreateSuperuser(ctx, "admin@example.com", "admin passphrase long", ""); err != nil {
+		t.Fatal(err)
+	}
+	if f.user, err = f.svc.Create(ctx, usersvc.NewUser{Email: "ada@example.com", Password: userPassword, IsActive: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.hasher.hashed, f.store.reads, f.store.writes = 0, 0, 0
+	return f
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func fields(err error) []string {
+	var m fault.Multi
+	if errors.As(err, &m) {
+		var out []string
+		for _, e := range m {
+			out = append(out, e.Field+":"+e.Code)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if fe, ok := fault.As(err); ok {
+		return []string{fe.Field + ":" + fe.Code}
+	}
+	return nil
+}
+
+// TestCredentialChangesEndWhatTheyShould: each change ends the sessions,
+// the reset tokens and sends the notices its rule says, and nothing more.
+func TestCredentialChangesEndWhatTheyShould(t *testing.T) {
+	type want struct {
+		sessions, resets bool
+		notice           []usersvc.NoticeKind
+		to               string
+		by               usersvc.Actor
+	}
+	cases := map[string]struct {
+		do   func(f *fixture) error
+		want want
+	}{
+		"rename": {
+			do: func(f *fixture) error {
+				_, err := f.svc.UpdateProfile(context.Background(), f.user.ID, usersvc.ProfilePatch{FullName: ptr("Ada Lovelace")})
+				return err
+			},
+		},
+		"own email, with the password": {
+			do: func(f *fixture) error {
+				_, err := f.svc.UpdateProfile(context.Background(), f.user.ID, usersvc.ProfilePatch{Email: ptr("ADA@example.org"), CurrentPassword: ptr(userPassword)})
+				return err
+			},
+			want: want{resets: true, notice: []usersvc.NoticeKind{usersvc.EmailChanged}, to: "ada@example.com", by: usersvc.BySelf},
+		},
+		"own password": {
+			do: func(f *fixture) error {
+				return f.svc.ChangePassword(context.Background(), f.user.ID, userPassword, "a new long passphrase")
+			},
+			want: want{sessions: true, resets: true, notice: []usersvc.NoticeKind{usersvc.PasswordChanged}, to: "ada@example.com", by: usersvc.BySelf},
+		},
+		"reset": {
+			do: func(f *fixture) error {
+				return f.svc.ResetPassword(context.Background(), f.user.ID, "a new long passphrase")
+			},
+			want: want{sessions: true, resets: true, notice: []usersvc.NoticeKind{usersvc.PasswordChanged}, to: "ada@example.com", by: usersvc.ByReset},
+		},
+		"admin sets the password": {
+			do: func(f *fixture) error {
+				_, err := f.svc.Update(context.Background(), f.admin.ID, f.user.ID, usersvc.Patch{Password: ptr("a new long passphrase")})
+				return err
+			},
+			want: want{sessions: true, resets: true, notice: []usersvc.NoticeKind{usersvc.PasswordChanged}, to: "ada@example.com", by: usersvc.ByAdmin},
+		},
+		"admin deactivates": {
+			do: func(f *fixture) error {
+				_, err := f.svc.Update(context.Background(), f.admin.ID, f.user.ID, usersvc.Patch{IsActive: ptr(false)})
+				return err
+			},
+			want: want{sessions: true, resets: true},
+		},
+		"admin promotes": {
+			do: func(f *fixture) error {
+				_, err := f.svc.Update(context.Background(), f.admin.ID, f.user.ID, usersvc.Patch{IsSuperuser: ptr(true)})
+				return err
+			},
+		},
+		"admin deletes": {
+			do:   func(f *fixture) error { return f.svc.Delete(context.Background(), f.admin.ID, f.user.ID) },
+			want: want{sessions: true, resets: true},
+		},
+		"same email in another case": {
+			do: func(f *fixture) error {
+				_, err := f.svc.UpdateProfile(context.Background(), f.user.ID, usersvc.ProfilePatch{Email: ptr("Ada@Example.com"), CurrentPassword: ptr(userPassword)})
+				return err
+			},
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, true)
+			if err := c.do(f); err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Contains(f.revoked.sessions, f.user.ID); got != c.want.sessions || len(f.revoked.sessions) > 1 {
+				t.Errorf("sessions ended: %v, want %v", f.revoked.sessions, c.want.sessions)
+			}
+			if got := slices.Contains(f.revoked.resets, f.user.ID); got != c.want.resets || len(f.revoked.resets) > 1 {
+				t.Errorf("reset tokens ended: %v, want %v", f.revoked.resets, c.want.resets)
+			}
+			var kinds []usersvc.NoticeKind
+			for _, n := range f.told.sent {
+				kinds = append(kinds, n.Kind)
+				if n.To != c.want.to || n.By != c.want.by {
+					t.Errorf("notice %+v, want to %q by %v", n, c.want.to, c.want.by)
+				}
+			}
+			if !slices.Equal(kinds, c.want.notice) {
+				t.Errorf("notices %v, want %v", kinds, c.want.notice)
+			}
+		})
+	}
+}
+
+// TestEmailChangeNeedsTheCurrentPassword: without it, or with a wrong
+// one, nothing is written and nobody is told; a rename costs no read.
+func TestEmailChangeNeedsTheCurrentPassword(t *testing.T) {
+	for name, c := range map[string]struct {
+		patch usersvc.ProfilePatch
+		want  []string
+	}{
+		"missing": {usersvc.ProfilePatch{Email: ptr("new@example.com")}, []string{"current_password:required"}},
+		"empty":   {usersvc.ProfilePatch{Email: ptr("new@example.com"), CurrentPassword: ptr("")}, []string{"current_password:required"}},
+		"wrong":   {usersvc.ProfilePatch{Email: ptr("new@example.com"), CurrentPassword: ptr("not it at all")}, []string{"current_password:incorrect_password"}},
+		"wrong, with a rename only": {
+			usersvc.ProfilePatch{FullName: ptr("Zoë"), CurrentPassword: ptr("not it at all")}, []string{"current_password:incorrect_password"},
+		},
+		"bad email and missing password together": {
+			usersvc.ProfilePatch{Email: ptr("not an email")}, []string{"current_password:required", "email:invalid_email"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, true)
+			_, err := f.svc.UpdateProfile(context.Background(), f.user.ID, c.patch)
+			if got := fields(err); !slices.Equal(got, c.want) {
+				t.Fatalf("errors %v, want %v (%v)", got, c.want, err)
+			}
+			if f.store.writes != 0 || len(f.told.sent) != 0 || len(f.revoked.resets) != 0 {
+				t.Fatalf("a refused change wrote %d times, told %v, ended resets %v", f.store.writes, f.told.sent, f.revoked.resets)
+			}
+		})
+	}
+	f := newFixture(t, true)
+	if _, err := f.svc.UpdateProfile(context.Background(), f.user.ID, usersvc.ProfilePatch{FullName: ptr("Zoë")}); err != nil || f.store.reads != 0 {
+		t.Fatalf("a rename: %v, %d reads (want none)", err, f.store.reads)
+	}
+}
+
+// TestSuperusersCannotBypassOrLockThemselvesOut: on their own account the
+// admin route refuses credentials (self service asks for the password)
+// and self-demotion; deleting oneself is refused; nothing is written.
+func TestSuperusersCannotBypassOrLockThemselvesOut(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		patch usersvc.Patch
+		want  error
+	}{
+		"own email":     {usersvc.Patch{Email: ptr("boss@example.com")}, usersvc.ErrSelfService},
+		"own password":  {usersvc.Patch{Password: ptr("a new long passphrase")}, usersvc.ErrSelfService},
+		"deactivate":    {usersvc.Patch{IsActive: ptr(false)}, usersvc.ErrDemoteSelf},
+		"drop the role": {usersvc.Patch{IsSuperuser: ptr(false)}, usersvc.ErrDemoteSelf},
+	} {
+		if _, err := f.svc.Update(ctx, f.admin.ID, f.admin.ID, c.patch); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	if err := f.svc.Delete(ctx, f.admin.ID, f.admin.ID); !errors.Is(err, usersvc.ErrDeleteSelf) {
+		t.Errorf("delete self: %v", err)
+	}
+	if f.store.writes != 0 || f.hasher.hashed != 0 {
+		t.Fatalf("refusals wrote %d times and hashed %d passwords", f.store.writes, f.hasher.hashed)
+	}
+	// Control: the same edits of a name are allowed.
+	if _, err := f.svc.Update(ctx, f.admin.ID, f.admin.ID, usersvc.Patch{FullName: ptr("Boss")}); err != nil {
+		t.Fatalf("own full name through the admin route: %v", err)
+	}
+}
+
+// TestInputIsCheckedBeforeAnyCost: every failing field is reported at
+// once, multibyte text is counted in characters, and nothing is hashed
+// or stored for a refused account.
+func TestInputIsCheckedBeforeAnyCost(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	_, err := f.svc.Create(ctx, usersvc.NewUser{Email: " x@example.com", Password: "short", FullName: "line\nbreak"})
+	if got, want := fields(err), []string{"email:invalid_email", "full_name:control_characters", "password:password_too_short"}; !slices.Equal(got, want) {
+		t.Fatalf("errors %v, want %v", got, want)
+	}
+	name := strings.Repeat("日", usersvc.MaxFullName)
+	if _, err := f.svc.Create(ctx, usersvc.NewUser{Email: "jp@example.com", Password: userPassword, FullName: name}); err != nil {
+		t.Fatalf("%d characters (%d bytes): %v", usersvc.MaxFullName, len(name), err)
+	}
+	_, err = f.svc.Create(ctx, usersvc.NewUser{Email: "jp2@example.com", Password: userPassword, FullName: name + "日"})
+	if got := fields(err); !slices.Equal(got, []string{"full_name:too_long"}) {
+		t.Fatalf("one character more: %v", got)
+	}
+	if f.hasher.hashed != 1 || f.store.writes != 1 {
+		t.Fatalf("hashed %d, wrote %d: refused input must cost neither", f.hasher.hashed, f.store.writes)
+	}
+	if _, err := f.svc.Create(ctx, usersvc.NewUser{Email: "ADA@example.com", Password: userPassword}); !errors.Is(err, usersvc.ErrEmailTaken) {
+		t.Fatalf("an existing email in capitals: %v", err)
+	}
+}
+
+// TestPasswordChangeRules: the current password must be right and the new
+// one different; neither refusal writes.
+func TestPasswordChangeRules(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	if got := fields(f.svc.ChangePassword(ctx, f.user.ID, "not it at all", "a new long passphrase")); !slices.Equal(got, []string{"current_password:incorrect_password"}) {
+		t.Errorf("wrong current: %v", got)
+	}
+	if got := fields(f.svc.ChangePassword(ctx, f.user.ID, userPassword, userPassword)); !slices.Equal(got, []string{"new_password:password_unchanged"}) {
+		t.Errorf("unchanged: %v", got)
+	}
+	if got := fields(f.svc.ChangePassword(ctx, f.user.ID, userPassword, "short")); !slices.Equal(got, []string{"new_password:password_too_short"}) {
+		t.Errorf("too short: %v", got)
+	}
+	if f.store.writes != 0 || len(f.revoked.sessions) != 0 {
+		t.Fatalf("refusals wrote %d times, ended sessions %v", f.store.writes, f.revoked.sessions)
+	}
+}
+
+// TestSignupAndBootstrap: closed signup refuses before any cost; the
+// first superuser is created once, and a replica that loses the race to
+// create it is not an error.
+func TestSignupAndBootstrap(t *testing.T) {
+	ctx := context.Background()
+	closed := newFixture(t, false)
+	if _, err := closed.svc.Register(ctx, "new@example.com", userPassword, "", "192.0.2.1"); !errors.Is(err, usersvc.ErrSignupDisabled) || closed.hasher.hashed != 0 {
+		t.Fatalf("closed signup: %v, %d hashes", err, closed.hasher.hashed)
+	}
+	f := newFixture(t, true)
+	if created, err := f.svc.EnsureSuperuser(ctx, "Admin@Example.com", "another passphrase"); err != nil || created {
+		t.Fatalf("existing superuser (another case): created=%v %v", created, err)
+	}
+	if created, err := f.svc.EnsureSuperuser(ctx, "root@example.com", "root passphrase long"); err != nil || !created {
+		t.Fatalf("new superuser: created=%v %v", created, err)
+	}
+	if _, err := f.svc.EnsureSuperuser(ctx, "not an email", "x"); err == nil || !strings.Contains(err.Error(), "FIRST_SUPERUSER_EMAIL") {
+		t.Fatalf("bad email names the variable: %v", err)
+	}
+}
