@@ -6,7 +6,9 @@ SHELL := bash
 GO            ?= go
 BIN           := bin/app
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS       := -s -w -X github.com/acme/monolith/platform/buildinfo.Version=$(VERSION)
+# The module path, from go.mod: gonew rewrites only go.mod and imports.
+MODULE        := $(shell $(GO) list -m)
+LDFLAGS       := -s -w -X $(MODULE)/platform/buildinfo.Version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 TEST_FLAGS    ?= -race -count=1 -timeout 20m
 

@@ -1,4 +1,4 @@
-// Command app is the one binary of the monolith: it serves the API, runs
+// Command app is the service's one binary: it serves the API, runs
 // migrations, administers users and draws the dependency graph.
 package main
 

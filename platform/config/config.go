@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acme/monolith/platform/buildinfo"
 )
 
 // Environments.
@@ -275,8 +277,8 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 
 	l.section = AuthSection
 	c.Auth = Auth{
-		Issuer:         l.str("JWT_ISSUER", "monolith"),
-		Audience:       l.str("JWT_AUDIENCE", "monolith-api"),
+		Issuer:         l.str("JWT_ISSUER", DefaultIssuer()),
+		Audience:       l.str("JWT_AUDIENCE", DefaultAudience()),
 		AccessTokenTTL: l.duration("ACCESS_TOKEN_TTL", 15*time.Minute),
 		PrivateKeyPEM:  l.str("JWT_PRIVATE_KEY", ""),
 		PrivateKeyFile: l.str("JWT_PRIVATE_KEY_FILE", ""),
@@ -340,7 +342,7 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 
 // developmentKEK seals signing keys in development when
 // JWT_KEY_ENCRYPTION_KEY is unset. It is public, so production refuses it.
-var developmentKEK = sha256.Sum256([]byte("monolith development key-encryption key; never use in production"))
+var developmentKEK = sha256.Sum256([]byte(buildinfo.Service + " development key-encryption key; never use in production"))
 
 func (c *Config) loadSessions(l *loader, prod bool) {
 	l.section = SessionsSection

@@ -4,13 +4,15 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+
+	"github.com/acme/monolith/platform/buildinfo"
 )
 
 func loadTelemetry(l *loader) Telemetry {
 	t := Telemetry{
 		MetricsAddr:  l.str("METRICS_ADDR", "127.0.0.1:9090"),
 		OTLPEndpoint: l.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
-		ServiceName:  l.str("OTEL_SERVICE_NAME", "monolith"),
+		ServiceName:  l.str("OTEL_SERVICE_NAME", buildinfo.Service),
 		SampleRatio:  1,
 	}
 	if t.MetricsAddr != MetricsOff {
@@ -33,3 +35,9 @@ func loadTelemetry(l *loader) Telemetry {
 	}
 	return t
 }
+
+// DefaultIssuer is JWT_ISSUER's default: the service's name.
+func DefaultIssuer() string { return buildinfo.Service }
+
+// DefaultAudience is JWT_AUDIENCE's default: the service's API.
+func DefaultAudience() string { return buildinfo.Service + "-api" }

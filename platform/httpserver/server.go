@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/metrics"
@@ -73,7 +74,7 @@ func New(p Params) *Server {
 		limits:  newBodyLimits(int64(p.Config.BodyLimit)),
 	}
 	s.app = fiber.New(fiber.Config{
-		AppName:               "monolith",
+		AppName:               buildinfo.Service,
 		DisableStartupMessage: true,
 		ReadTimeout:           p.Config.ReadTimeout,
 		WriteTimeout:          p.Config.WriteTimeout,
@@ -161,7 +162,7 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 // APIConfig is the OpenAPI 3.1 configuration shared by the server and the
 // `app openapi` command.
 func APIConfig() huma.Config {
-	cfg := huma.DefaultConfig("Monolith API", APIVersion)
+	cfg := huma.DefaultConfig(buildinfo.Title()+" API", APIVersion)
 	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
 	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
 	cfg.CreateHooks = nil
