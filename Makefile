@@ -127,6 +127,12 @@ module: ## Generate a feature module: make module name=notes (see README "Add a 
 	@test -n "$(name)" || (echo "usage: make module name=<plural_noun>"; exit 2)
 	$(GO) run ./cmd/app new module $(name)
 
+.PHONY: rename
+rename: ## Name the service after gonew: make rename name=NAME (docs/starting.md)
+	@test -n "$(name)" || (echo "usage: make rename name=<dns-label>"; exit 2)
+	$(GO) run ./cmd/rename $(name)
+	$(MAKE) generate openapi
+
 .PHONY: onboarding
 onboarding: ## Redraw only the module picture in docs/onboarding.md and docs/onboarding-modules.svg (make generate does it too)
 	$(GO) test ./cmd/app -run TestOnboardingPictureIsCurrent -count=1 -update

@@ -17,8 +17,8 @@ import (
 // -ldflags "-X <module>/platform/buildinfo.Service=NAME".
 var Service = "monolith"
 
-// Title is Service as a reader sees it in a heading: "monolith" is
-// "Monolith".
+// Title is Service as a reader sees it in a heading: "shop" is
+// "Shop".
 func Title() string {
 	if Service == "" {
 		return ""
