@@ -94,7 +94,7 @@ func TestStartFromTemplate(t *testing.T) {
 	run(t, dst, offline, "go", "build", "./...")
 	run(t, dst, offline, "go", "vet", "./...")
 	out = run(t, dst, offline, "go", "test", "-count=1", "-short",
-		"./cmd/app/...", "./cmd/rename/...", "./platform/config/...", "./platform/buildinfo/...", "./deploy/...")
+		"./cmd/app/...", "./cmd/rename/...", "./platform/config/...", "./platform/buildinfo/...", "./platform/archtest/...", "./deploy/...")
 	t.Logf("tests of the result:\n%s", out)
 
 	// The derived defaults follow the name.
