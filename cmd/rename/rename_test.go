@@ -9,6 +9,15 @@ import (
 	"github.com/acme/monolith/platform/buildinfo"
 )
 
+// newName is a name other than the current one, so that the tests rename
+// also in a project already renamed (TestStartFromTemplate runs them there).
+func newName() string {
+	if buildinfo.Service == "billing" {
+		return "payments"
+	}
+	return "billing"
+}
+
 // copyInputs copies, from the repository, the files Rename reads into a
 // temporary root.
 func copyInputs(t *testing.T) string {
@@ -56,18 +65,19 @@ func snapshot(t *testing.T, root string) map[string]string {
 
 func TestRenameRewritesTheOnePlaceAndWhatCannotDerive(t *testing.T) {
 	root := copyInputs(t)
-	res, err := Rename(root, "shop")
+	name := newName()
+	res, err := Rename(root, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Old != buildinfo.Service || res.New != "shop" {
+	if res.Old != buildinfo.Service || res.New != name {
 		t.Errorf("result = %+v", res)
 	}
 	if len(res.Changed) != len(wordFiles)+1 { // every word file, and buildinfo; the module-path mentions already name go.mod's module
 		t.Errorf("changed %d files %v, want %d", len(res.Changed), res.Changed, len(wordFiles)+1)
 	}
 	b, _ := os.ReadFile(filepath.Join(root, serviceFile))
-	if !strings.Contains(string(b), `var Service = "shop"`) {
+	if !strings.Contains(string(b), `var Service = "`+name+`"`) {
 		t.Error("buildinfo.Service was not rewritten")
 	}
 	module, err := modulePath(root)
@@ -81,13 +91,13 @@ func TestRenameRewritesTheOnePlaceAndWhatCannotDerive(t *testing.T) {
 		}
 	}
 	k, _ := os.ReadFile(filepath.Join(root, "deploy/base/kustomization.yaml"))
-	if !strings.Contains(string(k), "      - name=shop\n") {
+	if !strings.Contains(string(k), "      - name="+name+"\n") {
 		t.Error("the kustomize value was not rewritten")
 	}
 
 	// Idempotent: the same name again writes nothing.
 	before := snapshot(t, root)
-	res, err = Rename(root, "shop")
+	res, err = Rename(root, name)
 	if err != nil || len(res.Changed) != 0 {
 		t.Fatalf("second rename: %v, changed %v", err, res.Changed)
 	}
@@ -104,7 +114,7 @@ func TestRenameFollowsGoModsModule(t *testing.T) {
 	if err := os.WriteFile(mod, []byte("module example.com/you/shop\n"+rest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Rename(root, "shop"); err != nil {
+	if _, err := Rename(root, newName()); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range modulePaths {
@@ -154,7 +164,7 @@ func TestRenameStopsOnAFileThatLostTheName(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot(t, root)
-	if _, err := Rename(root, "shop"); err == nil || !strings.Contains(err.Error(), "compose.yaml") {
+	if _, err := Rename(root, newName()); err == nil || !strings.Contains(err.Error(), "compose.yaml") {
 		t.Fatalf("err = %v, want one naming compose.yaml", err)
 	}
 	if !equal(before, snapshot(t, root)) {
