@@ -35,7 +35,11 @@ func main() {
 		fmt.Printf("the service is named %s already: nothing changed\n", res.New)
 		return
 	}
-	fmt.Printf("renamed the service %s to %s:\n", res.Old, res.New)
+	if res.Old == res.New {
+		fmt.Printf("the service is named %s already; pointed at go.mod's module:\n", res.New)
+	} else {
+		fmt.Printf("renamed the service %s to %s:\n", res.Old, res.New)
+	}
 	for _, p := range res.Changed {
 		fmt.Println("  " + p)
 	}
