@@ -8,11 +8,10 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 
-	"golang.org/x/mod/modfile"
+	"github.com/acme/monolith/platform/scaffold"
 )
 
 // serviceFile holds buildinfo.Service, the one place the name is written
@@ -74,15 +73,21 @@ type Result struct {
 // rewrites buildinfo.Service and every file that cannot derive the name,
 // and points the module-path mentions at go.mod's module. Nothing is
 // written unless every edit succeeds; running it again changes nothing.
-func Rename(root, name string) (Result, error) {
+func Rename(dir, name string) (Result, error) {
 	if err := Check(name); err != nil {
 		return Result{}, err
 	}
-	module, err := modulePath(root)
+	// Every file operation goes through root, confined to the repository.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return Result{}, fmt.Errorf("repository root: %w", err)
+	}
+	defer func() { _ = root.Close() }()
+	module, err := scaffold.ModulePath(root)
 	if err != nil {
 		return Result{}, err
 	}
-	src, err := os.ReadFile(filepath.Join(root, serviceFile))
+	src, err := root.ReadFile(serviceFile)
 	if err != nil {
 		return Result{}, err
 	}
@@ -96,7 +101,7 @@ func Rename(root, name string) (Result, error) {
 		if b, ok := edits[path]; ok {
 			return b, nil
 		}
-		return os.ReadFile(filepath.Join(root, path))
+		return root.ReadFile(path)
 	}
 	for _, f := range wordFiles {
 		b, err := read(f.path)
@@ -147,19 +152,18 @@ func Rename(root, name string) (Result, error) {
 			continue
 		}
 		delete(edits, path)
-		full := filepath.Join(root, path)
-		cur, err := os.ReadFile(full)
+		cur, err := root.ReadFile(path)
 		if err != nil {
 			return res, err
 		}
 		if bytes.Equal(cur, b) {
 			continue
 		}
-		info, err := os.Stat(full)
+		info, err := root.Stat(path)
 		if err != nil {
 			return res, err
 		}
-		if err := os.WriteFile(full, b, info.Mode().Perm()); err != nil {
+		if err := root.WriteFile(path, b, info.Mode().Perm()); err != nil {
 			return res, err
 		}
 		res.Changed = append(res.Changed, path)
@@ -179,17 +183,6 @@ func Check(name string) error {
 		return fmt.Errorf("%q is not a DNS label: lower-case letters, digits and '-', starting with a letter and not ending with '-' (Kubernetes names carry it)", name)
 	}
 	return nil
-}
-
-func modulePath(root string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		return "", err
-	}
-	if p := modfile.ModulePath(b); p != "" {
-		return p, nil
-	}
-	return "", errors.New("go.mod declares no module")
 }
 
 type span struct{ start, end int }

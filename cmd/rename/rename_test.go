@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/acme/monolith/platform/buildinfo"
+	"github.com/acme/monolith/platform/scaffold"
 )
 
 // newName is a name other than the current one, so that the tests rename
@@ -80,7 +81,7 @@ func TestRenameRewritesTheOnePlaceAndWhatCannotDerive(t *testing.T) {
 	if !strings.Contains(string(b), `var Service = "`+name+`"`) {
 		t.Error("buildinfo.Service was not rewritten")
 	}
-	module, err := modulePath(root)
+	module, err := modulePathOf(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,4 +193,13 @@ func equal(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+func modulePathOf(dir string) (string, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = root.Close() }()
+	return scaffold.ModulePath(root)
 }

@@ -48,7 +48,7 @@ func TestStartFromTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
-	srcMod, err := modulePath(src)
+	srcMod, err := modulePathOf(src)
 	if err != nil {
 		t.Fatal(err)
 	}
