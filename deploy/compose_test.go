@@ -13,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	_ "github.com/acme/monolith/cmd/app/modules" // registers the modules' settings
 	"github.com/acme/monolith/platform/config"
 )
 
@@ -41,13 +42,31 @@ func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
 	return s
 }
 
+// declared is every variable of every registered section, the modules'
+// included.
+func declared(t *testing.T) []string {
+	t.Helper()
+	sections, err := config.Registered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, sec := range sections {
+		for _, v := range sec.Vars {
+			names = append(names, v.Name)
+		}
+	}
+	return names
+}
+
 // environment is a service's variables, each of which must be a setting
 // the application declares.
 func environment(t *testing.T, s types.ServiceConfig) map[string]string {
 	t.Helper()
+	known := declared(t)
 	env := map[string]string{}
 	for k, v := range s.Environment {
-		if !slices.Contains(config.Names(), k) {
+		if !slices.Contains(known, k) {
 			t.Errorf("service %s sets %s, which the application does not read", s.Name, k)
 		}
 		if v == nil {
@@ -99,9 +118,13 @@ func TestComposeStack(t *testing.T) {
 	}
 
 	env := environment(t, app)
-	cfg, err := config.LoadFrom(lookup(env))
-	if err != nil {
+	// Every section, the modules' too, as serve checks them.
+	if err := config.Check(config.SourceFrom(env)); err != nil {
 		t.Fatalf("the app's environment is not a valid configuration: %v", err)
+	}
+	cfg, err := config.FromSource(config.SourceFrom(env))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if cfg.Mail.SMTPHost != "mailpit" {
 		t.Errorf("mail goes to %q, not the SMTP catcher", cfg.Mail.SMTPHost)
@@ -133,8 +156,8 @@ func TestComposeStack(t *testing.T) {
 	if db.Hostname() != "pgbouncer" || db.Port() != ini["pgbouncer.listen_port"] || db.Query().Get("default_query_exec_mode") != "exec" {
 		t.Errorf("app database URL %s does not go through PgBouncer (listen_port %s) with unprepared statements", db.Redacted(), ini["pgbouncer.listen_port"])
 	}
-	if cfg.Sessions.SessionCacheTTL != 0 {
-		t.Errorf("SESSION_CACHE_TTL=%s behind a transaction pooler, where LISTEN hears no revocation: want 0", cfg.Sessions.SessionCacheTTL)
+	if ttl := env["SESSION_CACHE_TTL"]; ttl != "0" {
+		t.Errorf("SESSION_CACHE_TTL=%q behind a transaction pooler, where LISTEN hears no revocation: want 0", ttl)
 	}
 	name := strings.TrimPrefix(db.Path, "/")
 	if _, ok := ini["databases."+name]; !ok {

@@ -24,6 +24,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
+	// The application's modules declare their settings sections.
+	_ "github.com/acme/monolith/cmd/app/modules"
 	"github.com/acme/monolith/deploy"
 	"github.com/acme/monolith/migrations"
 	"github.com/acme/monolith/platform/buildinfo"
@@ -114,7 +116,16 @@ func one[T any](t *testing.T, what string, xs []*T) *T {
 // config loader (so an invalid or unknown variable fails here).
 func appConfig(t *testing.T, cm *corev1.ConfigMap) config.Config {
 	t.Helper()
-	known := config.Names()
+	sections, err := config.Registered()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var known []string
+	for _, sec := range sections {
+		for _, v := range sec.Vars {
+			known = append(known, v.Name)
+		}
+	}
 	for k := range cm.Data {
 		if !slices.Contains(known, k) {
 			t.Errorf("ConfigMap sets %s, which the application does not read", k)
@@ -129,13 +140,18 @@ func appConfig(t *testing.T, cm *corev1.ConfigMap) config.Config {
 		"JWT_PRIVATE_KEY":        "-----BEGIN PRIVATE KEY-----\nstand-in\n-----END PRIVATE KEY-----",
 		"JWT_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(kek),
 	}
-	cfg, err := config.LoadFrom(func(k string) (string, bool) {
-		if v, ok := secrets[k]; ok {
-			return v, true
-		}
-		v, ok := cm.Data[k]
-		return v, ok
-	})
+	env := map[string]string{}
+	for k, v := range cm.Data {
+		env[k] = v
+	}
+	for k, v := range secrets {
+		env[k] = v
+	}
+	// Every section, the modules' too, as serve checks them.
+	if err := config.Check(config.SourceFrom(env)); err != nil {
+		t.Fatalf("the ConfigMap is not a valid configuration: %v", err)
+	}
+	cfg, err := config.FromSource(config.SourceFrom(env))
 	if err != nil {
 		t.Fatalf("the ConfigMap is not a valid configuration: %v", err)
 	}

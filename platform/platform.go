@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"entgo.io/ent/dialect"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -32,8 +33,18 @@ import (
 // never provide these types themselves.
 var Module = fx.Module("platform",
 	fx.Provide(
-		config.Load,
-		sections,
+		config.NewSource,
+		// Each section is read and validated when first needed, so a
+		// command checks only what its graph builds: a migration or
+		// create-superuser in a pod needs no signing key or public URL.
+		section(0, func(c config.Config) config.Config { return c }),
+		section(config.HTTPSection, func(c config.Config) config.HTTP { return c.HTTP }),
+		section(config.DatabaseSection, func(c config.Config) config.Database { return c.Database }),
+		section(config.PasswordSection, func(c config.Config) config.Password { return c.Password }),
+		section(config.TelemetrySection, func(c config.Config) config.Telemetry { return c.Telemetry }),
+		section(config.SessionsSection, func(c config.Config) config.Sessions { return c.Sessions }),
+		section(config.MailSection, func(c config.Config) config.Mail { return c.Mail }),
+		fx.Annotate(config.PlatformSections, fx.ResultTags(`group:"`+config.SectionsGroup+`,flatten"`)),
 		logging.New,
 		openDatabase,
 		func(db *database.DB) *ent.Client { return db.Ent },
@@ -47,7 +58,7 @@ var Module = fx.Module("platform",
 		newMetrics,
 		newMetricsServer,
 		newTracer,
-		func(r *metrics.Registry) *metrics.Auth { return r.Auth },
+		func(r *metrics.Registry) prometheus.Registerer { return r.Registerer() },
 	),
 	fx.Invoke(httpserver.StartPprof),
 )
@@ -56,22 +67,13 @@ var Module = fx.Module("platform",
 // at the root of the application, so the application adds it beside Module.
 var Logger = fx.WithLogger(logging.FxLogger)
 
-// Sections lets a package depend on only its part of the configuration.
-type Sections struct {
-	fx.Out
-	HTTP      config.HTTP
-	Database  config.Database
-	Auth      config.Auth
-	Users     config.Users
-	Password  config.Password
-	Telemetry config.Telemetry
-	Sessions  config.Sessions
-	Mail      config.Mail
-}
-
-func sections(c config.Config) Sections {
-	return Sections{HTTP: c.HTTP, Database: c.Database, Auth: c.Auth, Users: c.Users, Password: c.Password,
-		Telemetry: c.Telemetry, Sessions: c.Sessions, Mail: c.Mail}
+// section reads one platform section from the source (APP_ENV and
+// LOG_* are read and checked with every one).
+func section[T any](s config.Section, pick func(config.Config) T) func(*config.Source) (T, error) {
+	return func(src *config.Source) (T, error) {
+		c, err := config.LoadSectionsFrom(src.Lookup, s)
+		return pick(c), err
+	}
 }
 
 // openDatabase opens the pool; on start it checks the database answers and
@@ -134,8 +136,15 @@ func newMetrics(db *database.DB, h *password.Hasher) *metrics.Registry {
 // newLimiter provides the attempt limiter and prunes its ended windows
 // while the application runs. Its subject hashes are keyed from
 // JWT_KEY_ENCRYPTION_KEY, a secret every replica shares.
-func newLimiter(lc fx.Lifecycle, db *database.DB, cfg config.Sessions, log *zap.Logger) *throttle.Limiter {
-	l := throttle.New(db, cfg.KeyEncryptionKey)
+//
+// The key is read at the first attempt: a one-shot command that builds a
+// service with a limiter but never counts (users create-superuser in a
+// pod) then needs no key. serve validates every section before it starts.
+func newLimiter(lc fx.Lifecycle, db *database.DB, src *config.Source, log *zap.Logger) *throttle.Limiter {
+	l := throttle.NewDeferred(db, func() ([]byte, error) {
+		c, err := config.LoadSectionsFrom(src.Lookup, config.SessionsSection)
+		return c.Sessions.KeyEncryptionKey, err
+	})
 	var stop func()
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
@@ -167,4 +176,11 @@ func newTracer(lc fx.Lifecycle, cfg config.Telemetry) (*tracing.Tracer, error) {
 	}
 	lc.Append(fx.Hook{OnStop: t.Shutdown})
 	return t, nil
+}
+
+// WithConfig replaces the platform's sections with cfg's, already read
+// and validated (serve checks every section before it starts; tests edit
+// them).
+func WithConfig(cfg config.Config) fx.Option {
+	return fx.Replace(cfg, cfg.HTTP, cfg.Database, cfg.Password, cfg.Telemetry, cfg.Sessions, cfg.Mail)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/problem"
@@ -57,7 +58,7 @@ func document() (*huma.OpenAPI, error) {
 		return nil, err
 	}
 	var s *httpserver.Server
-	app := fx.New(appOptions(cfg, fx.Populate(&s), fx.NopLogger))
+	app := fx.New(appOptions(platform.WithConfig(cfg), fx.Populate(&s), fx.NopLogger))
 	if err := app.Err(); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/fxgraph"
 )
@@ -26,7 +27,7 @@ func graphCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			g, err := fxgraph.Collect(appOptions(cfg))
+			g, err := fxgraph.Collect(appOptions(platform.WithConfig(cfg)))
 			if err != nil {
 				return err
 			}
@@ -65,5 +66,5 @@ func openapiCmd() *cobra.Command {
 
 // debugGraph serves /debug/graph in development (404 in production).
 func debugGraph(cfg config.Config) fx.Option {
-	return fxgraph.Debug(cfg.IsProduction(), func() fx.Option { return appOptions(cfg) })
+	return fxgraph.Debug(cfg.IsProduction(), func() fx.Option { return appOptions(platform.WithConfig(cfg)) })
 }

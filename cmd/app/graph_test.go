@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/fxgraph"
 	"github.com/acme/monolith/platform/testkit"
@@ -18,6 +19,11 @@ import (
 func graphConfig(t *testing.T) config.Config {
 	cfg := testkit.Config(t)
 	cfg.Database.URL = "sqlite://" + filepath.Join(t.TempDir(), "graph.db")
+	// The modules' sections read the environment: the superuser bootstrap
+	// hook is drawn only when one is configured.
+	t.Setenv("FIRST_SUPERUSER_EMAIL", testkit.SuperuserEmail)
+	t.Setenv("FIRST_SUPERUSER_PASSWORD", testkit.SuperuserPassword)
+	t.Setenv("JWT_PRIVATE_KEY", testkit.SigningKeyPEM(t))
 	return cfg
 }
 
@@ -48,7 +54,7 @@ func TestGraphFormats(t *testing.T) {
 				}
 				if level == "module" && format != "json" {
 					// Routes, hooks and the cross-module uses are in the picture.
-					want = []string{"GET /api/users/me", "POST /api/auth/login", "OnStart+OnStop (httpserver.New)", "OnStart (users.bootstrapSuperuser)", "authn.Directory"}
+					want = []string{"GET /api/users/me", "POST /api/auth/login", "OnStart+OnStop (httpserver.New)", "OnStart (users.bootstrapSuperuser)", "authn.Accounts"}
 				}
 				for _, w := range want {
 					if !strings.Contains(out, w) && !strings.Contains(out, htmlEscape(w)) {
@@ -73,7 +79,7 @@ func htmlEscape(s string) string {
 // TestModuleGraph checks the module-level facts against what the modules
 // declare: who consumes what from whom, which routes and hooks are whose.
 func TestModuleGraph(t *testing.T) {
-	g, err := fxgraph.Collect(appOptions(graphConfig(t)))
+	g, err := fxgraph.Collect(appOptions(platform.WithConfig(graphConfig(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +88,11 @@ func TestModuleGraph(t *testing.T) {
 		uses[u.From+"->"+u.To] = strings.Join(u.Types, ",")
 	}
 	for edge, typ := range map[string]string{
-		"auth->users":     "authn.Directory",      // auth's Users interface, satisfied by the users module
-		"platform->auth":  "authn.TokenVerifier",  // the resolver verifies tokens with auth
-		"users->platform": "*ent.Client",          // the users store
-		"platform->users": "authn.Directory",      // the resolver finds accounts through users
-		"users->auth":     "authn.SessionRevoker", // users ends sessions when credentials change
+		"auth->users":     "authn.Accounts",      // auth finds accounts through the users module
+		"platform->auth":  "authn.TokenVerifier", // the resolver verifies tokens with auth
+		"users->platform": "*ent.Client",         // the users store
+		"platform->users": "authn.Accounts",      // the resolver finds accounts through users
+		"users->auth":     "authn.Revoker",       // users ends sessions when credentials change
 	} {
 		if !strings.Contains(uses[edge], typ) {
 			t.Errorf("edge %s = %q, want it to carry %s", edge, uses[edge], typ)
@@ -94,9 +100,9 @@ func TestModuleGraph(t *testing.T) {
 	}
 	// Control: an edge carries exactly what crosses it, not every type the
 	// other module provides (users never sees auth's services or store).
-	// users ends sessions and reset tokens through the two revokers.
-	if got := uses["users->auth"]; got != "authn.ResetRevoker,authn.SessionRevoker" {
-		t.Errorf("users consumes %q from auth, want only authn.ResetRevoker and authn.SessionRevoker", got)
+	// users ends sessions and reset tokens through the one revoker.
+	if got := uses["users->auth"]; got != "authn.Revoker" {
+		t.Errorf("users consumes %q from auth, want only authn.Revoker", got)
 	}
 	// A value group is one collection, not a use of each member's module.
 	for _, u := range g.Uses {

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/fxgraph"
 	"github.com/acme/monolith/platform/testkit"
@@ -68,7 +69,7 @@ func TestDebugGraphFirstRequestsAtOnce(t *testing.T) {
 	var builds atomic.Int32
 	app := testkit.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(fxgraph.Debug(false, func() fx.Option {
 		builds.Add(1)
-		return appOptions(cfg)
+		return appOptions(platform.WithConfig(cfg))
 	})))
 	const n = 24
 	start := make(chan struct{})
@@ -317,7 +318,7 @@ func (p cyPicture) renderedFonts(t *testing.T) (module, arrow float64) {
 func TestDebugGraphPageInChromium(t *testing.T) {
 	chromiumPath(t)
 	cfg := graphConfig(t)
-	g, err := fxgraph.Collect(appOptions(cfg))
+	g, err := fxgraph.Collect(appOptions(platform.WithConfig(cfg)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +371,7 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 			want = append(want, "registered by "+h.RegisteredBy)
 		}
 	}
-	want = append(want, "authn.SessionRevoker", "Adds to value groups")
+	want = append(want, "authn.Revoker", "Adds to value groups")
 	for _, w := range want {
 		if !strings.Contains(users, w) {
 			t.Errorf("users' details lack %q:\n%s", w, users)
@@ -441,7 +442,7 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 // CSP forbids) is served, and the violation must be reported.
 func TestDebugGraphConsoleControl(t *testing.T) {
 	chromiumPath(t)
-	g, err := fxgraph.Collect(appOptions(graphConfig(t)))
+	g, err := fxgraph.Collect(appOptions(platform.WithConfig(graphConfig(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +482,7 @@ func TestDebugGraphReadableWithTenModules(t *testing.T) {
 	chromiumPath(t)
 	cfg := graphConfig(t)
 	ten := tenModules()
-	whole := func() fx.Option { return appOptions(cfg, ten...) }
+	whole := func() fx.Option { return appOptions(append([]fx.Option{platform.WithConfig(cfg)}, ten...)...) }
 	g, err := fxgraph.Collect(whole())
 	if err != nil {
 		t.Fatal(err)

@@ -71,7 +71,7 @@ func TestKeysRemoveReachesEveryReplica(t *testing.T) {
 	}
 	px := testkit.NewFaultProxy(t, u.Host)
 	u.Host = px.Addr()
-	hour := testkit.WithConfig(func(c *config.Config) { c.Sessions.KeyRefresh = time.Hour })
+	hour := testkit.WithEnv("JWT_KEY_REFRESH_INTERVAL", "1h")
 	a := testkit.Start(t, open(url), hour)
 	b := testkit.Start(t, open(u.String()), hour)
 	replicas := map[string]*testkit.App{"a": a, "b": b}

@@ -3,9 +3,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/fx"
@@ -13,7 +15,7 @@ import (
 	"github.com/acme/monolith/cmd/app/modules"
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/buildinfo"
-	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/cli"
 )
 
 func main() {
@@ -36,17 +38,70 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), migrateCmd(), usersCmd(), graphCmd(), openapiCmd(), errorsCmd(), versionCmd(), newCmd(), keysCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), graphCmd(), openapiCmd(), errorsCmd(), versionCmd(), newCmd(), configCmd())
+	// The modules' own commands (app keys, app users...).
+	cli.AddTo(root, runInApp)
 	return root
 }
 
-// appOptions is the whole application: the platform, every module, and the
-// configuration already loaded (so a bad variable is reported plainly,
-// before fx starts).
-func appOptions(cfg config.Config, extra ...fx.Option) fx.Option {
-	opts := []fx.Option{platform.Module, platform.Logger, fx.Replace(cfg)}
+// appOptions is the whole application: the platform and every module.
+// Each settings section is read when first needed; a command that must
+// report every bad variable first (serve) checks them before fx starts.
+func appOptions(extra ...fx.Option) fx.Option {
+	opts := []fx.Option{platform.Module, platform.Logger}
 	opts = append(opts, modules.All...)
 	return fx.Options(append(opts, extra...)...)
+}
+
+var contextType = reflect.TypeFor[context.Context]()
+
+// runInApp is the cli.Run of the modules' commands: fn's parameters come
+// from the application graph, whose lifecycle runs around the call. Only
+// what fn needs is built, so a command validates only the settings it
+// uses and opens no listener.
+func runInApp(cmd *cobra.Command, fn any) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	fv := reflect.ValueOf(fn)
+	ft := fv.Type()
+	if ft.Kind() != reflect.Func || ft.NumOut() != 1 || ft.Out(0) != reflect.TypeFor[error]() {
+		return fmt.Errorf("%s: a command's function returns an error, not %s", cmd.CommandPath(), ft)
+	}
+	var params []reflect.Type
+	for i := range ft.NumIn() {
+		if ft.In(i) != contextType {
+			params = append(params, ft.In(i))
+		}
+	}
+	var got []reflect.Value
+	capture := reflect.MakeFunc(reflect.FuncOf(params, nil, false), func(args []reflect.Value) []reflect.Value {
+		got = args
+		return nil
+	})
+	app := fx.New(appOptions(fx.Invoke(capture.Interface())))
+	if err := app.Err(); err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		return err
+	}
+	defer func() { _ = app.Stop(context.WithoutCancel(ctx)) }()
+	args := make([]reflect.Value, 0, ft.NumIn())
+	for i := range ft.NumIn() {
+		if ft.In(i) == contextType {
+			args = append(args, reflect.ValueOf(ctx))
+			continue
+		}
+		args, got = append(args, got[0]), got[1:]
+	}
+	if err, _ := fv.Call(args)[0].Interface().(error); err != nil {
+		return err
+	}
+	return nil
 }
 
 func versionCmd() *cobra.Command {

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/acme/monolith/ent/user"
+	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/httpserver"
@@ -98,7 +99,7 @@ func TestServeRefusesPendingPostgresMigrations(t *testing.T) {
 	defer db.Close()
 	cfg := testkit.Config(t)
 	cfg.Database.URL = url
-	app := fx.New(appOptions(cfg), fx.NopLogger, fx.Invoke(func(*httpserver.Server) {}))
+	app := fx.New(appOptions(platform.WithConfig(cfg)), fx.NopLogger, fx.Invoke(func(*httpserver.Server) {}))
 	err = app.Start(context.Background())
 	if err == nil {
 		_ = app.Stop(context.Background())
@@ -141,7 +142,7 @@ func TestOpenAPIDocument(t *testing.T) {
 // TestValidateApp catches a missing provider without touching a database.
 func TestValidateApp(t *testing.T) {
 	cfg := testkit.Config(t)
-	if err := fx.ValidateApp(appOptions(cfg), fx.Invoke(func(*httpserver.Server) {})); err != nil {
+	if err := fx.ValidateApp(appOptions(platform.WithConfig(cfg)), fx.Invoke(func(*httpserver.Server) {})); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/fxgraph"
 )
 
@@ -27,7 +28,7 @@ var (
 // not fail `make test`. CI's `make check-generated` regenerates and fails
 // on any difference, like ent's generated code.
 func TestOnboardingPictureIsCurrent(t *testing.T) {
-	g, err := fxgraph.Collect(appOptions(graphConfig(t)))
+	g, err := fxgraph.Collect(appOptions(platform.WithConfig(graphConfig(t))))
 	if err != nil {
 		t.Fatal(err)
 	}

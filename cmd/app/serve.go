@@ -10,6 +10,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/metrics"
@@ -21,14 +22,21 @@ func serveCmd() *cobra.Command {
 		Short: "Serve the HTTP API until SIGINT or SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg, err := config.Load()
+			src, err := config.NewSource()
+			if err != nil {
+				return err
+			}
+			if err := config.Check(src); err != nil {
+				return err
+			}
+			cfg, err := config.FromSource(src)
 			if err != nil {
 				return err
 			}
 			// fx's default 15 s stop budget would cut the drain short: give
 			// it the shutdown delay and timeout plus time to close the pool.
 			stop := cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout + 5*time.Second
-			app := fx.New(appOptions(cfg, fx.Invoke(serveMetrics, announce), fx.StopTimeout(stop), debugGraph(cfg)))
+			app := fx.New(appOptions(platform.WithConfig(cfg), fx.Invoke(serveMetrics, announce), fx.StopTimeout(stop), debugGraph(cfg)))
 			if err := app.Err(); err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authstore"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/httpserver"
@@ -25,19 +26,20 @@ import (
 	"github.com/acme/monolith/platform/throttle"
 )
 
-// Module provides the auth service, the platform's TokenVerifier,
-// SessionRevoker and ResetRevoker, and the auth routes.
+// Module provides the auth service, the platform's TokenVerifier and
+// Revoker, and the auth routes; it consumes the users module's accounts
+// through authn.Accounts.
 var Module = fx.Module("auth",
+	config.Provide[Settings]("auth", "access tokens, the initial signing key, sessions, password reset and sign-in throttling"),
+	cli.Provide(keysCommand),
 	fx.Provide(
 		fx.Private,
 		authstore.New,
 		func(s *authstore.Store) authsvc.SessionStore { return s },
-		// The account contracts (the users module) satisfy this module's
-		// own Users interface.
-		func(d authn.Directory, r authn.Recovery) authsvc.Users { return users{d, r} },
 		newLimits,
 		newResets,
 		newSessionCache,
+		authapi.NewEvents,
 	),
 	fx.Invoke(startPruner),
 	fx.Provide(
@@ -46,31 +48,26 @@ var Module = fx.Module("auth",
 		func(t *authsvc.Tokens) authn.TokenVerifier { return t },
 		// The revoker depends on the store only, so the users module can
 		// use it without a dependency cycle.
-		func(s *authstore.Store) authn.SessionRevoker { return authsvc.NewRevoker(s) },
-		func(s *authstore.Store) authn.ResetRevoker { return authsvc.NewResetRevoker(s) },
+		func(s *authstore.Store) authn.Revoker { return authsvc.NewRevoker(s, s) },
 		newService,
 		httpserver.AsRoutes(authapi.New),
+		authapi.OAuth,
 	),
 )
 
-type users struct {
-	authn.Directory
-	authn.Recovery
-}
-
 // NewKeyRing loads the key set from the database on start, sealing the
 // configured (or, in development, generated) key into it first if the set
-// is empty. The CLI's `keys rotate` uses it too.
-func NewKeyRing(lc fx.Lifecycle, cfg config.Config, s *authstore.Store) (*authsvc.KeyRing, error) {
-	ring, err := authsvc.NewKeyRing(s, cfg.Sessions.KeyEncryptionKey, cfg.Sessions.KeyRefresh)
+// is empty. `app keys` (keysCommand) runs on it too.
+func NewKeyRing(lc fx.Lifecycle, app config.Config, edge config.Sessions, cfg Settings, s *authstore.Store) (*authsvc.KeyRing, error) {
+	ring, err := authsvc.NewKeyRing(s, edge.KeyEncryptionKey, cfg.KeyRefresh)
 	if err != nil {
 		return nil, err
 	}
 	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
 		initial, err := authsvc.LoadSigningKey(authsvc.KeySource{
-			PEM:      cfg.Auth.PrivateKeyPEM,
-			File:     cfg.Auth.PrivateKeyFile,
-			Generate: !cfg.IsProduction(),
+			PEM:      cfg.PrivateKeyPEM,
+			File:     cfg.PrivateKeyFile,
+			Generate: !app.IsProduction(),
 		})
 		if err != nil {
 			return err
@@ -84,7 +81,7 @@ func NewKeyRing(lc fx.Lifecycle, cfg config.Config, s *authstore.Store) (*authsv
 // process that verifies tokens must hear revocations and key removals, so
 // the listener comes with it; one-shot commands that never verify a token
 // (users create-superuser) build neither, nor need the signing keys.
-func newTokens(lc fx.Lifecycle, cfg config.Auth, ring *authsvc.KeyRing, c *authstore.SessionCache, db *database.DB, log *zap.Logger) *authsvc.Tokens {
+func newTokens(lc fx.Lifecycle, cfg Settings, ring *authsvc.KeyRing, c *authstore.SessionCache, db *database.DB, log *zap.Logger) *authsvc.Tokens {
 	t := authsvc.NewTokens(authsvc.TokenConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL,
 	}, ring, c)
@@ -96,7 +93,7 @@ func newTokens(lc fx.Lifecycle, cfg config.Auth, ring *authsvc.KeyRing, c *auths
 // while the listener (listen) is connected, which brings it the other
 // replicas' revocations; SQLite serves one process, whose own revocations
 // reach the cache directly.
-func newSessionCache(cfg config.Sessions, db *database.DB, s *authstore.Store) *authstore.SessionCache {
+func newSessionCache(cfg Settings, db *database.DB, s *authstore.Store) *authstore.SessionCache {
 	c := authstore.NewSessionCache(s, cfg.SessionCacheTTL, authstore.CacheSize)
 	if db.Dialect != dialect.Postgres {
 		c.Enable(true)
@@ -192,7 +189,7 @@ func listen(lc fx.Lifecycle, db *database.DB, c *authstore.SessionCache, ring *a
 	})
 }
 
-func newLimits(cfg config.Sessions) authsvc.Limits {
+func newLimits(cfg Settings) authsvc.Limits {
 	return authsvc.NewLimits(authsvc.LimitSettings{
 		AccountIP: cfg.ThrottleAccountIP, Account: cfg.ThrottleAccount, IP: cfg.ThrottleIP,
 		RecoveryAccount: cfg.RecoveryAccount, Window: cfg.ThrottleWindow,
@@ -203,11 +200,11 @@ func newResets(s *authstore.Store, m mail.Sender, log *zap.Logger) *authsvc.Rese
 	return authsvc.NewResets(s, m, log.Named("auth"))
 }
 
-func newService(cfg config.Config, u authsvc.Users, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets) *authsvc.Service {
+func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets) *authsvc.Service {
 	return authsvc.New(u, t, s, l, limits, r, authsvc.Options{
-		IdleTTL: cfg.Sessions.RefreshIdleTTL, AbsoluteTTL: cfg.Sessions.RefreshAbsoluteTTL,
-		ReuseGrace: cfg.Sessions.RefreshReuseGrace, ResetTTL: cfg.Sessions.ResetTokenTTL,
-		PublicURL: cfg.HTTP.PublicURL,
+		IdleTTL: cfg.RefreshIdleTTL, AbsoluteTTL: cfg.RefreshAbsoluteTTL,
+		ReuseGrace: cfg.RefreshReuseGrace, ResetTTL: cfg.ResetTokenTTL,
+		PublicURL: http.PublicURL, Clients: cfg.Clients(),
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/acme/monolith/modules/users/userstore"
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/mail"
@@ -19,18 +20,19 @@ import (
 	"github.com/acme/monolith/platform/throttle"
 )
 
-// Module provides the users service (also as the platform's account
-// Directory), its store and its routes, and creates the first superuser
-// at start when configured.
+// Module provides the users service (also as the platform's
+// authn.Accounts), its store and its routes, and creates the first
+// superuser at start when configured.
 var Module = fx.Module("users",
+	config.Provide[Settings]("users", "accounts: the first superuser and self-registration"),
+	cli.Provide(usersCommand),
 	fx.Provide(
 		fx.Private,
 		fx.Annotate(userstore.New, fx.As(new(usersvc.Storer))),
 	),
 	fx.Provide(
 		newService,
-		func(s *usersvc.Service) authn.Directory { return s },
-		func(s *usersvc.Service) authn.Recovery { return s },
+		func(s *usersvc.Service) authn.Accounts { return s },
 		httpserver.AsRoutes(userapi.New),
 	),
 	fx.Invoke(bootstrapSuperuser),
@@ -42,12 +44,11 @@ type serviceParams struct {
 	Store     usersvc.Storer
 	Hasher    *password.Hasher
 	Log       *zap.Logger
-	Config    config.Users
+	Config    Settings
 	Mail      mail.Sender
 	// Provided by the auth module; optional so the users module runs alone.
-	Sessions authn.SessionRevoker `optional:"true"`
-	Resets   authn.ResetRevoker   `optional:"true"`
-	Limiter  *throttle.Limiter
+	Revoker authn.Revoker `optional:"true"`
+	Limiter *throttle.Limiter
 }
 
 func newService(p serviceParams) *usersvc.Service {
@@ -61,17 +62,14 @@ func newService(p serviceParams) *usersvc.Service {
 		Limiter:       p.Limiter,
 		RegisterRule:  throttle.Rule{Name: "register.ip", Limit: p.Config.RegisterLimit, Window: p.Config.RegisterWindow},
 	}
-	if p.Sessions != nil {
-		opts.Sessions = p.Sessions
-	}
-	if p.Resets != nil {
-		opts.Resets = p.Resets
+	if p.Revoker != nil {
+		opts.Revoker = p.Revoker
 	}
 	return usersvc.New(p.Store, p.Hasher, log, opts)
 }
 
 // bootstrapSuperuser creates FIRST_SUPERUSER_EMAIL on start if it is absent.
-func bootstrapSuperuser(lc fx.Lifecycle, cfg config.Users, svc *usersvc.Service, log *zap.Logger) {
+func bootstrapSuperuser(lc fx.Lifecycle, cfg Settings, svc *usersvc.Service, log *zap.Logger) {
 	if cfg.FirstSuperuserEmail == "" {
 		return
 	}

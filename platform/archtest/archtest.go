@@ -31,6 +31,7 @@ const (
 	RuleCrossModule      = "cross-module-import"
 	RuleForeignEntity    = "foreign-entity"
 	RulePlatformImports  = "platform-imports-module"
+	RulePlatformNames    = "platform-names-module"
 	RuleUnownedEntity    = "entity-without-owner"
 )
 
@@ -164,7 +165,11 @@ func Check(root string) ([]Violation, error) {
 	if len(loadErrs) > 0 {
 		return nil, errors.Join(loadErrs...)
 	}
-	c := checker{mod: modPath, owners: owners}
+	names, err := moduleNames(root)
+	if err != nil {
+		return nil, err
+	}
+	c := checker{mod: modPath, owners: owners, modules: names}
 	for _, p := range pkgs {
 		vs = append(vs, c.check(p)...)
 	}
@@ -173,8 +178,35 @@ func Check(root string) ([]Violation, error) {
 }
 
 type checker struct {
-	mod    string
-	owners map[string]string // entity type name -> module
+	mod     string
+	owners  map[string]string // entity type name -> module
+	modules []string          // the directories of modules/
+}
+
+// moduleNames lists the modules of the tree (the directories of modules/).
+func moduleNames(root string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(root, "modules"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// namesModule says which module a string literal of platform code names:
+// the module's name itself or one of its routes (/api/<module>...).
+func (c checker) namesModule(lit string) string {
+	for _, m := range c.modules {
+		if lit == m || lit == "/api/"+m || strings.HasPrefix(lit, "/api/"+m+"/") {
+			return m
+		}
+	}
+	return ""
 }
 
 // where tells the module and layer of a package path ("", "" outside modules/).
@@ -220,8 +252,22 @@ func (c checker) check(p *packages.Package) []Violation {
 		}
 		for imp := range p.Imports {
 			if strings.HasPrefix(imp, c.mod+"/modules/") || strings.HasPrefix(imp, c.mod+"/cmd/") {
-				add(RulePlatformImports, "imports %s: the platform never depends on a module; declare an interface in the platform (like authn.Directory) and let the module provide it through fx", imp)
+				add(RulePlatformImports, "imports %s: the platform never depends on a module; declare an interface in the platform (like authn.Accounts) and let the module provide it through fx", imp)
 			}
+		}
+		for _, f := range p.Syntax {
+			ast.Inspect(f, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				v, err := strconv.Unquote(lit.Value)
+				if m := c.namesModule(v); err == nil && m != "" {
+					add(RulePlatformNames, "%s: names module %s (%q): the platform is blind to features; let the module contribute what the platform needs through fx (as the auth module provides httpserver.OAuth)",
+						p.Fset.Position(lit.Pos()), m, v)
+				}
+				return true
+			})
 		}
 		// The platform may use the entities it owns, and no module's.
 		return append(vs, c.entityUse(p, PlatformOwner)...)
@@ -232,7 +278,7 @@ func (c checker) check(p *packages.Package) []Violation {
 	}
 	for imp := range p.Imports {
 		if om, _ := c.where(imp); om != "" && om != mod {
-			add(RuleCrossModule, "imports %s of module %s: modules never import each other; declare the small interface you need in your own module (as authsvc.Users does) and have fx provide it from the other module (fx.Provide(func(x other.Type) yours.Interface { return x }) in the other module, or a shared contract in platform/)", imp, om)
+			add(RuleCrossModule, "imports %s of module %s: modules never import each other; declare the small interface you need in your own module and have fx provide it from the other module (fx.Provide(func(x other.Type) yours.Interface { return x }) in the other module, or a shared contract in platform/)", imp, om)
 		}
 		_, implayer := c.where(imp)
 		switch layer {

@@ -1,22 +1,28 @@
-// Package authn resolves the current user of a request. Any module protects
-// an operation with Resolver.Protect or Resolver.ProtectSuperuser and reads
-// the caller in its handler with CurrentUser.
+// Package authn is the one contract between authentication and accounts,
+// and the current-user resolver any module protects an operation with
+// (Resolver.Protect, Resolver.ProtectSuperuser) and reads the caller from
+// in its handler (CurrentUser).
 //
-// It also declares the contracts between the two modules that take part in
-// authentication, so neither imports the other: the auth module provides
-// TokenVerifier, SessionRevoker and ResetRevoker; the users module provides
-// Directory and Recovery.
+// Everything that crosses between the auth module (tokens, sessions,
+// password reset) and the users module (accounts) is declared here, once,
+// so neither imports the other: the users module provides Accounts; the
+// auth module provides TokenVerifier and Revoker. Both use the same
+// Account type, the same rule for whether an account may act
+// (Account.MayAct) and the same email normalisation (NormalizeEmail).
 package authn
 
 import (
 	"context"
 	"net/http"
+	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/problem"
 )
 
 // SecurityScheme is the OpenAPI security scheme protected operations use.
@@ -26,87 +32,133 @@ const SecurityScheme = "oauth2"
 // 2 KiB; anything larger is refused before any parsing.
 const maxTokenLen = 4096
 
-// Principal is the authenticated caller.
-type Principal struct {
+// Account is an account as authentication and every module see it.
+type Account struct {
 	UserID    uuid.UUID
 	Email     string
+	FullName  string
+	Active    bool
 	Superuser bool
-	// SessionID is the sign-in the request's token belongs to (set by the
-	// resolver; zero outside a request).
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// MayAct is the one rule deciding whether an account may act: sign-in,
+// refresh, every protected request and password recovery all ask it, so
+// an account that may not act is refused the same way everywhere (each
+// caller answers in its own terms: invalid_grant, invalid_token, silence).
+func (a Account) MayAct() error {
+	if !a.Active {
+		return ErrInactiveUser
+	}
+	return nil
+}
+
+// Principal is the authenticated caller of a request: the account as the
+// resolver loaded it at the start of the request, and the session and
+// client its access token belongs to.
+type Principal struct {
+	Account
 	SessionID uuid.UUID
+	ClientID  string
 }
 
 // Claims is what a verified access token asserts.
 type Claims struct {
 	Subject   uuid.UUID
-	TokenID   string
 	SessionID uuid.UUID
+	ClientID  string
+	TokenID   string
 }
 
-// TokenVerifier checks an access token's signature and claims.
+// TokenVerifier checks an access token's signature and claims and that
+// its session is live. The auth module provides it.
 type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, token string) (Claims, error)
 }
 
-// Directory is the account store authentication runs against.
-type Directory interface {
-	// Authenticate checks a password; unknown, wrong and inactive all
-	// return ErrInvalidCredentials.
-	Authenticate(ctx context.Context, email, password string) (Principal, error)
-	// Principal returns an active account, or ErrInvalidToken-compatible
-	// errors (not found, inactive) that end the request with 401.
-	Principal(ctx context.Context, id uuid.UUID) (Principal, error)
-}
-
-// Recovery is the part of the account store that password reset needs. The
-// users module provides it; the auth module consumes it.
-type Recovery interface {
-	// PrincipalByEmail returns an active account, or a NotFound /
-	// Unauthenticated fault.
-	PrincipalByEmail(ctx context.Context, email string) (Principal, error)
+// Accounts is the account store authentication runs against. The users
+// module provides it; the resolver and the auth module consume it. It
+// finds accounts whether or not they may act: the caller applies
+// Account.MayAct, so that rule lives in one place.
+type Accounts interface {
+	// Authenticate checks a password. Unknown email and wrong password
+	// both return ErrInvalidCredentials, after the same hashing work.
+	Authenticate(ctx context.Context, email, password string) (Account, error)
+	// Account finds an account by id; a NotFound fault if there is none.
+	Account(ctx context.Context, id uuid.UUID) (Account, error)
+	// AccountByEmail finds an account by an email as typed (normalised
+	// with NormalizeEmail); a NotFound fault if there is none.
+	AccountByEmail(ctx context.Context, email string) (Account, error)
 	// ResetPassword sets a new password (policy-checked) without the old
-	// one, and ends every session of the account.
+	// one, as password reset does; the account's sessions end.
 	ResetPassword(ctx context.Context, id uuid.UUID, password string) error
 }
 
-// SessionRevoker ends every session (refresh tokens and the access tokens
-// issued from them) of a user. The auth module provides it; the users module
-// calls it when a password changes or an account is deactivated or deleted.
-type SessionRevoker interface {
+// Revoker ends what authentication holds for an account. The auth module
+// provides it; the users module calls it when a password changes or an
+// account is deactivated or deleted (sessions and reset tokens), and when
+// an email changes (reset tokens: one mailed earlier must not reach an
+// address that is no longer the account's).
+type Revoker interface {
+	// RevokeUserSessions ends every session of the user: refresh tokens
+	// and the access tokens issued from them.
 	RevokeUserSessions(ctx context.Context, userID uuid.UUID) error
-}
-
-// ResetRevoker ends a user's outstanding password-reset tokens. The auth
-// module provides it; the users module calls it when the password or the
-// email changes (a token mailed earlier must not outlive the credential or
-// the address it was sent for) and when an account is deactivated or
-// deleted.
-type ResetRevoker interface {
+	// RevokePasswordResets ends the user's outstanding reset tokens.
 	RevokePasswordResets(ctx context.Context, userID uuid.UUID) error
 }
 
-// Errors a resolver reports.
+// Errors of authentication.
 var (
 	ErrInvalidCredentials = fault.New(fault.Unauthenticated, "invalid_credentials", "Incorrect email or password.")
 	ErrMissingToken       = fault.New(fault.Unauthenticated, "missing_token", "This operation requires a bearer token.")
 	ErrInvalidToken       = fault.New(fault.Unauthenticated, "invalid_token", "The access token is invalid or expired.")
-	ErrInactiveUser       = fault.New(fault.Unauthenticated, "invalid_token", "The access token is invalid or expired.")
-	ErrSuperuserRequired  = fault.New(fault.Forbidden, "superuser_required", "This operation requires a superuser.")
+	// ErrInactiveUser is an account that may not act. It reads like
+	// ErrInvalidToken on purpose: a protected route must not tell a
+	// disabled account from a bad token.
+	ErrInactiveUser      = fault.New(fault.Unauthenticated, "invalid_token", "The access token is invalid or expired.")
+	ErrSuperuserRequired = fault.New(fault.Forbidden, "superuser_required", "This operation requires a superuser.")
+	ErrInvalidEmail      = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
 )
+
+// maxEmailLen is RFC 5321's limit on a path (254 octets of address).
+const maxEmailLen = 254
+
+// NormalizeEmail is the one form an email is stored and looked up in, for
+// both modules: a bare RFC 5322 address (no display name, no surrounding
+// blanks: refused, not trimmed, so what was typed is what is checked), at
+// most 254 bytes, lower-cased (strings.ToLower, full Unicode), which makes
+// uniqueness case-insensitive on both databases. It applies no Unicode
+// normalisation (NFC): stored rows were never composed, so composing now
+// would make an address stored decomposed unreachable.
+func NormalizeEmail(e string) (string, error) {
+	if e == "" || len(e) > maxEmailLen || strings.TrimSpace(e) != e {
+		return "", ErrInvalidEmail
+	}
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || addr.Name != "" {
+		return "", ErrInvalidEmail
+	}
+	local, domain, ok := strings.Cut(e, "@")
+	if !ok || local == "" || domain == "" || strings.HasPrefix(domain, "[") {
+		return "", ErrInvalidEmail
+	}
+	return strings.ToLower(e), nil
+}
 
 // Resolver turns an Authorization header into a Principal.
 type Resolver struct {
 	verifier TokenVerifier
-	dir      Directory
+	accounts Accounts
 }
 
 // NewResolver returns a resolver.
-func NewResolver(v TokenVerifier, d Directory) *Resolver {
-	return &Resolver{verifier: v, dir: d}
+func NewResolver(v TokenVerifier, a Accounts) *Resolver {
+	return &Resolver{verifier: v, accounts: a}
 }
 
 // Resolve authenticates an Authorization header value: a valid, unexpired
-// token whose user still exists and is active.
+// token of a live session whose account still exists and may act.
 func (r *Resolver) Resolve(ctx context.Context, authorization string) (Principal, error) {
 	token, err := bearerToken(authorization)
 	if err != nil {
@@ -116,15 +168,17 @@ func (r *Resolver) Resolve(ctx context.Context, authorization string) (Principal
 	if err != nil {
 		return Principal{}, err
 	}
-	p, err := r.dir.Principal(ctx, claims.Subject)
+	a, err := r.accounts.Account(ctx, claims.Subject)
+	if err == nil {
+		err = a.MayAct()
+	}
 	if err != nil {
 		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated) {
 			return Principal{}, ErrInvalidToken
 		}
 		return Principal{}, err
 	}
-	p.SessionID = claims.SessionID
-	return p, nil
+	return Principal{Account: a, SessionID: claims.SessionID, ClientID: claims.ClientID}, nil
 }
 
 // bearerToken extracts the token (RFC 6750 §2.1; the scheme is
@@ -146,48 +200,20 @@ func bearerToken(h string) (string, error) {
 
 type principalKey struct{}
 
-// request is what a protected request carries: the caller once resolved,
-// and the account record the Directory loaded to resolve it.
-type request struct {
-	p        Principal
-	resolved bool
-	account  any
-}
-
 // CurrentUser returns the caller of a protected operation. In an operation
 // that was not protected it reports ErrMissingToken, so forgetting Protect
 // fails closed.
 func CurrentUser(ctx context.Context) (Principal, error) {
-	r, ok := ctx.Value(principalKey{}).(*request)
-	if !ok || !r.resolved {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	if !ok {
 		return Principal{}, ErrMissingToken
 	}
-	return r.p, nil
+	return p, nil
 }
 
 // WithPrincipal stores the caller; tests of handlers and CLI paths use it.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, &request{p: p, resolved: true})
-}
-
-// RememberAccount lets a Directory keep the account record it loaded
-// while resolving this request's caller, so that a handler needing the
-// same record (GET /api/users/me) does not query it a second time. It does
-// nothing outside a protected request. The record is as of the start of
-// the request: use it only for reads that need nothing fresher.
-func RememberAccount(ctx context.Context, account any) {
-	if r, ok := ctx.Value(principalKey{}).(*request); ok && !r.resolved {
-		r.account = account
-	}
-}
-
-// RememberedAccount returns what the Directory remembered for this
-// request's caller, or nil.
-func RememberedAccount(ctx context.Context) any {
-	if r, ok := ctx.Value(principalKey{}).(*request); ok {
-		return r.account
-	}
-	return nil
+	return context.WithValue(ctx, principalKey{}, p)
 }
 
 // Public marks op as open to anyone: the document says so with an empty
@@ -218,37 +244,34 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma
 		op.Errors = append(op.Errors, s)
 	}
 	op.Middlewares = append(op.Middlewares, func(ctx huma.Context, next func(huma.Context)) {
-		// One context value per request holds both the caller and the
-		// record the Directory loaded; it is marked resolved only on success.
-		req := &request{}
-		p, err := r.Resolve(context.WithValue(ctx.Context(), principalKey{}, req), ctx.Header("Authorization"))
+		p, err := r.Resolve(ctx.Context(), ctx.Header("Authorization"))
 		if err == nil && superuser && !p.Superuser {
-			ctx.SetHeader("WWW-Authenticate", `Bearer error="insufficient_scope", error_description="superuser required"`)
-			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "", ErrSuperuserRequired)
-			return
+			err = ErrSuperuserRequired
 		}
 		if err != nil {
-			status := http.StatusUnauthorized
-			if fe, ok := fault.As(err); ok && fe.Kind == fault.Unauthenticated {
-				ctx.SetHeader("WWW-Authenticate", challenge(fe))
-			} else if !ok {
-				// A failure to check (database down), not a bad token: an
-				// opaque, logged 500 rather than a 401 carrying the cause.
-				status = http.StatusInternalServerError
+			// The status is the table's, like every other answer's; what
+			// is added here is RFC 6750 §3's challenge for it. A failure to
+			// check (database down) is no challenge: a 5xx, logged.
+			status := problem.Status(err)
+			switch status {
+			case http.StatusUnauthorized:
+				ctx.SetHeader("WWW-Authenticate", challenge(err))
+			case http.StatusForbidden:
+				ctx.SetHeader("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", error_description="superuser required"`)
 			}
 			_ = huma.WriteErr(api, ctx, status, "", err)
 			return
 		}
-		req.p, req.resolved = p, true
-		next(huma.WithValue(ctx, principalKey{}, req))
+		next(huma.WithValue(ctx, principalKey{}, p))
 	})
 	return op
 }
 
 // challenge builds the RFC 6750 §3 header: no error code when the request
 // carried no credentials, invalid_token otherwise.
-func challenge(fe *fault.Error) string {
-	if fe.Code == ErrMissingToken.Code {
+func challenge(err error) string {
+	fe, ok := fault.As(err)
+	if !ok || fe.Code == ErrMissingToken.Code {
 		return `Bearer realm="api"`
 	}
 	return `Bearer realm="api", error="invalid_token", error_description="` + strings.ReplaceAll(fe.Message, `"`, `'`) + `"`

@@ -12,7 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/platform/authn"
-	_ "github.com/acme/monolith/platform/problem" // problem JSON for every huma error
+	"github.com/acme/monolith/platform/database"
+	"github.com/acme/monolith/platform/fault"
 )
 
 // verifier is a TokenVerifier whose answer the test picks: it stands for the
@@ -20,18 +21,25 @@ import (
 type verifier struct{ err error }
 
 func (v verifier) VerifyAccessToken(context.Context, string) (authn.Claims, error) {
-	return authn.Claims{Subject: uuid.New()}, v.err
+	return authn.Claims{Subject: uuid.New(), ClientID: "web"}, v.err
 }
 
-type directory struct{}
+// accounts finds every account, active unless inactive is set.
+type accounts struct{ inactive bool }
 
-func (directory) Authenticate(context.Context, string, string) (authn.Principal, error) {
-	return authn.Principal{}, authn.ErrInvalidCredentials
+func (accounts) Authenticate(context.Context, string, string) (authn.Account, error) {
+	return authn.Account{}, authn.ErrInvalidCredentials
 }
 
-func (directory) Principal(_ context.Context, id uuid.UUID) (authn.Principal, error) {
-	return authn.Principal{UserID: id}, nil
+func (a accounts) Account(_ context.Context, id uuid.UUID) (authn.Account, error) {
+	return authn.Account{UserID: id, Email: "ada@example.test", Active: !a.inactive}, nil
 }
+
+func (a accounts) AccountByEmail(ctx context.Context, _ string) (authn.Account, error) {
+	return a.Account(ctx, uuid.New())
+}
+
+func (accounts) ResetPassword(context.Context, uuid.UUID, string) error { return nil }
 
 // TestCheckFailureIsOpaque500: a verifier that cannot check (an infrastructure
 // error) gives an opaque 500, not a 401 that echoes the cause; an invalid
@@ -45,7 +53,7 @@ func TestCheckFailureIsOpaque500(t *testing.T) {
 		{authn.ErrInvalidToken, http.StatusUnauthorized},
 	} {
 		_, api := humatest.New(t)
-		r := authn.NewResolver(verifier{c.err}, directory{})
+		r := authn.NewResolver(verifier{c.err}, accounts{})
 		huma.Register(api, r.Protect(api, huma.Operation{Method: http.MethodGet, Path: "/p"}),
 			func(context.Context, *struct{}) (*struct{}, error) { return nil, nil })
 		res := api.Get("/p", "Authorization: Bearer x.y.z")
@@ -57,3 +65,101 @@ func TestCheckFailureIsOpaque500(t *testing.T) {
 		}
 	}
 }
+
+// TestResolverStatusesComeFromTheTable: the resolver's answers are the
+// table's (platform/problem), each with its RFC 6750 §3 challenge: an
+// outage is 503 with Retry-After and no challenge, an inactive account is
+// the same 401 as a bad token, a non-superuser on a superuser route is 403
+// insufficient_scope; the handler gets the typed principal.
+func TestResolverStatusesComeFromTheTable(t *testing.T) {
+	cases := []struct {
+		name      string
+		verify    error
+		inactive  bool
+		superuser bool
+		status    int
+		challenge string
+	}{
+		{"ok", nil, false, false, http.StatusNoContent, ""},
+		{"database-down", database.ErrUnavailable, false, false, http.StatusServiceUnavailable, ""},
+		{"bad-token", authn.ErrInvalidToken, false, false, http.StatusUnauthorized, `error="invalid_token"`},
+		{"inactive-account", nil, true, false, http.StatusUnauthorized, `error="invalid_token"`},
+		{"not-superuser", nil, false, true, http.StatusForbidden, `error="insufficient_scope"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, api := humatest.New(t)
+			r := authn.NewResolver(verifier{c.verify}, accounts{inactive: c.inactive})
+			protect := r.Protect
+			if c.superuser {
+				protect = r.ProtectSuperuser
+			}
+			var got authn.Principal
+			huma.Register(api, protect(api, huma.Operation{Method: http.MethodGet, Path: "/p"}),
+				func(ctx context.Context, _ *struct{}) (*struct{}, error) {
+					p, err := authn.CurrentUser(ctx)
+					got = p
+					return nil, err
+				})
+			res := api.Get("/p", "Authorization: Bearer x.y.z")
+			h := res.Header().Get("WWW-Authenticate")
+			if res.Code != c.status || !strings.Contains(h, c.challenge) || (c.challenge == "") != (h == "") {
+				t.Fatalf("%d %q %s", res.Code, h, res.Body)
+			}
+			if c.status == http.StatusServiceUnavailable && res.Header().Get("Retry-After") == "" {
+				t.Fatal("503 without Retry-After")
+			}
+			if c.status == http.StatusNoContent && (got.Email != "ada@example.test" || got.ClientID != "web" || got.UserID == uuid.Nil) {
+				t.Fatalf("principal = %+v", got)
+			}
+		})
+	}
+}
+
+func TestMayAct(t *testing.T) {
+	if err := (authn.Account{Active: true}).MayAct(); err != nil {
+		t.Fatalf("active: %v", err)
+	}
+	err := (authn.Account{}).MayAct()
+	if fe, ok := fault.As(err); !ok || fe.Kind != fault.Unauthenticated {
+		t.Fatalf("inactive: %v", err)
+	}
+}
+
+// TestNormalizeEmail pins the one normalisation both modules use. It must
+// keep giving stored rows their own form: lower-cased with full Unicode
+// case mapping, never trimmed, never composed (NFC), bounded in bytes.
+func TestNormalizeEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ada@Example.TEST":             "ada@example.test",
+		"ÉLODIE@Exemple.FR":            "élodie@exemple.fr",
+		"ΣΩΚΡΑΤΗΣ@παράδειγμα.ελ":       "σωκρατησ@παράδειγμα.ελ",
+		"用户@例子.广告":                     "用户@例子.广告",
+		"STRASSE@Beispiel.de":          "strasse@beispiel.de",
+		"Straße@Beispiel.de":           "straße@beispiel.de",
+		"e\u0301lodie@exemple.fr":      "e\u0301lodie@exemple.fr", // decomposed stays decomposed
+		"first.last+tag@sub.example.a": "first.last+tag@sub.example.a",
+	} {
+		got, err := authn.NormalizeEmail(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	// The bound is in bytes, like the check stored rows passed: 253 bytes.
+	if long := strings.Repeat("é", 121) + "@example.io"; !ok(authn.NormalizeEmail(long)) {
+		t.Error("a 253-byte address was refused")
+	}
+	if nfc, _ := authn.NormalizeEmail("élodie@exemple.fr"); nfc == "e\u0301lodie@exemple.fr" {
+		t.Error("composed and decomposed forms were merged")
+	}
+	for _, bad := range []string{
+		"", " ada@example.test", "ada@example.test ", "Ada <ada@example.test>", "ada", "@example.test",
+		"ada@[127.0.0.1]", "a\x00b@example.test", strings.Repeat("é", 122) + "@example.io", // 255 bytes, 133 characters
+	} {
+		if got, err := authn.NormalizeEmail(bad); !errors.Is(err, authn.ErrInvalidEmail) {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want invalid_email", bad, got, err)
+		}
+	}
+}
+
+func ok(_ string, err error) bool { return err == nil }

@@ -13,7 +13,6 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -37,10 +36,8 @@ type Config struct {
 	LogFx    bool
 	HTTP     HTTP
 	Database Database
-	Auth     Auth
-	Users    Users
 	Password Password
-	// Telemetry configures metrics and tracing.
+	// Telemetry configures metrics and tracing (issue 5).
 	Telemetry Telemetry
 	Sessions  Sessions
 	Mail      Mail
@@ -101,44 +98,17 @@ type Database struct {
 // DefaultQueryTimeout is DB_QUERY_TIMEOUT's default.
 const DefaultQueryTimeout = 5 * time.Second
 
-// Auth configures access tokens.
-type Auth struct {
-	Issuer         string
-	Audience       string
-	AccessTokenTTL time.Duration
-	PrivateKeyPEM  string // JWT_PRIVATE_KEY: the PEM itself (from a Secret)
-	PrivateKeyFile string // JWT_PRIVATE_KEY_FILE: a path to the PEM
-}
-
-// Sessions configures refresh tokens, signing-key storage, brute-force
-// throttling, password reset and the HTTP edge the auth module relies on.
+// Sessions holds the key-encryption key and the HTTP edge: the secret
+// the auth module seals signing keys with and the attempt limiter keys its
+// counters with, and who the proxies and browser origins are.
 type Sessions struct {
-	RefreshIdleTTL     time.Duration // a session unused this long ends
-	RefreshAbsoluteTTL time.Duration // no session outlives this
-	RefreshReuseGrace  time.Duration // concurrent refreshes with one token get the same child
 	// KeyEncryptionKey seals signing keys stored in the database (32 bytes).
 	KeyEncryptionKey []byte
-	KeyRefresh       time.Duration // how often replicas reload the key set
-	// SessionCacheTTL is how long a replica reuses a session it checked;
-	// revocations invalidate it at once (LISTEN/NOTIFY). 0 turns it off.
-	SessionCacheTTL time.Duration
-	ResetTokenTTL   time.Duration
-	// Sign-in failures allowed per window: per account from one client
-	// address (tight), per account from all addresses (loose, so an
-	// attacker's address cannot lock the owner out), per address (for
-	// every account; also refresh and reset failures).
-	ThrottleAccountIP int
-	ThrottleAccount   int
-	ThrottleIP        int
-	ThrottleWindow    time.Duration
-	// RecoveryAccount is password-recovery requests (emails) per account
-	// per window.
-	RecoveryAccount int
-	TrustedProxies  []string // peers whose ProxyHeader is believed
-	ProxyHeader     string
-	CORSOrigins     []string
-	CORSCredentials bool
-	HSTS            bool
+	TrustedProxies   []string // peers whose ProxyHeader is believed
+	ProxyHeader      string
+	CORSOrigins      []string
+	CORSCredentials  bool
+	HSTS             bool
 }
 
 // Mail configures outgoing email. Without SMTPHost, messages are logged
@@ -150,17 +120,6 @@ type Mail struct {
 	SMTPUsername string
 	SMTPPassword string
 	SMTPTLS      string // starttls, tls or none
-}
-
-// Users configures the users module.
-type Users struct {
-	FirstSuperuserEmail    string
-	FirstSuperuserPassword string
-	SignupEnabled          bool // open self-registration at POST /api/auth/register
-	// Registrations per client address per RegisterWindow: each may reveal
-	// that an email is taken.
-	RegisterLimit  int
-	RegisterWindow time.Duration
 }
 
 // Password configures argon2id hashing.
@@ -198,14 +157,15 @@ const (
 	minIterations = 2
 )
 
-// DefaultSigningKeyFile is where development keeps its generated key.
-const DefaultSigningKeyFile = "./var/jwt-signing-key.pem"
-
 // DefaultDatabaseURL is the zero-setup local database.
 const DefaultDatabaseURL = "sqlite://./var/app.db"
 
-// Load reads the process environment, every section.
-func Load() (Config, error) { return LoadFrom(os.LookupEnv) }
+// Load reads the process environment (and, in development, .env),
+// every section.
+func Load() (Config, error) { return LoadSections(AllSections) }
+
+// FromSource reads every platform section from src.
+func FromSource(src *Source) (Config, error) { return LoadSectionsFrom(src.Lookup, AllSections) }
 
 // LoadFrom reads every section through lookup (os.LookupEnv in
 // production, a map in tests).
@@ -219,6 +179,13 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config, error) {
 	l := &loader{lookup: lookup, uses: uses}
 	var c Config
+	c.load(l)
+	c.zeroUnused(uses)
+	return c, l.err()
+}
+
+// load reads every section through l.
+func (c *Config) load(l *loader) {
 	c.Env = l.oneOf("APP_ENV", Development, Development, Production)
 	prod := c.Env == Production
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
@@ -268,47 +235,11 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 		AllowInsecureTransport: l.boolean("DATABASE_ALLOW_INSECURE_TRANSPORT", false),
 		QueryTimeout:           l.durationOrZero("DB_QUERY_TIMEOUT", DefaultQueryTimeout),
 	}
-	if uses&HTTPSection != 0 && c.Database.QueryTimeout >= c.HTTP.WriteTimeout {
+	if l.uses&HTTPSection != 0 && c.Database.QueryTimeout >= c.HTTP.WriteTimeout {
 		l.fail("DB_QUERY_TIMEOUT", "must be shorter than HTTP_WRITE_TIMEOUT, so that a request waiting on the database still gets its 503")
 	}
 	if !strings.HasPrefix(c.Database.URL, "sqlite://") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
-	}
-
-	l.section = AuthSection
-	c.Auth = Auth{
-		Issuer:         l.str("JWT_ISSUER", DefaultIssuer()),
-		Audience:       l.str("JWT_AUDIENCE", DefaultAudience()),
-		AccessTokenTTL: l.duration("ACCESS_TOKEN_TTL", 15*time.Minute),
-		PrivateKeyPEM:  l.str("JWT_PRIVATE_KEY", ""),
-		PrivateKeyFile: l.str("JWT_PRIVATE_KEY_FILE", ""),
-	}
-	if c.Auth.AccessTokenTTL < time.Minute || c.Auth.AccessTokenTTL > 24*time.Hour {
-		l.fail("ACCESS_TOKEN_TTL", "must be between 1m and 24h")
-	}
-	if c.Auth.Issuer == "" {
-		l.fail("JWT_ISSUER", "must not be empty")
-	}
-	if c.Auth.Audience == "" {
-		l.fail("JWT_AUDIENCE", "must not be empty")
-	}
-	if c.Auth.PrivateKeyPEM != "" && c.Auth.PrivateKeyFile != "" {
-		l.fail("JWT_PRIVATE_KEY", "set either JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both")
-	}
-
-	l.section = UsersSection
-	c.Users = Users{
-		FirstSuperuserEmail:    l.str("FIRST_SUPERUSER_EMAIL", ""),
-		FirstSuperuserPassword: l.str("FIRST_SUPERUSER_PASSWORD", ""),
-		SignupEnabled:          l.boolean("SIGNUP_ENABLED", true),
-		RegisterLimit:          l.integer("REGISTER_THROTTLE_IP_LIMIT", 30, 1, 1000000),
-		RegisterWindow:         l.duration("REGISTER_THROTTLE_WINDOW", time.Hour),
-	}
-	if c.Users.RegisterWindow > 24*time.Hour {
-		l.fail("REGISTER_THROTTLE_WINDOW", "must be at most 24h")
-	}
-	if (c.Users.FirstSuperuserEmail == "") != (c.Users.FirstSuperuserPassword == "") {
-		l.fail("FIRST_SUPERUSER_PASSWORD", "FIRST_SUPERUSER_EMAIL and FIRST_SUPERUSER_PASSWORD must be set together")
 	}
 
 	// The loader bounds each value, so the narrowing conversions are safe.
@@ -333,11 +264,7 @@ func LoadSectionsFrom(lookup func(string) (string, bool), uses Section) (Config,
 
 	if prod {
 		c.checkProduction(l)
-	} else if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
-		c.Auth.PrivateKeyFile = DefaultSigningKeyFile
 	}
-	c.zeroUnused(uses)
-	return c, l.err()
 }
 
 // developmentKEK seals signing keys in development when
@@ -347,43 +274,11 @@ var developmentKEK = sha256.Sum256([]byte(buildinfo.Service + " development key-
 func (c *Config) loadSessions(l *loader, prod bool) {
 	l.section = SessionsSection
 	s := Sessions{
-		RefreshIdleTTL:     l.duration("REFRESH_TOKEN_IDLE_TTL", 14*24*time.Hour),
-		RefreshAbsoluteTTL: l.duration("REFRESH_TOKEN_ABSOLUTE_TTL", 30*24*time.Hour),
-		RefreshReuseGrace:  l.duration("REFRESH_TOKEN_REUSE_GRACE", 10*time.Second),
-		KeyRefresh:         l.duration("JWT_KEY_REFRESH_INTERVAL", time.Minute),
-		SessionCacheTTL:    l.durationOrZero("SESSION_CACHE_TTL", 3*time.Second),
-		ResetTokenTTL:      l.duration("PASSWORD_RESET_TTL", 30*time.Minute),
-		ThrottleAccountIP:  l.integer("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", 5, 1, 1000),
-		ThrottleAccount:    l.integer("AUTH_THROTTLE_ACCOUNT_LIMIT", 50, 2, 1000000),
-		ThrottleIP:         l.integer("AUTH_THROTTLE_IP_LIMIT", 100, 5, 1000000),
-		ThrottleWindow:     l.duration("AUTH_THROTTLE_WINDOW", 15*time.Minute),
-		RecoveryAccount:    l.integer("AUTH_RECOVERY_ACCOUNT_LIMIT", 5, 1, 1000),
-		TrustedProxies:     l.list("TRUSTED_PROXIES"),
-		ProxyHeader:        l.str("PROXY_HEADER", "X-Forwarded-For"),
-		CORSOrigins:        l.list("CORS_ALLOWED_ORIGINS"),
-		CORSCredentials:    l.boolean("CORS_ALLOW_CREDENTIALS", false),
-		HSTS:               prod,
-	}
-	if s.RefreshIdleTTL > s.RefreshAbsoluteTTL {
-		l.fail("REFRESH_TOKEN_IDLE_TTL", "must not exceed REFRESH_TOKEN_ABSOLUTE_TTL")
-	}
-	if s.RefreshReuseGrace > time.Minute {
-		l.fail("REFRESH_TOKEN_REUSE_GRACE", "must be at most 1m: it is a window for concurrent requests, not a lifetime")
-	}
-	if s.SessionCacheTTL > time.Minute {
-		l.fail("SESSION_CACHE_TTL", "must be at most 1m: it bounds how long a revocation could go unseen if a replica's LISTEN connection broke silently")
-	}
-	if s.ResetTokenTTL > 24*time.Hour {
-		l.fail("PASSWORD_RESET_TTL", "must be at most 24h")
-	}
-	if s.ThrottleAccount < 2*s.ThrottleAccountIP {
-		l.fail("AUTH_THROTTLE_ACCOUNT_LIMIT", "must be at least 2 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT: otherwise one address alone could lock the owner out everywhere")
-	}
-	if s.ThrottleIP < 5*s.ThrottleAccountIP {
-		l.fail("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT (many users share one address)")
-	}
-	if s.ThrottleWindow > 24*time.Hour {
-		l.fail("AUTH_THROTTLE_WINDOW", "must be at most 24h")
+		TrustedProxies:  l.list("TRUSTED_PROXIES"),
+		ProxyHeader:     l.str("PROXY_HEADER", "X-Forwarded-For"),
+		CORSOrigins:     l.list("CORS_ALLOWED_ORIGINS"),
+		CORSCredentials: l.boolean("CORS_ALLOW_CREDENTIALS", false),
+		HSTS:            prod,
 	}
 	for _, p := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
@@ -454,17 +349,6 @@ func (c *Config) checkProduction(l *loader) {
 			l.fail("DATABASE_URL", why)
 		}
 	}
-	l.section = AuthSection
-	if c.Auth.PrivateKeyPEM == "" && c.Auth.PrivateKeyFile == "" {
-		l.fail("JWT_PRIVATE_KEY", "a signing key must be provided in production (JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE)")
-	}
-	if isPlaceholder(c.Auth.PrivateKeyPEM) {
-		l.fail("JWT_PRIVATE_KEY", "is a placeholder; provide a real PEM private key")
-	}
-	l.section = UsersSection
-	if c.Users.FirstSuperuserPassword != "" && isPlaceholder(c.Users.FirstSuperuserPassword) {
-		l.fail("FIRST_SUPERUSER_PASSWORD", "is a placeholder; choose a real password")
-	}
 	l.section = PasswordSection
 	if c.Password.MemoryKiB < minMemoryKiB || c.Password.Iterations < minIterations {
 		l.fail("PASSWORD_HASH_MEMORY_KIB", fmt.Sprintf("argon2id parameters below OWASP minimum (m=%d KiB, t=%d) are refused in production", minMemoryKiB, minIterations))
@@ -473,6 +357,10 @@ func (c *Config) checkProduction(l *loader) {
 
 // placeholders are values shipped in .env.example and the usual stand-ins.
 var placeholders = []string{"changethis", "changeme", "change-me", "change_me", "placeholder", "secret", "password", "example"}
+
+// IsPlaceholder reports whether a secret is one of the stand-ins that
+// production refuses.
+func IsPlaceholder(v string) bool { return isPlaceholder(v) }
 
 func isPlaceholder(v string) bool {
 	v = strings.ToLower(strings.TrimSpace(v))
@@ -489,7 +377,9 @@ func isLoopback(addr string) bool {
 }
 
 type loader struct {
-	lookup  func(string) (string, bool)
+	lookup func(string) (string, bool)
+	// note, when set, hears every variable read with its default.
+	note    func(name, def string, section Section)
 	uses    Section // the sections whose problems are reported
 	section Section // the section being read; 0 for the ones every command uses
 	errs    []error
@@ -538,10 +428,29 @@ func (e invalid) Error() string {
 func (e invalid) Unwrap() []error { return e }
 
 func (l *loader) str(name, def string) string {
+	if l.note != nil {
+		l.note(name, def, l.section)
+	}
+	return l.raw(name, def)
+}
+
+func (l *loader) raw(name, def string) string {
 	if v, ok := l.lookup(name); ok && v != "" {
 		return v
 	}
 	return def
+}
+
+// FormatDuration writes d as people do: 15m, 1h, 336h, 2s.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // list reads a comma-separated value, trimming blanks.
@@ -557,6 +466,9 @@ func (l *loader) list(name string) []string {
 
 func (l *loader) oneOf(name, def string, allowed ...string) string {
 	v := l.str(name, def)
+	if v == "" {
+		v = def
+	}
 	if !slices.Contains(allowed, v) {
 		l.fail(name, fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", ")))
 	}
@@ -564,7 +476,10 @@ func (l *loader) oneOf(name, def string, allowed ...string) string {
 }
 
 func (l *loader) boolean(name string, def bool) bool {
-	v := l.str(name, "")
+	v := l.str(name, strconv.FormatBool(def))
+	if v == strconv.FormatBool(def) {
+		return def
+	}
 	if v == "" {
 		return def
 	}
@@ -577,7 +492,8 @@ func (l *loader) boolean(name string, def bool) bool {
 }
 
 func (l *loader) integer(name string, def, lo, hi int) int {
-	v := l.str(name, "")
+	l.str(name, strconv.Itoa(def))
+	v := l.raw(name, "")
 	if v == "" {
 		return def
 	}
@@ -591,14 +507,16 @@ func (l *loader) integer(name string, def, lo, hi int) int {
 
 // durationOrZero is duration where 0 (off) is allowed.
 func (l *loader) durationOrZero(name string, def time.Duration) time.Duration {
-	if v := l.str(name, ""); v == "0" || v == "0s" {
+	if v := l.raw(name, ""); v == "0" || v == "0s" {
+		l.str(name, FormatDuration(def))
 		return 0
 	}
 	return l.duration(name, def)
 }
 
 func (l *loader) duration(name string, def time.Duration) time.Duration {
-	v := l.str(name, "")
+	l.str(name, FormatDuration(def))
+	v := l.raw(name, "")
 	if v == "" {
 		return def
 	}

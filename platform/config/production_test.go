@@ -16,7 +16,6 @@ func prodBase() map[string]string {
 	return map[string]string{
 		"APP_ENV":                "production",
 		"DATABASE_URL":           "postgres://app:s3cr3t-Value@db.internal:5432/app?sslmode=require",
-		"JWT_PRIVATE_KEY_FILE":   "/secrets/jwt.pem",
 		"JWT_KEY_ENCRYPTION_KEY": "cXu2bG2Sxaf3sDH+VydA6l9I+CJ0sHXlnOm9/erSUqQ=", // openssl rand -base64 32
 		"HTTP_ADDR":              "0.0.0.0:8080",
 		"PUBLIC_URL":             "https://api.example.com",

@@ -1,7 +1,5 @@
 package config
 
-import "os"
-
 // Section is a part of Config. A command names the sections it uses, and
 // only those are validated (production's required secrets included): a
 // migration Job then needs DATABASE_URL and nothing else, not the signing
@@ -13,20 +11,24 @@ type Section uint16
 const (
 	HTTPSection Section = 1 << iota
 	DatabaseSection
-	AuthSection // access tokens and the initial signing key
-	UsersSection
 	PasswordSection
 	TelemetrySection
-	SessionsSection // sessions, the key-encryption key, throttling, the HTTP edge
+	SessionsSection // the key-encryption key and the HTTP edge
 	MailSection
 
-	AllSections = HTTPSection | DatabaseSection | AuthSection | UsersSection | PasswordSection |
+	AllSections = HTTPSection | DatabaseSection | PasswordSection |
 		TelemetrySection | SessionsSection | MailSection
 )
 
 // LoadSections reads the process environment for a command that uses only
 // the given sections.
-func LoadSections(uses Section) (Config, error) { return LoadSectionsFrom(os.LookupEnv, uses) }
+func LoadSections(uses Section) (Config, error) {
+	src, err := NewSource()
+	if err != nil {
+		return Config{}, err
+	}
+	return LoadSectionsFrom(src.Lookup, uses)
+}
 
 // zeroUnused clears the sections a command does not use: their values
 // were not validated, so a command that reached for one by mistake meets
@@ -39,8 +41,6 @@ func (c *Config) zeroUnused(uses Section) {
 	}
 	drop(HTTPSection, func() { c.HTTP = HTTP{} })
 	drop(DatabaseSection, func() { c.Database = Database{} })
-	drop(AuthSection, func() { c.Auth = Auth{} })
-	drop(UsersSection, func() { c.Users = Users{} })
 	drop(PasswordSection, func() { c.Password = Password{} })
 	drop(TelemetrySection, func() { c.Telemetry = Telemetry{} })
 	drop(SessionsSection, func() { c.Sessions = Sessions{} })

@@ -26,13 +26,13 @@ func TestSectionsValidateOnlyWhatACommandUses(t *testing.T) {
 	if c.Database.URL != migrateEnv["DATABASE_URL"] || c.Database.MaxOpenConns != 20 {
 		t.Fatalf("database section misread: %+v", c.Database)
 	}
-	if c.Sessions.KeyEncryptionKey != nil || c.Auth != (config.Auth{}) || c.HTTP != (config.HTTP{}) || c.Password != (config.Password{}) {
+	if c.Sessions.KeyEncryptionKey != nil || c.HTTP != (config.HTTP{}) || c.Password != (config.Password{}) {
 		t.Fatalf("unused sections are not zero: %+v", c)
 	}
 
 	// Control: the whole configuration (serve) still demands the keys.
 	_, err = config.LoadFrom(env(migrateEnv))
-	for _, name := range []string{"JWT_PRIVATE_KEY:", "JWT_KEY_ENCRYPTION_KEY:", "PUBLIC_URL:"} {
+	for _, name := range []string{"JWT_KEY_ENCRYPTION_KEY:", "PUBLIC_URL:"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("serve's configuration does not refuse the missing %s: %v", name, err)
 		}
@@ -53,12 +53,12 @@ func TestSectionsValidateOnlyWhatACommandUses(t *testing.T) {
 		t.Errorf("LOG_LEVEL not checked for the database section: %v", err)
 	}
 
-	// Key rotation: the database, the signing key and the sealing key.
-	rotate := config.DatabaseSection | config.AuthSection | config.SessionsSection
+	// Key rotation: the database and the sealing key (the signing key is
+	// the auth module's section).
+	rotate := config.DatabaseSection | config.SessionsSection
 	rotateEnv := map[string]string{
 		"APP_ENV":                "production",
 		"DATABASE_URL":           migrateEnv["DATABASE_URL"],
-		"JWT_PRIVATE_KEY_FILE":   "/secrets/jwt.pem",
 		"JWT_KEY_ENCRYPTION_KEY": prodBase()["JWT_KEY_ENCRYPTION_KEY"],
 		"PUBLIC_URL":             "http://not-used-by-rotation.example.com",
 	}

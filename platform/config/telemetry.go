@@ -35,9 +35,3 @@ func loadTelemetry(l *loader) Telemetry {
 	}
 	return t
 }
-
-// DefaultIssuer is JWT_ISSUER's default: the service's name.
-func DefaultIssuer() string { return buildinfo.Service }
-
-// DefaultAudience is JWT_AUDIENCE's default: the service's API.
-func DefaultAudience() string { return buildinfo.Service + "-api" }

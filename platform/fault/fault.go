@@ -28,6 +28,10 @@ const (
 	Forbidden
 	TooManyRequests
 	Unavailable
+	// Refused is a request refused as a whole under a protocol's rules,
+	// with no single input at fault (OAuth2's invalid_request,
+	// invalid_grant): unlike Invalid, it names no field.
+	Refused
 )
 
 // Error is a domain error with a stable, machine-readable code.

@@ -183,7 +183,7 @@ func (s *Server) refuseBeforeRouting(fctx *fasthttp.RequestCtx, code problem.Cod
 	c.Response().SetConnectionClose()
 	s.log.Info("request refused before routing", zap.String("request_id", id), zap.Int("status", status),
 		zap.String("reason", reason), zap.String("remote_ip", peerAddr(fctx.RemoteAddr()).String()))
-	if status == fiber.StatusRequestEntityTooLarge && oauthEndpoints[c.Path()] {
+	if status == fiber.StatusRequestEntityTooLarge && s.oauth[c.Path()] {
 		_ = writeOAuthError(c, status, "The body is too large.")
 		return
 	}

@@ -60,10 +60,6 @@ var baseSecurityHeaders = [][2]string{
 // RFC 9700 §4.3.2).
 var queryCredentialParams = []string{"access_token", "refresh_token", "password"}
 
-// oauthEndpoints refuse URL parameters themselves, with an RFC 6749 §5.2
-// error rather than problem JSON, because OAuth2 clients parse that shape.
-var oauthEndpoints = map[string]bool{TokenURL: true, "/api/auth/revoke": true}
-
 // writeOAuthError answers an OAuth endpoint in RFC 6749 §5.2 form, for
 // refusals made at the edge before the auth module's handler runs.
 func writeOAuthError(c *fiber.Ctx, status int, description string) error {
@@ -75,9 +71,12 @@ func writeOAuthError(c *fiber.Ctx, status int, description string) error {
 var codeCredentialsInURL = problem.Declare(fiber.StatusBadRequest, "credentials_in_url",
 	"Credentials are not accepted in the URL; send them in the Authorization header or the request body.")
 
-func refuseQueryCredentials() fiber.Handler {
+// refuseQueryCredentials leaves the OAuth endpoints alone: they refuse
+// URL parameters themselves, with an RFC 6749 §5.2 error rather than
+// problem JSON, because OAuth2 clients parse that shape.
+func refuseQueryCredentials(oauth map[string]bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if oauthEndpoints[c.Path()] {
+		if oauth[c.Path()] {
 			return c.Next()
 		}
 		args := c.Request().URI().QueryArgs()

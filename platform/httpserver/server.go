@@ -30,8 +30,15 @@ import (
 	"github.com/acme/monolith/platform/tracing"
 )
 
-// TokenURL is the OAuth2 token endpoint the OpenAPI document advertises.
-const TokenURL = "/api/auth/login" //nolint:gosec // a path, not a credential
+// OAuth is what a module that serves OAuth2 endpoints tells the server:
+// the token endpoint the OpenAPI document advertises for the password
+// flow, and every OAuth endpoint, which the edge answers in RFC 6749 §5.2
+// form (OAuth2 clients parse that shape, not problem JSON). Without it the
+// document describes a plain bearer token.
+type OAuth struct {
+	TokenURL  string
+	Endpoints []string
+}
 
 // Params are the server's dependencies.
 type Params struct {
@@ -46,6 +53,8 @@ type Params struct {
 	Tracer  *tracing.Tracer   `optional:"true"`
 	// Edge settings (proxies, CORS, HSTS); zero in tests that build a bare server.
 	Edge config.Sessions `optional:"true"`
+	// OAuth is provided by the module that serves the OAuth2 endpoints.
+	OAuth OAuth `optional:"true"`
 }
 
 // Server is the HTTP server.
@@ -63,6 +72,8 @@ type Server struct {
 	limits  *bodyLimits
 	// routes is filled once every route is registered, before serving.
 	routes *routeTable
+	// oauth are the paths whose edge refusals take RFC 6749 §5.2 form.
+	oauth map[string]bool
 }
 
 // New builds the server and registers every module's routes. It does not
@@ -72,6 +83,10 @@ func New(p Params) *Server {
 		cfg: p.Config, log: p.Log, health: p.Health, hsts: p.Edge.HSTS,
 		proxies: newProxies(p.Edge.TrustedProxies, p.Edge.ProxyHeader),
 		limits:  newBodyLimits(int64(p.Config.BodyLimit)),
+		oauth:   map[string]bool{},
+	}
+	for _, e := range p.OAuth.Endpoints {
+		s.oauth[e] = true
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               buildinfo.Service,
@@ -119,7 +134,7 @@ func New(p Params) *Server {
 		securityHeaders(p.Edge.HSTS), defaultNoStore(),
 		// Refusals before any handler: framing, credentials in the URL,
 		// text that is not UTF-8.
-		strictFraming(), refuseQueryCredentials(), refuseInvalidUTF8())
+		strictFraming(), refuseQueryCredentials(s.oauth), refuseInvalidUTF8(s.oauth))
 	if h := corsFor(p.Edge); h != nil {
 		s.app.Use(h)
 	}
@@ -127,7 +142,7 @@ func New(p Params) *Server {
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
 
-	s.api = humafiber.New(s.app, APIConfig())
+	s.api = humafiber.New(s.app, APIConfig(p.OAuth))
 	oapi := s.api.OpenAPI()
 	oapi.OnAddOperation = append(oapi.OnAddOperation, s.limits.onAddOperation)
 	if p.Config.Docs {
@@ -159,23 +174,25 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 	return fasthttp.RequestConfig{MaxRequestBodySize: int(s.limits.lookup(h.Method(), h.RequestURI()))}
 }
 
-// APIConfig is the OpenAPI 3.1 configuration shared by the server and the
-// `app openapi` command.
-func APIConfig() huma.Config {
+// APIConfig is the OpenAPI 3.1 configuration of the server (and so of the
+// `app openapi` document); oauth describes the token endpoint, if any.
+func APIConfig(oauth OAuth) huma.Config {
 	cfg := huma.DefaultConfig(buildinfo.Title()+" API", APIVersion)
 	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
 	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
 	cfg.CreateHooks = nil
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
-	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		authn.SecurityScheme: {
+	scheme := &huma.SecurityScheme{Type: "http", Scheme: "bearer", Description: "Send the access token as `Authorization: Bearer <token>`."}
+	if oauth.TokenURL != "" {
+		scheme = &huma.SecurityScheme{
 			Type:        "oauth2",
 			Description: "OAuth2 password grant (RFC 6749 §4.3); send the access token as `Authorization: Bearer <token>`.",
 			Flows: &huma.OAuthFlows{
-				Password: &huma.OAuthFlow{TokenURL: TokenURL, Scopes: map[string]string{}},
+				Password: &huma.OAuthFlow{TokenURL: oauth.TokenURL, Scopes: map[string]string{}},
 			},
-		},
+		}
 	}
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{authn.SecurityScheme: scheme}
 	describe(&cfg)
 	return cfg
 }

@@ -22,12 +22,12 @@ var codeInvalidUTF8 = problem.Declare(fiber.StatusBadRequest, "invalid_utf8",
 // bytes with U+FFFD without an error, so a client's "\xff" used to be
 // stored as "�". Other media types (a future upload) are not text and are
 // left alone; so are header values (RFC 9110 allows obs-text there).
-func refuseInvalidUTF8() fiber.Handler {
+func refuseInvalidUTF8(oauth map[string]bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if validText(c) {
 			return c.Next()
 		}
-		if oauthEndpoints[c.Path()] {
+		if oauth[c.Path()] {
 			// OAuth2 clients parse RFC 6749 §5.2 errors, not problem JSON.
 			return writeOAuthError(c, fiber.StatusBadRequest, "The request contains text that is not valid UTF-8.")
 		}

@@ -1,8 +1,9 @@
 // Package metrics exposes Prometheus metrics on their own listener
 // (METRICS_ADDR), apart from the API so they never leave through the
 // ingress: HTTP requests per route template and status, in-flight requests,
-// the database pool, the Go runtime, and counters modules record (auth
-// events). Modules inject *Auth rather than registering collectors.
+// the database pool, the Go runtime, and the modules' own collectors,
+// which they register through the prometheus.Registerer the platform
+// provides (Registerer).
 package metrics
 
 import (
@@ -30,7 +31,6 @@ import (
 type Registry struct {
 	reg  *prometheus.Registry
 	HTTP *HTTP
-	Auth *Auth
 }
 
 // New registers the runtime, process and pool collectors and the
@@ -42,10 +42,15 @@ func New(db *sql.DB) *Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db, "main"),
 	)
-	r := &Registry{reg: reg, HTTP: newHTTP(), Auth: newAuth()}
-	reg.MustRegister(r.HTTP.requests, r.HTTP.duration, r.HTTP.inFlight, r.Auth.logins, r.Auth.refreshes, r.Auth.throttled)
+	r := &Registry{reg: reg, HTTP: newHTTP()}
+	reg.MustRegister(r.HTTP.requests, r.HTTP.duration, r.HTTP.inFlight)
 	return r
 }
+
+// Registerer is where a module registers its collectors; they are served
+// on /metrics with the platform's. A name registered twice is an error
+// (prometheus.AlreadyRegisteredError).
+func (r *Registry) Registerer() prometheus.Registerer { return r.reg }
 
 // HashingStats are the password hasher's counters (platform/password).
 type HashingStats struct {
@@ -131,43 +136,6 @@ func (h *HTTP) Middleware() fiber.Handler {
 		return err
 	}
 }
-
-// Auth counts authentication events; the auth module records them.
-type Auth struct {
-	logins    *prometheus.CounterVec
-	refreshes *prometheus.CounterVec
-	throttled prometheus.Counter
-}
-
-// Results of an authentication event.
-const (
-	ResultOK     = "ok"
-	ResultFailed = "failed" // the client's fault: bad credentials or token
-	ResultError  = "error"  // ours: the server could not decide
-)
-
-func newAuth() *Auth {
-	return &Auth{
-		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "auth_logins_total", Help: "Token requests (password grant), by result: ok, failed, error.",
-		}, []string{"result"}),
-		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "auth_refreshes_total", Help: "Refresh-token exchanges, by result: ok, failed, error.",
-		}, []string{"result"}),
-		throttled: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "auth_throttled_total", Help: "Authentication attempts refused by throttling.",
-		}),
-	}
-}
-
-// Login records a password-grant attempt.
-func (a *Auth) Login(result string) { a.logins.WithLabelValues(result).Inc() }
-
-// Refresh records a refresh-token exchange.
-func (a *Auth) Refresh(result string) { a.refreshes.WithLabelValues(result).Inc() }
-
-// Throttled records an attempt refused by throttling.
-func (a *Auth) Throttled() { a.throttled.Inc() }
 
 // Server serves /metrics on METRICS_ADDR.
 type Server struct {

@@ -1,12 +1,14 @@
 package metrics_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"github.com/acme/monolith/platform/config"
@@ -55,8 +57,6 @@ func TestMetricsEndpoint(t *testing.T) {
 		`http_requests_total{method="GET",route="unmatched",status="404"} 2`, // the route and /metrics
 		`http_requests_total{method="POST",route="/api/auth/login",status="400"} 1`,
 		"http_requests_in_flight ",
-		`auth_logins_total{result="ok"} `, // the superuser's logins and the user's
-		`auth_logins_total{result="failed"} 1`,
 		`go_sql_max_open_connections{db_name="main"}`,
 		"go_goroutines ",
 	} {
@@ -79,36 +79,27 @@ func TestMetricsCanBeTurnedOff(t *testing.T) {
 	}
 }
 
-// TestAuthCounters: the counters the auth module records (refreshes and
-// throttling included).
-func TestAuthCounters(t *testing.T) {
-	db := testkit.NewDB(t, "sqlite3")
-	reg := metrics.New(db.SQL)
-	reg.Auth.Refresh(metrics.ResultOK)
-	reg.Auth.Refresh(metrics.ResultFailed)
-	reg.Auth.Throttled()
-	reg.Auth.Throttled()
-	families, err := reg.Gatherer().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			name := f.GetName()
-			for _, l := range m.GetLabel() {
-				name += "," + l.GetName() + "=" + l.GetValue()
-			}
-			got[name] = m.GetCounter().GetValue()
+// TestModulesRegisterTheirCollectors: a module's collector, registered
+// through the injected prometheus.Registerer, is served on /metrics with
+// the platform's; a second collector of the same name is refused.
+func TestModulesRegisterTheirCollectors(t *testing.T) {
+	var srv *metrics.Server
+	var dup error
+	counted := fx.Invoke(func(reg prometheus.Registerer) error {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "sample_module_events_total", Help: "A module's counter."})
+		if err := reg.Register(c); err != nil {
+			return err
 		}
+		c.Add(3)
+		dup = reg.Register(prometheus.NewCounter(prometheus.CounterOpts{Name: "sample_module_events_total", Help: "A module's counter."}))
+		return nil
+	})
+	testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(counted, fx.Populate(&srv)))
+	if body := scrape(t, srv.Addr()); !strings.Contains(body, "sample_module_events_total 3") {
+		t.Fatalf("/metrics lacks the module's counter:\n%s", body)
 	}
-	for name, want := range map[string]float64{
-		"auth_refreshes_total,result=ok":     1,
-		"auth_refreshes_total,result=failed": 1,
-		"auth_throttled_total":               2,
-	} {
-		if got[name] != want {
-			t.Errorf("%s = %v, want %v", name, got[name], want)
-		}
+	var already prometheus.AlreadyRegisteredError
+	if !errors.As(dup, &already) {
+		t.Fatalf("a second collector of the same name: %v", dup)
 	}
 }

@@ -68,6 +68,7 @@ var statusOf = map[fault.Kind]int{
 	fault.Forbidden:       http.StatusForbidden,
 	fault.TooManyRequests: http.StatusTooManyRequests,
 	fault.Unavailable:     http.StatusServiceUnavailable,
+	fault.Refused:         http.StatusBadRequest,
 	fault.Internal:        http.StatusInternalServerError,
 }
 

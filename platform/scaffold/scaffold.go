@@ -70,12 +70,12 @@ type Names struct {
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9]{1,29}$`)
 
-// reserved are names a module may not take: platform and existing modules,
-// top-level directories, and names that would collide with Go or with what
-// ent generates.
+// reserved are names a module may not take: the platform, top-level
+// directories, and names that would collide with Go or with what ent
+// generates. Existing modules and entities are found in the tree when a
+// module is generated (Generate), so none is named here.
 var reserved = map[string]string{
-	"platform": "it is the shared infrastructure", "auth": "it is an existing module", "users": "it is an existing module",
-	"user": "the users module owns the User entity", "ent": "it is the generated data package", "internal": "Go gives it a special meaning",
+	"platform": "it is the shared infrastructure", "ent": "it is the generated data package", "internal": "Go gives it a special meaning",
 	"test": "it is ambiguous with test packages", "testdata": "the go tool ignores it", "main": "it is the program's package name", "app": "it is the binary's name",
 	"modules": "it is the modules directory", "cmd": "it is the commands directory", "migrations": "it is the migrations directory", "docs": "it is the docs directory",
 	"vendor": "the go tool gives it a special meaning", "schema": "ent generates this package", "migrate": "ent generates this package",

@@ -18,8 +18,6 @@ func TestDeriveRejectsBadNames(t *testing.T) {
 		"my-notes":  "lower-case letters",
 		"9lives":    "lower-case letters",
 		"n":         "lower-case letters",
-		"users":     "reserved: it is an existing module",
-		"auth":      "reserved",
 		"platform":  "reserved",
 		"internal":  "reserved",
 		"ent":       "reserved",
@@ -211,8 +209,28 @@ func TestGenerateRejectsReservedBeforeWriting(t *testing.T) {
 		t.Fatal("the toolchain ran for an invalid name")
 		return nil
 	}
-	if err := Generate(context.Background(), "users", Options{Root: root, Run: fail}); err == nil || !strings.Contains(err.Error(), "reserved") {
-		t.Fatalf("Generate(users) = %v", err)
+	if err := Generate(context.Background(), "platform", Options{Root: root, Run: fail}); err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Fatalf("Generate(platform) = %v", err)
+	}
+	sameTree(t, before, tree(t, root))
+}
+
+// TestGenerateRefusesModulesOfTheTree: the modules that exist are read
+// from the tree, not from a list in the generator: users (whose entity
+// is in ent/schema) and any module directory are refused, and nothing is
+// written.
+func TestGenerateRefusesModulesOfTheTree(t *testing.T) {
+	root := fakeRoot(t)
+	write(t, root, "modules/invoices/invoices.go", "package invoices\n")
+	before := tree(t, root)
+	fail := func(context.Context, string, []string, string, ...string) error {
+		t.Fatal("the toolchain ran for an existing module")
+		return nil
+	}
+	for _, name := range []string{"users", "invoices"} {
+		if err := Generate(context.Background(), name, Options{Root: root, Run: fail}); !errors.Is(err, ErrExists) {
+			t.Errorf("Generate(%s) = %v, want ErrExists", name, err)
+		}
 	}
 	sameTree(t, before, tree(t, root))
 }

@@ -51,9 +51,9 @@ func SigningKeyPEM(t testing.TB) string {
 	return keyPEM
 }
 
-// Config is a development configuration for tests: an ephemeral port, the
-// shared test key, a bootstrapped superuser and cheap password hashing
-// (production refuses these argon2 parameters).
+// Config is the platform's development configuration for tests: an
+// ephemeral port and cheap password hashing (production refuses these
+// argon2 parameters).
 func Config(t testing.TB) config.Config {
 	t.Helper()
 	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
@@ -63,10 +63,6 @@ func Config(t testing.TB) config.Config {
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Telemetry.MetricsAddr = "127.0.0.1:0" // tests run in parallel
 	cfg.LogLevel = "warn"
-	cfg.Auth.PrivateKeyFile = ""
-	cfg.Auth.PrivateKeyPEM = SigningKeyPEM(t)
-	cfg.Users.FirstSuperuserEmail = SuperuserEmail
-	cfg.Users.FirstSuperuserPassword = SuperuserPassword
 	cfg.Password.MemoryKiB = 1024
 	cfg.Password.Iterations = 1
 	// One loopback address plays many clients (bursts of 100 connections):
@@ -83,6 +79,7 @@ func Config(t testing.TB) config.Config {
 type Option func(*options)
 
 type options struct {
+	env       map[string]string
 	configure []func(*config.Config)
 	modules   []fx.Option
 	extra     []fx.Option
@@ -91,6 +88,12 @@ type options struct {
 // WithConfig edits the configuration before start.
 func WithConfig(f func(*config.Config)) Option {
 	return func(o *options) { o.configure = append(o.configure, f) }
+}
+
+// WithEnv sets an environment variable for the modules' settings
+// sections (config.Provide), which read it as they would in a process.
+func WithEnv(name, value string) Option {
+	return func(o *options) { o.env[name] = value }
 }
 
 // WithModules starts only these feature modules instead of all of them.
@@ -139,7 +142,12 @@ func testLogger(t testing.TB) *zap.Logger {
 // lifecycle and stops it when the test ends.
 func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	t.Helper()
-	o := options{modules: modules.All}
+	// Every started App signs with the shared test key and bootstraps the
+	// superuser (variables of the modules' sections).
+	o := options{modules: modules.All, env: map[string]string{
+		"JWT_PRIVATE_KEY":       SigningKeyPEM(t),
+		"FIRST_SUPERUSER_EMAIL": SuperuserEmail, "FIRST_SUPERUSER_PASSWORD": SuperuserPassword,
+	}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -150,7 +158,8 @@ func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	var srv *httpserver.Server
 	fxOpts := []fx.Option{
 		platform.Module,
-		fx.Replace(cfg, db),
+		platform.WithConfig(cfg),
+		fx.Replace(db, config.SourceFrom(o.env)),
 		fx.Decorate(func() *zap.Logger { return testLogger(t) }),
 		fx.NopLogger,
 		fx.Populate(&srv),
@@ -167,7 +176,7 @@ func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	// but never used would hold it until the read timeout.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(transport.CloseIdleConnections)
-	scan := &secretScan{t: t, secrets: map[string]bool{cfg.Users.FirstSuperuserPassword: true}}
+	scan := &secretScan{t: t, secrets: map[string]bool{SuperuserPassword: true}}
 	return &App{
 		t:       t,
 		URL:     "http://" + srv.Addr(),

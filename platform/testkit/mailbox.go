@@ -53,6 +53,8 @@ func StartMailbox(t testing.TB) *Mailbox {
 	srv.Domain = "localhost"
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
+	// Addresses in other scripts need RFC 6531, as from real servers.
+	srv.EnableSMTPUTF8 = true
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("mailbox: %v", err)

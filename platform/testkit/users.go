@@ -38,7 +38,7 @@ func (a *App) Login(email, password string) string {
 func (a *App) SuperuserToken() string {
 	a.t.Helper()
 	if a.token == "" {
-		a.token = a.Login(a.Config.Users.FirstSuperuserEmail, a.Config.Users.FirstSuperuserPassword)
+		a.token = a.Login(SuperuserEmail, SuperuserPassword)
 	}
 	return a.token
 }

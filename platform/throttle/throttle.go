@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -101,7 +102,7 @@ func (r Rule) Key(first Subject, more ...Subject) Key {
 type Limiter struct {
 	drv     dialect.Driver
 	dialect string
-	secret  []byte
+	secret  func() ([]byte, error)
 	now     func() time.Time
 }
 
@@ -109,20 +110,34 @@ type Limiter struct {
 // derived from secret (the same on every replica), so the table reveals
 // neither emails nor addresses, even to a dictionary of them.
 func New(db *database.DB, secret []byte) *Limiter {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("platform/throttle subject hashes"))
+	return NewDeferred(db, func() ([]byte, error) { return secret, nil })
+}
+
+// NewDeferred is New with the secret read at the first attempt, so that a
+// process that builds the limiter but never counts (a one-shot command)
+// needs no secret. secret is called once.
+func NewDeferred(db *database.DB, secret func() ([]byte, error)) *Limiter {
+	key := sync.OnceValues(func() ([]byte, error) {
+		s, err := secret()
+		if err != nil {
+			return nil, err
+		}
+		m := hmac.New(sha256.New, s)
+		m.Write([]byte("platform/throttle subject hashes"))
+		return m.Sum(nil), nil
+	})
 	return &Limiter{
 		// Through the platform's classifying driver: a connection failure
 		// is database.ErrUnavailable here too, like anywhere else.
 		drv:     database.Classify(entsql.OpenDB(db.Dialect, db.SQL), db.QueryTimeout),
 		dialect: db.Dialect,
-		secret:  m.Sum(nil),
+		secret:  key,
 		now:     time.Now,
 	}
 }
 
-func (l *Limiter) hash(s Subject) string {
-	m := hmac.New(sha256.New, l.secret)
+func hash(secret []byte, s Subject) string {
+	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(s.kind))
 	m.Write([]byte{0})
 	m.Write([]byte(s.value))
@@ -131,13 +146,17 @@ func (l *Limiter) hash(s Subject) string {
 
 // ids are the stored id of k and the subject it is grouped under (the rule
 // and its first subject), for Forget.
-func (l *Limiter) ids(k Key) (id, subject string) {
-	subject = k.rule.Name + ":" + l.hash(k.first)
+func (l *Limiter) ids(k Key) (id, subject string, err error) {
+	secret, err := l.secret()
+	if err != nil {
+		return "", "", fmt.Errorf("throttle key: %w", err)
+	}
+	subject = k.rule.Name + ":" + hash(secret, k.first)
 	id = subject
 	for _, s := range k.more {
-		id += ":" + l.hash(s)
+		id += ":" + hash(secret, s)
 	}
-	return id, subject
+	return id, subject, nil
 }
 
 // Reservation is the attempts taken by one Reserve; give them back with
@@ -159,7 +178,11 @@ func (l *Limiter) Reserve(ctx context.Context, keys ...Key) (*Reservation, error
 	res := &Reservation{l: l, ids: make(map[string]bool, len(keys))}
 	now := l.now().UTC().Truncate(time.Microsecond)
 	for _, k := range keys {
-		id, subject := l.ids(k)
+		id, subject, err := l.ids(k)
+		if err != nil {
+			_ = res.Release(ctx)
+			return nil, err
+		}
 		count, ends, err := l.hit(ctx, id, subject, now, now.Add(k.rule.Window))
 		if err != nil {
 			_ = res.Release(ctx)
@@ -193,7 +216,11 @@ func (r *Reservation) Release(ctx context.Context, keys ...Key) error {
 		}
 	} else {
 		for _, k := range keys {
-			if id, _ := r.l.ids(k); r.ids[id] {
+			id, _, err := r.l.ids(k)
+			if err != nil {
+				return err
+			}
+			if r.ids[id] {
 				ids = append(ids, id)
 			}
 		}
@@ -220,7 +247,10 @@ func (l *Limiter) Clear(ctx context.Context, keys ...Key) error {
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	for _, k := range keys {
-		id, _ := l.ids(k)
+		id, _, err := l.ids(k)
+		if err != nil {
+			return err
+		}
 		if err := l.exec(ctx, "DELETE FROM throttles WHERE id = $1", id); err != nil {
 			return fmt.Errorf("throttle %s: clear: %w", k.rule.Name, err)
 		}
@@ -233,7 +263,10 @@ func (l *Limiter) Clear(ctx context.Context, keys ...Key) error {
 func (l *Limiter) Forget(ctx context.Context, rule Rule, s Subject) error {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	_, subject := l.ids(rule.Key(s))
+	_, subject, err := l.ids(rule.Key(s))
+	if err != nil {
+		return err
+	}
 	if err := l.exec(ctx, "DELETE FROM throttles WHERE subject = $1", subject); err != nil {
 		return fmt.Errorf("throttle %s: forget: %w", rule.Name, err)
 	}

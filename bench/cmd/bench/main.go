@@ -221,6 +221,9 @@ func (h *harness) appEnv(addr, dbURL string) []string {
 		// connections, like an ingress: no per-address cap (older
 		// revisions ignore the variable).
 		"HTTP_MAX_CONNS_PER_IP=0",
+		// The scenarios sign in as the public client "bench" (older
+		// revisions accept any client id and ignore the variable).
+		"OAUTH_CLIENTS=default,bench",
 		// The login scenarios measure hashing throughput with more clients
 		// than slots: a queue as long as the load keeps them comparable
 		// with revisions before the bounded queue (which would refuse the

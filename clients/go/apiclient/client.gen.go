@@ -155,12 +155,17 @@ type AuthJWKS struct {
 	Keys []AuthJWK `json:"keys"`
 }
 
-// AuthPasswordGrant Examples: {"client_id":"web","grant_type":"password","password":"correct horse battery staple","refresh_token":"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs","scope":"","username":"ada@example.com"}
+// AuthPasswordGrant Examples: {"client_id":"web","client_secret":"","grant_type":"password","password":"correct horse battery staple","refresh_token":"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs","scope":"","username":"ada@example.com"}
 type AuthPasswordGrant struct {
-	// ClientId Optional public client id; a refresh token only works for the client it was issued to.
+	// ClientId The registered client (OAUTH_CLIENTS), unless it authenticates with an HTTP Basic header instead; without either, the default public client. A refresh token only works for the client it was issued to.
 	//
 	// Examples: web
 	ClientId *string `json:"client_id,omitempty"`
+
+	// ClientSecret A confidential client's secret, with client_id, unless it uses an HTTP Basic header instead.
+	//
+	// Examples:
+	ClientSecret *string `json:"client_secret,omitempty"`
 
 	// GrantType "password" to sign in, "refresh_token" to renew.
 	//
@@ -210,8 +215,18 @@ type AuthResetPassword struct {
 	Token string `json:"token"`
 }
 
-// AuthRevocation Examples: {"token":"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs","token_type_hint":"refresh_token"}
+// AuthRevocation Examples: {"client_id":"web","client_secret":"","token":"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs","token_type_hint":"refresh_token"}
 type AuthRevocation struct {
+	// ClientId The client the token was issued to, unless it authenticates with an HTTP Basic header instead; a public client may leave it out.
+	//
+	// Examples: web
+	ClientId *string `json:"client_id,omitempty"`
+
+	// ClientSecret A confidential client's secret, with client_id.
+	//
+	// Examples:
+	ClientSecret *string `json:"client_secret,omitempty"`
+
 	// Token Examples: hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs
 	Token string `json:"token"`
 
@@ -563,6 +578,8 @@ type ClientInterface interface {
 	//
 	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
 	//
+	// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/auth/login (the `Login` operationId).
@@ -571,6 +588,8 @@ type ClientInterface interface {
 	// LoginWithFormdataBody Get tokens (OAuth2 password and refresh_token grants)
 	//
 	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+	//
+	// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -639,7 +658,7 @@ type ClientInterface interface {
 
 	// RevokeWithBody Revoke a token (RFC 7009)
 	//
-	// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+	// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -648,7 +667,7 @@ type ClientInterface interface {
 
 	// RevokeWithFormdataBody Revoke a token (RFC 7009)
 	//
-	// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+	// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -773,6 +792,8 @@ func (c *Client) Jwks(ctx context.Context, reqEditors ...RequestEditorFn) (*http
 //
 // The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
 //
+// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/auth/login (the `Login` operationId).
@@ -791,6 +812,8 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // LoginWithFormdataBody Get tokens (OAuth2 password and refresh_token grants)
 //
 // The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+//
+// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -949,7 +972,7 @@ func (c *Client) ResetPassword(ctx context.Context, body ResetPasswordJSONReques
 
 // RevokeWithBody Revoke a token (RFC 7009)
 //
-// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
 //
 // Takes any type of body and a specified content type.
 //
@@ -968,7 +991,7 @@ func (c *Client) RevokeWithBody(ctx context.Context, contentType string, body io
 
 // RevokeWithFormdataBody Revoke a token (RFC 7009)
 //
-// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -1948,6 +1971,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
 	//
+	// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/auth/login (the `Login` operationId).
@@ -1956,6 +1981,8 @@ type ClientWithResponsesInterface interface {
 	// LoginWithFormdataBodyWithResponse Get tokens (OAuth2 password and refresh_token grants)
 	//
 	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+	//
+	// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2028,7 +2055,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeWithBodyWithResponse Revoke a token (RFC 7009)
 	//
-	// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+	// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2037,7 +2064,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeWithFormdataBodyWithResponse Revoke a token (RFC 7009)
 	//
-	// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+	// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2229,6 +2256,11 @@ func (r JwksResponse) ContentType() string {
 	return ""
 }
 
+// LoginResponse401Headers the declared response headers of an HTTP 401 response for Login
+type LoginResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 // LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
 type LoginResponse429Headers struct {
 	RetryAfter int
@@ -2246,12 +2278,16 @@ type LoginResponse struct {
 	JSON200 *AuthToken
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *AuthError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *AuthError
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *AuthError
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *AuthError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *AuthError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LoginResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2266,6 +2302,11 @@ func (r LoginResponse) GetJSON200() *AuthToken {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r LoginResponse) GetJSON400() *AuthError {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LoginResponse) GetJSON401() *AuthError {
+	return r.JSON401
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -2769,13 +2810,31 @@ func (r ResetPasswordResponse) ContentType() string {
 	return ""
 }
 
+// RevokeResponse401Headers the declared response headers of an HTTP 401 response for Revoke
+type RevokeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RevokeResponse503Headers the declared response headers of an HTTP 503 response for Revoke
+type RevokeResponse503Headers struct {
+	RetryAfter int
+}
+
 type RevokeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *AuthError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *AuthError
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *AuthError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *AuthError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -2783,9 +2842,19 @@ func (r RevokeResponse) GetJSON400() *AuthError {
 	return r.JSON400
 }
 
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeResponse) GetJSON401() *AuthError {
+	return r.JSON401
+}
+
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r RevokeResponse) GetJSON500() *AuthError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeResponse) GetJSON503() *AuthError {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3778,6 +3847,8 @@ func (c *ClientWithResponses) JwksWithResponse(ctx context.Context, reqEditors .
 //
 // The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
 //
+// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/auth/login (the `Login` operationId).
@@ -3792,6 +3863,8 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // LoginWithFormdataBodyWithResponse Get tokens (OAuth2 password and refresh_token grants)
 //
 // The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+//
+// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3918,7 +3991,7 @@ func (c *ClientWithResponses) ResetPasswordWithResponse(ctx context.Context, bod
 
 // RevokeWithBodyWithResponse Revoke a token (RFC 7009)
 //
-// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3933,7 +4006,7 @@ func (c *ClientWithResponses) RevokeWithBodyWithResponse(ctx context.Context, co
 
 // RevokeWithFormdataBodyWithResponse Revoke a token (RFC 7009)
 //
-// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+// Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4236,6 +4309,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest AuthError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4260,6 +4340,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers LoginResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers LoginResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -4739,6 +4829,13 @@ func ParseRevokeResponse(rsp *http.Response) (*RevokeResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest AuthError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4746,6 +4843,36 @@ func ParseRevokeResponse(rsp *http.Response) (*RevokeResponse, error) {
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest AuthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RevokeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

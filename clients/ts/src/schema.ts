@@ -36,6 +36,8 @@ export interface paths {
         /**
          * Get tokens (OAuth2 password and refresh_token grants)
          * @description The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+         *
+         *     Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
          */
         post: operations["login"];
         delete?: never;
@@ -146,7 +148,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a token (RFC 7009)
-         * @description Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2).
+         * @description Ends the session a refresh or access token belongs to. Answers 200 for unknown or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint (HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused (unauthorized_client), and a public client need not name itself.
          */
         post: operations["revoke"];
         delete?: never;
@@ -351,6 +353,7 @@ export interface components {
         /**
          * @example {
          *       "client_id": "web",
+         *       "client_secret": "",
          *       "grant_type": "password",
          *       "password": "correct horse battery staple",
          *       "refresh_token": "hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs",
@@ -360,10 +363,15 @@ export interface components {
          */
         AuthPasswordGrant: {
             /**
-             * @description Optional public client id; a refresh token only works for the client it was issued to.
+             * @description The registered client (OAUTH_CLIENTS), unless it authenticates with an HTTP Basic header instead; without either, the default public client. A refresh token only works for the client it was issued to.
              * @example web
              */
             client_id?: string;
+            /**
+             * @description A confidential client's secret, with client_id, unless it uses an HTTP Basic header instead.
+             * @example
+             */
+            client_secret?: string;
             /**
              * @description "password" to sign in, "refresh_token" to renew.
              * @example password
@@ -417,11 +425,23 @@ export interface components {
         };
         /**
          * @example {
+         *       "client_id": "web",
+         *       "client_secret": "",
          *       "token": "hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs",
          *       "token_type_hint": "refresh_token"
          *     }
          */
         AuthRevocation: {
+            /**
+             * @description The client the token was issued to, unless it authenticates with an HTTP Basic header instead; a public client may leave it out.
+             * @example web
+             */
+            client_id?: string;
+            /**
+             * @description A confidential client's secret, with client_id.
+             * @example
+             */
+            client_secret?: string;
             /** @example hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs */
             token: string;
             /**
@@ -838,6 +858,17 @@ export interface operations {
             /** @description RFC 6749 §5.2 error. */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
+            /** @description invalid_client: an unknown client, a wrong or missing secret, or a secret sent for a public client. */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate the client with: Basic realm="api", charset="UTF-8". */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1307,9 +1338,31 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            /** @description invalid_client: an unknown client, a wrong or missing secret, or a secret sent for a public client. */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate the client with: Basic realm="api", charset="UTF-8". */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
             /** @description server_error: an unexpected failure, logged with the request id. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
+            /** @description temporarily_unavailable: the database is unreachable; see Retry-After. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -36,7 +36,7 @@ func refreshForm(rt string) url.Values {
 // access token with the refresh token, and the rotated pair works.
 func TestOAuth2TokenSourceRefresh(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := testkit.Start(t, db, withClients)
 		u := app.NewUser(false)
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
 		conf := &oauth2.Config{ClientID: "web", Endpoint: oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login", AuthStyle: oauth2.AuthStyleInParams}}
@@ -104,7 +104,7 @@ func TestConcurrentRefreshGetsOneChild(t *testing.T) {
 // lifetime cannot be refreshed (control: within it, it can).
 func TestRefreshIdleLifetime(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) { c.Sessions.RefreshIdleTTL = time.Second }))
+	app := testkit.Start(t, db, testkit.WithEnv("REFRESH_TOKEN_IDLE_TTL", "1s"))
 	u := app.NewUser(false)
 	var tk tokens
 	app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
@@ -123,9 +123,7 @@ func TestRefreshIdleLifetime(t *testing.T) {
 // never the absolute one; past it, refresh and access tokens both fail.
 func TestRefreshAbsoluteLifetime(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
-		c.Sessions.RefreshIdleTTL, c.Sessions.RefreshAbsoluteTTL = 2*time.Second, 2*time.Second
-	}))
+	app := testkit.Start(t, db, testkit.WithEnv("REFRESH_TOKEN_IDLE_TTL", "2s"), testkit.WithEnv("REFRESH_TOKEN_ABSOLUTE_TTL", "2s"))
 	u := app.NewUser(false)
 	var tk tokens
 	app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
@@ -219,14 +217,14 @@ func TestKeyRotation(t *testing.T) {
 		if ks := jwks(); len(ks) != 1 || ks[0] != k0 {
 			t.Fatalf("initial jwks %v, token kid %s", ks, k0)
 		}
-		promoted, next, err := ring.Rotate(context.Background(), app.Config.Auth.AccessTokenTTL)
+		promoted, next, err := ring.Rotate(context.Background(), accessTokenTTL)
 		if err != nil || promoted != "" {
 			t.Fatalf("first rotation: %q %v", promoted, err)
 		}
 		if ks := jwks(); len(ks) != 2 || kidOf(app.Login(u.Email, u.Password)) != k0 {
 			t.Fatalf("after publishing: jwks %v; signing must not change yet", ks)
 		}
-		promoted, _, err = ring.Rotate(context.Background(), app.Config.Auth.AccessTokenTTL)
+		promoted, _, err = ring.Rotate(context.Background(), accessTokenTTL)
 		if err != nil || promoted != next {
 			t.Fatalf("second rotation promoted %q, want %q (%v)", promoted, next, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -19,7 +18,7 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 	db := testkit.NewDB(t, "postgres")
 	// A TTL far beyond the waits below: only an announcement can end a
 	// cached session in time.
-	long := testkit.WithConfig(func(c *config.Config) { c.Sessions.SessionCacheTTL = time.Minute })
+	long := testkit.WithEnv("SESSION_CACHE_TTL", "1m")
 	a := testkit.Start(t, db, long)
 	b := testkit.Start(t, db, long)
 

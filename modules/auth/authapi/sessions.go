@@ -13,6 +13,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authschema"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/password"
@@ -27,10 +28,12 @@ func (r *Routes) registerRevoke(api huma.API) {
 	op := authn.Public(huma.Operation{
 		OperationID: "revoke",
 		Method:      http.MethodPost,
-		Path:        "/api/auth/revoke",
+		Path:        RevokePath,
 		Summary:     "Revoke a token (RFC 7009)",
 		Description: "Ends the session a refresh or access token belongs to. Answers 200 for unknown " +
-			"or already revoked tokens too (RFC 7009 §2.2).",
+			"or already revoked tokens too (RFC 7009 §2.2). The client authenticates as at the token endpoint " +
+			"(HTTP Basic or client_id/client_secret in the body); a token issued to another client is refused " +
+			"(unauthorized_client), and a public client need not name itself.",
 		Tags: []string{tag},
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 			"application/x-www-form-urlencoded": {Schema: reg.Schema(reflect.TypeFor[authschema.Revocation](), true, "Revocation")},
@@ -39,7 +42,12 @@ func (r *Routes) registerRevoke(api huma.API) {
 			"200": {Description: "Revoked, or nothing to revoke."},
 			"400": {Description: "RFC 6749 §5.2 error.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
-					Examples: oauthExamples(invalidRequest("Missing token."))},
+					Examples: oauthExamples(invalidRequest("Missing token."), authsvc.ErrUnauthorizedClient, errBothMethods)},
+			}},
+			"401": invalidClientResponse(reg),
+			"503": {Description: "temporarily_unavailable: the database is unreachable; see Retry-After.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+					Examples: oauthExamples(&fault.Error{Kind: fault.Unavailable})},
 			}},
 			"500": {Description: "server_error: an unexpected failure, logged with the request id.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
@@ -53,20 +61,30 @@ func (r *Routes) registerRevoke(api huma.API) {
 
 func (r *Routes) revoke(hctx huma.Context) {
 	hctx.SetHeader("Cache-Control", "no-store")
-	form, oerr := readForm(hctx)
-	if oerr == nil && (!form.Has("token") || form.Get("token") == "") {
-		oerr = invalidRequest("Missing token.")
-	}
-	if oerr != nil {
-		write(hctx, oerr.status, oerr.body)
-		return
-	}
-	if err := r.svc.Revoke(hctx.Context(), form.Get("token"), form.Get("token_type_hint")); err != nil {
-		logging.FromContext(hctx.Context()).Error("revoke", zap.Error(err))
-		write(hctx, errServer.status, errServer.body)
+	if err := r.revokeToken(hctx); err != nil {
+		e := answerOf(err)
+		if e.status >= 500 {
+			logging.FromContext(hctx.Context()).Error("revoke", zap.Error(err))
+		}
+		writeError(hctx, e)
 		return
 	}
 	hctx.SetStatus(http.StatusOK)
+}
+
+func (r *Routes) revokeToken(hctx huma.Context) error {
+	form, err := readForm(hctx)
+	if err != nil {
+		return err
+	}
+	if !form.Has("token") || form.Get("token") == "" {
+		return invalidRequest("Missing token.")
+	}
+	client, err := r.authenticateClient(hctx, form)
+	if err != nil {
+		return err
+	}
+	return r.svc.Revoke(hctx.Context(), form.Get("token"), form.Get("token_type_hint"), client)
 }
 
 type jwksOut struct {

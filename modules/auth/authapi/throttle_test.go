@@ -61,8 +61,7 @@ func TestRecoveryBurstSendsAtMostTheLimit(t *testing.T) {
 		box, port := startSMTP(t)
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
-			c.Sessions.RecoveryAccount, c.Sessions.ThrottleIP = 5, 1000
-		}))
+		}), testkit.WithEnv("AUTH_RECOVERY_ACCOUNT_LIMIT", "5"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "1000"))
 		u := app.NewUser(false)
 		body, _ := json.Marshal(map[string]string{"email": u.Email})
 		const n = 100
@@ -114,8 +113,7 @@ func TestOwnerSignsInDuringLockout(t *testing.T) {
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 			c.Sessions.TrustedProxies = []string{"127.0.0.1"}
-			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 5, 10, 100
-		}))
+		}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "5"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "10"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "100"))
 		u := app.NewUser(false)
 		from := func(ip string) testkit.Header { return testkit.Header{Key: "X-Forwarded-For", Value: ip} }
 		login := func(ip, pw string) *testkit.Response {

@@ -7,6 +7,7 @@ package authapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/zap"
@@ -23,9 +25,9 @@ import (
 	"github.com/acme/monolith/modules/auth/authschema"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/logging"
-	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/problem"
 )
 
@@ -37,11 +39,11 @@ type Routes struct {
 	svc    *authsvc.Service
 	keys   *authsvc.KeyRing
 	auth   *authn.Resolver
-	events *metrics.Auth
+	events *Events
 }
 
 // New returns the routes; events counts sign-ins and refreshes for /metrics.
-func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *metrics.Auth) *Routes {
+func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *Events) *Routes {
 	return &Routes{svc: svc, keys: keys, auth: auth, events: events}
 }
 
@@ -57,11 +59,15 @@ func (r *Routes) registerToken(api huma.API) {
 	op := authn.Public(huma.Operation{
 		OperationID: "login",
 		Method:      http.MethodPost,
-		Path:        "/api/auth/login",
+		Path:        TokenPath,
 		Summary:     "Get tokens (OAuth2 password and refresh_token grants)",
 		Description: "The OAuth2 token endpoint: the resource owner password credentials grant " +
 			"(RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each " +
-			"refresh token works once). Send the fields form-encoded, each once, in the body.",
+			"refresh token works once). Send the fields form-encoded, each once, in the body.\n\n" +
+			"Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) " +
+			"either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret " +
+			"in the body, never both. A request that names no client acts as the default public client. A refresh token " +
+			"works only for the client it was issued to; a public client need not name itself again.",
 		Tags: []string{"auth"},
 		RequestBody: &huma.RequestBody{
 			Required: true,
@@ -75,15 +81,16 @@ func (r *Routes) registerToken(api huma.API) {
 			}},
 			"400": {Description: "RFC 6749 §5.2 error.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
-					Examples: oauthExamples(errInvalidGrant, errInvalidRefresh, errUnsupportedGrant, invalidRequest("Missing grant_type."))},
+					Examples: oauthExamples(errInvalidGrant, authsvc.ErrInvalidGrant, errUnsupportedGrant, invalidRequest("Missing grant_type."), errBothMethods)},
 			}},
+			"401": invalidClientResponse(reg),
 			"429": {Description: "Too many failed attempts from this account or address; see Retry-After.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
-					Examples: oauthExamples(throttled(1))},
+					Examples: oauthExamples(authsvc.ErrThrottled.WithRetryAfter(time.Second))},
 			}},
 			"503": {Description: "temporarily_unavailable: the database is unreachable or the server is too busy to check passwords; see Retry-After.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
-					Examples: oauthExamples(unavailable(1))},
+					Examples: oauthExamples(&fault.Error{Kind: fault.Unavailable})},
 			}},
 			"500": {Description: "server_error: an unexpected failure, logged with the request id.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
@@ -95,11 +102,27 @@ func (r *Routes) registerToken(api huma.API) {
 	api.Adapter().Handle(&op, r.token)
 }
 
+// invalidClientResponse documents a failed client authentication.
+func invalidClientResponse(reg huma.Registry) *huma.Response {
+	return &huma.Response{
+		Description: "invalid_client: an unknown client, a wrong or missing secret, or a secret sent for a public client.",
+		Headers: map[string]*huma.Param{"WWW-Authenticate": {
+			Description: "The scheme to authenticate the client with: " + basicChallenge + ".",
+			Schema:      &huma.Schema{Type: "string", Examples: []any{basicChallenge}},
+		}},
+		Content: map[string]*huma.MediaType{
+			"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				Examples: oauthExamples(authsvc.ErrInvalidClient)},
+		},
+	}
+}
+
 // oauthExamples are the examples of an RFC 6749 error response, one per
 // answer, named by the error and what distinguishes it.
-func oauthExamples(errs ...*oauthError) map[string]*huma.Example {
+func oauthExamples(errs ...error) map[string]*huma.Example {
 	out := map[string]*huma.Example{}
-	for i, e := range errs {
+	for i, err := range errs {
+		e := answerOf(err)
 		name := e.body.Error
 		if _, dup := out[name]; dup {
 			name += "_" + strconv.Itoa(i+1)
@@ -109,57 +132,89 @@ func oauthExamples(errs ...*oauthError) map[string]*huma.Example {
 	return out
 }
 
+// oauthError is an RFC 6749 §5.2 answer.
 type oauthError struct {
 	status     int
 	body       authschema.Error
 	retryAfter int
+	// challenge is the WWW-Authenticate header of a 401 (§5.2: a client
+	// that failed to authenticate learns the scheme to use).
+	challenge string
 }
 
-func invalidRequest(desc string) *oauthError {
-	return &oauthError{status: http.StatusBadRequest, body: authschema.Error{Error: "invalid_request", ErrorDescription: desc}}
+// basicChallenge is what an invalid_client answer asks for.
+const basicChallenge = `Basic realm="api", charset="UTF-8"`
+
+// answerOf is the RFC 6749 answer to err. Its status comes from
+// platform/problem's one table, like every other answer; what this adds is
+// the body's shape: the fault's code as the OAuth2 error (invalid_request,
+// invalid_grant, invalid_client...), and for what is not the client's
+// doing, the RFC's temporarily_unavailable and server_error.
+func answerOf(err error) *oauthError {
+	status := problem.Status(err)
+	switch {
+	case status == http.StatusTooManyRequests:
+		return &oauthError{status: status, retryAfter: max(problem.RetryAfter(err), 1),
+			body: authschema.Error{Error: "temporarily_unavailable", ErrorDescription: "Too many attempts; try again later."}}
+	case status == http.StatusServiceUnavailable:
+		// The database is down or the password hasher's queue is full:
+		// OAuth2 clients recognise this and come back after Retry-After.
+		return &oauthError{status: status, retryAfter: max(problem.RetryAfter(err), 1),
+			body: authschema.Error{Error: "temporarily_unavailable", ErrorDescription: "The server cannot issue a token right now; try again later."}}
+	case status >= 500:
+		return &oauthError{status: http.StatusInternalServerError,
+			body: authschema.Error{Error: "server_error", ErrorDescription: "The server could not issue a token; try again later."}}
+	}
+	fe, _ := fault.As(err)
+	e := &oauthError{status: status, body: authschema.Error{Error: fe.Code, ErrorDescription: fe.Message}}
+	if status == http.StatusUnauthorized {
+		e.challenge = basicChallenge
+	}
+	return e
 }
+
+// refused is an OAuth2 protocol error: a 400 by the table. These codes are
+// the RFC's, listed in docs/errors.md under the OAuth2 endpoints, so they
+// are not declared as problem codes.
+func refused(code, desc string) error {
+	return &fault.Error{Kind: fault.Refused, Code: code, Message: desc}
+}
+
+func invalidRequest(desc string) error { return refused("invalid_request", desc) }
 
 var (
-	errUnsupportedGrant = &oauthError{status: http.StatusBadRequest, body: authschema.Error{Error: "unsupported_grant_type", ErrorDescription: "Only grant_type=password and grant_type=refresh_token are supported."}}
-	errInvalidGrant     = &oauthError{status: http.StatusBadRequest, body: authschema.Error{Error: "invalid_grant", ErrorDescription: "Incorrect email or password."}}
-	errInvalidRefresh   = &oauthError{status: http.StatusBadRequest, body: authschema.Error{Error: "invalid_grant", ErrorDescription: "The refresh token is invalid, expired or revoked."}}
-	errServer           = &oauthError{status: http.StatusInternalServerError, body: authschema.Error{Error: "server_error", ErrorDescription: "The server could not issue a token; try again later."}}
+	errUnsupportedGrant = refused("unsupported_grant_type", "Only grant_type=password and grant_type=refresh_token are supported.")
+	// errInvalidGrant is a failed sign-in, whatever failed: RFC 6749 has
+	// no other code for it, and the client must not tell them apart.
+	errInvalidGrant = refused("invalid_grant", "Incorrect email or password.")
+	errServer       = errors.New("token endpoint: example of an unexpected failure")
+	// errBothMethods: RFC 6749 §2.3 allows one authentication method per request.
+	errBothMethods = invalidRequest("Authenticate the client once: in the Authorization header or with client_id and client_secret in the body, not both.")
 )
-
-// throttled is the one 429 body, whichever counter tripped.
-func throttled(retryAfter int) *oauthError {
-	return &oauthError{status: http.StatusTooManyRequests, retryAfter: max(retryAfter, 1),
-		body: authschema.Error{Error: "temporarily_unavailable", ErrorDescription: "Too many attempts; try again later."}}
-}
-
-// unavailable is the 503 of RFC 6749 §5.2's temporarily_unavailable (the
-// database is down, the password hasher's queue is full): OAuth2 clients
-// recognise it and know to come back after Retry-After.
-func unavailable(retryAfter int) *oauthError {
-	return &oauthError{status: http.StatusServiceUnavailable, retryAfter: max(retryAfter, 1),
-		body: authschema.Error{Error: "temporarily_unavailable", ErrorDescription: "The server cannot issue a token right now; try again later."}}
-}
 
 func (r *Routes) token(hctx huma.Context) {
 	// RFC 6749 §5.1: token responses must not be cached.
 	hctx.SetHeader("Cache-Control", "no-store")
 	hctx.SetHeader("Pragma", "no-cache")
-	form, oerr := readForm(hctx)
-	if oerr == nil {
-		var g authsvc.Grant
-		g, oerr = r.grant(hctx, form)
-		if oerr == nil {
-			write(hctx, http.StatusOK, authschema.Token{
-				AccessToken: g.Access.Token, TokenType: "bearer", ExpiresIn: int(g.Access.ExpiresIn.Seconds()),
-				RefreshToken: g.Refresh,
-			})
-			return
-		}
+	g, err := r.grant(hctx)
+	if err == nil {
+		write(hctx, http.StatusOK, authschema.Token{
+			AccessToken: g.Access.Token, TokenType: "bearer", ExpiresIn: int(g.Access.ExpiresIn.Seconds()),
+			RefreshToken: g.Refresh,
+		})
+		return
 	}
-	if oerr.retryAfter > 0 {
-		hctx.SetHeader("Retry-After", strconv.Itoa(oerr.retryAfter))
+	writeError(hctx, answerOf(err))
+}
+
+func writeError(hctx huma.Context, e *oauthError) {
+	if e.retryAfter > 0 {
+		hctx.SetHeader("Retry-After", strconv.Itoa(e.retryAfter))
 	}
-	write(hctx, oerr.status, oerr.body)
+	if e.challenge != "" {
+		hctx.SetHeader("WWW-Authenticate", e.challenge)
+	}
+	write(hctx, e.status, e.body)
 }
 
 // clientOf describes the caller for the session list and throttling.
@@ -167,8 +222,81 @@ func clientOf(hctx huma.Context, clientID string) authsvc.Client {
 	return authsvc.Client{ID: clientID, UserAgent: hctx.Header("User-Agent"), IP: httpserver.ClientIP(hctx.Context())}
 }
 
-func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oauthError) {
+// authenticateClient reads and checks the client credentials of a token
+// or revocation request (RFC 6749 §2.3.1): an HTTP Basic header, or
+// client_id (and client_secret) in the body, never both. It returns the
+// client's id, or "" when the request named none.
+func (r *Routes) authenticateClient(hctx huma.Context, form url.Values) (string, error) {
+	id, secret, err := clientCredentials(hctx.Header("Authorization"), form)
+	if err != nil {
+		return "", err
+	}
+	return r.svc.AuthenticateClient(id, secret)
+}
+
+// clientCredentials extracts the client id and secret from the request.
+func clientCredentials(authorization string, form url.Values) (id, secret string, err error) {
+	inBody := form.Has("client_id") || form.Has("client_secret")
+	id, secret, basic, err := basicCredentials(authorization)
+	if err != nil {
+		return "", "", err
+	}
+	if basic {
+		if inBody {
+			return "", "", errBothMethods
+		}
+	} else {
+		id, secret = form.Get("client_id"), form.Get("client_secret")
+		if id == "" && secret != "" {
+			return "", "", invalidRequest("client_secret needs client_id.")
+		}
+	}
+	if len(id) > 64 {
+		return "", "", invalidRequest("client_id is too long.")
+	}
+	// RFC 6749 Appendix A.1: client-id = *VSCHAR (printable ASCII). It is
+	// stored with the session, and Postgres refuses NUL or invalid UTF-8.
+	if strings.IndexFunc(id, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		return "", "", invalidRequest("client_id must be printable ASCII.")
+	}
+	return id, secret, nil
+}
+
+// basicCredentials decodes an HTTP Basic Authorization header. RFC 6749
+// §2.3.1 form-urlencodes the id and the secret before they are joined
+// and base64-encoded, so each is unescaped here. Another scheme is not
+// client authentication and is ignored; so is an empty pair, which the
+// Swagger UI sends when its client fields are blank.
+func basicCredentials(h string) (id, secret string, ok bool, err error) {
+	scheme, value, _ := strings.Cut(h, " ")
+	if h == "" || !strings.EqualFold(scheme, "Basic") {
+		return "", "", false, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
+	if err != nil {
+		return "", "", false, authsvc.ErrInvalidClient
+	}
+	rawID, rawSecret, found := strings.Cut(string(raw), ":")
+	if !found {
+		return "", "", false, authsvc.ErrInvalidClient
+	}
+	id, err1 := url.QueryUnescape(rawID)
+	secret, err2 := url.QueryUnescape(rawSecret)
+	if err1 != nil || err2 != nil {
+		return "", "", false, authsvc.ErrInvalidClient
+	}
+	if id == "" && secret == "" {
+		return "", "", false, nil
+	}
+	return id, secret, true, nil
+}
+
+func (r *Routes) grant(hctx huma.Context) (authsvc.Grant, error) {
 	ctx := hctx.Context()
+	form, err := readForm(hctx)
+	if err != nil {
+		return authsvc.Grant{}, err
+	}
 	var required []string
 	switch gt := form.Get("grant_type"); {
 	case !form.Has("grant_type") || gt == "":
@@ -185,72 +313,59 @@ func (r *Routes) grant(hctx huma.Context, form url.Values) (authsvc.Grant, *oaut
 			return authsvc.Grant{}, invalidRequest("Missing " + f + ".")
 		}
 	}
-	clientID := form.Get("client_id")
-	if len(clientID) > 64 {
-		return authsvc.Grant{}, invalidRequest("client_id is too long.")
-	}
-	// RFC 6749 Appendix A.1: client-id = *VSCHAR (printable ASCII). It is
-	// stored with the session, and Postgres refuses NUL or invalid UTF-8.
-	if strings.IndexFunc(clientID, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
-		return authsvc.Grant{}, invalidRequest("client_id must be printable ASCII.")
-	}
-	var g authsvc.Grant
-	var err error
-	if form.Get("grant_type") == "password" {
-		if clientID == "" {
-			clientID = "default"
-		}
-		g, err = r.svc.Login(ctx, form.Get("username"), form.Get("password"), clientOf(hctx, clientID))
-	} else {
-		// No client_id: the refresh token's own client (public clients
-		// need not repeat it); a different one is refused by the service.
-		g, err = r.svc.Refresh(ctx, form.Get("refresh_token"), clientOf(hctx, clientID))
-	}
 	count := r.events.Login
 	if form.Get("grant_type") == "refresh_token" {
 		count = r.events.Refresh
 	}
+	clientID, err := r.authenticateClient(hctx, form)
+	if err != nil {
+		count(ResultFailed)
+		return authsvc.Grant{}, err
+	}
+	var g authsvc.Grant
+	if form.Get("grant_type") == "password" {
+		g, err = r.svc.Login(ctx, form.Get("username"), form.Get("password"), clientOf(hctx, clientID))
+	} else {
+		g, err = r.svc.Refresh(ctx, form.Get("refresh_token"), clientOf(hctx, clientID))
+	}
 	switch {
 	case err == nil:
-		count(metrics.ResultOK)
+		count(ResultOK)
 		return g, nil
 	case errors.Is(err, authn.ErrInvalidCredentials):
-		count(metrics.ResultFailed)
+		count(ResultFailed)
 		return authsvc.Grant{}, errInvalidGrant
-	case errors.Is(err, authsvc.ErrInvalidGrant):
-		count(metrics.ResultFailed)
-		return authsvc.Grant{}, errInvalidRefresh
+	case errors.Is(err, authsvc.ErrInvalidGrant), errors.Is(err, authsvc.ErrInvalidClient):
+		count(ResultFailed)
+		return authsvc.Grant{}, err
 	}
-	// Everything else by the platform's one table, in RFC 6749 bodies.
 	switch problem.Status(err) {
 	case http.StatusTooManyRequests:
 		r.events.Throttled()
-		return authsvc.Grant{}, throttled(problem.RetryAfter(err))
 	case http.StatusServiceUnavailable:
-		count(metrics.ResultError)
+		count(ResultError)
 		if errors.Is(err, context.Canceled) {
 			// The client left; nobody reads this answer.
 			logging.FromContext(ctx).Info("token endpoint: client went away", zap.Error(err))
 		} else {
 			logging.FromContext(ctx).Warn("token endpoint unavailable", zap.Error(err))
 		}
-		return authsvc.Grant{}, unavailable(problem.RetryAfter(err))
 	default:
-		count(metrics.ResultError)
+		count(ResultError)
 		logging.FromContext(ctx).Error("token endpoint", zap.Error(err))
-		return authsvc.Grant{}, errServer
 	}
+	return authsvc.Grant{}, err
 }
 
 // readForm enforces RFC 6749 §3.2: POST, form-encoded body, no parameters
 // in the URI (they would land in logs and histories), none repeated.
-func readForm(hctx huma.Context) (url.Values, *oauthError) {
+func readForm(hctx huma.Context) (url.Values, error) {
 	u := hctx.URL()
 	return decodeForm(u.RawQuery, hctx.Header("Content-Type"), hctx.BodyReader())
 }
 
 // decodeForm is readForm without the HTTP context, so it can be fuzzed.
-func decodeForm(rawQuery, contentType string, r io.Reader) (url.Values, *oauthError) {
+func decodeForm(rawQuery, contentType string, r io.Reader) (url.Values, error) {
 	if rawQuery != "" {
 		return nil, invalidRequest("Send parameters in the request body, not the URL.")
 	}

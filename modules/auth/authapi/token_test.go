@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -27,7 +28,7 @@ import (
 // header first).
 func TestOAuth2Client(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := testkit.Start(t, db, withClients)
 		u := app.NewUser(false)
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
 		conf := &oauth2.Config{ClientID: "web", Endpoint: oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login"}}
@@ -128,7 +129,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		ExpiresIn   int    `json:"expires_in"`
 	}
 	res.JSON(t, &tok)
-	if tok.TokenType != "bearer" || tok.ExpiresIn != int(app.Config.Auth.AccessTokenTTL.Seconds()) {
+	if tok.TokenType != "bearer" || tok.ExpiresIn != int(accessTokenTTL.Seconds()) {
 		t.Fatalf("token response = %s", res.Body)
 	}
 	if res := app.Do(http.MethodGet, "/api/auth/login", nil); res.Status != http.StatusMethodNotAllowed {
@@ -142,7 +143,7 @@ func TestBearerTokenChecks(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		app := testkit.Start(t, db)
 		u := app.NewUser(false)
-		key := parseKey(t, app.Config.Auth.PrivateKeyPEM)
+		key := parseKey(t, testkit.SigningKeyPEM(t))
 		kid := headerOf(t, u.Token)["kid"].(string)
 		// Access tokens name their session (sid), checked on every request.
 		var real struct {
@@ -156,7 +157,7 @@ func TestBearerTokenChecks(t *testing.T) {
 		claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
 			c := jwt.MapClaims{
 				"sid": real.SID,
-				"iss": app.Config.Auth.Issuer, "aud": app.Config.Auth.Audience, "sub": u.ID.String(),
+				"iss": buildinfo.Service, "aud": buildinfo.Service + "-api", "sub": u.ID.String(),
 				"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": "t",
 			}
 			if edit != nil {
@@ -249,3 +250,6 @@ func headerOf(t *testing.T, tok string) map[string]any {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// accessTokenTTL is ACCESS_TOKEN_TTL's default, which the tests run with.
+const accessTokenTTL = 15 * time.Minute

@@ -18,7 +18,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -38,11 +37,11 @@ func TestAttacks(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		// A generous throttle here: these cases fail on purpose; the
 		// throttling cases run on their own application.
-		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
-			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 1000, 2000, 100000
-		}))
+		app := testkit.Start(t, db, testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1000"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "2000"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "100000"),
+			// A second registered client, for the refresh-token binding case.
+			testkit.WithEnv("OAUTH_CLIENTS", "default,other-app"))
 		victim := newSession(t, app)
-		key := parseKey(t, app.Config.Auth.PrivateKeyPEM)
+		key := parseKey(t, testkit.SigningKeyPEM(t))
 		f := forger{t: t, key: key, kid: headerOf(t, victim.Access)["kid"].(string), app: app, s: victim}
 		pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&key.PublicKey))})
 		attacker, _ := rsa.GenerateKey(rand.Reader, 2048)

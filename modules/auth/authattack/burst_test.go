@@ -88,10 +88,9 @@ func TestLoginBurstGetsTheLimit(t *testing.T) {
 		var hasher *password.Hasher
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Sessions.TrustedProxies = []string{"127.0.0.1"}
-			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 5, 50, 1000
 			// The hasher's queue is not what this test is about.
 			c.Password.Queue, c.Password.QueueTimeout = 1000, time.Minute
-		}), testkit.WithFx(fx.Populate(&hasher)))
+		}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "5"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "50"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "1000"), testkit.WithFx(fx.Populate(&hasher)))
 		victim := app.NewUser(false)
 		attacker := testkit.Header{Key: "X-Forwarded-For", Value: "203.0.113.10"}
 
@@ -121,9 +120,7 @@ func TestLoginBurstGetsTheLimit(t *testing.T) {
 // behind it are never written.
 func TestFloodOfDistinctAccountsIsBounded(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
-			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 2, 4, 20
-		}))
+		app := testkit.Start(t, db, testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "4"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "20"))
 		rows := func() int {
 			var n int
 			if err := db.SQL.QueryRow("SELECT count(*) FROM throttles").Scan(&n); err != nil {

@@ -30,9 +30,7 @@ func hashingApp(t *testing.T, queue int, wait time.Duration) (*testkit.App, *pas
 	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithConfig(func(c *config.Config) {
 		c.Password.MemoryKiB, c.Password.Iterations, c.Password.Concurrency = 19456, 6, 1
 		c.Password.Queue, c.Password.QueueTimeout = queue, wait
-		c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 100000, 200000, 1000000
-		c.Users.RegisterLimit = 100000
-	}), testkit.WithFx(fx.Populate(&h)))
+	}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1000"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "200000"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "1000000"), testkit.WithEnv("REGISTER_THROTTLE_IP_LIMIT", "100000"), testkit.WithFx(fx.Populate(&h)))
 	return app, h
 }
 

@@ -24,8 +24,7 @@ func TestIPv6ClientsAreCountedPerPrefix(t *testing.T) {
 	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithConfig(func(c *config.Config) {
 		c.HTTP.Addr = "[::1]:0"
 		c.Sessions.TrustedProxies = []string{"::1"}
-		c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 2, 4, 10
-	}))
+	}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "4"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "10"))
 	fail := func(i int, forwarded string) int {
 		t.Helper()
 		f := form("grant_type", "password", "username", "spray"+strconv.Itoa(i)+"@example.test", "password", "wrong password")

@@ -25,11 +25,11 @@ import (
 // covers the account from other addresses.)
 func TestThrottling(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		limits := func(c *config.Config) {
-			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 3, 6, 15
-			c.Sessions.RecoveryAccount = 3
+		limits := []testkit.Option{
+			testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "3"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "6"),
+			testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "15"), testkit.WithEnv("AUTH_RECOVERY_ACCOUNT_LIMIT", "3"),
 		}
-		app := testkit.Start(t, db, testkit.WithConfig(limits))
+		app := testkit.Start(t, db, limits...)
 		victim, bystander := app.NewUser(false), app.NewUser(false)
 
 		for i := range 3 {
@@ -39,7 +39,7 @@ func TestThrottling(t *testing.T) {
 		}
 		blocked, _ := login(t, app, victim.Email, victim.Password)
 		ra, err := strconv.Atoi(blocked.Header.Get("Retry-After"))
-		if blocked.Status != http.StatusTooManyRequests || err != nil || ra < 1 || ra > int(app.Config.Sessions.ThrottleWindow.Seconds()) {
+		if blocked.Status != http.StatusTooManyRequests || err != nil || ra < 1 || ra > int((15*time.Minute).Seconds()) /* AUTH_THROTTLE_WINDOW's default */ {
 			t.Fatalf("after 3 failures, even the right password: %d Retry-After=%q %s", blocked.Status, blocked.Header.Get("Retry-After"), blocked.Body)
 		}
 		// Same body for an unknown account that is blocked: a 429 says
@@ -56,7 +56,7 @@ func TestThrottling(t *testing.T) {
 			t.Fatalf("bystander blocked: %d %s", res.Status, res.Body)
 		}
 		// Another replica on the same database sees the block.
-		replica := testkit.Start(t, db, testkit.WithConfig(limits))
+		replica := testkit.Start(t, db, limits...)
 		if res, _ := login(t, replica, victim.Email, victim.Password); res.Status != http.StatusTooManyRequests {
 			t.Fatalf("replica did not see the block: %d", res.Status)
 		}
@@ -114,11 +114,10 @@ func TestTrustedProxy(t *testing.T) {
 	for _, trusted := range []bool{false, true} {
 		t.Run("trusted="+strconv.FormatBool(trusted), func(t *testing.T) {
 			app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
-				c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 2, 4, 10
 				if trusted {
 					c.Sessions.TrustedProxies = []string{"127.0.0.1"}
 				}
-			}))
+			}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "4"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "10"))
 			suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
 			// Exhaust the IP limit from one forwarded address.
 			for i := range 10 {
@@ -148,9 +147,8 @@ func TestTrustedProxy(t *testing.T) {
 func TestForwardedForChains(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
-		c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 2, 10
 		c.Sessions.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8"}
-	}))
+	}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "10"))
 	u := app.NewUser(false)
 	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
 

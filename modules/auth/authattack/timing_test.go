@@ -36,8 +36,7 @@ func TestLoginTimingEqualised(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Password.MemoryKiB, c.Password.Iterations = 4096, 1
-			c.Sessions.ThrottleAccountIP, c.Sessions.ThrottleAccount, c.Sessions.ThrottleIP = 100000, 200000, 1000000
-		}))
+		}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1000"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "200000"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "1000000"))
 		known := app.NewUser(false)
 		inactive := app.NewUser(false)
 		app.Do(http.MethodPatch, "/api/users/"+inactive.ID.String(), map[string]any{"is_active": false}, testkit.Bearer(app.SuperuserToken()))

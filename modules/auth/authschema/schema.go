@@ -18,7 +18,8 @@ type PasswordGrant struct {
 	Password     string `json:"password,omitempty" doc:"password grant: the password." example:"correct horse battery staple"`
 	RefreshToken string `json:"refresh_token,omitempty" doc:"refresh_token grant: the refresh token." example:"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs"`
 	Scope        string `json:"scope,omitempty" doc:"Ignored: tokens carry no scopes." example:""`
-	ClientID     string `json:"client_id,omitempty" doc:"Optional public client id; a refresh token only works for the client it was issued to." example:"web"`
+	ClientID     string `json:"client_id,omitempty" doc:"The registered client (OAUTH_CLIENTS), unless it authenticates with an HTTP Basic header instead; without either, the default public client. A refresh token only works for the client it was issued to." example:"web"`
+	ClientSecret string `json:"client_secret,omitempty" doc:"A confidential client's secret, with client_id, unless it uses an HTTP Basic header instead." example:""`
 }
 
 // Token is the successful token response (RFC 6749 §5.1).
@@ -40,6 +41,8 @@ type Error struct {
 type Revocation struct {
 	Token         string `json:"token" example:"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs"`
 	TokenTypeHint string `json:"token_type_hint,omitempty" enum:"refresh_token,access_token" example:"refresh_token"`
+	ClientID      string `json:"client_id,omitempty" doc:"The client the token was issued to, unless it authenticates with an HTTP Basic header instead; a public client may leave it out." example:"web"`
+	ClientSecret  string `json:"client_secret,omitempty" doc:"A confidential client's secret, with client_id." example:""`
 }
 
 // JWKS is the public key set (RFC 7517 §5). Keys is never null.

@@ -49,11 +49,14 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 	// Every request counts, reserved before the account is even looked up:
 	// each one may send an email. The address first, so a flood of
 	// distinct emails from one address stops there.
-	res, err := s.limiter.Reserve(ctx, s.limits.RecoverIP.Key(throttle.Address(c.IP)), s.limits.RecoverAccount.Key(throttle.Account(email)))
+	res, err := s.limiter.Reserve(ctx, s.limits.RecoverIP.Key(throttle.Address(c.IP)), s.limits.RecoverAccount.Key(accountSubject(email)))
 	if err != nil {
 		return fmt.Errorf("password recovery: %w", err)
 	}
-	p, err := s.users.PrincipalByEmail(ctx, strings.ToLower(email))
+	a, err := s.accounts.AccountByEmail(ctx, email)
+	if err == nil {
+		err = a.MayAct()
+	}
 	if err != nil {
 		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated || fe.Kind == fault.Invalid) {
 			return nil
@@ -63,13 +66,13 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 	}
 	raw := newOpaqueToken()
 	now := s.now().UTC().Truncate(time.Microsecond)
-	if err := s.resets.store.CreateReset(ctx, p.UserID, hashToken(raw), now, now.Add(s.opts.ResetTTL)); err != nil {
+	if err := s.resets.store.CreateReset(ctx, a.UserID, hashToken(raw), now, now.Add(s.opts.ResetTTL)); err != nil {
 		_ = res.Release(ctx)
 		return fmt.Errorf("password recovery: %w", err)
 	}
 	link := strings.TrimRight(s.opts.PublicURL, "/") + "/reset-password?token=" + raw
 	msg := mail.Message{
-		To:      p.Email,
+		To:      a.Email,
 		Subject: "Reset your password",
 		Secret:  raw,
 		Text: "Someone asked to reset the password of your account.\n\n" +
@@ -116,24 +119,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, c Client)
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
-	if err := s.users.ResetPassword(ctx, userID, pw); err != nil {
+	if err := s.accounts.ResetPassword(ctx, userID, pw); err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
 	s.forgetSignInFailures(ctx, userID)
-	return nil
-}
-
-// ResetRevoker implements authn.ResetRevoker for the users module.
-type ResetRevoker struct{ store ResetStore }
-
-// NewResetRevoker returns the revoker.
-func NewResetRevoker(store ResetStore) *ResetRevoker { return &ResetRevoker{store: store} }
-
-// RevokePasswordResets ends every outstanding reset token of userID.
-func (r *ResetRevoker) RevokePasswordResets(ctx context.Context, userID uuid.UUID) error {
-	if err := r.store.DeleteResets(ctx, userID); err != nil {
-		return fmt.Errorf("revoke password resets: %w", err)
-	}
 	return nil
 }
 
@@ -141,14 +130,17 @@ func (r *ResetRevoker) RevokePasswordResets(ctx context.Context, userID uuid.UUI
 // password has changed by now, so a failure here must not turn the reset
 // into an error: the counters then simply run out with their window.
 func (s *Service) forgetSignInFailures(ctx context.Context, userID uuid.UUID) {
-	p, err := s.users.Principal(ctx, userID)
+	a, err := s.accounts.Account(ctx, userID)
+	if err == nil {
+		err = a.MayAct()
+	}
 	if err != nil {
 		if fe, ok := fault.As(err); !ok || (fe.Kind != fault.NotFound && fe.Kind != fault.Unauthenticated) {
 			s.resets.log.Warn("forget sign-in failures after a reset", zap.Error(err))
 		}
 		return // gone or inactive: it cannot sign in anyway
 	}
-	acct := throttle.Account(p.Email)
+	acct := throttle.Account(a.Email)
 	for _, r := range []throttle.Rule{s.limits.LoginAccountIP, s.limits.LoginAccount} {
 		if err := s.limiter.Forget(ctx, r, acct); err != nil {
 			s.resets.log.Warn("forget sign-in failures after a reset", zap.Error(err))

@@ -1,8 +1,9 @@
 // Package authsvc is the auth module's business logic: the OAuth2 password
 // and refresh-token grants, sessions and their revocation, the signing key
 // set, brute-force throttling and password reset. It never imports the
-// users module: it declares the Users interface it needs, and fx satisfies
-// it with the platform's account contracts (authn.Directory, authn.Recovery).
+// users module: it finds accounts through the platform's one contract
+// between the two (authn.Accounts), and provides authn.TokenVerifier and
+// authn.Revoker in return.
 package authsvc
 
 import (
@@ -24,14 +25,6 @@ import (
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/throttle"
 )
-
-// Users is what auth needs from the account directory.
-type Users interface {
-	Authenticate(ctx context.Context, email, password string) (authn.Principal, error)
-	Principal(ctx context.Context, id uuid.UUID) (authn.Principal, error)
-	PrincipalByEmail(ctx context.Context, email string) (authn.Principal, error)
-	ResetPassword(ctx context.Context, id uuid.UUID, password string) error
-}
 
 // Session is one sign-in and its refresh-token family.
 type Session struct {
@@ -69,7 +62,8 @@ type SessionStore interface {
 	Rotate(ctx context.Context, parent RefreshToken, nonce, childHash string, now time.Time) (bool, error)
 }
 
-// Client describes where a request comes from.
+// Client describes where a request comes from. ID is the client the
+// request authenticated as (Clients.Authenticate), empty when it named none.
 type Client struct {
 	ID        string
 	UserAgent string
@@ -90,6 +84,8 @@ type Options struct {
 	ReuseGrace  time.Duration
 	ResetTTL    time.Duration
 	PublicURL   string // base of the link in the reset email
+	// Clients are the registered OAuth2 clients.
+	Clients *Clients
 }
 
 // Errors of the auth domain.
@@ -98,7 +94,7 @@ var (
 	ErrNoSession = errors.New("no such session or token")
 	// ErrInvalidGrant is any refresh failure: unknown, expired, revoked or
 	// reused token all look the same to the client (RFC 6749 §5.2).
-	ErrInvalidGrant = fault.New(fault.Unauthenticated, "invalid_grant", "The refresh token is invalid, expired or revoked.")
+	ErrInvalidGrant = fault.New(fault.Refused, "invalid_grant", "The refresh token is invalid, expired or revoked.")
 	// ErrSessionNotFound is a session id that is not one of the caller's.
 	ErrSessionNotFound = fault.New(fault.NotFound, "session_not_found", "Session not found.")
 )
@@ -115,7 +111,7 @@ const (
 
 // Service runs the grants and session management.
 type Service struct {
-	users    Users
+	accounts authn.Accounts
 	tokens   *Tokens
 	sessions SessionStore
 	limiter  Limiter
@@ -126,15 +122,15 @@ type Service struct {
 }
 
 // New returns the service; limiter counts attempts by limits.
-func New(users Users, tokens *Tokens, sessions SessionStore, limiter Limiter, limits Limits, resets *Resets, opts Options) *Service {
-	return &Service{users: users, tokens: tokens, sessions: sessions, limiter: limiter, limits: limits, resets: resets, opts: opts, now: time.Now}
+func New(accounts authn.Accounts, tokens *Tokens, sessions SessionStore, limiter Limiter, limits Limits, resets *Resets, opts Options) *Service {
+	return &Service{accounts: accounts, tokens: tokens, sessions: sessions, limiter: limiter, limits: limits, resets: resets, opts: opts, now: time.Now}
 }
 
 // loginKeys are the counters of a sign-in, widest first: the address (so a
 // flood of distinct accounts from one address stops there), the account
 // from that address, the account from everywhere.
 func (s *Service) loginKeys(email string, c Client) (ip, pair, account throttle.Key) {
-	acct, addr := throttle.Account(email), throttle.Address(c.IP)
+	acct, addr := accountSubject(email), throttle.Address(c.IP)
 	return s.limits.LoginIP.Key(addr), s.limits.LoginAccountIP.Key(acct, addr), s.limits.LoginAccount.Key(acct)
 }
 
@@ -156,7 +152,11 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
-	p, err := s.users.Authenticate(ctx, email, password)
+	a, err := s.accounts.Authenticate(ctx, email, password)
+	if err == nil && a.MayAct() != nil {
+		// Checked after the password, so that it costs the same time.
+		err = authn.ErrInvalidCredentials
+	}
 	switch {
 	case errors.Is(err, authn.ErrInvalidCredentials):
 		return Grant{}, fmt.Errorf("login: %w", err)
@@ -173,23 +173,33 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	// Whoever signs in knows the password: a reset token mailed earlier is
 	// no longer needed and must not stay usable.
-	if err := s.resets.store.DeleteResets(ctx, p.UserID); err != nil {
+	if err := s.resets.store.DeleteResets(ctx, a.UserID); err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
-	return s.startSession(ctx, p, c)
+	if c.ID == "" {
+		c.ID = s.opts.Clients.Default()
+	}
+	return s.startSession(ctx, a, c)
 }
 
-func (s *Service) startSession(ctx context.Context, p authn.Principal, c Client) (Grant, error) {
+// AuthenticateClient checks the client credentials of a token or
+// revocation request (RFC 6749 §2.3.1) and returns the client's id, or ""
+// for a request that named no client.
+func (s *Service) AuthenticateClient(id, secret string) (string, error) {
+	return s.opts.Clients.Authenticate(id, secret)
+}
+
+func (s *Service) startSession(ctx context.Context, a authn.Account, c Client) (Grant, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	raw := newOpaqueToken()
 	sess := Session{
-		ID: uuid.New(), UserID: p.UserID, ClientID: c.ID, UserAgent: truncate(c.UserAgent, 256), IP: truncate(c.IP, 64),
+		ID: uuid.New(), UserID: a.UserID, ClientID: c.ID, UserAgent: truncate(c.UserAgent, 256), IP: truncate(c.IP, 64),
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.opts.AbsoluteTTL),
 	}
 	if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
 		return Grant{}, fmt.Errorf("start session: %w", err)
 	}
-	access, err := s.tokens.Issue(ctx, p, c.ID, sess.ID)
+	access, err := s.tokens.Issue(ctx, a, c.ID, sess.ID)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -238,11 +248,18 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 	if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || !now.Before(sess.LastUsedAt.Add(s.opts.IdleTTL)) {
 		return Grant{}, ErrInvalidGrant
 	}
-	if c.ID != "" && c.ID != sess.ClientID {
-		// RFC 6749 §6: a refresh token is bound to the client it was issued to.
+	// RFC 6749 §6: a refresh token is bound to the client it was issued to.
+	client, err := s.opts.Clients.boundClient(c.ID, sess.ClientID)
+	if err != nil {
+		return Grant{}, err
+	}
+	if client != sess.ClientID {
 		return Grant{}, ErrInvalidGrant
 	}
-	p, err := s.users.Principal(ctx, sess.UserID)
+	a, err := s.accounts.Account(ctx, sess.UserID)
+	if err == nil {
+		err = a.MayAct()
+	}
 	if err != nil {
 		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated) {
 			_ = s.sessions.RevokeSession(ctx, sess.ID, ReasonAccount, now)
@@ -278,7 +295,7 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 			return Grant{}, err
 		}
 	}
-	access, err := s.tokens.Issue(ctx, p, sess.ClientID, sess.ID)
+	access, err := s.tokens.Issue(ctx, a, sess.ClientID, sess.ID)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -319,42 +336,62 @@ func (s *Service) LogoutAll(ctx context.Context, userID uuid.UUID) error {
 }
 
 // Revoke implements RFC 7009: a refresh token or an access token ends its
-// session. Invalid tokens are not an error (§2.2): the answer is the same,
-// so the endpoint cannot be used to test tokens.
-func (s *Service) Revoke(ctx context.Context, token, hint string) error {
+// session, if client (as for Refresh: the authenticated client, or "" for
+// none named) may act for the client it was issued to. Invalid tokens are
+// not an error (§2.2): the answer is the same, so the endpoint cannot be
+// used to test tokens.
+func (s *Service) Revoke(ctx context.Context, token, hint, client string) error {
 	now := s.now().UTC()
-	revokeRefresh := func() (bool, error) {
+	refreshSession := func() (uuid.UUID, bool, error) {
 		if len(token) != opaqueLen {
-			return false, nil
+			return uuid.Nil, false, nil
 		}
 		rt, err := s.sessions.RefreshToken(ctx, hashToken(token))
 		if errors.Is(err, ErrNoSession) {
-			return false, nil
+			return uuid.Nil, false, nil
 		}
-		if err != nil {
-			return false, err
-		}
-		return true, s.sessions.RevokeSession(ctx, rt.SessionID, ReasonRevoked, now)
+		return rt.SessionID, err == nil, err
 	}
-	revokeAccess := func() (bool, error) {
+	accessSession := func() (uuid.UUID, bool, error) {
 		claims, err := s.tokens.Verify(ctx, token)
 		if err != nil {
-			return false, nil
+			return uuid.Nil, false, nil
 		}
-		return true, s.sessions.RevokeSession(ctx, claims.SessionID, ReasonRevoked, now)
+		return claims.SessionID, true, nil
 	}
-	order := []func() (bool, error){revokeRefresh, revokeAccess}
+	order := []func() (uuid.UUID, bool, error){refreshSession, accessSession}
 	if hint == "access_token" {
 		order[0], order[1] = order[1], order[0]
 	}
 	for _, f := range order {
-		done, err := f()
-		if err != nil && !errors.Is(err, ErrNoSession) {
+		id, found, err := f()
+		if err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		if done {
+		if !found {
+			continue
+		}
+		sess, err := s.sessions.Session(ctx, id)
+		if errors.Is(err, ErrNoSession) {
 			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		acting, err := s.opts.Clients.boundClient(client, sess.ClientID)
+		switch {
+		case errors.Is(err, ErrInvalidGrant):
+			// Its client is no longer registered: no client owns the
+			// session any more, and ending it only takes access away.
+		case err != nil:
+			return err
+		case acting != sess.ClientID:
+			return ErrUnauthorizedClient
+		}
+		if err := s.sessions.RevokeSession(ctx, id, ReasonRevoked, now); err != nil && !errors.Is(err, ErrNoSession) {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		return nil
 	}
 	return nil
 }
@@ -391,19 +428,45 @@ func (s *Service) EndSession(ctx context.Context, userID, sessionID uuid.UUID) e
 	return nil
 }
 
-// RevokeUserSessions implements authn.SessionRevoker for the users module:
-// password change, reset, deactivation and deletion end every session.
-type RevokeUserSessions struct{ store SessionStore }
+// Revoker implements authn.Revoker for the users module: password
+// change, reset, deactivation and deletion end every session; those and
+// an email change end outstanding reset tokens. It depends on the stores
+// only, so the users module can use it without a dependency cycle.
+type Revoker struct {
+	sessions SessionStore
+	resets   ResetStore
+}
 
 // NewRevoker returns the revoker.
-func NewRevoker(store SessionStore) *RevokeUserSessions { return &RevokeUserSessions{store: store} }
+func NewRevoker(sessions SessionStore, resets ResetStore) *Revoker {
+	return &Revoker{sessions: sessions, resets: resets}
+}
 
 // RevokeUserSessions ends every session of userID.
-func (r *RevokeUserSessions) RevokeUserSessions(ctx context.Context, userID uuid.UUID) error {
-	if err := r.store.RevokeUserSessions(ctx, userID, ReasonCredentials, time.Now().UTC()); err != nil {
+func (r *Revoker) RevokeUserSessions(ctx context.Context, userID uuid.UUID) error {
+	if err := r.sessions.RevokeUserSessions(ctx, userID, ReasonCredentials, time.Now().UTC()); err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
 	}
 	return nil
+}
+
+// RevokePasswordResets ends every outstanding reset token of userID.
+func (r *Revoker) RevokePasswordResets(ctx context.Context, userID uuid.UUID) error {
+	if err := r.resets.DeleteResets(ctx, userID); err != nil {
+		return fmt.Errorf("revoke password resets: %w", err)
+	}
+	return nil
+}
+
+// accountSubject is the throttling subject of an email as typed: the
+// account's own form (authn.NormalizeEmail), so that every spelling of one
+// address shares its counters. Text that is no address keeps its
+// lower-cased self: it cannot sign in, but its attempts still count.
+func accountSubject(email string) throttle.Subject {
+	if norm, err := authn.NormalizeEmail(email); err == nil {
+		email = norm
+	}
+	return throttle.Account(email)
 }
 
 // opaqueLen is the length of a refresh or reset token: 32 random bytes,

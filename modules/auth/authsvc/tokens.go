@@ -88,8 +88,8 @@ type Issued struct {
 	ExpiresIn time.Duration
 }
 
-// Issue signs an access token for a principal in a session.
-func (t *Tokens) Issue(ctx context.Context, p authn.Principal, clientID string, sessionID uuid.UUID) (Issued, error) {
+// Issue signs an access token for an account in a session.
+func (t *Tokens) Issue(ctx context.Context, a authn.Account, clientID string, sessionID uuid.UUID) (Issued, error) {
 	key, err := t.keys.SigningKey(ctx)
 	if err != nil {
 		return Issued{}, fmt.Errorf("sign access token: %w", err)
@@ -98,7 +98,7 @@ func (t *Tokens) Issue(ctx context.Context, p authn.Principal, clientID string, 
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.cfg.Issuer,
-			Subject:   p.UserID.String(),
+			Subject:   a.UserID.String(),
 			Audience:  jwt.ClaimStrings{t.cfg.Audience},
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.cfg.TTL)),
 			IssuedAt:  jwt.NewNumericDate(now),
@@ -118,17 +118,10 @@ func (t *Tokens) Issue(ctx context.Context, p authn.Principal, clientID string, 
 	return Issued{Token: s, ExpiresIn: t.cfg.TTL}, nil
 }
 
-// Verified is what a cryptographically valid access token asserts.
-type Verified struct {
-	Subject   uuid.UUID
-	SessionID uuid.UUID
-	TokenID   string
-}
-
 // Verify checks signature, type and claims only: no database. Keys come
 // only from our own key set by kid; jku, x5u and jwk headers are never
 // followed.
-func (t *Tokens) Verify(ctx context.Context, raw string) (Verified, error) {
+func (t *Tokens) Verify(ctx context.Context, raw string) (authn.Claims, error) {
 	// A token already verified is answered from memory while its key is
 	// still in the set (a withdrawn key ends its tokens at once).
 	if v, kid, ok := t.cache.get(raw); ok {
@@ -151,17 +144,17 @@ func (t *Tokens) Verify(ctx context.Context, raw string) (Verified, error) {
 		return key, nil
 	})
 	if err != nil {
-		return Verified{}, authn.ErrInvalidToken
+		return authn.Claims{}, authn.ErrInvalidToken
 	}
 	sub, err := uuid.Parse(claims.Subject)
 	if err != nil {
-		return Verified{}, authn.ErrInvalidToken
+		return authn.Claims{}, authn.ErrInvalidToken
 	}
 	sid, err := uuid.Parse(claims.SessionID)
 	if err != nil {
-		return Verified{}, authn.ErrInvalidToken
+		return authn.Claims{}, authn.ErrInvalidToken
 	}
-	v := Verified{Subject: sub, SessionID: sid, TokenID: claims.ID}
+	v := authn.Claims{Subject: sub, SessionID: sid, ClientID: claims.ClientID, TokenID: claims.ID}
 	t.cache.put(raw, v, kid, claims.ExpiresAt.Time) // ExpiresAt is required by the parser
 	return v, nil
 }
@@ -189,7 +182,7 @@ func (t *Tokens) VerifyAccessToken(ctx context.Context, raw string) (authn.Claim
 	if sess.RevokedAt != nil || sess.UserID != v.Subject || !t.now().Before(sess.ExpiresAt) {
 		return authn.Claims{}, authn.ErrInvalidToken
 	}
-	return authn.Claims{Subject: v.Subject, TokenID: v.TokenID, SessionID: v.SessionID}, nil
+	return v, nil
 }
 
 func randomID() string {

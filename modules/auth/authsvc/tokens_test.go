@@ -58,7 +58,7 @@ func TestIssueThenVerify(t *testing.T) {
 	key := testKey(t)
 	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Minute}, StaticKeys{key}, nil)
 	id := uuid.New()
-	issued, err := tokens.Issue(t.Context(), authn.Principal{UserID: id}, "web", uuid.New())
+	issued, err := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", uuid.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestIssueThenVerify(t *testing.T) {
 	}
 	// Expiry is enforced (beyond the clock-skew leeway).
 	tokens.now = func() time.Time { return time.Now().Add(-time.Hour) }
-	old, _ := tokens.Issue(t.Context(), authn.Principal{UserID: id}, "web", uuid.New())
+	old, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", uuid.New())
 	if _, err := tokens.Verify(t.Context(), old.Token); err == nil {
 		t.Fatal("expired token accepted")
 	}
@@ -127,7 +127,7 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.Run("RS256-service", func(b *testing.B) {
 		tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Hour}, StaticKeys{testKey(b)}, nil)
-		issued, _ := tokens.Issue(b.Context(), authn.Principal{UserID: uuid.New()}, "web", uuid.New())
+		issued, _ := tokens.Issue(b.Context(), authn.Account{UserID: uuid.New()}, "web", uuid.New())
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := tokens.Verify(b.Context(), issued.Token); err != nil {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acme/monolith/platform/authn"
 )
 
 // verifiedCap bounds the cache of verified tokens: about 1 KiB each, so at
@@ -31,7 +33,7 @@ type verified struct {
 }
 
 type verifiedEntry struct {
-	v   Verified
+	v   authn.Claims
 	kid string
 	exp time.Time
 }
@@ -40,17 +42,17 @@ func newVerified(capacity int) *verified {
 	return &verified{m: make(map[string]verifiedEntry, capacity), cap: capacity, now: time.Now}
 }
 
-func (v *verified) get(raw string) (Verified, string, bool) {
+func (v *verified) get(raw string) (authn.Claims, string, bool) {
 	v.mu.RLock()
 	e, ok := v.m[raw]
 	v.mu.RUnlock()
 	if !ok || !v.now().Before(e.exp.Add(leeway)) {
-		return Verified{}, "", false
+		return authn.Claims{}, "", false
 	}
 	return e.v, e.kid, true
 }
 
-func (v *verified) put(raw string, t Verified, kid string, exp time.Time) {
+func (v *verified) put(raw string, t authn.Claims, kid string, exp time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.m) >= v.cap {

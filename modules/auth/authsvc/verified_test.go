@@ -22,7 +22,7 @@ func TestVerifiedTokensSkipTheParser(t *testing.T) {
 	keys := &swappableKeys{StaticKeys: StaticKeys{testKey(t)}}
 	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Minute}, keys, nil)
 	id, sid := uuid.New(), uuid.New()
-	first, _ := tokens.Issue(t.Context(), authn.Principal{UserID: id}, "web", sid)
+	first, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", sid)
 	if _, err := tokens.Verify(t.Context(), first.Token); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestVerifiedTokensSkipTheParser(t *testing.T) {
 	}
 	// Control: an unseen token, and the cached one with a byte changed,
 	// both reach the (now refusing) parser.
-	second, _ := tokens.Issue(t.Context(), authn.Principal{UserID: id}, "web", sid)
+	second, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", sid)
 	tampered := first.Token[:len(first.Token)-2] + "AA"
 	for _, tok := range []string{second.Token, tampered} {
 		if _, err := tokens.Verify(t.Context(), tok); err == nil {
@@ -62,7 +62,7 @@ func (s *swappableKeys) VerificationKey(ctx context.Context, kid string) (*rsa.P
 func TestVerifiedExpiresWithTheToken(t *testing.T) {
 	v := newVerified(8)
 	exp := time.Now().Add(time.Minute)
-	v.put("tok", Verified{TokenID: "a"}, "kid", exp)
+	v.put("tok", authn.Claims{TokenID: "a"}, "kid", exp)
 	if _, _, ok := v.get("tok"); !ok {
 		t.Fatal("fresh entry missed")
 	}
@@ -80,7 +80,7 @@ func TestVerifiedIsBounded(t *testing.T) {
 	v := newVerified(64)
 	exp := time.Now().Add(time.Minute)
 	for i := range 1000 {
-		v.put(fmt.Sprint("tok-", i), Verified{}, "kid", exp)
+		v.put(fmt.Sprint("tok-", i), authn.Claims{}, "kid", exp)
 		if v.len() > 64 {
 			t.Fatalf("cache grew to %d entries", v.len())
 		}
@@ -95,7 +95,7 @@ func TestVerifiedIsBounded(t *testing.T) {
 func TestVerifiedCopiesItsKey(t *testing.T) {
 	v := newVerified(8)
 	buf := []byte("token-text")
-	v.put(unsafe.String(&buf[0], len(buf)), Verified{TokenID: "x"}, "kid", time.Now().Add(time.Minute))
+	v.put(unsafe.String(&buf[0], len(buf)), authn.Claims{TokenID: "x"}, "kid", time.Now().Add(time.Minute))
 	copy(buf, "overwrite!")
 	if c, _, ok := v.get("token-text"); !ok || c.TokenID != "x" {
 		t.Fatal("the key changed with the request buffer")

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -278,7 +277,7 @@ func TestFullNameCountsCharacters(t *testing.T) {
 
 func TestSignupCanBeDisabled(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) { c.Users.SignupEnabled = false }))
+	app := testkit.Start(t, db, testkit.WithEnv("SIGNUP_ENABLED", "false"))
 	res := app.Do(http.MethodPost, "/api/auth/register", map[string]string{"email": "x@example.test", "password": "long enough pw"})
 	if p := expectProblem(t, res, http.StatusForbidden); p.Code != "signup_disabled" {
 		t.Fatalf("code = %q", p.Code)

@@ -76,9 +76,8 @@ func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 		// the hasher's queue (both of which refuse most of such a burst)
 		// are lifted.
 		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
-			c.Users.RegisterLimit = 1000
 			c.Password.Queue, c.Password.QueueTimeout = 1000, time.Minute
-		}))
+		}), testkit.WithEnv("REGISTER_THROTTLE_IP_LIMIT", "1000"))
 		emails := []string{"race@example.test", "RACE@example.test", "Race@Example.Test"}
 		counts, replies := concurrently(t, 100, func(i int) reply {
 			return send(app, http.MethodPost, "/api/auth/register", "", map[string]string{

@@ -109,11 +109,7 @@ func (r *Routes) me(ctx context.Context, _ *struct{}) (*userOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.svc.Me(ctx, p.UserID)
-	if err != nil {
-		return nil, err
-	}
-	return &userOut{Body: toDTO(u)}, nil
+	return &userOut{Body: toDTO(r.svc.Me(p))}, nil
 }
 
 func (r *Routes) updateMe(ctx context.Context, in *struct{ Body userschema.UpdateMe }) (*userOut, error) {

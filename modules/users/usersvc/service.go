@@ -1,13 +1,12 @@
 // Package usersvc is the users module's business logic: accounts, their
 // passwords and who may change what. It knows nothing of HTTP or ent; the
-// API, the CLI and other modules (through authn.Directory) all call it.
+// API, the CLI and the auth module (through authn.Accounts) all call it.
 package usersvc
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -118,9 +117,10 @@ var (
 	ErrSignupDisabled    = fault.New(fault.Forbidden, "signup_disabled", "Open registration is disabled.")
 	ErrDeleteSelf        = fault.New(fault.Forbidden, "cannot_delete_self", "Superusers cannot delete themselves.")
 	ErrDemoteSelf        = fault.New(fault.Forbidden, "cannot_demote_self", "Superusers cannot deactivate themselves or drop their own superuser role.")
-	ErrInvalidEmail      = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
-	ErrFullNameTooLong   = fault.New(fault.Invalid, "full_name_too_long", "must be at most 255 characters")
-	ErrFullNameInvalid   = fault.New(fault.Invalid, "invalid_full_name", "must not contain control characters")
+	// ErrInvalidEmail is authn.NormalizeEmail's refusal.
+	ErrInvalidEmail    = authn.ErrInvalidEmail
+	ErrFullNameTooLong = fault.New(fault.Invalid, "full_name_too_long", "must be at most 255 characters")
+	ErrFullNameInvalid = fault.New(fault.Invalid, "invalid_full_name", "must not contain control characters")
 
 	// ErrSelfService keeps the admin route from bypassing the current
 	// password: one's own credentials change only where it is asked for.
@@ -137,19 +137,6 @@ var (
 // MaxFullName is the longest full name, in characters.
 const MaxFullName = 255
 
-// Sessions ends a user's sessions when their credentials or status change.
-// The auth module satisfies it (authn.SessionRevoker); without it (the
-// users module alone) there are no sessions to end.
-type Sessions interface {
-	RevokeUserSessions(ctx context.Context, userID uuid.UUID) error
-}
-
-// Resets ends a user's outstanding password-reset tokens. The auth module
-// satisfies it (authn.ResetRevoker); without it there are none.
-type Resets interface {
-	RevokePasswordResets(ctx context.Context, userID uuid.UUID) error
-}
-
 // Limiter reserves attempts before the work they guard; the platform's
 // throttle.Limiter satisfies it.
 type Limiter interface {
@@ -162,8 +149,7 @@ type Service struct {
 	hasher        Hasher
 	log           *zap.Logger
 	signupEnabled bool
-	sessions      Sessions
-	resets        Resets
+	revoker       authn.Revoker
 	notices       Notifier
 	now           func() time.Time
 	limiter       Limiter
@@ -173,10 +159,9 @@ type Service struct {
 // Options are the service's settings.
 type Options struct {
 	SignupEnabled bool
-	// Sessions, if set, is told when a user's sessions must end.
-	Sessions Sessions
-	// Resets, if set, is told when a user's reset tokens must end.
-	Resets Resets
+	// Revoker, if set, is told when a user's sessions or reset tokens must
+	// end; without it (the users module alone) there are none.
+	Revoker authn.Revoker
 	// Notices, if set, tells account holders about credential changes.
 	Notices Notifier
 	// Limiter, if set, counts registrations per client address by
@@ -189,7 +174,7 @@ type Options struct {
 func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
 	return &Service{
 		store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled,
-		sessions: opts.Sessions, resets: opts.Resets, notices: opts.Notices, now: time.Now,
+		revoker: opts.Revoker, notices: opts.Notices, now: time.Now,
 		limiter: opts.Limiter, registerRule: opts.RegisterRule,
 	}
 }
@@ -209,10 +194,10 @@ func (s *Service) notify(ctx context.Context, kind NoticeKind, to string, by Act
 // endSessions cuts off every token of a user whose password changed or
 // whose account was deactivated or deleted.
 func (s *Service) endSessions(ctx context.Context, id uuid.UUID) error {
-	if s.sessions == nil {
+	if s.revoker == nil {
 		return nil
 	}
-	return s.sessions.RevokeUserSessions(ctx, id)
+	return s.revoker.RevokeUserSessions(ctx, id)
 }
 
 // endResets voids the reset tokens of a user whose password or email
@@ -220,10 +205,10 @@ func (s *Service) endSessions(ctx context.Context, id uuid.UUID) error {
 // before must not undo the change (or reach an address that is no longer
 // the account's).
 func (s *Service) endResets(ctx context.Context, id uuid.UUID) error {
-	if s.resets == nil {
+	if s.revoker == nil {
 		return nil
 	}
-	return s.resets.RevokePasswordResets(ctx, id)
+	return s.revoker.RevokePasswordResets(ctx, id)
 }
 
 // Register creates an ordinary, active account (open signup) for a client
@@ -244,7 +229,7 @@ func (s *Service) Register(ctx context.Context, email, pw, fullName, clientIP st
 
 // Create creates an account with the given flags (superuser-only in the API).
 func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
-	email, err := normaliseEmail(nu.Email)
+	email, err := authn.NormalizeEmail(nu.Email)
 	var errs fault.Multi
 	if err != nil {
 		errs = append(errs, withField(err, "email"))
@@ -281,7 +266,7 @@ func (s *Service) CreateSuperuser(ctx context.Context, email, pw, fullName strin
 // EnsureSuperuser creates the superuser unless an account with that email
 // exists (its password is then left alone). It reports whether it created.
 func (s *Service) EnsureSuperuser(ctx context.Context, email, pw string) (bool, error) {
-	norm, err := normaliseEmail(email)
+	norm, err := authn.NormalizeEmail(email)
 	if err != nil {
 		return false, fmt.Errorf("FIRST_SUPERUSER_EMAIL: %w", err)
 	}
@@ -308,14 +293,15 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
 	return u, nil
 }
 
-// Me returns the caller's own account. Inside a protected request the
-// record loaded to authenticate the caller is reused (see
-// authn.RememberAccount): one query per GET /api/users/me instead of two.
-func (s *Service) Me(ctx context.Context, id uuid.UUID) (User, error) {
-	if u, ok := authn.RememberedAccount(ctx).(User); ok && u.ID == id {
-		return u, nil
+// Me returns the caller's own account as the resolver loaded it at the
+// start of the request (authn.Principal): GET /api/users/me costs no
+// query beyond the one that authenticated it.
+func (s *Service) Me(p authn.Principal) User {
+	a := p.Account
+	return User{
+		ID: a.UserID, Email: a.Email, FullName: a.FullName, IsActive: a.Active, IsSuperuser: a.Superuser,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
-	return s.Get(ctx, id)
 }
 
 // List returns a page of users in creation order.
@@ -411,7 +397,7 @@ func (s *Service) check(p Patch) (Change, fault.Multi) {
 	var c Change
 	var errs fault.Multi
 	if p.Email != nil {
-		email, err := normaliseEmail(*p.Email)
+		email, err := authn.NormalizeEmail(*p.Email)
 		if err != nil {
 			errs = append(errs, withField(err, "email"))
 		}
@@ -494,7 +480,7 @@ func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, nex
 	return nil
 }
 
-// ResetPassword implements authn.Recovery: it sets a password without the
+// ResetPassword implements authn.Accounts: it sets a password without the
 // current one (the auth module has verified a reset token) and ends every
 // session of the account.
 func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) error {
@@ -516,16 +502,14 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 	return nil
 }
 
-// PrincipalByEmail implements authn.Recovery: an active account by email.
-func (s *Service) PrincipalByEmail(ctx context.Context, email string) (authn.Principal, error) {
+// AccountByEmail implements authn.Accounts: an account by an email as
+// typed, whether or not it may act.
+func (s *Service) AccountByEmail(ctx context.Context, email string) (authn.Account, error) {
 	u, err := s.byEmail(ctx, email)
 	if err != nil {
-		return authn.Principal{}, fmt.Errorf("find account: %w", err)
+		return authn.Account{}, fmt.Errorf("find account: %w", err)
 	}
-	if !u.IsActive {
-		return authn.Principal{}, authn.ErrInactiveUser
-	}
-	return principal(u), nil
+	return account(u), nil
 }
 
 // Delete removes an account; a superuser cannot remove their own.
@@ -545,27 +529,29 @@ func (s *Service) Delete(ctx context.Context, actor, id uuid.UUID) error {
 	return nil
 }
 
-// Authenticate implements authn.Directory. Unknown email, wrong password
-// and inactive account fail identically, after the same hashing work.
-func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Principal, error) {
+// Authenticate implements authn.Accounts. Unknown email and wrong
+// password fail identically, after the same hashing work; whether the
+// account may act is the caller's question (authn.Account.MayAct), asked
+// after this, so an inactive account costs the same time too.
+func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Account, error) {
 	u, err := s.byEmail(ctx, email)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
-			return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
+			return authn.Account{}, fmt.Errorf("authenticate: %w", err)
 		}
 		// A refused or abandoned dummy check fails like a real one would:
 		// otherwise a busy server would tell unknown emails apart.
 		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
-			return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
+			return authn.Account{}, fmt.Errorf("authenticate: %w", err)
 		}
-		return authn.Principal{}, authn.ErrInvalidCredentials
+		return authn.Account{}, authn.ErrInvalidCredentials
 	}
 	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil {
-		return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
+		return authn.Account{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if !ok || !u.IsActive {
-		return authn.Principal{}, authn.ErrInvalidCredentials
+	if !ok {
+		return authn.Account{}, authn.ErrInvalidCredentials
 	}
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		// Parameters were raised since this hash was made: upgrade it now
@@ -576,54 +562,36 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Pri
 			}
 		}
 	}
-	return principal(u), nil
+	return account(u), nil
 }
 
-// Principal implements authn.Directory: the account behind a token, if it
-// still exists and is active.
-func (s *Service) Principal(ctx context.Context, id uuid.UUID) (authn.Principal, error) {
+// Account implements authn.Accounts: the account behind a token or a
+// session, whether or not it may act.
+func (s *Service) Account(ctx context.Context, id uuid.UUID) (authn.Account, error) {
 	u, err := s.store.ByID(ctx, id)
 	if err != nil {
-		return authn.Principal{}, fmt.Errorf("resolve principal: %w", err)
+		return authn.Account{}, fmt.Errorf("find account: %w", err)
 	}
-	if !u.IsActive {
-		return authn.Principal{}, authn.ErrInactiveUser
-	}
-	authn.RememberAccount(ctx, u)
-	return principal(u), nil
+	return account(u), nil
 }
 
-func principal(u User) authn.Principal {
-	return authn.Principal{UserID: u.ID, Email: u.Email, Superuser: u.IsSuperuser}
+func account(u User) authn.Account {
+	return authn.Account{
+		UserID: u.ID, Email: u.Email, FullName: u.FullName, Active: u.IsActive, Superuser: u.IsSuperuser,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
 }
 
 // byEmail finds an account by an email a client typed. Text that is no
 // valid address cannot belong to an account (every stored email went
-// through normaliseEmail), so it is not found without a query: Postgres
-// would refuse a NUL byte or invalid UTF-8 in the parameter with an error.
+// through authn.NormalizeEmail), so it is not found without a query:
+// Postgres would refuse a NUL byte or invalid UTF-8 in the parameter.
 func (s *Service) byEmail(ctx context.Context, email string) (User, error) {
-	norm, err := normaliseEmail(email)
+	norm, err := authn.NormalizeEmail(email)
 	if err != nil {
 		return User{}, ErrNotFound
 	}
 	return s.store.ByEmail(ctx, norm)
-}
-
-// normaliseEmail validates a bare address and lower-cases it, which makes
-// uniqueness case-insensitive on both databases.
-func normaliseEmail(e string) (string, error) {
-	if e == "" || len(e) > 254 || strings.TrimSpace(e) != e {
-		return "", ErrInvalidEmail
-	}
-	addr, err := mail.ParseAddress(e)
-	if err != nil || addr.Address != e || addr.Name != "" {
-		return "", ErrInvalidEmail
-	}
-	local, domain, ok := strings.Cut(e, "@")
-	if !ok || local == "" || domain == "" || strings.HasPrefix(domain, "[") {
-		return "", ErrInvalidEmail
-	}
-	return strings.ToLower(e), nil
 }
 
 func checkFullName(n string) *fault.Error {

@@ -1,4 +1,4 @@
-package main
+package auth
 
 import (
 	"context"
@@ -8,21 +8,15 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
-	"github.com/acme/monolith/modules/auth/authstore"
 	"github.com/acme/monolith/modules/auth/authsvc"
-	"github.com/acme/monolith/platform"
-	"github.com/acme/monolith/platform/config"
-	"github.com/acme/monolith/platform/database"
+	"github.com/acme/monolith/platform/cli"
 )
 
-// keysUses is what the key commands read: the database, the initial signing
-// key (it seeds an empty set) and the key-encryption key with the refresh
-// interval (sessions).
-const keysUses = config.DatabaseSection | config.AuthSection | config.SessionsSection
-
-func keysCmd() *cobra.Command {
+// keysCommand is `app keys`: rotate and remove, on the key ring the
+// module provides to `serve` (bootstrapped from the configured key when
+// the set is empty, as at start).
+func keysCommand(run cli.Run) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage the access-token signing keys"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "rotate",
@@ -33,8 +27,8 @@ func keysCmd() *cobra.Command {
 			"so run it no more often than that. The first run only publishes.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withKeyRing(cmd, func(ctx context.Context, cfg config.Config, ring *authsvc.KeyRing) error {
-				promoted, published, err := ring.Rotate(ctx, cfg.Auth.AccessTokenTTL)
+			return run(cmd, func(ctx context.Context, cfg Settings, ring *authsvc.KeyRing) error {
+				promoted, published, err := ring.Rotate(ctx, cfg.AccessTokenTTL)
 				if err != nil {
 					return err
 				}
@@ -47,11 +41,11 @@ func keysCmd() *cobra.Command {
 			})
 		},
 	})
-	cmd.AddCommand(keysRemoveCmd())
+	cmd.AddCommand(keysRemoveCommand(run))
 	return cmd
 }
 
-func keysRemoveCmd() *cobra.Command {
+func keysRemoveCommand(run cli.Run) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "remove KID",
 		Short: "Withdraw a signing key now (a leaked key): its tokens stop verifying on every replica",
@@ -74,7 +68,7 @@ func keysRemoveCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%w\nusage: %s", err, cmd.UseLine())
 			}
-			return withKeyRing(cmd, func(ctx context.Context, _ config.Config, ring *authsvc.KeyRing) error {
+			return run(cmd, func(ctx context.Context, ring *authsvc.KeyRing) error {
 				promoted, err := ring.Remove(ctx, kid, force)
 				switch {
 				case errors.Is(err, authsvc.ErrKeyNotFound):
@@ -131,40 +125,4 @@ func oneKid(kids []string, force bool) (string, bool, bool, error) {
 		return "", false, false, fmt.Errorf("keys remove takes one kid, got %d", len(kids))
 	}
 	return kids[0], force, false, nil
-}
-
-// withKeyRing opens the database and the key set the way `serve` does (the
-// auth module's constructors) and runs fn.
-func withKeyRing(cmd *cobra.Command, fn func(context.Context, config.Config, *authsvc.KeyRing) error) error {
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	cfg, err := config.LoadSections(keysUses)
-	if err != nil {
-		return err
-	}
-	db, err := database.Open(cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = db.Close() }()
-	// Never migrates Postgres from here; SQLite migrates as `serve` does.
-	if err := platform.PrepareSchema(ctx, db, false, zap.NewNop()); err != nil {
-		return err
-	}
-	ring, err := authsvc.NewKeyRing(authstore.New(db), cfg.Sessions.KeyEncryptionKey, cfg.Sessions.KeyRefresh)
-	if err != nil {
-		return err
-	}
-	initial, err := authsvc.LoadSigningKey(authsvc.KeySource{
-		PEM: cfg.Auth.PrivateKeyPEM, File: cfg.Auth.PrivateKeyFile, Generate: !cfg.IsProduction(),
-	})
-	if err != nil {
-		return err
-	}
-	if err := ring.Bootstrap(ctx, initial); err != nil {
-		return err
-	}
-	return fn(ctx, cfg, ring)
 }

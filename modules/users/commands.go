@@ -1,4 +1,4 @@
-package main
+package users
 
 import (
 	"bufio"
@@ -9,23 +9,20 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/fx"
 
 	"github.com/acme/monolith/modules/users/usersvc"
-	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/cli"
 )
 
-// createSuperuserUses is what the users service needs: the database,
-// password hashing and the users settings; not the signing keys.
-const createSuperuserUses = config.DatabaseSection | config.UsersSection | config.PasswordSection
-
-func usersCmd() *cobra.Command {
+// usersCommand is `app users`: administration through the module's own
+// service, so the API's rules apply.
+func usersCommand(run cli.Run) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Administer users"}
-	cmd.AddCommand(createSuperuserCmd())
+	cmd.AddCommand(createSuperuserCommand(run))
 	return cmd
 }
 
-func createSuperuserCmd() *cobra.Command {
+func createSuperuserCommand(run cli.Run) *cobra.Command {
 	var email, pw, fullName string
 	var fromStdin bool
 	cmd := &cobra.Command{
@@ -51,29 +48,14 @@ func createSuperuserCmd() *cobra.Command {
 			if pw == "" {
 				return errors.New("a password is required: --password or --password-stdin")
 			}
-			cfg, err := config.LoadSections(createSuperuserUses)
-			if err != nil {
+			return run(cmd, func(ctx context.Context, svc *usersvc.Service) error {
+				u, err := svc.CreateSuperuser(ctx, email, pw, fullName)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "created superuser %s (%s)\n", u.Email, u.ID)
 				return err
-			}
-			var svc *usersvc.Service
-			app := fx.New(appOptions(cfg, fx.Populate(&svc)))
-			if err := app.Err(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			if err := app.Start(ctx); err != nil {
-				return err
-			}
-			defer func() { _ = app.Stop(context.Background()) }()
-			u, err := svc.CreateSuperuser(ctx, email, pw, fullName)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created superuser %s (%s)\n", u.Email, u.ID)
-			return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "email address (required)")
