@@ -43,7 +43,6 @@ var wordFiles = []struct {
 	{"Makefile", "the IMAGE default", true},
 	{"README.md", "the title and the names in the examples", false},
 	{"docs/operations.md", "the runbook's commands and object names", false},
-	{".env.example", "the defaults derived from the name, shown", false},
 	{"clients/ts/package.json", "the npm package's name", false},
 	{"clients/ts/package-lock.json", "the npm package's name", false},
 	{"clients/ts/src/index.ts", "the client's doc comment", false},
