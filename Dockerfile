@@ -10,7 +10,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/acme/monolith/platform/buildinfo.Version=${VERSION}" -o /out/app ./cmd/app
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X $(go list -m)/platform/buildinfo.Version=${VERSION}" -o /out/app ./cmd/app
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/app /app

@@ -7,7 +7,9 @@ GO            ?= go
 BIN           := bin/app
 DEV_BIN       := bin/app-dev
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS       := -s -w -X github.com/acme/monolith/platform/buildinfo.Version=$(VERSION)
+# The module path, from go.mod: gonew rewrites only go.mod and imports.
+MODULE        := $(shell $(GO) list -m)
+LDFLAGS       := -s -w -X $(MODULE)/platform/buildinfo.Version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 TEST_FLAGS    ?= -race -count=1 -timeout 20m
 LINT_PKGS     ?= ./...
@@ -167,6 +169,12 @@ module: ## Generate a feature module: make module name=notes [entity=PurchaseOrd
 	@test -n "$(name)" || (echo "usage: make module name=<plural_noun> [entity=<EntityName>]"; exit 2)
 	$(GO) run ./cmd/app-dev new module $(name) $(if $(entity),--entity $(entity))
 	$(MAKE) --no-print-directory openapi onboarding
+
+.PHONY: rename
+rename: ## Name the service after gonew: make rename name=NAME (docs/starting.md)
+	@test -n "$(name)" || (echo "usage: make rename name=<dns-label>"; exit 2)
+	$(GO) run ./cmd/rename $(name)
+	$(MAKE) generate openapi
 
 .PHONY: onboarding
 onboarding: ## Redraw only the module picture in docs/onboarding.md and docs/onboarding-modules.svg (make generate does it too)

@@ -79,6 +79,10 @@ func makefileBuild(t *testing.T) []string {
 		if m := assign.FindStringSubmatch(l); m != nil && m[1] == "LDFLAGS" {
 			vars[m[1]] = m[2]
 		}
+		// The module path, which the Dockerfile asks go for in the same way.
+		if m := assign.FindStringSubmatch(l); m != nil && m[1] == "MODULE" && m[2] == "$(shell $(GO) list -m)" {
+			vars[m[1]] = "$(go list -m)"
+		}
 	}
 	for i, l := range lines {
 		if strings.HasPrefix(l, "build:") {
@@ -144,7 +148,7 @@ func TestDockerfileBuildsLikeTheMakefile(t *testing.T) {
 			t.Errorf("build command lacks %s", want)
 		}
 	}
-	if i := slices.Index(mk, "-ldflags"); i < 0 || !strings.HasPrefix(mk[i+1], "-s -w -X github.com/acme/monolith/platform/buildinfo.Version=") {
+	if i := slices.Index(mk, "-ldflags"); i < 0 || !strings.HasPrefix(mk[i+1], "-s -w -X $(go list -m)/platform/buildinfo.Version=") {
 		t.Errorf("build command does not strip and stamp the version: %q", mk)
 	}
 	// Control: a changed flag is noticed.

@@ -28,6 +28,7 @@ import (
 	_ "github.com/acme/monolith/cmd/app/modules"
 	"github.com/acme/monolith/deploy"
 	"github.com/acme/monolith/migrations"
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
 )
 
@@ -229,7 +230,7 @@ func secretRefs(c corev1.Container) []string {
 func TestBaseUsesThePlaceholderImage(t *testing.T) {
 	r := render(t, "base")
 	for _, c := range one(t, "Deployment", r.deployments).Spec.Template.Spec.Containers {
-		if c.Image != "monolith" {
+		if c.Image != "app" {
 			t.Errorf("base image = %q, want the placeholder that overlays replace", c.Image)
 		}
 	}
@@ -266,7 +267,7 @@ func checkOverlay(t *testing.T, r *rendered) {
 	// 2. Overlays set the image; no :latest, no untagged image.
 	for kind, pod := range pods {
 		for _, c := range append(slices.Clone(pod.InitContainers), pod.Containers...) {
-			if c.Image == "monolith" || strings.HasSuffix(c.Image, ":latest") || !strings.ContainsAny(c.Image, ":@") {
+			if c.Image == "app" || strings.HasSuffix(c.Image, ":latest") || !strings.ContainsAny(c.Image, ":@") {
 				t.Errorf("%s container %s: image %q must be set by the overlay with a tag or digest, not latest", kind, c.Name, c.Image)
 			}
 		}
@@ -451,7 +452,7 @@ func checkOverlay(t *testing.T, r *rendered) {
 			t.Errorf("the ConfigMap holds %s", name)
 		}
 	}
-	if !strings.HasPrefix(cm.Name, "monolith-config-") {
+	if !strings.HasPrefix(cm.Name, buildinfo.Service+"-config-") {
 		t.Errorf("ConfigMap %s is not from the generator", cm.Name)
 	}
 	if !cfg.IsProduction() {

@@ -28,6 +28,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/database"
 )
 
@@ -35,8 +36,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
 	dbURL := flag.String("db", "", "postgres://... or sqlite://PATH (the application's DATABASE_URL)")
 	keyFile := flag.String("key", "", "PEM file of the RS256 signing key the application uses")
-	issuer := flag.String("issuer", "monolith", "expected iss")
-	audience := flag.String("audience", "monolith-api", "expected aud")
+	// The defaults of JWT_ISSUER and JWT_AUDIENCE (the auth module's settings).
+	issuer := flag.String("issuer", buildinfo.Service, "expected iss")
+	audience := flag.String("audience", buildinfo.Service+"-api", "expected aud")
 	flag.Parse()
 	if err := run(*addr, *dbURL, *keyFile, *issuer, *audience); err != nil {
 		log.Fatal(err)

@@ -15,8 +15,8 @@ const DefaultSigningKeyFile = "./var/jwt-signing-key.pem"
 // key-encryption key is the platform's (the attempt limiter keys its
 // counters with it too).
 type Settings struct {
-	Issuer         string        "env:\"JWT_ISSUER\" envDefault:\"monolith\" doc:\"`iss` of access tokens\""
-	Audience       string        "env:\"JWT_AUDIENCE\" envDefault:\"monolith-api\" doc:\"`aud` of access tokens\""
+	Issuer         string        "env:\"JWT_ISSUER\" envDefault:\"{service}\" doc:\"`iss` of access tokens\""
+	Audience       string        "env:\"JWT_AUDIENCE\" envDefault:\"{service}-api\" doc:\"`aud` of access tokens\""
 	AccessTokenTTL time.Duration "env:\"ACCESS_TOKEN_TTL\" envDefault:\"15m\" min:\"1m\" max:\"24h\" doc:\"access-token lifetime (1m to 24h)\""
 	// JWT_PRIVATE_KEY: the PEM itself (from a Secret)
 	PrivateKeyPEM string "env:\"JWT_PRIVATE_KEY\" secret:\"true\" doc:\"the RS256 signing key (PEM); a Secret in the pods\""

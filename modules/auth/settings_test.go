@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/acme/monolith/modules/auth"
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
 )
 
@@ -34,7 +35,7 @@ func TestSettingsAreChecked(t *testing.T) {
 		})
 	}
 	s, err := config.Parse[auth.Settings](config.SourceFrom(nil))
-	if err != nil || s.PrivateKeyFile != auth.DefaultSigningKeyFile || s.Issuer != "monolith" || s.ThrottleAccount != 50 {
+	if err != nil || s.PrivateKeyFile != auth.DefaultSigningKeyFile || s.Issuer != buildinfo.Service || s.Audience != buildinfo.Service+"-api" || s.ThrottleAccount != 50 {
 		t.Fatalf("development defaults: %+v %v", s, err)
 	}
 	s, err = config.Parse[auth.Settings](config.SourceFrom(map[string]string{

@@ -1,6 +1,8 @@
 package archtest
 
 import (
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,7 +23,7 @@ func TestRepository(t *testing.T) {
 // and that the clean module of the same fixture passes, as does platform
 // code using an entity the platform owns.
 func TestFixtureViolations(t *testing.T) {
-	vs, err := Check(filepath.Join("testdata", "fixture"))
+	vs, err := Check(fixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,4 +55,36 @@ func TestFixtureViolations(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("got %d distinct violations, want %d", len(got), len(want))
 	}
+}
+
+// fixture copies testdata/fixture into a temporary directory, naming its
+// go.mod.fixture files go.mod. They are stored under another name because
+// a module zip leaves out every directory holding a go.mod: with them, a
+// project started from this one by gonew would lack the fixture.
+func fixture(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join("testdata", "fixture")
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, strings.TrimSuffix(rel, ".fixture"))
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }

@@ -1,9 +1,33 @@
-// Package buildinfo holds the version stamped into the binary.
+// Package buildinfo holds what identifies the binary: the service's name
+// and the version stamped into it.
 package buildinfo
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"strings"
+)
 
-// Version is set at link time: -ldflags "-X github.com/acme/monolith/platform/buildinfo.Version=v1.2.3".
+// Service is the service's name, written here and nowhere else: the
+// defaults of JWT_ISSUER, JWT_AUDIENCE and OTEL_SERVICE_NAME, the API's
+// title, the tracer and the migration lock derive from it, and so do the
+// Kubernetes objects (deploy/base/kustomization.yaml holds the same value).
+// `make rename name=NAME` rewrites it with everything that cannot derive
+// (docs/starting.md). A DNS-1123 label, because Kubernetes names carry it.
+// A var, not a const, so that a build can set it like Version:
+// -ldflags "-X <module>/platform/buildinfo.Service=NAME".
+var Service = "monolith"
+
+// Title is Service as a reader sees it in a heading: "shop" is
+// "Shop".
+func Title() string {
+	if Service == "" {
+		return ""
+	}
+	return strings.ToUpper(Service[:1]) + Service[1:]
+}
+
+// Version is set at link time: -ldflags "-X <module>/platform/buildinfo.Version=v1.2.3"
+// (the Makefile and the Dockerfile take the module path from `go list -m`).
 var Version = ""
 
 // String returns the stamped version, else the VCS revision Go recorded,

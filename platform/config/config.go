@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acme/monolith/platform/buildinfo"
 )
 
 // Environments.
@@ -267,7 +269,7 @@ func (c *Config) load(l *loader) {
 
 // developmentKEK seals signing keys in development when
 // JWT_KEY_ENCRYPTION_KEY is unset. It is public, so production refuses it.
-var developmentKEK = sha256.Sum256([]byte("monolith development key-encryption key; never use in production"))
+var developmentKEK = sha256.Sum256([]byte(buildinfo.Service + " development key-encryption key; never use in production"))
 
 func (c *Config) loadSessions(l *loader, prod bool) {
 	l.section = SessionsSection

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"go.uber.org/fx"
+
+	"github.com/acme/monolith/platform/buildinfo"
 )
 
 // Env is the environment the program runs in: Development or Production.
@@ -49,7 +52,8 @@ type Described struct {
 const SectionsGroup = "config.sections"
 
 // Provide declares a settings section owned by the caller: T is a struct
-// whose fields carry `env:"NAME"` and optionally `envDefault:"..."`,
+// whose fields carry `env:"NAME"` and optionally `envDefault:"..."` (where
+// {service} stands for buildinfo.Service),
 // `doc:"..."`, `secret:"true"`, `min:"..."`/`max:"..."` (numbers and
 // durations) and `oneof:"a,b"`. fx gets T, parsed and validated from the
 // Source when something first needs it (so a command validates only the
@@ -118,7 +122,7 @@ func Describe[T any](name, about string) Described {
 	for _, f := range fields(reflect.TypeFor[T]()) {
 		d.Vars = append(d.Vars, Var{
 			Name:    f.name,
-			Default: f.tag.Get("envDefault"),
+			Default: defaultOf(f.tag),
 			Shown:   f.tag.Get("shown"),
 			Doc:     f.tag.Get("doc"),
 			Secret:  f.tag.Get("secret") == "true",
@@ -162,7 +166,7 @@ func Parse[T any](src *Source) (T, error) {
 		byField[reflect.TypeFor[T]().Field(f.index).Name] = f.name
 	}
 	var p Problems
-	err := env.ParseWithOptions(&v, env.Options{Environment: src.vars})
+	err := env.ParseWithOptions(&v, env.Options{Environment: withServiceDefaults(src.vars, fs)})
 	if err != nil {
 		var agg env.AggregateError
 		if !errors.As(err, &agg) {
@@ -184,7 +188,7 @@ func Parse[T any](src *Source) (T, error) {
 		if msg := checkBounds(rv.Field(f.index), f.tag); msg != "" {
 			raw, _ := src.Lookup(f.name)
 			if raw == "" {
-				raw = f.tag.Get("envDefault")
+				raw = defaultOf(f.tag)
 			}
 			p.Add(f.name, fmt.Sprintf("%q %s", raw, msg))
 		}
@@ -195,6 +199,35 @@ func Parse[T any](src *Source) (T, error) {
 		}
 	}
 	return v, p.Err()
+}
+
+// ServicePlaceholder in an envDefault tag is replaced by the service's
+// name, so a default derived from it (an issuer, an audience) is written
+// as "{service}-api" rather than as a copy of the name.
+const ServicePlaceholder = "{service}"
+
+func defaultOf(tag reflect.StructTag) string {
+	return strings.ReplaceAll(tag.Get("envDefault"), ServicePlaceholder, buildinfo.Service)
+}
+
+// withServiceDefaults gives caarlos0/env, which reads envDefault itself,
+// the expanded default of each unset variable whose default names the
+// service.
+func withServiceDefaults(vars map[string]string, fs []field) map[string]string {
+	var out map[string]string
+	for _, f := range fs {
+		if !strings.Contains(f.tag.Get("envDefault"), ServicePlaceholder) || vars[f.name] != "" {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(vars)
+		}
+		out[f.name] = defaultOf(f.tag)
+	}
+	if out == nil {
+		return vars
+	}
+	return out
 }
 
 func kindName(t reflect.Type) string {

@@ -4,13 +4,15 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+
+	"github.com/acme/monolith/platform/buildinfo"
 )
 
 func loadTelemetry(l *loader) Telemetry {
 	t := Telemetry{
 		MetricsAddr:  l.str("METRICS_ADDR", "127.0.0.1:9090"),
 		OTLPEndpoint: l.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
-		ServiceName:  l.str("OTEL_SERVICE_NAME", "monolith"),
+		ServiceName:  l.str("OTEL_SERVICE_NAME", buildinfo.Service),
 		SampleRatio:  1,
 	}
 	if t.MetricsAddr != MetricsOff {

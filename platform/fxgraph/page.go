@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/httpserver"
 )
@@ -134,9 +135,10 @@ func NewSite(g *Graph, base string) (*Site, error) {
 	// template.JS keeps the JSON as is; json.Marshal escapes <, > and &, so
 	// it cannot close the data element.
 	if err := pageTmpl.Execute(&buf, struct {
-		Assets map[string]string
-		Data   template.JS
-	}{urls, template.JS(data)}); err != nil { // #nosec G203 -- JSON from json.Marshal, HTML-escaped
+		Service string
+		Assets  map[string]string
+		Data    template.JS
+	}{buildinfo.Service, urls, template.JS(data)}); err != nil { // #nosec G203 -- JSON from json.Marshal, HTML-escaped
 		return nil, fmt.Errorf("graph page: %w", err)
 	}
 	s.page = buf.Bytes()

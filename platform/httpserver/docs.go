@@ -1,22 +1,25 @@
 package httpserver
 
 import (
+	"html"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	swaggerfiles "github.com/swaggo/files/v2"
+
+	"github.com/acme/monolith/platform/buildinfo"
 )
 
 // docsPage loads Swagger UI from /docs/assets (embedded in the binary via
 // github.com/swaggo/files), so the interactive docs work without internet.
 // "Authorize" runs the OAuth2 password flow against the token endpoint.
-const docsPage = `<!DOCTYPE html>
+var docsPage = `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Monolith API docs</title>
+  <title>` + html.EscapeString(buildinfo.Title()) + ` API docs</title>
   <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
   <link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
 </head>

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/metrics"
@@ -88,7 +89,7 @@ func New(p Params) *Server {
 		s.oauth[e] = true
 	}
 	s.app = fiber.New(fiber.Config{
-		AppName:               "monolith",
+		AppName:               buildinfo.Service,
 		DisableStartupMessage: true,
 		ReadTimeout:           p.Config.ReadTimeout,
 		WriteTimeout:          p.Config.WriteTimeout,
@@ -176,7 +177,7 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 // APIConfig is the OpenAPI 3.1 configuration of the server (and so of the
 // `app openapi` document); oauth describes the token endpoint, if any.
 func APIConfig(oauth OAuth) huma.Config {
-	cfg := huma.DefaultConfig("Monolith API", APIVersion)
+	cfg := huma.DefaultConfig(buildinfo.Title()+" API", APIVersion)
 	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
 	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
 	cfg.CreateHooks = nil

@@ -108,7 +108,7 @@ func TestSMTPTLSModes(t *testing.T) {
 			t.Cleanup(func() { _ = srv.Close() })
 
 			s := NewSMTP(config.Mail{
-				SMTPHost: "127.0.0.1", SMTPPort: ln.Addr().(*net.TCPAddr).Port, SMTPFrom: "Monolith <noreply@example.test>",
+				SMTPHost: "127.0.0.1", SMTPPort: ln.Addr().(*net.TCPAddr).Port, SMTPFrom: "Example <noreply@example.test>",
 				SMTPUsername: "mailer", SMTPPassword: "mail secret", SMTPTLS: mode,
 			})
 			s.TLSConfig = clientTLS

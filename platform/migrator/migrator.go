@@ -28,11 +28,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/migrations"
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/database"
 )
 
 // lockName is the advisory lock every `migrate up` takes on Postgres.
-const lockName = "monolith_migrate"
+var lockName = buildinfo.Service + "_migrate"
 
 // ErrEditedAfterApply means an applied migration file no longer has the hash
 // recorded when it ran.
@@ -252,7 +253,7 @@ func (m *Migrator) apply(ctx context.Context, f migrate.File) (err error) {
 	if err != nil {
 		return err
 	}
-	ex, err := migrate.NewExecutor(drv, m.dir, rrw, migrate.WithOperatorVersion("monolith-migrator"))
+	ex, err := migrate.NewExecutor(drv, m.dir, rrw, migrate.WithOperatorVersion(buildinfo.Service+"-migrator"))
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func New(cfg config.Telemetry) (*Tracer, error) {
 	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	if cfg.OTLPEndpoint == "" {
 		p := noop.NewTracerProvider()
-		return &Tracer{provider: p, tracer: p.Tracer("monolith"), propagator: prop, shutdown: func(context.Context) error { return nil }}, nil
+		return &Tracer{provider: p, tracer: p.Tracer(buildinfo.Service), propagator: prop, shutdown: func(context.Context) error { return nil }}, nil
 	}
 	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(cfg.OTLPEndpoint+"/v1/traces"))
 	if err != nil {
@@ -56,7 +56,7 @@ func New(cfg config.Telemetry) (*Tracer, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))),
 	)
-	return &Tracer{provider: p, tracer: p.Tracer("github.com/acme/monolith/platform/httpserver"), propagator: prop, shutdown: p.Shutdown}, nil
+	return &Tracer{provider: p, tracer: p.Tracer(buildinfo.Service), propagator: prop, shutdown: p.Shutdown}, nil
 }
 
 // Provider is the tracer provider, for modules that add their own spans.

@@ -112,7 +112,7 @@ func TestTracingExportsSpansAndLogsTraceID(t *testing.T) {
 	col := &collector{spans: map[string]string{}}
 	srv := httptest.NewServer(col)
 	defer srv.Close()
-	s, tr, logs := server(t, config.Telemetry{OTLPEndpoint: srv.URL, ServiceName: "monolith-test", SampleRatio: 1})
+	s, tr, logs := server(t, config.Telemetry{OTLPEndpoint: srv.URL, ServiceName: "tracing-test", SampleRatio: 1})
 
 	get(t, s, traceparent)
 	if id, _ := accessLogTraceID(t, logs); id != callerTrace {
@@ -137,7 +137,7 @@ func TestTracingExportsSpansAndLogsTraceID(t *testing.T) {
 // TestTracingOffByDefault: no endpoint, no exporter; a request without a
 // caller's trace logs no trace id (the control for the test above).
 func TestTracingOffByDefault(t *testing.T) {
-	s, _, logs := server(t, config.Telemetry{ServiceName: "monolith", SampleRatio: 1})
+	s, _, logs := server(t, config.Telemetry{ServiceName: "tracing-test", SampleRatio: 1})
 	get(t, s, "")
 	if id, ok := accessLogTraceID(t, logs); ok {
 		t.Fatalf("trace_id %q logged with tracing off", id)

@@ -87,7 +87,7 @@ type harness struct {
 }
 
 func run(ctx context.Context, o options) error {
-	tmp, err := os.MkdirTemp("", "monolith-bench-")
+	tmp, err := os.MkdirTemp("", "bench-")
 	if err != nil {
 		return err
 	}

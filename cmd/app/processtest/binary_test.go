@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "app")
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, "github.com/acme/monolith/cmd/app")
+	build := exec.Command("go", "build", "-trimpath", "-o", binary, "..") // cmd/app
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build app: %v\n%s", err, out)

@@ -1,5 +1,5 @@
 // Package appcmd holds the commands of the serving binary (cmd/app): serve,
-// migrate up|status, keys, users, version. The development binary
+// migrate up|status, config, version, and the modules' own commands (keys, users). The development binary
 // (cmd/app-dev) has the same tree plus the tools of package devcmd.
 package appcmd
 

@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -156,7 +157,7 @@ func TestBearerTokenChecks(t *testing.T) {
 		claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
 			c := jwt.MapClaims{
 				"sid": real.SID,
-				"iss": "monolith", "aud": "monolith-api", "sub": u.ID.String(),
+				"iss": buildinfo.Service, "aud": buildinfo.Service + "-api", "sub": u.ID.String(),
 				"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": "t",
 			}
 			if edit != nil {

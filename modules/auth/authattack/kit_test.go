@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -124,7 +125,7 @@ type forger struct {
 func (f forger) claims() jwt.MapClaims {
 	now := time.Now()
 	return jwt.MapClaims{
-		"iss": "monolith", "aud": "monolith-api", "sub": f.s.ID.String(),
+		"iss": buildinfo.Service, "aud": buildinfo.Service + "-api", "sub": f.s.ID.String(),
 		"sid": f.s.SID, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": "forged",
 		"client_id": "default",
 	}
