@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -40,7 +41,7 @@ func TestTypeScriptClientSmoke(t *testing.T) {
 		t.Fatalf("tsc (strict) on the TypeScript client: %v\n%s", err, out)
 	}
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		out, err := exec.Command(node, filepath.Join("ts", "dist", "smoke", "smoke.js"), app.URL).CombinedOutput()
 		if err != nil {
 			t.Fatalf("smoke flow: %v\n%s", err, out)

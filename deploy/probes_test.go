@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/testkit"
@@ -26,7 +27,7 @@ const (
 // TestProbePathsAreRealRoutes: on the real application, both answer without
 // credentials; liveness does not depend on the database, readiness does.
 func TestProbePathsAreRealRoutes(t *testing.T) {
-	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"))
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"))
 	for _, p := range []string{probeLive, probeReady} {
 		if res := app.Do(http.MethodGet, p, nil); res.Status != http.StatusOK {
 			t.Fatalf("%s without credentials: %d %s", p, res.Status, res.Body)

@@ -247,12 +247,9 @@ func (c checker) check(p *packages.Package) []Violation {
 		vs = append(vs, Violation{rule, p.PkgPath, fmt.Sprintf(format, args...)})
 	}
 	if strings.HasPrefix(p.PkgPath, c.mod+"/platform/") {
-		if p.PkgPath == c.mod+"/platform/testkit" {
-			return nil // it starts the real application, so it imports the module list
-		}
 		for imp := range p.Imports {
 			if strings.HasPrefix(imp, c.mod+"/modules/") || strings.HasPrefix(imp, c.mod+"/cmd/") {
-				add(RulePlatformImports, "imports %s: the platform never depends on a module; declare an interface in the platform (like authn.Accounts) and let the module provide it through fx", imp)
+				add(RulePlatformImports, "imports %s: the platform never depends on a module or on cmd/; declare an interface in the platform (like authn.Accounts) and let the module provide it through fx (test helpers that start the application or sign users in belong in cmd/app/apptest)", imp)
 			}
 		}
 		for _, f := range p.Syntax {

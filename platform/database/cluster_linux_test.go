@@ -18,10 +18,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/migrator"
-	"github.com/acme/monolith/platform/testkit"
 )
 
 // scratchCluster is a Postgres cluster of its own (pg_createcluster), on
@@ -159,7 +159,7 @@ func TestRealFrozenPostgres(t *testing.T) {
 	if _, err := m.Up(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	app := testkit.Start(t, db)
+	app := apptest.Start(t, db)
 	token := app.SuperuserToken()
 	me := func() answer { return call(app.HTTP, http.MethodGet, app.URL+"/api/users/me", token, "") }
 	rename := func() answer {

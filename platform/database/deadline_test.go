@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/ent/user"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
@@ -24,7 +25,7 @@ func TestLockedDatabaseAnswers503(t *testing.T) {
 	for _, dia := range testkit.Dialects {
 		t.Run(dia, func(t *testing.T) {
 			db := testkit.NewDB(t, dia, func(c *config.Database) { c.QueryTimeout = frozenQueryTimeout })
-			app := testkit.Start(t, db)
+			app := apptest.Start(t, db)
 			token := app.SuperuserToken()
 			rename := func(name string) answer {
 				return call(app.HTTP, http.MethodPatch, app.URL+"/api/users/me", token, `{"full_name":"`+name+`"}`)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -71,7 +72,7 @@ func TestFrozenDatabase(t *testing.T) {
 		// before the client gives up.
 		c.URL += "&connect_timeout=600"
 	})
-	app := testkit.Start(t, db)
+	app := apptest.Start(t, db)
 	token := app.SuperuserToken()
 	base := app.URL
 	rename := func(name string) string { return `{"full_name":"` + name + `"}` }

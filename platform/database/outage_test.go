@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -18,7 +19,7 @@ import (
 // process stays alive, and it recovers by itself when the database returns.
 func TestDatabaseOutage(t *testing.T) {
 	db, px := testkit.NewFaultyPostgres(t, 5)
-	app := testkit.Start(t, db)
+	app := apptest.Start(t, db)
 	token := app.SuperuserToken()
 
 	// Control: all is well through the proxy.

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -31,7 +32,7 @@ func (q queueCheck) Check(context.Context) error {
 // alone makes the instance not ready.
 func TestModulesContributeReadinessChecks(t *testing.T) {
 	down := &atomic.Bool{}
-	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(
 		fx.Provide(health.AsCheck(func() queueCheck { return queueCheck{down: down} })),
 	))
 	res := app.Do(http.MethodGet, "/readyz", nil)

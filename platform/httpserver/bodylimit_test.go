@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/testkit"
@@ -64,7 +65,7 @@ func jsonOfSize(n int) string {
 // with httpserver.WithBodyLimit.
 func TestBodyLimitPerOperation(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() sizeRoutes { return sizeRoutes{} }))))
+	app := apptest.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() sizeRoutes { return sizeRoutes{} }))))
 	addr := strings.TrimPrefix(app.URL, "http://")
 	def := app.Config.HTTP.BodyLimit
 	if def != 64<<10 {
@@ -156,7 +157,7 @@ func served(t *testing.T, c net.Conn) (bool, exchange) {
 // the per-IP cap.
 func TestConnectionCaps(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) { c.HTTP.MaxConnsPerIP, c.HTTP.MaxConns = 3, 6 }))
+	app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) { c.HTTP.MaxConnsPerIP, c.HTTP.MaxConns = 3, 6 }))
 	addr := strings.TrimPrefix(app.URL, "http://")
 	var first []net.Conn
 	for range 3 {
@@ -199,7 +200,7 @@ func TestConnectionCaps(t *testing.T) {
 	}
 
 	// Trusted proxies carry many clients: no per-IP cap for them.
-	proxied := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+	proxied := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 		c.HTTP.MaxConnsPerIP = 2
 		c.Sessions.TrustedProxies = []string{"127.0.0.1"}
 	}))
@@ -218,7 +219,7 @@ func TestConnectionCaps(t *testing.T) {
 // reads it; Go's client, under load, then reports "broken pipe" instead.
 func TestRefusedBodyIsDrainedNotReset(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() sizeRoutes { return sizeRoutes{} }))))
+	app := apptest.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() sizeRoutes { return sizeRoutes{} }))))
 	conn, err := net.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)

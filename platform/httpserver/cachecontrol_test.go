@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -18,7 +19,7 @@ import (
 // error. Genuinely public documents keep their own policy.
 func TestAuthenticatedResponsesAreNoStore(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		var doc struct {
 			Paths map[string]map[string]struct {
 				OperationID string                `json:"operationId"`

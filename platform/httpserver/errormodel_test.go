@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/httpserver"
@@ -50,7 +51,7 @@ func (strictRoutes) Register(api huma.API) {
 // one condition always has one detail, whoever raised it.
 func TestEveryFieldErrorHasACode(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() strictRoutes { return strictRoutes{} }))))
+		app := apptest.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() strictRoutes { return strictRoutes{} }))))
 		ok := "/test/strict/" + uuid.NewString()
 		cases := []struct {
 			name, path, body, location, code string

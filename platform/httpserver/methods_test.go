@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -18,7 +19,7 @@ import (
 // DELETE /api/users/me reached delete-user.
 func TestWrongMethodsAnswer405WithTheirRoutesAllow(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		var doc struct {
 			Paths map[string]map[string]any `json:"paths"`
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/peer"
 	"github.com/acme/monolith/platform/testkit"
@@ -42,7 +43,7 @@ func (w watchRoutes) Register(api huma.API) {
 // itself never cancels the request context.)
 func TestPeerProbe(t *testing.T) {
 	w := watchRoutes{started: make(chan bool, 1), ended: make(chan bool, 1)}
-	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() watchRoutes { return w }))))
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() watchRoutes { return w }))))
 	addr := app.URL[len("http://"):]
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -20,7 +21,7 @@ func TestPprofListener(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithConfig(func(c *config.Config) { c.HTTP.PprofAddr = addr }))
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithConfig(func(c *config.Config) { c.HTTP.PprofAddr = addr }))
 
 	res, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
 	if err != nil {

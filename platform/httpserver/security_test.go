@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -13,7 +14,7 @@ import (
 // control: the configured one does.
 func TestCORS(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 		c.Sessions.CORSOrigins = []string{"https://app.example.test"}
 	}))
 	preflight := func(origin string) *testkit.Response {
@@ -33,7 +34,7 @@ func TestCORS(t *testing.T) {
 func TestHSTSAndDocsCSP(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	for _, hsts := range []bool{false, true} {
-		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) { c.Sessions.HSTS = hsts }))
+		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) { c.Sessions.HSTS = hsts }))
 		res := app.Do(http.MethodGet, "/docs", nil)
 		if got := res.Header.Get("Strict-Transport-Security"); (got != "") != hsts {
 			t.Fatalf("hsts=%v: header %q", hsts, got)

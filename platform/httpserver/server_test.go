@@ -16,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/problem"
 	"github.com/acme/monolith/platform/testkit"
@@ -33,9 +34,9 @@ func (probeRoutes) Register(api huma.API) {
 	})
 }
 
-func start(t *testing.T) *testkit.App {
+func start(t *testing.T) *apptest.App {
 	db := testkit.NewDB(t, "sqlite3")
-	return testkit.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() probeRoutes { return probeRoutes{} }))))
+	return apptest.Start(t, db, testkit.WithFx(fx.Provide(httpserver.AsRoutes(func() probeRoutes { return probeRoutes{} }))))
 }
 
 func TestInternalErrorsAreOpaque(t *testing.T) {

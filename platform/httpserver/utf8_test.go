@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -35,7 +36,7 @@ var badText = map[string]string{
 // stored exactly.
 func TestInvalidUTF8IsRefused(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		const before = "Before Name"
 		app.As(u).Patch("/api/users/me", map[string]any{"full_name": before}).Expect(http.StatusOK)
@@ -120,7 +121,7 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 	})
 }
 
-func countUsers(t *testing.T, app *testkit.App) int {
+func countUsers(t *testing.T, app *apptest.App) int {
 	t.Helper()
 	var n int
 	if err := app.DB.SQL.QueryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil {
@@ -129,7 +130,7 @@ func countUsers(t *testing.T, app *testkit.App) int {
 	return n
 }
 
-func fullNames(t *testing.T, app *testkit.App) map[string]string {
+func fullNames(t *testing.T, app *apptest.App) map[string]string {
 	t.Helper()
 	rows, err := app.DB.SQL.Query(`SELECT email, full_name FROM users`)
 	if err != nil {

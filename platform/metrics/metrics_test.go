@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/testkit"
@@ -32,7 +33,7 @@ func scrape(t *testing.T, addr string) string {
 
 func TestMetricsEndpoint(t *testing.T) {
 	var srv *metrics.Server
-	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(fx.Populate(&srv)))
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(fx.Populate(&srv)))
 	if srv.Addr() == "" {
 		t.Fatal("metrics listener not started")
 	}
@@ -72,7 +73,7 @@ func TestMetricsEndpoint(t *testing.T) {
 
 func TestMetricsCanBeTurnedOff(t *testing.T) {
 	var srv *metrics.Server
-	testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(fx.Populate(&srv)),
+	apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(fx.Populate(&srv)),
 		testkit.WithConfig(func(c *config.Config) { c.Telemetry.MetricsAddr = "off" }))
 	if srv.Addr() != "" {
 		t.Fatalf("metrics listening on %s with METRICS_ADDR=off", srv.Addr())
@@ -94,7 +95,7 @@ func TestModulesRegisterTheirCollectors(t *testing.T) {
 		dup = reg.Register(prometheus.NewCounter(prometheus.CounterOpts{Name: "sample_module_events_total", Help: "A module's counter."}))
 		return nil
 	})
-	testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(counted, fx.Populate(&srv)))
+	apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(counted, fx.Populate(&srv)))
 	if body := scrape(t, srv.Addr()); !strings.Contains(body, "sample_module_events_total 3") {
 		t.Fatalf("/metrics lacks the module's counter:\n%s", body)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,17 +17,10 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/acme/monolith/cmd/app/modules"
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/httpserver"
-)
-
-// Superuser credentials every started App bootstraps.
-const (
-	SuperuserEmail    = "root@example.test"
-	SuperuserPassword = "testkit superuser passphrase"
 )
 
 var (
@@ -83,6 +75,7 @@ type options struct {
 	configure []func(*config.Config)
 	modules   []fx.Option
 	extra     []fx.Option
+	secrets   []string
 }
 
 // WithConfig edits the configuration before start.
@@ -96,16 +89,17 @@ func WithEnv(name, value string) Option {
 	return func(o *options) { o.env[name] = value }
 }
 
-// WithModules starts only these feature modules instead of all of them.
+// WithModules sets the feature modules to start beside the platform,
+// replacing any list given before: the kit knows no module, so its caller
+// names them.
 func WithModules(m ...fx.Option) Option {
 	return func(o *options) { o.modules = m }
 }
 
-// WithOnly starts the account modules (users and auth, so users can sign
-// in) and the given modules, instead of every module: a module's tests then
-// prove it needs nothing else.
-func WithOnly(m ...fx.Option) Option {
-	return func(o *options) { o.modules = append(slices.Clone(modules.Accounts), m...) }
+// WithSecret adds a value the response scan fails on even though no
+// request sent it, such as a password bootstrapped from the environment.
+func WithSecret(s string) Option {
+	return func(o *options) { o.secrets = append(o.secrets, s) }
 }
 
 // WithFx adds fx options (fx.Populate to reach a service, fx.Decorate...).
@@ -123,7 +117,6 @@ type App struct {
 	// contains a password hash or a password sent in an earlier request.
 	HTTP    *http.Client
 	secrets *secretScan
-	token   string
 }
 
 // testLogger sends warnings and errors to the test's log. A fuzz target
@@ -137,17 +130,12 @@ func testLogger(t testing.TB) *zap.Logger {
 	return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 }
 
-// Start builds the platform and the modules with fx, swaps in db with
-// fx.Replace (the original database is never opened), starts the
-// lifecycle and stops it when the test ends.
+// Start builds the platform and the modules given with WithModules (none
+// by default) with fx, swaps in db with fx.Replace (the original database
+// is never opened), starts the lifecycle and stops it when the test ends.
 func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	t.Helper()
-	// Every started App signs with the shared test key and bootstraps the
-	// superuser (variables of the modules' sections).
-	o := options{modules: modules.All, env: map[string]string{
-		"JWT_PRIVATE_KEY":       SigningKeyPEM(t),
-		"FIRST_SUPERUSER_EMAIL": SuperuserEmail, "FIRST_SUPERUSER_PASSWORD": SuperuserPassword,
-	}}
+	o := options{env: map[string]string{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -176,7 +164,10 @@ func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	// but never used would hold it until the read timeout.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(transport.CloseIdleConnections)
-	scan := &secretScan{t: t, secrets: map[string]bool{SuperuserPassword: true}}
+	scan := &secretScan{t: t, secrets: map[string]bool{}}
+	for _, s := range o.secrets {
+		scan.secrets[s] = true
+	}
 	return &App{
 		t:       t,
 		URL:     "http://" + srv.Addr(),

@@ -5,18 +5,15 @@ import (
 	"testing"
 )
 
-// Client sends requests as one signed-in user: a fixture helper that keeps
-// each step of a test to one line.
+// Client sends requests with one bearer token (one signed-in user): a
+// fixture helper that keeps each step of a test to one line.
 type Client struct {
 	app   *App
 	token string
 }
 
-// As returns a client that sends u's access token.
-func (a *App) As(u User) *Client { return &Client{app: a, token: u.Token} }
-
-// AsSuperuser returns a client signed in as the bootstrapped superuser.
-func (a *App) AsSuperuser() *Client { return &Client{app: a, token: a.SuperuserToken()} }
+// AsBearer returns a client that sends token as its bearer token.
+func (a *App) AsBearer(token string) *Client { return &Client{app: a, token: token} }
 
 // Anonymous returns a client that sends no token.
 func (a *App) Anonymous() *Client { return &Client{app: a} }

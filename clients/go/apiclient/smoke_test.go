@@ -8,6 +8,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/acme/monolith/clients/go/apiclient"
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -17,7 +18,7 @@ import (
 // password grant, /me, a refresh, /me with the renewed token.
 func TestGoClientSmoke(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		ctx := context.Background()
 		var access string
 		c, err := apiclient.NewClientWithResponses(app.URL, apiclient.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {

@@ -22,7 +22,7 @@ var All = []fx.Option{
 }
 
 // Accounts are the modules that sign users in: the least a test of a
-// protected route needs beside the module under test (testkit.WithOnly).
+// protected route needs beside the module under test (apptest.WithOnly).
 var Accounts = []fx.Option{
 	users.Module,
 	auth.Module,

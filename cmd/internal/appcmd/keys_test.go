@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -31,7 +32,7 @@ func kidOf(t *testing.T, token string) string {
 	return h.KID
 }
 
-func jwksKIDs(t *testing.T, app *testkit.App) string {
+func jwksKIDs(t *testing.T, app *apptest.App) string {
 	t.Helper()
 	var set struct {
 		Keys []struct{ KID string } `json:"keys"`
@@ -72,11 +73,11 @@ func TestKeysRemoveReachesEveryReplica(t *testing.T) {
 	px := testkit.NewFaultProxy(t, u.Host)
 	u.Host = px.Addr()
 	hour := testkit.WithEnv("JWT_KEY_REFRESH_INTERVAL", "1h")
-	a := testkit.Start(t, open(url), hour)
-	b := testkit.Start(t, open(u.String()), hour)
-	replicas := map[string]*testkit.App{"a": a, "b": b}
+	a := apptest.Start(t, open(url), hour)
+	b := apptest.Start(t, open(u.String()), hour)
+	replicas := map[string]*apptest.App{"a": a, "b": b}
 
-	status := func(app *testkit.App, token string) int {
+	status := func(app *apptest.App, token string) int {
 		t.Helper()
 		return app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(token)).Status
 	}

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/ent/user"
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
@@ -83,7 +84,7 @@ func TestCreateSuperuser(t *testing.T) {
 			if err != nil || n != 2 {
 				t.Fatalf("superusers in database = %d (%v)", n, err)
 			}
-			app := testkit.Start(t, db)
+			app := apptest.Start(t, db)
 			app.Login("admin@example.test", "admin passphrase")
 			app.Login("ops@example.test", "stdin passphrase")
 		})

@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -68,7 +69,7 @@ func TestCORSFromABrowser(t *testing.T) {
 	foreign := httptest.NewServer(page)
 	t.Cleanup(foreign.Close)
 
-	app := testkit.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithConfig(func(c *config.Config) {
 		c.Sessions.CORSOrigins = []string{front.URL}
 	}))
 	user := app.NewUser(false)

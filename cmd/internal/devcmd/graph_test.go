@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/fxgraph"
@@ -21,8 +22,8 @@ func graphConfig(t *testing.T) config.Config {
 	cfg.Database.URL = "sqlite://" + filepath.Join(t.TempDir(), "graph.db")
 	// The modules' sections read the environment: the superuser bootstrap
 	// hook is drawn only when one is configured.
-	t.Setenv("FIRST_SUPERUSER_EMAIL", testkit.SuperuserEmail)
-	t.Setenv("FIRST_SUPERUSER_PASSWORD", testkit.SuperuserPassword)
+	t.Setenv("FIRST_SUPERUSER_EMAIL", apptest.SuperuserEmail)
+	t.Setenv("FIRST_SUPERUSER_PASSWORD", apptest.SuperuserPassword)
 	t.Setenv("JWT_PRIVATE_KEY", testkit.SigningKeyPEM(t))
 	return cfg
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/cmd/internal/devcmd/internal/shop"
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
@@ -31,7 +32,7 @@ import (
 // development and are a 404 in production.
 func TestDebugGraphOnlyInDevelopment(t *testing.T) {
 	cfg := graphConfig(t)
-	dev := testkit.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(debugGraph(cfg)))
+	dev := apptest.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(debugGraph(cfg)))
 	res := dev.Do(http.MethodGet, "/debug/graph", nil)
 	if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("development: %d %s %.300s", res.Status, res.Header.Get("Content-Type"), res.Body)
@@ -55,7 +56,7 @@ func TestDebugGraphOnlyInDevelopment(t *testing.T) {
 	}
 
 	cfg.Env = config.Production
-	prod := testkit.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(debugGraph(cfg)))
+	prod := apptest.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(debugGraph(cfg)))
 	for _, path := range []string{"/debug/graph", assets[0][1]} {
 		if res := prod.Do(http.MethodGet, path, nil); res.Status != http.StatusNotFound {
 			t.Errorf("production %s: %d", path, res.Status)
@@ -68,7 +69,7 @@ func TestDebugGraphOnlyInDevelopment(t *testing.T) {
 func TestDebugGraphFirstRequestsAtOnce(t *testing.T) {
 	cfg := graphConfig(t)
 	var builds atomic.Int32
-	app := testkit.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(fxgraph.Debug(false, func() fx.Option {
+	app := apptest.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(fxgraph.Debug(false, func() fx.Option {
 		builds.Add(1)
 		return appOptions(platform.WithConfig(cfg))
 	})))
@@ -323,7 +324,7 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := testkit.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(debugGraph(cfg)))
+	app := apptest.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(debugGraph(cfg)))
 	host := strings.TrimPrefix(app.URL, "http://")
 
 	b := newBrowser(t, 1280, 800)
@@ -488,7 +489,7 @@ func TestDebugGraphReadableWithTenModules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := testkit.Start(t, testkit.NewDB(t, dialect.SQLite),
+	app := apptest.Start(t, testkit.NewDB(t, dialect.SQLite),
 		testkit.WithFx(append(slices.Clone(ten), fxgraph.Debug(false, whole))...))
 	b := newBrowser(t, 1600, 1000)
 	b.open(app.URL + "/debug/graph")

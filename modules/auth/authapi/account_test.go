@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -36,7 +37,7 @@ func setActive(t *testing.T, db *database.DB, id string, active bool) {
 func TestInactiveAccountIsRefusedAlike(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box := testkit.StartMailbox(t)
-		app := testkit.Start(t, db, testkit.WithMailbox(box))
+		app := apptest.Start(t, db, testkit.WithMailbox(box))
 		u, other := app.NewUser(false), app.NewUser(false)
 		signIn := func(pw string) *testkit.Response {
 			return app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {pw}})
@@ -80,7 +81,7 @@ func TestInactiveAccountIsRefusedAlike(t *testing.T) {
 func TestEmailIsOneAcrossModules(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box := testkit.StartMailbox(t)
-		app := testkit.Start(t, db, testkit.WithMailbox(box))
+		app := apptest.Start(t, db, testkit.WithMailbox(box))
 		const typed, stored, pw = "ÉLODIE.Núñez@Exemple.FR", "élodie.núñez@exemple.fr", "a long passphrase of hers"
 		var created struct {
 			Email string `json:"email"`

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -54,7 +55,7 @@ func clientOfToken(t *testing.T, tok string) string {
 // and a refresh token does not work for another client.
 func TestOAuth2ClientAuthentication(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, withClients)
+		app := apptest.Start(t, db, withClients)
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
 		endpoint := func(style oauth2.AuthStyle) oauth2.Endpoint {
 			return oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login", AuthStyle: style}
@@ -123,7 +124,7 @@ func formOf(kv ...string) url.Values {
 // broken Basic header are invalid_client (401) with a Basic challenge.
 func TestClientAuthenticationRefusals(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, withClients)
+		app := apptest.Start(t, db, withClients)
 		u := app.NewUser(false)
 		escaped := url.QueryEscape(backendSecret)
 		cases := []struct {
@@ -206,7 +207,7 @@ func TestClientAuthenticationRefusals(t *testing.T) {
 // client it ends the session.
 func TestRefreshAndRevokeAreBoundToTheClient(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, withClients)
+		app := apptest.Start(t, db, withClients)
 		u := app.NewUser(false)
 		signIn := func(h ...testkit.Header) tokens {
 			t.Helper()

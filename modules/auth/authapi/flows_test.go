@@ -16,6 +16,7 @@ import (
 	"go.uber.org/fx"
 	"golang.org/x/oauth2"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
@@ -36,7 +37,7 @@ func refreshForm(rt string) url.Values {
 // access token with the refresh token, and the rotated pair works.
 func TestOAuth2TokenSourceRefresh(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, withClients)
+		app := apptest.Start(t, db, withClients)
 		u := app.NewUser(false)
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
 		conf := &oauth2.Config{ClientID: "web", Endpoint: oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login", AuthStyle: oauth2.AuthStyleInParams}}
@@ -67,7 +68,7 @@ func TestOAuth2TokenSourceRefresh(t *testing.T) {
 // the window (grace 0) is refused.
 func TestConcurrentRefreshGetsOneChild(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		var tk tokens
 		app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
@@ -104,7 +105,7 @@ func TestConcurrentRefreshGetsOneChild(t *testing.T) {
 // lifetime cannot be refreshed (control: within it, it can).
 func TestRefreshIdleLifetime(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithEnv("REFRESH_TOKEN_IDLE_TTL", "1s"))
+	app := apptest.Start(t, db, testkit.WithEnv("REFRESH_TOKEN_IDLE_TTL", "1s"))
 	u := app.NewUser(false)
 	var tk tokens
 	app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
@@ -123,7 +124,7 @@ func TestRefreshIdleLifetime(t *testing.T) {
 // never the absolute one; past it, refresh and access tokens both fail.
 func TestRefreshAbsoluteLifetime(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithEnv("REFRESH_TOKEN_IDLE_TTL", "2s"), testkit.WithEnv("REFRESH_TOKEN_ABSOLUTE_TTL", "2s"))
+	app := apptest.Start(t, db, testkit.WithEnv("REFRESH_TOKEN_IDLE_TTL", "2s"), testkit.WithEnv("REFRESH_TOKEN_ABSOLUTE_TTL", "2s"))
 	u := app.NewUser(false)
 	var tk tokens
 	app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).JSON(t, &tk)
@@ -146,7 +147,7 @@ func TestRefreshAbsoluteLifetime(t *testing.T) {
 // and ending one cuts its tokens off.
 func TestSessionsList(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		other := app.Login(u.Email, u.Password)
 		var page struct {
@@ -189,11 +190,11 @@ func TestSessionsList(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		var ring *authsvc.KeyRing
-		app := testkit.Start(t, db, testkit.WithFx(fx.Populate(&ring)))
+		app := apptest.Start(t, db, testkit.WithFx(fx.Populate(&ring)))
 		// Another replica on the same database, started before any
 		// rotation: it must trust the new key without waiting for its
 		// periodic reload (1 min).
-		replica := testkit.Start(t, db)
+		replica := apptest.Start(t, db)
 		u := app.NewUser(false)
 		kidOf := func(tok string) string {
 			t.Helper()
@@ -235,7 +236,7 @@ func TestKeyRotation(t *testing.T) {
 		if kidOf(fresh) != next || len(jwks()) != 3 {
 			t.Fatalf("new key not signing: %s, jwks %v", kidOf(fresh), jwks())
 		}
-		for _, a := range []*testkit.App{app, replica} {
+		for _, a := range []*apptest.App{app, replica} {
 			for _, tok := range []string{u.Token, fresh} {
 				if res := a.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(tok)); res.Status != http.StatusOK {
 					t.Fatalf("token refused after rotation: %d", res.Status)
@@ -293,7 +294,7 @@ func startSMTP(t *testing.T) (*mailbox, int) {
 func TestPasswordResetByEmail(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box, port := startSMTP(t)
-		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 			c.HTTP.PublicURL = "https://app.example.test"
 		}))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -18,7 +19,7 @@ import (
 // reaches a query unchecked would be a 500 there (SQLite stores anything).
 func TestHostileTextIsRefusedNotCrashed(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		for _, bad := range []string{"a\x00b@example.test", "\xff\xfe@example.test", "caf\xc3@example.test"} {
 			form := url.Values{"grant_type": {"password"}, "username": {bad}, "password": {"whatever pw"}}

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -17,7 +18,7 @@ import (
 // registry, are on /metrics under the names the dashboards and alerts use.
 func TestAuthMetrics(t *testing.T) {
 	var srv *metrics.Server
-	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(fx.Populate(&srv)))
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithFx(fx.Populate(&srv)))
 	u := app.NewUser(false)
 	app.Login(u.Email, u.Password)
 	bad := url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {"wrong password!"}}

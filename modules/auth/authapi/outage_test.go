@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -16,7 +17,7 @@ import (
 // a 500 server_error that tells a client nothing about coming back.
 func TestTokenEndpointDuringOutage(t *testing.T) {
 	db, px := testkit.NewFaultyPostgres(t, 5)
-	app := testkit.Start(t, db)
+	app := apptest.Start(t, db)
 	u := app.NewUser(false)
 	var tok tokens
 	app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -19,8 +20,8 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 	// A TTL far beyond the waits below: only an announcement can end a
 	// cached session in time.
 	long := testkit.WithEnv("SESSION_CACHE_TTL", "1m")
-	a := testkit.Start(t, db, long)
-	b := testkit.Start(t, db, long)
+	a := apptest.Start(t, db, long)
+	b := apptest.Start(t, db, long)
 
 	// refused waits for b to refuse token; announcements travel
 	// asynchronously, like a request already in flight at revocation.
@@ -94,7 +95,7 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 func TestOneConnectionPoolLeavesTheCacheOff(t *testing.T) {
 	db := testkit.NewDB(t, "postgres")
 	db.SQL.SetMaxOpenConns(1)
-	app := testkit.Start(t, db)
+	app := apptest.Start(t, db)
 	u := app.NewUser(false)
 	for range 2 {
 		if res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)); res.Status != http.StatusOK {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -16,34 +17,34 @@ import (
 func TestResetTokensEndWithTheCredential(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box := testkit.StartMailbox(t)
-		app := testkit.Start(t, db, testkit.WithMailbox(box))
+		app := apptest.Start(t, db, testkit.WithMailbox(box))
 		root := testkit.Bearer(app.SuperuserToken())
 
 		cases := []struct {
 			name    string
-			between func(t *testing.T, u testkit.User)
+			between func(t *testing.T, u apptest.User)
 		}{
-			{"nothing-in-between", func(*testing.T, testkit.User) {}},
-			{"sign-in", func(_ *testing.T, u testkit.User) { app.Login(u.Email, u.Password) }},
-			{"password-change", func(t *testing.T, u testkit.User) {
+			{"nothing-in-between", func(*testing.T, apptest.User) {}},
+			{"sign-in", func(_ *testing.T, u apptest.User) { app.Login(u.Email, u.Password) }},
+			{"password-change", func(t *testing.T, u apptest.User) {
 				res := app.Do(http.MethodPost, "/api/users/me/password", map[string]string{"current_password": u.Password, "new_password": "changed passphrase 1"}, testkit.Bearer(u.Token))
 				if res.Status != http.StatusNoContent {
 					t.Fatalf("change password: %d %s", res.Status, res.Body)
 				}
 			}},
-			{"admin-password-set", func(t *testing.T, u testkit.User) {
+			{"admin-password-set", func(t *testing.T, u apptest.User) {
 				res := app.Do(http.MethodPatch, "/api/users/"+u.ID.String(), map[string]string{"password": "set by the admin 1"}, root)
 				if res.Status != http.StatusOK {
 					t.Fatalf("admin password set: %d %s", res.Status, res.Body)
 				}
 			}},
-			{"email-change", func(t *testing.T, u testkit.User) {
+			{"email-change", func(t *testing.T, u apptest.User) {
 				res := app.Do(http.MethodPatch, "/api/users/me", map[string]string{"email": "moved." + u.Email, "current_password": u.Password}, testkit.Bearer(u.Token))
 				if res.Status != http.StatusOK {
 					t.Fatalf("email change: %d %s", res.Status, res.Body)
 				}
 			}},
-			{"admin-email-change", func(t *testing.T, u testkit.User) {
+			{"admin-email-change", func(t *testing.T, u apptest.User) {
 				res := app.Do(http.MethodPatch, "/api/users/"+u.ID.String(), map[string]string{"email": "moved." + u.Email}, root)
 				if res.Status != http.StatusOK {
 					t.Fatalf("admin email change: %d %s", res.Status, res.Body)

@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -28,7 +29,7 @@ import (
 // header first).
 func TestOAuth2Client(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, withClients)
+		app := apptest.Start(t, db, withClients)
 		u := app.NewUser(false)
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, app.HTTP)
 		conf := &oauth2.Config{ClientID: "web", Endpoint: oauth2.Endpoint{TokenURL: app.URL + "/api/auth/login"}}
@@ -56,7 +57,7 @@ func TestOAuth2Client(t *testing.T) {
 
 func TestTokenEndpointErrors(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db)
+	app := apptest.Start(t, db)
 	u := app.NewUser(false)
 	inactive := app.NewUser(false)
 	res := app.Do(http.MethodPatch, "/api/users/"+inactive.ID.String(), map[string]any{"is_active": false}, testkit.Bearer(app.SuperuserToken()))
@@ -141,7 +142,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 // and an RFC 6750 challenge.
 func TestBearerTokenChecks(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		key := parseKey(t, testkit.SigningKeyPEM(t))
 		kid := headerOf(t, u.Token)["kid"].(string)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -37,7 +38,7 @@ func TestAttacks(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		// A generous throttle here: these cases fail on purpose; the
 		// throttling cases run on their own application.
-		app := testkit.Start(t, db, testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1000"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "2000"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "100000"),
+		app := apptest.Start(t, db, testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1000"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "2000"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "100000"),
 			// A second registered client, for the refresh-token binding case.
 			testkit.WithEnv("OAUTH_CLIENTS", "default,other-app"))
 		victim := newSession(t, app)

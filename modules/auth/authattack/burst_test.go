@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/password"
@@ -29,7 +30,7 @@ type reply struct {
 
 // burst sends n requests at once: every goroutine is created and waiting
 // before a start barrier releases them together. req builds the i-th.
-func burst(app *testkit.App, n int, req func(i int) *http.Request) []reply {
+func burst(app *apptest.App, n int, req func(i int) *http.Request) []reply {
 	out := make([]reply, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -67,7 +68,7 @@ func tally(t *testing.T, rs []reply) map[int]int {
 	return n
 }
 
-func loginRequest(app *testkit.App, email, pw string, headers ...testkit.Header) *http.Request {
+func loginRequest(app *apptest.App, email, pw string, headers ...testkit.Header) *http.Request {
 	body := url.Values{"grant_type": {"password"}, "username": {email}, "password": {pw}}.Encode()
 	r, _ := http.NewRequest(http.MethodPost, app.URL+"/api/auth/login", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -86,7 +87,7 @@ func loginRequest(app *testkit.App, email, pw string, headers ...testkit.Header)
 func TestLoginBurstGetsTheLimit(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		var hasher *password.Hasher
-		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Sessions.TrustedProxies = []string{"127.0.0.1"}
 			// The hasher's queue is not what this test is about.
 			c.Password.Queue, c.Password.QueueTimeout = 1000, time.Minute
@@ -120,7 +121,7 @@ func TestLoginBurstGetsTheLimit(t *testing.T) {
 // behind it are never written.
 func TestFloodOfDistinctAccountsIsBounded(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "4"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "20"))
+		app := apptest.Start(t, db, testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "4"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "20"))
 		rows := func() int {
 			var n int
 			if err := db.SQL.QueryRow("SELECT count(*) FROM throttles").Scan(&n); err != nil {

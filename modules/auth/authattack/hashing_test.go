@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/password"
 	"github.com/acme/monolith/platform/testkit"
@@ -24,10 +25,10 @@ import (
 // hashingApp starts an application with one hashing slot and hashes slow
 // enough (production memory, more passes) that requests pile up behind
 // it, and lifts the throttles: the hasher's queue is what is tested.
-func hashingApp(t *testing.T, queue int, wait time.Duration) (*testkit.App, *password.Hasher) {
+func hashingApp(t *testing.T, queue int, wait time.Duration) (*apptest.App, *password.Hasher) {
 	t.Helper()
 	var h *password.Hasher
-	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithConfig(func(c *config.Config) {
 		c.Password.MemoryKiB, c.Password.Iterations, c.Password.Concurrency = 19456, 6, 1
 		c.Password.Queue, c.Password.QueueTimeout = queue, wait
 	}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1000"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "200000"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "1000000"), testkit.WithEnv("REGISTER_THROTTLE_IP_LIMIT", "100000"), testkit.WithFx(fx.Populate(&h)))
@@ -36,7 +37,7 @@ func hashingApp(t *testing.T, queue int, wait time.Duration) (*testkit.App, *pas
 
 // rawLogin sends a login on a new connection from the loopback address
 // src and returns the connection, unread.
-func rawLogin(app *testkit.App, src, email, pw string) (net.Conn, error) {
+func rawLogin(app *apptest.App, src, email, pw string) (net.Conn, error) {
 	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
 	c, err := d.Dial("tcp", strings.TrimPrefix(app.URL, "http://"))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -21,7 +22,7 @@ func TestIPv6ClientsAreCountedPerPrefix(t *testing.T) {
 	} else {
 		_ = ln.Close()
 	}
-	app := testkit.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"), testkit.WithConfig(func(c *config.Config) {
 		c.HTTP.Addr = "[::1]:0"
 		c.Sessions.TrustedProxies = []string{"::1"}
 	}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "4"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "10"))

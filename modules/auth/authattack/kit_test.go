@@ -14,13 +14,14 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/testkit"
 )
 
 // session is a signed-in user with both tokens.
 type session struct {
-	testkit.User
+	apptest.User
 	Access  string
 	Refresh string
 	SID     string
@@ -40,7 +41,7 @@ func form(kv ...string) url.Values {
 	return v
 }
 
-func login(t *testing.T, app *testkit.App, email, pw string) (*testkit.Response, tokenResponse) {
+func login(t *testing.T, app *apptest.App, email, pw string) (*testkit.Response, tokenResponse) {
 	t.Helper()
 	res := app.Do(http.MethodPost, "/api/auth/login", form("grant_type", "password", "username", email, "password", pw))
 	var tr tokenResponse
@@ -50,7 +51,7 @@ func login(t *testing.T, app *testkit.App, email, pw string) (*testkit.Response,
 	return res, tr
 }
 
-func refresh(t *testing.T, app *testkit.App, rt string) (*testkit.Response, tokenResponse) {
+func refresh(t *testing.T, app *apptest.App, rt string) (*testkit.Response, tokenResponse) {
 	t.Helper()
 	res := app.Do(http.MethodPost, "/api/auth/login", form("grant_type", "refresh_token", "refresh_token", rt))
 	var tr tokenResponse
@@ -60,7 +61,7 @@ func refresh(t *testing.T, app *testkit.App, rt string) (*testkit.Response, toke
 	return res, tr
 }
 
-func newSession(t *testing.T, app *testkit.App) session {
+func newSession(t *testing.T, app *apptest.App) session {
 	t.Helper()
 	u := app.NewUser(false)
 	res, tr := login(t, app, u.Email, u.Password)
@@ -71,7 +72,7 @@ func newSession(t *testing.T, app *testkit.App) session {
 }
 
 // me is the protected probe every token attack targets.
-func me(app *testkit.App, token string) int {
+func me(app *apptest.App, token string) int {
 	return app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(token)).Status
 }
 
@@ -118,7 +119,7 @@ type forger struct {
 	t   *testing.T
 	key *rsa.PrivateKey
 	kid string
-	app *testkit.App
+	app *apptest.App
 	s   session
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -29,7 +30,7 @@ func TestThrottling(t *testing.T) {
 			testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "3"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "6"),
 			testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "15"), testkit.WithEnv("AUTH_RECOVERY_ACCOUNT_LIMIT", "3"),
 		}
-		app := testkit.Start(t, db, limits...)
+		app := apptest.Start(t, db, limits...)
 		victim, bystander := app.NewUser(false), app.NewUser(false)
 
 		for i := range 3 {
@@ -56,7 +57,7 @@ func TestThrottling(t *testing.T) {
 			t.Fatalf("bystander blocked: %d %s", res.Status, res.Body)
 		}
 		// Another replica on the same database sees the block.
-		replica := testkit.Start(t, db, limits...)
+		replica := apptest.Start(t, db, limits...)
 		if res, _ := login(t, replica, victim.Email, victim.Password); res.Status != http.StatusTooManyRequests {
 			t.Fatalf("replica did not see the block: %d", res.Status)
 		}
@@ -113,7 +114,7 @@ func TestTrustedProxy(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	for _, trusted := range []bool{false, true} {
 		t.Run("trusted="+strconv.FormatBool(trusted), func(t *testing.T) {
-			app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+			app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 				if trusted {
 					c.Sessions.TrustedProxies = []string{"127.0.0.1"}
 				}
@@ -146,7 +147,7 @@ func TestTrustedProxy(t *testing.T) {
 // the session. Read across every header line; garbage ends the walk.
 func TestForwardedForChains(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 		c.Sessions.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8"}
 	}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "2"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "10"))
 	u := app.NewUser(false)
@@ -222,7 +223,7 @@ func TestForwardedForChains(t *testing.T) {
 // PROXY_HEADER is.
 func TestTrailersDoNotNameTheClient(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 		c.Sessions.TrustedProxies = []string{"127.0.0.1"}
 		c.Sessions.ProxyHeader = "X-Client-IP"
 	}))

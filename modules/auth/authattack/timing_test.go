@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -34,7 +35,7 @@ func TestLoginTimingEqualised(t *testing.T) {
 		t.Skip("statistical timing test")
 	}
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Password.MemoryKiB, c.Password.Iterations = 4096, 1
 		}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1000"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "200000"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "1000000"))
 		known := app.NewUser(false)
@@ -73,7 +74,7 @@ type loginKind struct{ name, email, pw string }
 
 // measureLogins returns the worst pairwise difference as a fraction of the
 // median login time, and a report of the measurements.
-func measureLogins(t *testing.T, app *testkit.App, kinds []loginKind, samples int) (float64, string) {
+func measureLogins(t *testing.T, app *apptest.App, kinds []loginKind, samples int) (float64, string) {
 	t.Helper()
 	times := make([][]time.Duration, len(kinds))
 	order := make([]int, len(kinds))

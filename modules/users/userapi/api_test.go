@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -23,7 +24,7 @@ type user struct {
 
 func TestSelfServiceFlow(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 
 		// register-201: the email is stored lower-cased.
 		res := app.Do(http.MethodPost, "/api/auth/register", map[string]string{
@@ -85,7 +86,7 @@ func TestSelfServiceFlow(t *testing.T) {
 
 func TestSuperuserAdministration(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		root := testkit.Bearer(app.SuperuserToken())
 
 		// create-201
@@ -186,7 +187,7 @@ func TestSuperuserAdministration(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		auth := testkit.Bearer(u.Token)
 		cases := []struct {
@@ -243,7 +244,7 @@ func TestBadInput(t *testing.T) {
 // (NUL) or which break display, are a 422.
 func TestFullNameCountsCharacters(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		auth := testkit.Bearer(u.Token)
 		for _, name := range []string{strings.Repeat("é", 255), strings.Repeat("名", 255), strings.Repeat("🙂", 255)} {
@@ -277,7 +278,7 @@ func TestFullNameCountsCharacters(t *testing.T) {
 
 func TestSignupCanBeDisabled(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
-	app := testkit.Start(t, db, testkit.WithEnv("SIGNUP_ENABLED", "false"))
+	app := apptest.Start(t, db, testkit.WithEnv("SIGNUP_ENABLED", "false"))
 	res := app.Do(http.MethodPost, "/api/auth/register", map[string]string{"email": "x@example.test", "password": "long enough pw"})
 	if p := expectProblem(t, res, http.StatusForbidden); p.Code != "signup_disabled" {
 		t.Fatalf("code = %q", p.Code)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -12,7 +13,7 @@ import (
 // profiling: go test -run '^$' -bench Me -cpuprofile cpu.out ./modules/users/userapi
 // (make bench measures it properly, from another process).
 func BenchmarkMe(b *testing.B) {
-	app := testkit.Start(b, testkit.NewDB(b, "sqlite3"))
+	app := apptest.Start(b, testkit.NewDB(b, "sqlite3"))
 	u := app.NewUser(false)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.ReportAllocs()

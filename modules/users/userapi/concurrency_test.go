@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -24,7 +25,7 @@ type reply struct {
 
 // send is safe from any goroutine (testkit's Do fails the test, which only
 // the test goroutine may do).
-func send(app *testkit.App, method, path, token string, v any) reply {
+func send(app *apptest.App, method, path, token string, v any) reply {
 	b, _ := json.Marshal(v)
 	req, err := http.NewRequest(method, app.URL+path, bytes.NewReader(b))
 	if err != nil {
@@ -75,7 +76,7 @@ func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 		// The race is what is tested: the address's registration limit and
 		// the hasher's queue (both of which refuse most of such a burst)
 		// are lifted.
-		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Password.Queue, c.Password.QueueTimeout = 1000, time.Minute
 		}), testkit.WithEnv("REGISTER_THROTTLE_IP_LIMIT", "1000"))
 		emails := []string{"race@example.test", "RACE@example.test", "Race@Example.Test"}
@@ -107,7 +108,7 @@ func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 // its request wrote, and a race for one new email has one winner.
 func TestConcurrentPatchesStayConsistent(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		root := app.SuperuserToken()
 
@@ -147,7 +148,7 @@ func TestConcurrentPatchesStayConsistent(t *testing.T) {
 		}
 
 		// Ten users race for one address: one 200, nine 409.
-		others := make([]testkit.User, 10)
+		others := make([]apptest.User, 10)
 		for i := range others {
 			others[i] = app.NewUser(false)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -25,7 +26,7 @@ func fieldError(t *testing.T, res *testkit.Response, loc, code string) {
 	t.Fatalf("want %s with code %q in %s", loc, code, res.Body)
 }
 
-func emailOf(t *testing.T, app *testkit.App, token string) string {
+func emailOf(t *testing.T, app *apptest.App, token string) string {
 	t.Helper()
 	var me user
 	res := app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(token))
@@ -43,7 +44,7 @@ func emailOf(t *testing.T, app *testkit.App, token string) string {
 func TestEmailChangeNeedsCurrentPassword(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box := testkit.StartMailbox(t)
-		app := testkit.Start(t, db, testkit.WithMailbox(box))
+		app := apptest.Start(t, db, testkit.WithMailbox(box))
 		u := app.NewUser(false)
 		stolen := testkit.Bearer(u.Token)
 		const evil = "attacker@evil.test"
@@ -117,7 +118,7 @@ func TestEmailChangeNeedsCurrentPassword(t *testing.T) {
 // is refused with field errors naming each failing field, never a 500.
 func TestEmailChangeOddInput(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		auth := testkit.Bearer(u.Token)
 		cases := []struct {
@@ -166,7 +167,7 @@ func TestEmailChangeOddInput(t *testing.T) {
 func TestAdminRouteIsNoCredentialBypass(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box := testkit.StartMailbox(t)
-		app := testkit.Start(t, db, testkit.WithMailbox(box))
+		app := apptest.Start(t, db, testkit.WithMailbox(box))
 		admin := app.NewUser(true)
 		auth := testkit.Bearer(admin.Token)
 		for _, body := range []map[string]any{
@@ -214,7 +215,7 @@ func TestAdminRouteIsNoCredentialBypass(t *testing.T) {
 func TestPasswordChangeNotifies(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box := testkit.StartMailbox(t)
-		app := testkit.Start(t, db, testkit.WithMailbox(box))
+		app := apptest.Start(t, db, testkit.WithMailbox(box))
 		u := app.NewUser(false)
 		const next = "my second passphrase"
 		res := app.Do(http.MethodPost, "/api/users/me/password", map[string]string{"current_password": u.Password, "new_password": next}, testkit.Bearer(u.Token))
@@ -302,7 +303,7 @@ func TestNoticesNeverHoldTheRequest(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	relay := startFrozenRelay(t)
 	port := relay.ln.Addr().(*net.TCPAddr).Port
-	app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 		c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 	}))
 	u := app.NewUser(false)

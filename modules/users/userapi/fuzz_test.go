@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -18,7 +19,7 @@ import (
 // and to Postgres, whose text rules are stricter (no NUL, valid UTF-8,
 // varchar limits in characters).
 type fuzzApp struct {
-	app        *testkit.App
+	app        *apptest.App
 	root, user string
 }
 
@@ -26,7 +27,7 @@ func startFuzzApps(f *testing.F) []*fuzzApp {
 	var apps []*fuzzApp
 	for _, dia := range testkit.ReachableDialects(f) {
 		// Fuzzing registers many times from one address: lift its limit.
-		app := testkit.Start(f, testkit.NewDB(f, dia), testkit.WithEnv("REGISTER_THROTTLE_IP_LIMIT", "1000000"))
+		app := apptest.Start(f, testkit.NewDB(f, dia), testkit.WithEnv("REGISTER_THROTTLE_IP_LIMIT", "1000000"))
 		apps = append(apps, &fuzzApp{app: app, root: app.SuperuserToken(), user: app.NewUser(false).Token})
 	}
 	return apps

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	entuser "github.com/acme/monolith/ent/user"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -16,9 +17,9 @@ import (
 
 // newSuperuser creates an active superuser through the API with by's
 // token and signs it in.
-func newSuperuser(t *testing.T, app *testkit.App, by string, n int) testkit.User {
+func newSuperuser(t *testing.T, app *apptest.App, by string, n int) apptest.User {
 	t.Helper()
-	u := testkit.User{Email: fmt.Sprintf("admin-%d-%s@example.test", n, uuid.NewString()[:8]), Password: "superuser passphrase"}
+	u := apptest.User{Email: fmt.Sprintf("admin-%d-%s@example.test", n, uuid.NewString()[:8]), Password: "superuser passphrase"}
 	res := app.Do(http.MethodPost, "/api/users", map[string]any{"email": u.Email, "password": u.Password, "is_superuser": true}, testkit.Bearer(by))
 	if res.Status != http.StatusCreated {
 		t.Fatalf("create superuser: %d %s", res.Status, res.Body)
@@ -45,7 +46,7 @@ func activeSuperusers(t *testing.T, db *database.DB) []uuid.UUID {
 // 401/403 of a caller who is no longer one; a repeated delete is a 404).
 func TestLastSuperuserSurvivesMutualRemoval(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		var rootUser user
 		app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(app.SuperuserToken())).JSON(t, &rootUser)
 		first := newSuperuser(t, app, app.SuperuserToken(), 0)
@@ -53,11 +54,11 @@ func TestLastSuperuserSurvivesMutualRemoval(t *testing.T) {
 		if res := app.Do(http.MethodPatch, "/api/users/"+rootUser.ID.String(), map[string]any{"is_superuser": false}, testkit.Bearer(first.Token)); res.Status != http.StatusOK {
 			t.Fatalf("demote the bootstrap superuser: %d %s", res.Status, res.Body)
 		}
-		survivors := []testkit.User{first}
+		survivors := []apptest.User{first}
 		const rounds, copies = 30, 4
 		for round := range rounds {
 			size := 2 + round%2
-			ring := append([]testkit.User(nil), survivors[:1]...)
+			ring := append([]apptest.User(nil), survivors[:1]...)
 			for len(ring) < size {
 				ring = append(ring, newSuperuser(t, app, ring[0].Token, round))
 			}
@@ -127,7 +128,7 @@ func TestLastSuperuserSurvivesMutualRemoval(t *testing.T) {
 // works, and an inactive superuser neither counts nor is protected.
 func TestSuperuserRemovalAllowedWhileOneRemains(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		root := testkit.Bearer(app.SuperuserToken())
 		var rootUser user
 		app.Do(http.MethodGet, "/api/users/me", nil, root).JSON(t, &rootUser)

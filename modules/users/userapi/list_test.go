@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -27,7 +28,7 @@ type listed struct {
 // walk follows the Link header from first to the last page and returns
 // every id in the order received. It checks on the way that the body's
 // next and the header agree.
-func walk(t *testing.T, app *testkit.App, first string) []uuid.UUID {
+func walk(t *testing.T, app *apptest.App, first string) []uuid.UUID {
 	t.Helper()
 	var ids []uuid.UUID
 	path := first
@@ -79,7 +80,7 @@ func addUsers(t *testing.T, db *database.DB, n int, createdAt time.Time) []uuid.
 // the walk is seen exactly once, and no user twice.
 func TestListWalksEveryRowOnceDuringInserts(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		before := addUsers(t, db, 40, time.Time{})
 		existing := walk(t, app, "/api/users?limit=100")
 		if len(existing) < len(before) {
@@ -123,7 +124,7 @@ func TestListWalksEveryRowOnceDuringInserts(t *testing.T) {
 // pages of two still give each of them once, in id order.
 func TestListTieBreaksEqualTimestampsByID(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		at := time.Now().UTC().Truncate(time.Microsecond).Add(time.Hour)
 		same := addUsers(t, db, 7, at)
 		ids := walk(t, app, "/api/users?limit=2")
@@ -150,7 +151,7 @@ func TestListTieBreaksEqualTimestampsByID(t *testing.T) {
 // asked.
 func TestListRefusesForeignAndTamperedCursors(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db)
+		app := apptest.Start(t, db)
 		addUsers(t, db, 3, time.Time{})
 		var p listed
 		app.AsSuperuser().Get("/api/users?limit=1").Expect(http.StatusOK).JSON(t, &p)

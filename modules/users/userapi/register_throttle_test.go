@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -21,7 +22,7 @@ import (
 // inside its /64.
 func TestRegistrationIsThrottledPerAddress(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := testkit.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
 			c.Sessions.TrustedProxies = []string{"127.0.0.1"}
 		}), testkit.WithEnv("REGISTER_THROTTLE_IP_LIMIT", "3"))
 		taken := app.NewUser(false)

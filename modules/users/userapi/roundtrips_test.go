@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/ent"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
@@ -29,7 +30,7 @@ func countingDB(db *database.DB, n *atomic.Int64) *database.DB {
 func TestMeCostsOneQuery(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		var n atomic.Int64
-		app := testkit.Start(t, countingDB(db, &n))
+		app := apptest.Start(t, countingDB(db, &n))
 		u := app.NewUser(false)
 		root := app.SuperuserToken()
 
@@ -79,7 +80,7 @@ func TestMeCostsOneQuery(t *testing.T) {
 func TestRenameCostsNoPasswordCheck(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		var n atomic.Int64
-		app := testkit.Start(t, countingDB(db, &n))
+		app := apptest.Start(t, countingDB(db, &n))
 		u := app.NewUser(false)
 		patch := func(body map[string]any) int64 {
 			t.Helper()

@@ -1,4 +1,4 @@
-package testkit
+package apptest
 
 import (
 	"crypto/rand"
@@ -8,7 +8,14 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/acme/monolith/modules/auth/authapi"
+	"github.com/acme/monolith/platform/testkit"
 )
+
+// usersPath is the users module's collection, where the superuser creates
+// accounts.
+const usersPath = "/api/users"
 
 // User is a signed-in account created by the kit.
 type User struct {
@@ -21,7 +28,7 @@ type User struct {
 // Login runs the password grant and returns the access token.
 func (a *App) Login(email, password string) string {
 	a.t.Helper()
-	res := a.Do(http.MethodPost, "/api/auth/login", url.Values{
+	res := a.Do(http.MethodPost, authapi.TokenPath, url.Values{
 		"grant_type": {"password"}, "username": {email}, "password": {password},
 	})
 	if res.Status != http.StatusOK {
@@ -48,9 +55,9 @@ func (a *App) SuperuserToken() string {
 func (a *App) NewUser(superuser bool) User {
 	a.t.Helper()
 	u := User{Email: "user-" + randomHex(a.t, 5) + "@example.test", Password: "pw-" + randomHex(a.t, 8)}
-	res := a.Do(http.MethodPost, "/api/users", map[string]any{
+	res := a.Do(http.MethodPost, usersPath, map[string]any{
 		"email": u.Email, "password": u.Password, "is_superuser": superuser,
-	}, Bearer(a.SuperuserToken()))
+	}, testkit.Bearer(a.SuperuserToken()))
 	if res.Status != http.StatusCreated {
 		a.t.Fatalf("create user: %d %s", res.Status, res.Body)
 	}
@@ -58,6 +65,12 @@ func (a *App) NewUser(superuser bool) User {
 	u.Token = a.Login(u.Email, u.Password)
 	return u
 }
+
+// As returns a client that sends u's access token.
+func (a *App) As(u User) *testkit.Client { return a.AsBearer(u.Token) }
+
+// AsSuperuser returns a client signed in as the bootstrapped superuser.
+func (a *App) AsSuperuser() *testkit.Client { return a.AsBearer(a.SuperuserToken()) }
 
 func randomHex(t testing.TB, n int) string {
 	t.Helper()
