@@ -9,10 +9,12 @@ import (
 // devOnly are the packages of the development tools (cmd/app-dev) and
 // what they bring with them: the serving binary pays for each at start and
 // in memory, for nothing an operator runs.
+// Our own packages are named below the module path, which a project made
+// from this template (gonew) changes.
 var devOnly = []string{
-	"github.com/acme/monolith/cmd/internal/devcmd",
-	"github.com/acme/monolith/platform/fxgraph",
-	"github.com/acme/monolith/platform/scaffold",
+	"./cmd/internal/devcmd",
+	"./platform/fxgraph",
+	"./platform/scaffold",
 	"go/parser",
 	"go/format",
 }
@@ -44,8 +46,16 @@ func linked(set map[string]bool, prefix string) []string {
 // TestServingBinaryCarriesNoDevelopmentTools: cmd/app (what the image
 // ships) links none of the development tools, which cmd/app-dev has.
 func TestServingBinaryCarriesNoDevelopmentTools(t *testing.T) {
-	serving, dev := deps(t, "github.com/acme/monolith/cmd/app"), deps(t, "github.com/acme/monolith/cmd/app-dev")
+	out, err := exec.Command("go", "list", "-m").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	serving, dev := deps(t, mod+"/cmd/app"), deps(t, mod+"/cmd/app-dev")
 	for _, p := range devOnly {
+		if rel, ok := strings.CutPrefix(p, "./"); ok {
+			p = mod + "/" + rel
+		}
 		if len(linked(dev, p)) == 0 {
 			t.Errorf("cmd/app-dev does not link %s: the list of development-only packages is out of date", p)
 		}

@@ -24,14 +24,15 @@ const DefaultClient = "default"
 func clients(list []string, def string, p *config.Problems) []authsvc.ClientRegistration {
 	var out []authsvc.ClientRegistration
 	seen := map[string]bool{}
-	for _, e := range list {
+	for i, e := range list {
 		e = strings.TrimSpace(e)
 		if e == "" {
 			continue
 		}
 		id, secret, confidential := strings.Cut(e, "=")
 		if !validClientID(id) {
-			p.Add("OAUTH_CLIENTS", fmt.Sprintf("client id %q must be 1 to 64 of A-Z a-z 0-9 . _ -", id))
+			// Not echoed: `id:secret` or a bare secret lands here.
+			p.Add("OAUTH_CLIENTS", fmt.Sprintf("entry %d: a client id is 1 to 64 of A-Z a-z 0-9 . _ - (then =sha256:HEX for a confidential client)", i+1))
 			continue
 		}
 		if seen[id] {

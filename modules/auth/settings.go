@@ -40,7 +40,7 @@ type Settings struct {
 	// every account; also refresh and reset failures).
 	ThrottleAccountIP int           "env:\"AUTH_THROTTLE_ACCOUNT_IP_LIMIT\" envDefault:\"5\" min:\"1\" max:\"1000\" doc:\"failed sign-ins for one account from one client address per window before 429 (the tight limit; [security.md](security.md#brute-force-and-enumeration-asvs-v63))\""
 	ThrottleAccount   int           "env:\"AUTH_THROTTLE_ACCOUNT_LIMIT\" envDefault:\"50\" min:\"2\" max:\"1000000\" doc:\"failed sign-ins for one account from all addresses per window (at least 2 × the above). Before this release it was the only per-account limit (default 5), which let any address lock the owner out: raise it back only knowingly\""
-	ThrottleIP        int           "env:\"AUTH_THROTTLE_IP_LIMIT\" envDefault:\"100\" min:\"5\" max:\"1000000\" doc:\"failed sign-ins for all accounts from one address per window (at least 5 × `AUTH_THROTTLE_ACCOUNT_IP_LIMIT`); also refresh failures, reset failures and recovery requests per address\""
+	ThrottleIP        int           "env:\"AUTH_THROTTLE_IP_LIMIT\" envDefault:\"100\" min:\"5\" max:\"1000000\" doc:\"failed sign-ins for all accounts from one address per window (at least 5 × `AUTH_THROTTLE_ACCOUNT_IP_LIMIT`); also refresh failures, reset failures, recovery requests and presented client secrets per address\""
 	ThrottleWindow    time.Duration "env:\"AUTH_THROTTLE_WINDOW\" envDefault:\"15m\" min:\"1s\" max:\"24h\" doc:\"the window of every sign-in, refresh, recovery and reset counter (at most 24h)\""
 	// password-recovery requests (emails) per account per window
 	RecoveryAccount int "env:\"AUTH_RECOVERY_ACCOUNT_LIMIT\" envDefault:\"5\" min:\"1\" max:\"1000\" doc:\"password-recovery requests (emails) per account per window\""

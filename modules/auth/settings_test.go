@@ -84,6 +84,7 @@ func TestOAuthClients(t *testing.T) {
 	}
 	for name, vars := range map[string]map[string]string{
 		"bad-id":             {"OAUTH_CLIENTS": "web app"},
+		"secret-after-colon": {"OAUTH_CLIENTS": "default,reports:hunter2hunter2"},
 		"duplicate":          {"OAUTH_CLIENTS": "web,web", "OAUTH_DEFAULT_CLIENT": "web"},
 		"plain-secret":       {"OAUTH_CLIENTS": "default,backend=hunter2hunter2"},
 		"short-hash":         {"OAUTH_CLIENTS": "default,backend=sha256:abcd"},

@@ -129,6 +129,24 @@ func TestDotEnv(t *testing.T) {
 		t.Fatalf("APP_ENV_FILE in production: %q from %s", v, src.Origin("SAMPLE_NAME"))
 	}
 
+	// A development .env cannot switch the process to production (it would
+	// be production reading a file no setting named), nor name another file.
+	write(".env", "APP_ENV=production\nSAMPLE_NAME=from-file\n")
+	if _, err := config.LoadSource(nil, dir); err == nil || !strings.Contains(err.Error(), "APP_ENV=production") {
+		t.Fatalf(".env setting APP_ENV=production: %v", err)
+	}
+	if _, err := config.LoadSource([]string{"APP_ENV=production"}, dir); err != nil {
+		t.Fatalf("control: production from the environment reads no .env: %v", err)
+	}
+	write(".env", "APP_ENV_FILE=prod.env\n")
+	if _, err := config.LoadSource(nil, dir); err == nil || !strings.Contains(err.Error(), "APP_ENV_FILE") {
+		t.Fatalf(".env naming another file: %v", err)
+	}
+	write(".env", "APP_ENV=development\nSAMPLE_NAME=from-file\n")
+	if _, err := config.LoadSource(nil, dir); err != nil {
+		t.Fatalf("control: .env saying development: %v", err)
+	}
+
 	_, err = config.LoadSource([]string{"APP_ENV_FILE=missing.env"}, dir)
 	if err == nil || !strings.HasPrefix(err.Error(), "APP_ENV_FILE: ") || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a missing APP_ENV_FILE: %v", err)

@@ -63,6 +63,14 @@ func LoadSource(environ []string, dir string) (*Source, error) {
 		return nil, fmt.Errorf("%s: read %s: %w", EnvFileVar, path, err)
 	}
 	name := filepath.Base(path)
+	// A development .env cannot turn the process into production: that
+	// would be production reading a file no setting named.
+	if v := file["APP_ENV"]; !required && s.vars["APP_ENV"] == "" && Env(v).IsProduction() {
+		return nil, fmt.Errorf("%s sets APP_ENV=%s: production reads no file unless %s names it; set APP_ENV in the environment", path, v, EnvFileVar)
+	}
+	if _, ok := file[EnvFileVar]; ok {
+		return nil, fmt.Errorf("%s sets %s: set it in the environment, not in a file", path, EnvFileVar)
+	}
 	for k, v := range file {
 		if _, set := s.vars[k]; !set {
 			s.vars[k] = v

@@ -127,7 +127,10 @@ func Decode(list, token string) (Cursor, error) {
 	var id uuid.UUID
 	copy(id[:], body[9:])
 	c := Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: id}
-	if c.IsZero() {
+	// The check is no signature: a forged cursor can carry any instant,
+	// and Postgres refuses timestamps outside years 4713 BC to 294276 AD
+	// with an error that is no client's fault. No row is outside 1 to 9999.
+	if y := c.CreatedAt.Year(); c.IsZero() || y < 1 || y > 9999 {
 		return Cursor{}, ErrInvalidCursor
 	}
 	return c, nil

@@ -27,7 +27,15 @@ func TestModulesFromTwoBranchesMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	modPath := "github.com/acme/monolith"
+	repo, err := os.OpenRoot(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = repo.Close() }()
+	modPath, err := ModulePath(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	merge := func(t *testing.T, attrs []byte) (string, error) {
 		t.Helper()

@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -245,5 +248,58 @@ func TestRefreshAndRevokeAreBoundToTheClient(t *testing.T) {
 		app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(renewed.AccessToken)).Expect(http.StatusUnauthorized)
 		app.Do(http.MethodPost, "/api/auth/revoke", formOf("token", confidential.AccessToken, "token_type_hint", "access_token"), basic("backend", url.QueryEscape(backendSecret))).Expect(http.StatusOK)
 		app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(confidential.AccessToken)).Expect(http.StatusUnauthorized)
+	})
+}
+
+// TestClientSecretGuessesAreThrottled: RFC 6749 §2.3.1 wants the
+// endpoints that check client secrets protected against brute force. Each
+// presented secret reserves an attempt from the address's allowance before
+// it is checked, so a burst of wrong secrets gets the limit and 429s, the
+// revocation endpoint draws on the same allowance, and then even the right
+// secret waits; right secrets before it give their attempt back.
+func TestClientSecretGuessesAreThrottled(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		const limit = 5 // AUTH_THROTTLE_IP_LIMIT, at least 5 × the pair limit
+		app := apptest.Start(t, db, withClients,
+			testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "1"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "2"),
+			testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", strconv.Itoa(limit)))
+		u := app.NewUser(false)
+		right := basic("backend", url.QueryEscape(backendSecret))
+		grant := formOf("grant_type", "password", "username", u.Email, "password", u.Password)
+		for i := range limit + 2 {
+			if res := app.Do(http.MethodPost, "/api/auth/login", grant, right); res.Status != http.StatusOK {
+				t.Fatalf("right secret #%d: %d %s", i, res.Status, res.Body)
+			}
+		}
+		statuses := make([]int, 4*limit)
+		var wg sync.WaitGroup
+		for i := range statuses {
+			path, form := "/api/auth/login", grant
+			if i%2 == 1 {
+				path, form = "/api/auth/revoke", formOf("token", "not-a-token")
+			}
+			wg.Go(func() {
+				statuses[i] = app.Do(http.MethodPost, path, form, basic("backend", fmt.Sprintf("guess-%d", i))).Status
+			})
+		}
+		wg.Wait()
+		count := map[int]int{}
+		for _, s := range statuses {
+			count[s]++
+		}
+		if count[http.StatusUnauthorized] != limit || count[http.StatusTooManyRequests] != len(statuses)-limit {
+			t.Fatalf("burst of %d wrong secrets: %v, want %d checked (401) and the rest 429", len(statuses), count, limit)
+		}
+		res := app.Do(http.MethodPost, "/api/auth/login", grant, right)
+		var body struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(res.Body, &body); err != nil || res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("the right secret after the burst: %d %s (Retry-After %q)", res.Status, res.Body, res.Header.Get("Retry-After"))
+		}
+		// A public client presents no secret: nothing to guess, not throttled.
+		if res := app.Do(http.MethodPost, "/api/auth/login", grant, basic("web", "")); res.Status != http.StatusOK {
+			t.Fatalf("a public client after the burst: %d %s", res.Status, res.Body)
+		}
 	})
 }

@@ -231,7 +231,7 @@ func (r *Routes) authenticateClient(hctx huma.Context, form url.Values) (string,
 	if err != nil {
 		return "", err
 	}
-	return r.svc.AuthenticateClient(id, secret)
+	return r.svc.AuthenticateClient(hctx.Context(), httpserver.ClientIP(hctx.Context()), id, secret)
 }
 
 // clientCredentials extracts the client id and secret from the request.

@@ -188,8 +188,24 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 // AuthenticateClient checks the client credentials of a token or
 // revocation request (RFC 6749 §2.3.1) and returns the client's id, or ""
 // for a request that named no client.
-func (s *Service) AuthenticateClient(id, secret string) (string, error) {
-	return s.opts.Clients.Authenticate(id, secret)
+//
+// A presented secret is a guess at a credential (RFC 6749 §2.3.1: the
+// endpoint must be protected against brute force): it reserves an attempt
+// from the client address's allowance first, which a right secret gives
+// back and a wrong one keeps.
+func (s *Service) AuthenticateClient(ctx context.Context, ip, id, secret string) (string, error) {
+	if secret == "" {
+		return s.opts.Clients.Authenticate(id, secret)
+	}
+	res, err := s.limiter.Reserve(ctx, s.limits.ClientIP.Key(throttle.Address(ip)))
+	if err != nil {
+		return "", fmt.Errorf("authenticate client: %w", err)
+	}
+	got, err := s.opts.Clients.Authenticate(id, secret)
+	if err == nil {
+		_ = res.Release(ctx)
+	}
+	return got, err
 }
 
 func (s *Service) startSession(ctx context.Context, a authn.Account, c Client) (Grant, error) {

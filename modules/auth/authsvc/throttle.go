@@ -36,6 +36,9 @@ type Limits struct {
 	RecoverAccount, RecoverIP throttle.Rule
 	// Reset failures (bad tokens) per address.
 	ResetIP throttle.Rule
+	// Client secrets presented at the token and revocation endpoints per
+	// address (wrong ones stay counted).
+	ClientIP throttle.Rule
 }
 
 // LimitSettings are the configured numbers behind Limits.
@@ -57,5 +60,6 @@ func NewLimits(s LimitSettings) Limits {
 		RecoverAccount: rule("recover.account", s.RecoveryAccount),
 		RecoverIP:      rule("recover.ip", s.IP),
 		ResetIP:        rule("reset.ip", s.IP),
+		ClientIP:       rule("client.ip", s.IP),
 	}
 }

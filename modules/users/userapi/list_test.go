@@ -13,6 +13,7 @@ import (
 
 	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/database"
+	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -178,7 +179,11 @@ func TestListRefusesForeignAndTamperedCursors(t *testing.T) {
 			app.As(u).Get("/api/auth/sessions?limit=1").Expect(http.StatusOK).JSON(t, &sessions)
 			foreign = sessions.Next
 		}
+		// The check is public (no key), so anyone can forge a well-formed
+		// cursor: one from 285,000 BC must be refused here, not by Postgres.
+		ancient := paging.Encode("users", paging.Cursor{CreatedAt: time.UnixMicro(-9e18).UTC(), ID: uuid.New()})
 		for name, c := range map[string]string{
+			"ancient": ancient,
 			"flipped": string(flipped), "cut": p.Next[:len(p.Next)-2], "extended": p.Next + "AA",
 			"not base64": "!!!!", "sessions' cursor": foreign, "zero": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		} {
