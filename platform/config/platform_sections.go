@@ -58,6 +58,8 @@ var platformVars = map[string]struct{ Shown, Doc string }{
 // redacts them, and the pods take them from the Secret.
 var secretVars = map[string]bool{
 	"DATABASE_URL": true, "JWT_KEY_ENCRYPTION_KEY": true, "SMTP_PASSWORD": true,
+	// a development server, but its URL may carry a password
+	"MIGRATE_DEV_URL": true,
 }
 
 // platformSections names and explains the parts of Config, in order.

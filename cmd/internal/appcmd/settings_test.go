@@ -68,6 +68,7 @@ func TestConfigCommandShowsSourcesAndRedactsSecrets(t *testing.T) {
 	t.Setenv("APP_ENV", "")
 	t.Setenv("HTTP_ADDR", "127.0.0.1:7777")
 	t.Setenv("SMTP_PASSWORD", "env-secret-value")
+	t.Setenv("MIGRATE_DEV_URL", "postgres://dev:url-secret-value@127.0.0.1:5432/postgres")
 	var out bytes.Buffer
 	root := NewRoot(nil)
 	root.SetOut(&out)
@@ -85,6 +86,7 @@ func TestConfigCommandShowsSourcesAndRedactsSecrets(t *testing.T) {
 		"FIRST_SUPERUSER_EMAIL":    {"users", "FIRST_SUPERUSER_EMAIL", "root@example.test", ".env", "-"},
 		"FIRST_SUPERUSER_PASSWORD": {"users", "FIRST_SUPERUSER_PASSWORD", "(redacted)", ".env", "-"},
 		"SMTP_PASSWORD":            {"mail", "SMTP_PASSWORD", "(redacted)", "env", "-"},
+		"MIGRATE_DEV_URL":          {"database", "MIGRATE_DEV_URL", "(redacted)", "env", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"},
 		"SIGNUP_ENABLED":           {"users", "SIGNUP_ENABLED", "true", "default", "true"},
 	} {
 		if !slices.Equal(rows[name], want) {
