@@ -37,7 +37,7 @@ type Config struct {
 	HTTP     HTTP
 	Database Database
 	Password Password
-	// Telemetry configures metrics and tracing (issue 5).
+	// Telemetry configures metrics and tracing.
 	Telemetry Telemetry
 	Sessions  Sessions
 	Mail      Mail

@@ -1,7 +1,6 @@
 package appcmd
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/acme/monolith/cmd/app/apptest"
+	"github.com/acme/monolith/cmd/internal/clitest"
 	"github.com/acme/monolith/ent/user"
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
@@ -21,18 +21,7 @@ import (
 // run executes the CLI in-process with the given environment.
 func run(t *testing.T, env map[string]string, stdin string, args ...string) (string, error) {
 	t.Helper()
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	var out bytes.Buffer
-	root := NewRoot(nil)
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetIn(strings.NewReader(stdin))
-	root.SetContext(context.Background())
-	err := root.Execute()
-	return out.String(), err
+	return clitest.Run(t, NewRoot(nil), env, stdin, args...)
 }
 
 func baseEnv(t *testing.T, url string) map[string]string {

@@ -1,13 +1,12 @@
 package devcmd
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect"
 
+	"github.com/acme/monolith/cmd/internal/clitest"
 	"github.com/acme/monolith/platform/testkit"
 )
 
@@ -15,18 +14,7 @@ import (
 // environment.
 func run(t *testing.T, env map[string]string, stdin string, args ...string) (string, error) {
 	t.Helper()
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	var out bytes.Buffer
-	root := NewRoot()
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetIn(strings.NewReader(stdin))
-	root.SetContext(context.Background())
-	err := root.Execute()
-	return out.String(), err
+	return clitest.Run(t, NewRoot(), env, stdin, args...)
 }
 
 func baseEnv(t *testing.T, url string) map[string]string {
