@@ -9,9 +9,6 @@ import (
 	"log"
 	"reflect"
 
-	"github.com/acme/monolith/ent/migrate"
-	"github.com/google/uuid"
-
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -21,6 +18,7 @@ import (
 	"github.com/acme/monolith/ent/signingkey"
 	"github.com/acme/monolith/ent/throttle"
 	"github.com/acme/monolith/ent/user"
+	"github.com/google/uuid"
 
 	stdsql "database/sql"
 )
@@ -28,8 +26,6 @@ import (
 // Client is the client that holds all ent builders.
 type Client struct {
 	config
-	// Schema is the client for creating, migrating and dropping schema.
-	Schema *migrate.Schema
 	// PasswordReset is the client for interacting with the PasswordReset builders.
 	PasswordReset *PasswordResetClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
@@ -52,7 +48,6 @@ func NewClient(opts ...Option) *Client {
 }
 
 func (c *Client) init() {
-	c.Schema = migrate.NewSchema(c.driver)
 	c.PasswordReset = NewPasswordResetClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.Session = NewSessionClient(c.config)

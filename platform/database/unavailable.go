@@ -92,7 +92,7 @@ func interrupted(err error) bool {
 // transaction's begin, commit and rollback (each its own timeout; a
 // transaction as a whole is not limited). A call that meets the deadline
 // fails with ErrUnavailable. ent's schema tools, which need the driver's
-// raw *sql.Rows, must be given an unwrapped driver (migrator.Generate is).
+// raw *sql.Rows, must be given an unwrapped driver (authoring.Generate is).
 func Classify(d dialect.Driver, timeout time.Duration) dialect.Driver {
 	return classifying{Driver: d, timeout: timeout}
 }

@@ -1,4 +1,4 @@
-// Package migrator applies, inspects and generates the versioned migrations
+// Package migrator applies and inspects the versioned migrations
 // in migrations/, with the Atlas Go library (the Atlas CLI is optional).
 //
 // Apply: each file runs in its own transaction with its revision row, so a
@@ -10,10 +10,13 @@
 package migrator
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"path"
 	"slices"
@@ -21,9 +24,6 @@ import (
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
-	"ariga.io/atlas/sql/postgres"
-	"ariga.io/atlas/sql/schema"
-	"ariga.io/atlas/sql/sqlite"
 	"entgo.io/ent/dialect"
 	"go.uber.org/zap"
 
@@ -224,6 +224,18 @@ func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 }
 
 func (m *Migrator) apply(ctx context.Context, f migrate.File) (err error) {
+	sum, err := m.dir.Checksum()
+	if err != nil {
+		return err
+	}
+	hash, err := sum.SumByName(f.Name())
+	if err != nil {
+		return err
+	}
+	stmts, err := m.statements(f)
+	if err != nil {
+		return fmt.Errorf("read statements of %s: %w", f.Name(), err)
+	}
 	tx, err := m.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin %s: %w", f.Name(), err)
@@ -249,16 +261,27 @@ func (m *Migrator) apply(ctx context.Context, f migrate.File) (err error) {
 	} else if !errors.Is(err, migrate.ErrRevisionNotExist) {
 		return err
 	}
-	drv, err := m.driver(tx)
-	if err != nil {
-		return err
+	start := time.Now()
+	for i, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.Text); err != nil {
+			return fmt.Errorf("apply %s: statement %d of %d (line %d): %w", f.Name(), i+1, len(stmts), lineOf(f.Bytes(), st.Pos), err)
+		}
 	}
-	ex, err := migrate.NewExecutor(drv, m.dir, rrw, migrate.WithOperatorVersion(buildinfo.Service+"-migrator"))
+	// The row the Atlas CLI would write, so that `atlas migrate apply`
+	// can take over an existing database.
+	err = rrw.WriteRevision(ctx, &migrate.Revision{
+		Version:         f.Version(),
+		Description:     f.Desc(),
+		Type:            migrate.RevisionTypeExecute,
+		Applied:         len(stmts),
+		Total:           len(stmts),
+		ExecutedAt:      start,
+		ExecutionTime:   time.Since(start),
+		Hash:            hash,
+		OperatorVersion: buildinfo.Service + "-migrator",
+	})
 	if err != nil {
-		return err
-	}
-	if err := ex.Execute(ctx, f); err != nil {
-		return fmt.Errorf("apply %s: %w", f.Name(), err)
+		return fmt.Errorf("record %s: %w", f.Name(), err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", f.Name(), err)
@@ -266,30 +289,72 @@ func (m *Migrator) apply(ctx context.Context, f migrate.File) (err error) {
 	return nil
 }
 
-func (m *Migrator) driver(q schema.ExecQuerier) (migrate.Driver, error) {
+// statements splits a file as the Atlas CLI's driver for the dialect does
+// (the same scanner options), so both apply the same statements and
+// record the same counts. The serving binary links Atlas's migrate
+// package only, not its dialect drivers (they bring the HCL toolchain).
+func (m *Migrator) statements(f migrate.File) ([]*migrate.Stmt, error) {
+	opts := migrate.ScannerOptions{MatchBegin: true}
 	if m.dialect == dialect.Postgres {
-		return postgres.Open(q)
+		opts = migrate.ScannerOptions{MatchBegin: true, MatchBeginAtomic: true, MatchDollarQuote: true, EscapedStringExt: true}
 	}
-	return sqlite.Open(q)
+	return (&migrate.Scanner{ScannerOptions: opts}).Scan(string(f.Bytes()))
 }
 
-// lock takes the Postgres advisory lock; SQLite relies on IMMEDIATE
-// transactions and the in-transaction re-check instead.
+// lineOf is the 1-based line of a byte offset, for error messages.
+func lineOf(b []byte, pos int) int {
+	return bytes.Count(b[:min(max(pos, 0), len(b))], []byte("\n")) + 1
+}
+
+// lock takes the Postgres advisory lock on a connection of its own, with
+// the key and the polling the Atlas CLI uses (pg_try_advisory_lock on the
+// FNV-32 of the name, backing off up to a second), so that a waiting run
+// never holds a transaction open that a CREATE INDEX CONCURRENTLY of the
+// running one would wait for. SQLite relies on IMMEDIATE transactions and
+// the in-transaction re-check instead.
 func (m *Migrator) lock(ctx context.Context) (func(), error) {
 	if m.dialect != dialect.Postgres {
 		return func() {}, nil
 	}
-	drv, err := postgres.Open(m.db)
-	if err != nil {
-		return nil, fmt.Errorf("open atlas driver: %w", err)
-	}
-	unlock, err := drv.(schema.Locker).Lock(ctx, lockName, m.lockTimeout)
+	conn, err := m.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("acquire migration lock: %w", err)
 	}
+	h := fnv.New32()
+	h.Write([]byte(lockName))
+	id := int64(h.Sum32())
+	deadline := time.Now().Add(m.lockTimeout)
+	for wait := 25 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		var ok bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", id).Scan(&ok); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("acquire migration lock: %w", err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = conn.Close()
+			return nil, fmt.Errorf("acquire migration lock: another migration has held it for %s", m.lockTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			_ = conn.Close()
+			return nil, fmt.Errorf("acquire migration lock: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 	return func() {
-		if err := unlock(); err != nil {
-			m.log.Warn("release migration lock", zap.Error(err))
+		defer func() { _ = conn.Close() }()
+		// Not the caller's context: a cancelled run still releases.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		var released bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_advisory_unlock($1)", id).Scan(&released); err != nil || !released {
+			m.log.Warn("release migration lock: closing its connection instead", zap.Error(err), zap.Bool("released", released))
+			// A session lock lives as long as its connection: a bad
+			// connection is closed, not returned to the pool.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}, nil
 }

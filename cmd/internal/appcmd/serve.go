@@ -3,6 +3,7 @@ package appcmd
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -59,6 +60,10 @@ func serveUntilSignal(app *fx.App) error {
 	if err := app.Start(startCtx); err != nil {
 		return err
 	}
+	// Building the graph and the OpenAPI document leaves garbage the
+	// runtime would hand back to the OS only over minutes: return it now,
+	// once, so an idle replica holds what it uses.
+	debug.FreeOSMemory()
 	sig := <-app.Wait()
 	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/migrator"
+	"github.com/acme/monolith/platform/migrator/authoring"
 )
 
 // migrateUses is what migration authoring reads: MIGRATE_DEV_URL, of the
@@ -41,11 +42,11 @@ func migrateDiffCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				dev, cleanup, err := migrator.OpenDev(cmd.Context(), dia, cfg.Database.DevURL)
+				dev, cleanup, err := authoring.OpenDev(cmd.Context(), dia, cfg.Database.DevURL)
 				if err != nil {
 					return fmt.Errorf("%s scratch database (MIGRATE_DEV_URL): %w", dia, err)
 				}
-				changed, err := migrator.Generate(cmd.Context(), dev, dia, local, version, args[0])
+				changed, err := authoring.Generate(cmd.Context(), dev, dia, local, version, args[0])
 				cleanup()
 				if err != nil {
 					return err

@@ -1,4 +1,8 @@
-package migrator
+// Package authoring writes the next migration from the ent schema and
+// checks that the migration directories hold every change of it. It is
+// development tooling (app-dev, tests): planning links Atlas's dialect
+// drivers and the HCL toolchain, which the serving binary does without.
+package authoring
 
 import (
 	"context"
@@ -7,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"text/template"
 
@@ -15,9 +18,9 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/acme/monolith/ent"
+	entmigrate "github.com/acme/monolith/ent/migrate"
+	"github.com/acme/monolith/platform/migrator"
 )
 
 // ErrDrift means the ent schema has changes the migration directory lacks.
@@ -37,8 +40,7 @@ func Generate(ctx context.Context, dev *sql.DB, dia string, dir migrate.Dir, ver
 		return false, err
 	}
 	formatter := migrate.TemplateFormatter{{N: naming, C: migrate.DefaultFormatter[0].C}}
-	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, dev)))
-	err = client.Schema.NamedDiff(ctx, name,
+	err = entmigrate.NewSchema(entsql.OpenDB(dia, dev)).NamedDiff(ctx, name,
 		entschema.WithDir(dir),
 		entschema.WithDialect(dia),
 		entschema.WithMigrationMode(entschema.ModeReplay),
@@ -61,7 +63,7 @@ var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // CheckDrift returns ErrDrift when the embedded directory of dia lags the
 // ent schema. The directory is copied, so nothing is written.
 func CheckDrift(ctx context.Context, dev *sql.DB, dia string) error {
-	dir, err := EmbeddedDir(dia)
+	dir, err := migrator.EmbeddedDir(dia)
 	if err != nil {
 		return err
 	}
@@ -70,7 +72,7 @@ func CheckDrift(ctx context.Context, dev *sql.DB, dia string) error {
 		return err
 	}
 	if changed {
-		return fmt.Errorf("%s: %w", DirName(dia), ErrDrift)
+		return fmt.Errorf("%s: %w", migrator.DirName(dia), ErrDrift)
 	}
 	return nil
 }
@@ -89,7 +91,7 @@ func OpenDev(ctx context.Context, dia, serverURL string) (*sql.DB, func(), error
 		return db, func() { _ = db.Close() }, nil
 	}
 	name := "atlas_dev_" + suffix
-	dsn, drop, err := CreatePostgresDatabase(ctx, serverURL, name)
+	dsn, drop, err := migrator.CreatePostgresDatabase(ctx, serverURL, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,30 +101,6 @@ func OpenDev(ctx context.Context, dia, serverURL string) (*sql.DB, func(), error
 		return nil, nil, err
 	}
 	return db, func() { _ = db.Close(); drop() }, nil
-}
-
-// CreatePostgresDatabase creates database name on the server of serverURL
-// and returns its URL and a function that drops it.
-func CreatePostgresDatabase(ctx context.Context, serverURL, name string) (string, func(), error) {
-	admin, err := sql.Open("pgx", serverURL)
-	if err != nil {
-		return "", nil, err
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		_ = admin.Close()
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		_ = admin.Close()
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-		_ = admin.Close()
-	}
-	return u.String(), drop, nil
 }
 
 func randomSuffix() string {
