@@ -3,6 +3,7 @@ package tracing
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -130,7 +131,9 @@ func (c *otlpHTTP) post(ctx context.Context, body []byte) error {
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	res, err := c.client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
+		// A certificate refused now is refused on every retry.
+		var cert *tls.CertificateVerificationError
+		if ctx.Err() != nil || errors.As(err, &cert) {
 			return fmt.Errorf("otlp: %w", err)
 		}
 		return &retryableError{err: fmt.Errorf("otlp: %w", err), after: -1}

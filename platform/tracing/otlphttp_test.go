@@ -247,15 +247,18 @@ func TestOTLPStopsWithItsContext(t *testing.T) {
 
 // TestOTLPSpeaksTLSToAnHTTPSEndpoint: the endpoint's scheme chooses TLS;
 // the test server's certificate is not one the client trusts, so the
-// failure names it.
+// failure names it, at once: retrying would not change the certificate.
 func TestOTLPSpeaksTLSToAnHTTPSEndpoint(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
 	srv.StartTLS()
 	defer srv.Close()
-	stop := errors.New("stop retrying")
-	err := upload(t, tracing.NewOTLPHTTP(srv.URL, func(context.Context, time.Duration) error { return stop }), someSpans())
-	if !errors.Is(err, stop) || !strings.Contains(err.Error(), "certificate") {
+	w := &waits{}
+	err := upload(t, tracing.NewOTLPHTTP(srv.URL, w.wait), someSpans())
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("error %v, want a TLS certificate failure", err)
+	}
+	if d := w.all(); len(d) != 0 {
+		t.Fatalf("waits %v: a refused certificate was retried", d)
 	}
 }
