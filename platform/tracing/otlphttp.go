@@ -79,7 +79,8 @@ func (c *otlpHTTP) Stop(context.Context) error {
 
 // UploadTraces posts one ExportTraceServiceRequest, retrying what the spec
 // calls retryable (429, 502, 503, 504 and failed connections) with
-// exponential backoff or the server's Retry-After, until ctx's deadline.
+// exponential backoff, or the server's Retry-After when longer, until
+// ctx's deadline.
 func (c *otlpHTTP) UploadTraces(ctx context.Context, spans []*tracepb.ResourceSpans) error {
 	if len(spans) == 0 {
 		return nil
@@ -100,10 +101,9 @@ func (c *otlpHTTP) UploadTraces(ctx context.Context, spans []*tracepb.ResourceSp
 		if err == nil || !errors.As(err, &retry) {
 			return err
 		}
-		delay := retry.after
-		if delay < 0 {
-			delay = b.NextBackOff()
-		}
+		// Never sooner than the server asked, nor than the backoff: a
+		// collector answering "Retry-After: 0" is not hammered.
+		delay := max(retry.after, b.NextBackOff())
 		if deadline, _ := ctx.Deadline(); time.Until(deadline) < delay {
 			return fmt.Errorf("%w; giving up: the next attempt, in %s, is past the export deadline", err, delay)
 		}
@@ -113,8 +113,8 @@ func (c *otlpHTTP) UploadTraces(ctx context.Context, spans []*tracepb.ResourceSp
 	}
 }
 
-// retryableError is a failed attempt worth repeating, after the server's
-// Retry-After when it gave one (else after is negative).
+// retryableError is a failed attempt worth repeating, not before the
+// server's Retry-After when it gave one (else after is negative).
 type retryableError struct {
 	err   error
 	after time.Duration

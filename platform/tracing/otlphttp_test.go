@@ -201,18 +201,20 @@ func TestOTLPDoesNotRetryOtherErrors(t *testing.T) {
 	}
 }
 
-// TestOTLPHonoursRetryAfter: the server's delay replaces the backoff.
+// TestOTLPHonoursRetryAfter: the server's delay replaces a shorter
+// backoff, and "retry at once" still backs off.
 func TestOTLPHonoursRetryAfter(t *testing.T) {
 	col, url := collectorScript(t,
 		reply{status: http.StatusServiceUnavailable, retryAfter: "7"},
 		reply{status: http.StatusTooManyRequests, retryAfter: "3"},
+		reply{status: http.StatusServiceUnavailable, retryAfter: "0"},
 		reply{status: http.StatusOK})
 	w := &waits{}
 	if err := upload(t, tracing.NewOTLPHTTP(url, w.wait), someSpans()); err != nil {
 		t.Fatal(err)
 	}
-	if n, d := col.attempts(), w.all(); n != 3 || len(d) != 2 || d[0] != 7*time.Second || d[1] != 3*time.Second {
-		t.Fatalf("%d attempts, waits %v: want 3 attempts after 7s and 3s", n, d)
+	if n, d := col.attempts(), w.all(); n != 4 || len(d) != 3 || d[0] != 7*time.Second || d[1] != 3*time.Second || d[2] <= 0 {
+		t.Fatalf("%d attempts, waits %v: want 4 attempts after 7s, 3s and a backoff", n, d)
 	}
 }
 
