@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -71,5 +72,50 @@ func TestServingBinaryCarriesNoDevelopmentTools(t *testing.T) {
 		if found := linked(serving, p); len(found) > 0 {
 			t.Errorf("cmd/app links %v: development tools belong in cmd/internal/devcmd, which only cmd/app-dev imports", found)
 		}
+	}
+}
+
+// noGRPC are what the upstream OTLP/HTTP exporter (otlptracehttp) links
+// through its configuration package (open-telemetry/opentelemetry-go#2579),
+// though tracing speaks HTTP only: about 3 MB of binary and of idle RSS.
+var noGRPC = []string{"google.golang.org/grpc", "golang.org/x/net/trace", "github.com/grpc-ecosystem/grpc-gateway"}
+
+// TestServingBinaryLinksNoGRPC: cmd/app links none of noGRPC;
+// platform/tracing has its own OTLP/HTTP client for that reason. The
+// failure names the packages that import them.
+func TestServingBinaryLinksNoGRPC(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}} {{join .Imports " "}}`, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	forbidden := func(p string) bool {
+		for _, f := range noGRPC {
+			if p == f || strings.HasPrefix(p, f+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	importers := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || forbidden(fields[0]) {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if forbidden(imp) {
+				importers[fields[0]+" imports "+imp] = true
+			}
+		}
+	}
+	if len(importers) > 0 {
+		list := make([]string, 0, len(importers))
+		for k := range importers {
+			list = append(list, k)
+		}
+		sort.Strings(list)
+		t.Errorf("cmd/app links gRPC (%v), ~3 MB of memory in every pod for a transport it does not use:\n  %s\n"+
+			"otlptracehttp and the generated collector packages (go.opentelemetry.io/proto/otlp/collector/...) bring it; "+
+			"build the request as platform/tracing does", noGRPC, strings.Join(list, "\n  "))
 	}
 }

@@ -7,15 +7,17 @@ package tracing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -43,9 +45,12 @@ func New(cfg config.Telemetry) (*Tracer, error) {
 		p := noop.NewTracerProvider()
 		return &Tracer{provider: p, tracer: p.Tracer(buildinfo.Service), propagator: prop, shutdown: func(context.Context) error { return nil }}, nil
 	}
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(cfg.OTLPEndpoint+"/v1/traces"))
+	if u, err := url.Parse(cfg.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, errors.New("OTEL_EXPORTER_OTLP_ENDPOINT: not an http(s) URL") // the value may hold credentials
+	}
+	exp, err := otlptrace.New(context.Background(), newOTLPHTTP(cfg.OTLPEndpoint))
 	if err != nil {
-		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
+		return nil, fmt.Errorf("otlp exporter: %w", err)
 	}
 	res := resource.NewSchemaless(
 		semconv.ServiceName(cfg.ServiceName),
