@@ -39,7 +39,7 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 		app := apptest.Start(t, db)
 		u := app.NewUser(false)
 		const before = "Before Name"
-		app.As(u).Patch("/api/users/me", map[string]any{"full_name": before}).Expect(http.StatusOK)
+		app.Do(http.MethodPatch, "/api/users/me", map[string]any{"full_name": before}, testkit.Bearer(u.Token)).Expect(http.StatusOK)
 		root := testkit.Bearer(app.SuperuserToken())
 		users := countUsers(t, app)
 

@@ -29,6 +29,16 @@ func (r *Response) JSON(t testing.TB, v any) {
 	}
 }
 
+// Expect fails the test unless the response has status, and returns the
+// response for chaining: app.Do(http.MethodGet, p, nil, Bearer(token)).Expect(200).JSON(t, &v).
+func (r *Response) Expect(status int) *Response {
+	r.t.Helper()
+	if r.Status != status {
+		r.t.Fatalf("status = %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
 // Problem is the RFC 9457 body every API error has.
 type Problem struct {
 	Type      string `json:"type"`

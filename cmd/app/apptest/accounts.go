@@ -10,12 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/modules/auth/authapi"
+	"github.com/acme/monolith/modules/users/userapi"
 	"github.com/acme/monolith/platform/testkit"
 )
-
-// usersPath is the users module's collection, where the superuser creates
-// accounts.
-const usersPath = "/api/users"
 
 // User is a signed-in account created by the kit.
 type User struct {
@@ -55,7 +52,7 @@ func (a *App) SuperuserToken() string {
 func (a *App) NewUser(superuser bool) User {
 	a.t.Helper()
 	u := User{Email: "user-" + randomHex(a.t, 5) + "@example.test", Password: "pw-" + randomHex(a.t, 8)}
-	res := a.Do(http.MethodPost, usersPath, map[string]any{
+	res := a.Do(http.MethodPost, userapi.Path, map[string]any{
 		"email": u.Email, "password": u.Password, "is_superuser": superuser,
 	}, testkit.Bearer(a.SuperuserToken()))
 	if res.Status != http.StatusCreated {
@@ -65,12 +62,6 @@ func (a *App) NewUser(superuser bool) User {
 	u.Token = a.Login(u.Email, u.Password)
 	return u
 }
-
-// As returns a client that sends u's access token.
-func (a *App) As(u User) *testkit.Client { return a.AsBearer(u.Token) }
-
-// AsSuperuser returns a client signed in as the bootstrapped superuser.
-func (a *App) AsSuperuser() *testkit.Client { return a.AsBearer(a.SuperuserToken()) }
 
 func randomHex(t testing.TB, n int) string {
 	t.Helper()

@@ -23,7 +23,7 @@ const (
 )
 
 // App is a started application with the account helpers of its modules;
-// the generic ones (Do, Anonymous, URL, DB...) come from testkit.App.
+// the generic ones (Do, URL, DB...) come from testkit.App.
 type App struct {
 	*testkit.App
 	t     testing.TB

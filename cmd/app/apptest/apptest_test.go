@@ -17,15 +17,16 @@ func TestClientHelpers(t *testing.T) {
 	u := app.NewUser(false)
 
 	var me apptest.User
-	app.As(u).Get("/api/users/me").Expect(http.StatusOK).JSON(t, &me)
+	app.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)).Expect(http.StatusOK).JSON(t, &me)
 	if me.ID != u.ID || me.Email != u.Email {
 		t.Fatalf("me = %+v, want %+v", me, u)
 	}
-	app.Anonymous().Get("/api/users/me").Expect(http.StatusUnauthorized)
-	app.As(u).Get("/api/users").Expect(http.StatusForbidden)
+	app.Do(http.MethodGet, "/api/users/me", nil).Expect(http.StatusUnauthorized)
+	app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(u.Token)).Expect(http.StatusForbidden)
 
 	var created apptest.User
-	app.AsSuperuser().Create(t, "/api/users", map[string]string{"email": "fixture@example.test", "password": "fixture passphrase"}, &created)
+	app.Do(http.MethodPost, "/api/users", map[string]string{"email": "fixture@example.test", "password": "fixture passphrase"}, testkit.Bearer(app.SuperuserToken())).
+		Expect(http.StatusCreated).JSON(t, &created)
 	if created.Email != "fixture@example.test" {
 		t.Fatalf("created = %+v", created)
 	}
@@ -36,5 +37,5 @@ func TestClientHelpers(t *testing.T) {
 func TestOptionsWinOverDefaults(t *testing.T) {
 	app := apptest.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithEnv("FIRST_SUPERUSER_EMAIL", "other@example.test"))
 	tok := app.Login("other@example.test", apptest.SuperuserPassword)
-	app.AsBearer(tok).Get("/api/users").Expect(http.StatusOK)
+	app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(tok)).Expect(http.StatusOK)
 }

@@ -138,8 +138,11 @@ func TestTokenEndpointErrors(t *testing.T) {
 	}
 }
 
-// TestBearerTokenChecks forges tokens and checks each is refused with 401
-// and an RFC 6750 challenge.
+// TestBearerTokenChecks: a missing, malformed or forged bearer token is
+// refused with 401 and an RFC 6750 challenge. Which claims and algorithms
+// the verifier refuses is authsvc's TestVerifyRefusesForgedTokens (and
+// the attack suite's, over HTTP); the cases here prove the wiring: the
+// header's forms, one forgery of each part, and a user that is not there.
 func TestBearerTokenChecks(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		app := apptest.Start(t, db)
@@ -187,22 +190,16 @@ func TestBearerTokenChecks(t *testing.T) {
 		foreign := jwt.NewWithClaims(jwt.SigningMethodRS256, claims(nil))
 		foreign.Header["kid"], foreign.Header["typ"] = kid, "at+jwt"
 		foreignSigned, _ := foreign.SignedString(otherKey)
-		none := b64(`{"alg":"none","typ":"at+jwt","kid":"`+kid+`"}`) + "." + parts[1] + "."
 
 		cases := map[string]string{
-			"missing":        "",
-			"not-bearer":     "Basic " + base64.StdEncoding.EncodeToString([]byte("a:b")),
-			"garbage":        "Bearer not.a.jwt",
-			"tampered":       "Bearer " + parts[0] + "." + b64(tampered) + "." + parts[2],
-			"stripped-sig":   "Bearer " + parts[0] + "." + parts[1] + ".",
-			"alg-none":       "Bearer " + none,
-			"foreign-key":    "Bearer " + foreignSigned,
-			"expired":        "Bearer " + sign(claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-2 * time.Minute).Unix() })),
-			"no-exp":         "Bearer " + sign(claims(func(c jwt.MapClaims) { delete(c, "exp") })),
-			"wrong-issuer":   "Bearer " + sign(claims(func(c jwt.MapClaims) { c["iss"] = "someone-else" })),
-			"wrong-audience": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["aud"] = "other-api" })),
-			"unknown-user":   "Bearer " + sign(claims(func(c jwt.MapClaims) { c["sub"] = "00000000-0000-4000-8000-000000000000" })),
-			"oversized":      "Bearer " + strings.Repeat("a", 5000),
+			"missing":      "",
+			"not-bearer":   "Basic " + base64.StdEncoding.EncodeToString([]byte("a:b")),
+			"garbage":      "Bearer not.a.jwt",
+			"tampered":     "Bearer " + parts[0] + "." + b64(tampered) + "." + parts[2],
+			"foreign-key":  "Bearer " + foreignSigned,
+			"expired":      "Bearer " + sign(claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-2 * time.Minute).Unix() })),
+			"unknown-user": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["sub"] = "00000000-0000-4000-8000-000000000000" })),
+			"oversized":    "Bearer " + strings.Repeat("a", 5000),
 		}
 		for name, header := range cases {
 			t.Run(name, func(t *testing.T) {

@@ -103,7 +103,8 @@ func (s *Store) Session(ctx context.Context, id uuid.UUID) (authsvc.Session, err
 	return toSession(row), nil
 }
 
-// ActiveSessions lists unrevoked, unexpired sessions, newest first.
+// ActiveSessions lists unrevoked, unexpired sessions used since usedSince,
+// oldest first (the list convention).
 func (s *Store) ActiveSessions(ctx context.Context, userID uuid.UUID, now, usedSince time.Time, r paging.Request) (paging.Result[authsvc.Session], error) {
 	rows, err := s.db.Session.Query().
 		Where(session.UserID(userID), session.RevokedAtIsNil(), session.ExpiresAtGT(now), session.LastUsedAtGT(usedSince),

@@ -2,6 +2,7 @@ package authsvc
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -149,4 +150,75 @@ func newKey(t *testing.T) *SigningKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// rotatingKeys records the rotation and removal the ring asks for.
+type rotatingKeys struct {
+	memKeys
+	rotated          StoredKey
+	now, verifyUntil time.Time
+	replacement      *StoredKey
+	removals         int
+}
+
+func (k *rotatingKeys) RotateKeys(_ context.Context, next StoredKey, now, verifyUntil time.Time) (string, error) {
+	k.rotated, k.now, k.verifyUntil = next, now, verifyUntil
+	return "", nil
+}
+
+func (k *rotatingKeys) RemoveKey(ctx context.Context, kid string, replacement *StoredKey, now time.Time) (string, error) {
+	k.removals++
+	k.replacement = replacement
+	return k.memKeys.RemoveKey(ctx, kid, replacement, now)
+}
+
+// TestRotationKeepsTheRetiredKeyForEveryToken: a rotation publishes a new
+// key as next (sealed: it signs nothing yet), and the key it retires keeps
+// verifying until every token it signed has expired on every replica: a
+// replica may sign with it until its next reload, then the token lives its
+// lifetime, plus the clock-skew leeway.
+func TestRotationKeepsTheRetiredKeyForEveryToken(t *testing.T) {
+	const refresh, tokenTTL = 5 * time.Minute, 15 * time.Minute
+	store := &rotatingKeys{}
+	ring, err := NewKeyRing(store, make([]byte, 32), refresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.Bootstrap(t.Context(), newKey(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, published, err := ring.Rotate(t.Context(), tokenTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.rotated.KID != published || store.rotated.State != KeyNext || len(store.rotated.Sealed) == 0 {
+		t.Fatalf("published %q as %+v", published, store.rotated)
+	}
+	if got := store.verifyUntil.Sub(store.now); got != refresh+tokenTTL+leeway {
+		t.Fatalf("retired key verifies for %v, want %v", got, refresh+tokenTTL+leeway)
+	}
+}
+
+// TestRemovingTheOnlyCurrentKeyNeedsForce: without force the store is
+// asked to remove without a replacement (it refuses the only current key);
+// with force it gets a sealed current key to sign with instead. A kid
+// that is not one of ours never reaches the store.
+func TestRemovingTheOnlyCurrentKeyNeedsForce(t *testing.T) {
+	store := &rotatingKeys{}
+	ring, err := NewKeyRing(store, make([]byte, 32), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ring.Remove(t.Context(), "../../etc", true); !errors.Is(err, ErrKeyNotFound) || store.removals != 0 {
+		t.Fatalf("malformed kid: %v (%d store calls)", err, store.removals)
+	}
+	kid := newKey(t).KID
+	_, _ = ring.Remove(t.Context(), kid, false)
+	if store.removals != 1 || store.replacement != nil {
+		t.Fatalf("without force: %d calls, replacement %v", store.removals, store.replacement)
+	}
+	_, _ = ring.Remove(t.Context(), kid, true)
+	if r := store.replacement; r == nil || r.State != KeyCurrent || len(r.Sealed) == 0 || r.KID == kid {
+		t.Fatalf("with force: replacement %+v", r)
+	}
 }

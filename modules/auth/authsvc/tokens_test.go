@@ -7,9 +7,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +138,118 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestIssuedClaims (RFC 9068): an access token is an RS256 JWT of type
+// at+jwt naming its key, whose claims carry the issuer, the audience, the
+// subject, the client, the session and a unique id, valid from its issue
+// for the configured lifetime.
+func TestIssuedClaims(t *testing.T) {
+	key := testKey(t)
+	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: 7 * time.Minute}, StaticKeys{key}, nil)
+	user, sid := uuid.New(), uuid.New()
+	a, err := tokens.Issue(t.Context(), authn.Account{UserID: user}, "web", sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := tokens.Issue(t.Context(), authn.Account{UserID: user}, "web", sid)
+	var c accessClaims
+	tok, _, err := jwt.NewParser().ParseUnverified(a.Token, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Method.Alg() != Algorithm || tok.Header["typ"] != tokenType || tok.Header["kid"] != key.KID {
+		t.Fatalf("header %v", tok.Header)
+	}
+	if c.Issuer != "iss" || len(c.Audience) != 1 || c.Audience[0] != "aud" || c.Subject != user.String() ||
+		c.ClientID != "web" || c.SessionID != sid.String() || c.ID == "" {
+		t.Fatalf("claims %+v", c)
+	}
+	if c.ExpiresAt.Sub(c.IssuedAt.Time) != 7*time.Minute || !c.NotBefore.Equal(c.IssuedAt.Time) || a.ExpiresIn != 7*time.Minute {
+		t.Fatalf("lifetime: iat %v nbf %v exp %v, expires_in %v", c.IssuedAt, c.NotBefore, c.ExpiresAt, a.ExpiresIn)
+	}
+	var d accessClaims
+	_, _, _ = jwt.NewParser().ParseUnverified(b.Token, &d)
+	if d.ID == c.ID {
+		t.Fatal("two tokens share an id")
+	}
+}
+
+// TestVerifyRefusesForgedTokens: only a token of our issuer and audience,
+// of type at+jwt, signed RS256 by a key of the set and within its
+// lifetime (give or take the clock-skew leeway) verifies. Each case
+// changes one thing of a token the control shows is accepted.
+func TestVerifyRefusesForgedTokens(t *testing.T) {
+	key := testKey(t)
+	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Minute}, StaticKeys{key}, nil)
+	now := time.Now()
+	claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{
+			"iss": "iss", "aud": "aud", "sub": uuid.NewString(), "sid": uuid.NewString(), "client_id": "web",
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": randomID(),
+		}
+		if edit != nil {
+			edit(c)
+		}
+		return c
+	}
+	sign := func(m jwt.SigningMethod, signer any, c jwt.MapClaims, header map[string]any) string {
+		tok := jwt.NewWithClaims(m, c)
+		tok.Header["kid"], tok.Header["typ"] = key.KID, tokenType
+		for k, v := range header {
+			if v == nil {
+				delete(tok.Header, k)
+			} else {
+				tok.Header[k] = v
+			}
+		}
+		s, err := tok.SignedString(signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	rs := func(edit func(jwt.MapClaims), header map[string]any) string {
+		return sign(jwt.SigningMethodRS256, key.Private, claims(edit), header)
+	}
+	if _, err := tokens.Verify(t.Context(), rs(nil, nil)); err != nil {
+		t.Fatalf("control token refused: %v", err)
+	}
+	if _, err := tokens.Verify(t.Context(), rs(nil, map[string]any{"typ": "application/at+jwt"})); err != nil {
+		t.Fatalf("the media-type spelling of at+jwt refused: %v", err)
+	}
+	if _, err := tokens.Verify(t.Context(), rs(func(c jwt.MapClaims) { c["exp"] = now.Add(-leeway / 2).Unix() }, nil)); err != nil {
+		t.Fatalf("expired within the leeway refused: %v", err)
+	}
+	other, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := rs(nil, nil)
+	parts := strings.Split(valid, ".")
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt","kid":"`+key.KID+`"}`)) + "." + parts[1] + "."
+	hmacWithPublicKey := sign(jwt.SigningMethodHS256, x509.MarshalPKCS1PublicKey(&key.Private.PublicKey), claims(nil), nil)
+
+	for name, tok := range map[string]string{
+		"alg none":                        none,
+		"HS256 keyed with the public key": hmacWithPublicKey,
+		"PS256":                           sign(jwt.SigningMethodPS256, key.Private, claims(nil), nil),
+		"another key":                     sign(jwt.SigningMethodRS256, other.Private, claims(nil), nil),
+		"unknown kid":                     rs(nil, map[string]any{"kid": "someone-elses"}),
+		"no typ":                          rs(nil, map[string]any{"typ": nil}),
+		"typ JWT":                         rs(nil, map[string]any{"typ": "JWT"}),
+		"stripped signature":              parts[0] + "." + parts[1] + ".",
+		"expired past the leeway":         rs(func(c jwt.MapClaims) { c["exp"] = now.Add(-leeway - time.Second).Unix() }, nil),
+		"no exp":                          rs(func(c jwt.MapClaims) { delete(c, "exp") }, nil),
+		"not yet valid":                   rs(func(c jwt.MapClaims) { c["nbf"] = now.Add(2 * leeway).Unix() }, nil),
+		"issued in the future":            rs(func(c jwt.MapClaims) { c["iat"] = now.Add(2 * leeway).Unix() }, nil),
+		"another issuer":                  rs(func(c jwt.MapClaims) { c["iss"] = "someone-else" }, nil),
+		"another audience":                rs(func(c jwt.MapClaims) { c["aud"] = "other-api" }, nil),
+		"subject not a uuid":              rs(func(c jwt.MapClaims) { c["sub"] = "root" }, nil),
+		"no session":                      rs(func(c jwt.MapClaims) { delete(c, "sid") }, nil),
+	} {
+		if _, err := tokens.Verify(t.Context(), tok); !errors.Is(err, authn.ErrInvalidToken) {
+			t.Errorf("%s: err = %v, want invalid_token", name, err)
+		}
+	}
 }

@@ -38,7 +38,7 @@ func walk(t *testing.T, app *apptest.App, first string) []uuid.UUID {
 			t.Fatal("the walk does not end")
 		}
 		var p listed
-		res := app.AsSuperuser().Get(path).Expect(http.StatusOK)
+		res := app.Do(http.MethodGet, path, nil, testkit.Bearer(app.SuperuserToken())).Expect(http.StatusOK)
 		res.JSON(t, &p)
 		for _, it := range p.Items {
 			ids = append(ids, it.ID)
@@ -155,28 +155,28 @@ func TestListRefusesForeignAndTamperedCursors(t *testing.T) {
 		app := apptest.Start(t, db)
 		addUsers(t, db, 3, time.Time{})
 		var p listed
-		app.AsSuperuser().Get("/api/users?limit=1").Expect(http.StatusOK).JSON(t, &p)
+		app.Do(http.MethodGet, "/api/users?limit=1", nil, testkit.Bearer(app.SuperuserToken())).Expect(http.StatusOK).JSON(t, &p)
 		if p.Next == "" || p.Total != nil {
 			t.Fatalf("first page = %+v: want a next cursor and no total", p)
 		}
 		var counted listed
-		app.AsSuperuser().Get("/api/users?limit=1&total=true").Expect(http.StatusOK).JSON(t, &counted)
+		app.Do(http.MethodGet, "/api/users?limit=1&total=true", nil, testkit.Bearer(app.SuperuserToken())).Expect(http.StatusOK).JSON(t, &counted)
 		if counted.Total == nil || *counted.Total < 4 {
 			t.Fatalf("total=true: %+v", counted)
 		}
 		// Control: the cursor as issued works.
-		app.AsSuperuser().Get("/api/users?limit=1&cursor=" + p.Next).Expect(http.StatusOK)
+		app.Do(http.MethodGet, "/api/users?limit=1&cursor="+p.Next, nil, testkit.Bearer(app.SuperuserToken())).Expect(http.StatusOK)
 
 		flipped := []byte(p.Next)
 		flipped[10] ^= 1
 		var sessions listed
-		app.AsSuperuser().Get("/api/auth/sessions?limit=1").Expect(http.StatusOK).JSON(t, &sessions)
+		app.Do(http.MethodGet, "/api/auth/sessions?limit=1", nil, testkit.Bearer(app.SuperuserToken())).Expect(http.StatusOK).JSON(t, &sessions)
 		foreign := sessions.Next
 		if foreign == "" {
 			// One session only: make a second, so the list has a next page.
 			u := app.NewUser(false)
 			app.Login(u.Email, u.Password)
-			app.As(u).Get("/api/auth/sessions?limit=1").Expect(http.StatusOK).JSON(t, &sessions)
+			app.Do(http.MethodGet, "/api/auth/sessions?limit=1", nil, testkit.Bearer(u.Token)).Expect(http.StatusOK).JSON(t, &sessions)
 			foreign = sessions.Next
 		}
 		// The check is public (no key), so anyone can forge a well-formed
@@ -187,7 +187,7 @@ func TestListRefusesForeignAndTamperedCursors(t *testing.T) {
 			"flipped": string(flipped), "cut": p.Next[:len(p.Next)-2], "extended": p.Next + "AA",
 			"not base64": "!!!!", "sessions' cursor": foreign, "zero": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		} {
-			pr := app.AsSuperuser().Get("/api/users?cursor=" + url.QueryEscape(c)).Expect(http.StatusUnprocessableEntity).Problem(t)
+			pr := app.Do(http.MethodGet, "/api/users?cursor="+url.QueryEscape(c), nil, testkit.Bearer(app.SuperuserToken())).Expect(http.StatusUnprocessableEntity).Problem(t)
 			if pr.Code != "validation_failed" || len(pr.Errors) != 1 || pr.Errors[0].Code != "invalid_cursor" || pr.Errors[0].Location != "query.cursor" {
 				t.Errorf("%s cursor %q: %+v", name, c, pr)
 			}

@@ -32,6 +32,10 @@ func New(svc *usersvc.Service, auth *authn.Resolver) *Routes {
 
 const tag = "users"
 
+// Path is the users collection; every users operation but register lives
+// under it, and tests reach the collection by this name.
+const Path = "/api/users"
+
 type userOut struct {
 	Body userschema.User
 }
@@ -54,38 +58,38 @@ func (r *Routes) Register(api huma.API) {
 		password.ErrCommon.On("password"), usersvc.ErrInvalidEmail.On("email"))), r.register)
 
 	huma.Register(api, r.auth.Protect(api, huma.Operation{
-		OperationID: "get-me", Method: http.MethodGet, Path: "/api/users/me",
+		OperationID: "get-me", Method: http.MethodGet, Path: Path + "/me",
 		Summary: "The signed-in user", Tags: []string{tag},
 	}), r.me)
 	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
-		OperationID: "update-me", Method: http.MethodPatch, Path: "/api/users/me",
+		OperationID: "update-me", Method: http.MethodPatch, Path: Path + "/me",
 		Summary: "Change your email or full name", Tags: []string{tag},
 		Description: "A new `email` needs `current_password` in the same request (missing: 422 `required`, " +
 			"wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.",
 	}, usersvc.ErrEmailTaken, usersvc.ErrCurrentPasswordRequired.On("current_password"),
 		usersvc.ErrIncorrectPassword.On("current_password"), password.ErrBusy)), r.updateMe)
 	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
-		OperationID: "change-password", Method: http.MethodPost, Path: "/api/users/me/password",
+		OperationID: "change-password", Method: http.MethodPost, Path: Path + "/me/password",
 		Summary: "Change your password", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
 	}, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
 		password.ErrCommon.On("new_password"), password.ErrBusy)), r.changePassword)
 
 	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
-		OperationID: "list-users", Method: http.MethodGet, Path: "/api/users",
+		OperationID: "list-users", Method: http.MethodGet, Path: Path,
 		Summary: "List users (superuser)", Tags: []string{tag},
 		Description: "Oldest first, a page at a time: pass `next` as `cursor` for the following page " +
 			"(also in the `Link` header); `total=true` adds the number of users.",
 	}, paging.ErrInvalidCursor)), r.list)
 	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
-		OperationID: "create-user", Method: http.MethodPost, Path: "/api/users",
+		OperationID: "create-user", Method: http.MethodPost, Path: Path,
 		Summary: "Create a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusCreated,
 	}, usersvc.ErrEmailTaken, password.ErrCommon.On("password"), password.ErrBusy)), r.create)
 	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
-		OperationID: "get-user", Method: http.MethodGet, Path: "/api/users/{id}",
+		OperationID: "get-user", Method: http.MethodGet, Path: Path + "/{id}",
 		Summary: "Get a user (superuser)", Tags: []string{tag},
 	}, usersvc.ErrNotFound)), r.get)
 	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
-		OperationID: "update-user", Method: http.MethodPatch, Path: "/api/users/{id}",
+		OperationID: "update-user", Method: http.MethodPatch, Path: Path + "/{id}",
 		Summary: "Update a user (superuser)", Tags: []string{tag},
 		Description: "A changed email or password is told to the account holder. On your own id, `email` and " +
 			"`password` are refused (403 `self_service_required`): change them at /api/users/me, with your current password. " +
@@ -93,7 +97,7 @@ func (r *Routes) Register(api huma.API) {
 	}, usersvc.ErrNotFound, usersvc.ErrSelfService, usersvc.ErrDemoteSelf, usersvc.ErrEmailTaken,
 		usersvc.ErrLastSuperuser, password.ErrBusy)), r.update)
 	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
-		OperationID: "delete-user", Method: http.MethodDelete, Path: "/api/users/{id}",
+		OperationID: "delete-user", Method: http.MethodDelete, Path: Path + "/{id}",
 		Summary: "Delete a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
 		Description: "The last active superuser cannot be deleted (409 `last_superuser`).",
 	}, usersvc.ErrNotFound, usersvc.ErrDeleteSelf, usersvc.ErrLastSuperuser)), r.delete)
@@ -149,7 +153,7 @@ func (r *Routes) list(ctx context.Context, in *struct{ paging.Params }) (*paging
 	if err != nil {
 		return nil, err
 	}
-	return paging.Respond(usersList, "/api/users", req, l, toDTO), nil
+	return paging.Respond(usersList, Path, req, l, toDTO), nil
 }
 
 func (r *Routes) create(ctx context.Context, in *struct{ Body userschema.Create }) (*userOut, error) {

@@ -26,7 +26,7 @@ func (f *fatalRecorder) Fatalf(format string, args ...any) {
 // answers 404 for any API path.
 func TestExpectFailsOnAnotherStatus(t *testing.T) {
 	app := testkit.Start(t, testkit.NewDB(t, dialect.SQLite))
-	res := app.Anonymous().Get("/api/nothing").Expect(http.StatusNotFound)
+	res := app.Do(http.MethodGet, "/api/nothing", nil).Expect(http.StatusNotFound)
 	rec := &fatalRecorder{TB: t}
 	testkit.SetT(res, rec)
 	res.Expect(http.StatusOK)
