@@ -163,12 +163,16 @@ merged: ## After a merge: regenerate and stage every derived file (ent, atlas.su
 	@echo "derived files regenerated and staged: check git status, then commit"
 
 .PHONY: module
-# A new module changes the contract and the module picture: both are
-# redrawn here, so that `make test` passes right after `make module`.
+# A new module changes every derived file: its settings (.env.example, the
+# table in docs/operations.md), the contract (docs/openapi.json,
+# docs/errors.md), the API clients and the module picture. All are redrawn
+# here (ent and the migration by the generator), so that both `make test`
+# and CI's checks of the generated files pass right after `make module`.
 module: ## Generate a feature module: make module name=notes [entity=PurchaseOrder] (see README "Add a module")
 	@test -n "$(name)" || (echo "usage: make module name=<plural_noun> [entity=<EntityName>]"; exit 2)
 	$(GO) run ./cmd/app-dev new module $(name) $(if $(entity),--entity $(entity))
-	$(MAKE) --no-print-directory openapi onboarding
+	$(GO) run ./cmd/app config generate
+	$(MAKE) --no-print-directory openapi onboarding clients
 
 .PHONY: rename
 rename: ## Name the service after gonew: make rename name=NAME (docs/starting.md)

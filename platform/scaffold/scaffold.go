@@ -1,5 +1,6 @@
-// Package scaffold generates a feature module: its fx.Module, the four layer
-// packages, tests, an ent schema owned by the module, the regenerated ent
+// Package scaffold generates a feature module: its fx.Module with every
+// contribution a module can make (routes, settings, metrics, a command, a
+// readiness check), the four layer packages, tests, an ent schema owned by the module, the regenerated ent
 // code, the next migration for both dialects and the lines that register
 // the module. It is all-or-nothing: on any failure every file it wrote or
 // changed is put back as it was.
@@ -68,7 +69,9 @@ type Names struct {
 	EntPkg   string // note: the generated ent package, the lower-cased entity
 	Plural   string // notes, in prose
 	Title    string // Note, in prose
-	Path     string // the Go module path of the repository
+	// EnvPrefix starts the module's environment variables: NOTES.
+	EnvPrefix string
+	Path      string // the Go module path of the repository
 	// Renamed, when the entity is not the module's singular, says why.
 	Renamed string
 }
@@ -208,7 +211,7 @@ func Derive(name, entity, modulePath string, entIdents map[string]bool) (Names, 
 		return Names{}, fmt.Errorf("module name %q is too short; choose a plural noun such as notes", name)
 	}
 	title := strings.ToUpper(singular[:1]) + singular[1:]
-	n := Names{Module: name, Singular: singular, Entity: title, Plural: name, Title: title, Path: modulePath}
+	n := Names{Module: name, Singular: singular, Entity: title, Plural: name, Title: title, EnvPrefix: strings.ToUpper(name), Path: modulePath}
 	switch {
 	case entity != "":
 		if err := entityName(entity, entIdents); err != nil {
@@ -249,7 +252,13 @@ func files(n Names) []file {
 	return []file{
 		{"schema.go.tmpl", path.Join("ent", "schema", n.EntPkg+".go")},
 		{"module.go.tmpl", path.Join(m, n.Module+".go")},
+		{"settings.go.tmpl", path.Join(m, "settings.go")},
+		{"metrics.go.tmpl", path.Join(m, "metrics.go")},
+		{"health.go.tmpl", path.Join(m, "health.go")},
+		{"commands.go.tmpl", path.Join(m, "commands.go")},
+		{"module_test.go.tmpl", path.Join(m, n.Module+"_test.go")},
 		{"svc.go.tmpl", path.Join(m, n.Singular+"svc", "service.go")},
+		{"svc_test.go.tmpl", path.Join(m, n.Singular+"svc", "service_test.go")},
 		{"store.go.tmpl", path.Join(m, n.Singular+"store", "store.go")},
 		{"dto.go.tmpl", path.Join(m, n.Singular+"schema", "schema.go")},
 		{"api.go.tmpl", path.Join(m, n.Singular+"api", "routes.go")},

@@ -39,9 +39,9 @@ func TestDeriveRejectsBadNames(t *testing.T) {
 
 func TestDeriveNames(t *testing.T) {
 	for name, want := range map[string]Names{
-		"notes":     {Module: "notes", Singular: "note", Entity: "Note", EntPkg: "note", Plural: "notes", Title: "Note", Path: "example.com/m"},
-		"inventory": {Module: "inventory", Singular: "inventory", Entity: "Inventory", EntPkg: "inventory", Plural: "inventory", Title: "Inventory", Path: "example.com/m"},
-		"addresss":  {Module: "addresss", Singular: "addresss", Entity: "Addresss", EntPkg: "addresss", Plural: "addresss", Title: "Addresss", Path: "example.com/m"},
+		"notes":     {Module: "notes", Singular: "note", Entity: "Note", EntPkg: "note", Plural: "notes", Title: "Note", EnvPrefix: "NOTES", Path: "example.com/m"},
+		"inventory": {Module: "inventory", Singular: "inventory", Entity: "Inventory", EntPkg: "inventory", Plural: "inventory", Title: "Inventory", EnvPrefix: "INVENTORY", Path: "example.com/m"},
+		"addresss":  {Module: "addresss", Singular: "addresss", Entity: "Addresss", EntPkg: "addresss", Plural: "addresss", Title: "Addresss", EnvPrefix: "ADDRESSS", Path: "example.com/m"},
 	} {
 		got, err := Derive(name, "", "example.com/m", realIdents(t))
 		if err != nil || got != want {
