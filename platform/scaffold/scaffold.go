@@ -260,6 +260,7 @@ func files(n Names) []file {
 		{"svc.go.tmpl", path.Join(m, n.Singular+"svc", "service.go")},
 		{"svc_test.go.tmpl", path.Join(m, n.Singular+"svc", "service_test.go")},
 		{"store.go.tmpl", path.Join(m, n.Singular+"store", "store.go")},
+		{"store_test.go.tmpl", path.Join(m, n.Singular+"store", "store_test.go")},
 		{"dto.go.tmpl", path.Join(m, n.Singular+"schema", "schema.go")},
 		{"api.go.tmpl", path.Join(m, n.Singular+"api", "routes.go")},
 		{"api_test.go.tmpl", path.Join(m, n.Singular+"api", "api_test.go")},
