@@ -2,4 +2,4 @@
 // hand: change the schema and run `make generate`.
 package ent
 
-//go:generate go tool ent generate --feature sql/versioned-migration,sql/lock,sql/execquery ./schema
+//go:generate go tool ent generate --feature sql/versioned-migration,sql/lock,sql/execquery,sql/modifier ./schema
