@@ -127,6 +127,16 @@ func (s *Service) EffectivePermissions(set authz.Set) []string { return set.Name
 // checkPermissions validates a list of permission names: each declared
 // (an unknown one is named, at its index), returned sorted and unique.
 func (s *Service) checkPermissions(names []string) ([]string, error) {
+	out, errs := s.unknownPermissions(names)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// unknownPermissions is names sorted and unique, and the error of each
+// one not declared.
+func (s *Service) unknownPermissions(names []string) ([]string, fault.Multi) {
 	var errs fault.Multi
 	for i, n := range names {
 		if !s.perms.Has(n) {
@@ -139,12 +149,9 @@ func (s *Service) checkPermissions(names []string) ([]string, error) {
 			errs = append(errs, e)
 		}
 	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
 	out := slices.Clone(names)
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	return slices.Compact(out), errs
 }
 
 // Roles returns a page of roles in creation order.
@@ -181,11 +188,8 @@ func (s *Service) CreateRole(ctx context.Context, by Caller, name string, perms 
 	if err := roleName.Check(name); err != nil {
 		errs = append(errs, err)
 	}
-	perms, err := s.checkPermissions(perms)
-	if err != nil {
-		m, _ := err.(fault.Multi)
-		errs = append(errs, m...)
-	}
+	perms, unknown := s.unknownPermissions(perms)
+	errs = append(errs, unknown...)
 	if err := errs.Err(); err != nil {
 		return Role{}, err
 	}
