@@ -45,6 +45,12 @@ func (c *Client) Patch(path string, body any) *Response {
 	return c.Do(http.MethodPatch, path, body)
 }
 
+// Put sends PUT path with body (nil: none).
+func (c *Client) Put(path string, body any) *Response {
+	c.app.t.Helper()
+	return c.Do(http.MethodPut, path, body)
+}
+
 // Delete sends DELETE path.
 func (c *Client) Delete(path string) *Response {
 	c.app.t.Helper()

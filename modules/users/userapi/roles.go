@@ -124,7 +124,7 @@ func (r *Routes) getRole(ctx context.Context, in *roleIDPath) (*roleOut, error) 
 }
 
 func (r *Routes) renameRole(ctx context.Context, in *struct {
-	roleIDPath
+	ID   uuid.UUID `path:"id" doc:"Role id."`
 	Body userschema.RenameRole
 }) (*roleOut, error) {
 	ro, err := r.svc.RenameRole(ctx, in.ID, in.Body.Name)
@@ -135,7 +135,7 @@ func (r *Routes) renameRole(ctx context.Context, in *struct {
 }
 
 func (r *Routes) setRolePermissions(ctx context.Context, in *struct {
-	roleIDPath
+	ID   uuid.UUID `path:"id" doc:"Role id."`
 	Body userschema.RolePermissions
 }) (*roleOut, error) {
 	by, err := caller(ctx)
