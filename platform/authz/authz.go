@@ -140,10 +140,10 @@ func (c *Catalogue) All() []Permission {
 	return slices.Clone(c.perms)
 }
 
-// Names returns every permission's name, sorted.
+// Names returns every permission's name, sorted (never nil).
 func (c *Catalogue) Names() []string {
 	if c == nil {
-		return nil
+		return []string{}
 	}
 	out := make([]string, len(c.perms))
 	for i, p := range c.perms {

@@ -120,8 +120,8 @@ func (by Caller) covers(s authz.Set) error {
 // Catalogue returns every permission the modules declared.
 func (s *Service) Catalogue() []authz.Permission { return s.perms.All() }
 
-// EffectivePermissions lists what u holds, sorted: every declared
-// permission for an admin.
+// EffectivePermissions lists the declared permissions set holds, sorted:
+// every one for an admin.
 func (s *Service) EffectivePermissions(set authz.Set) []string { return set.Names(s.perms) }
 
 // checkPermissions validates a list of permission names: each declared
