@@ -51,7 +51,10 @@ func TestProbePathsAreRealRoutes(t *testing.T) {
 func TestProbesAreNotAccessLogged(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	cfg := testkit.Config(t)
-	s := httpserver.New(httpserver.Params{Config: cfg.HTTP, Log: zap.New(core), Health: health.NewRegistry(health.RegistryParams{})})
+	s, err := httpserver.New(httpserver.Params{Config: cfg.HTTP, Log: zap.New(core), Health: health.NewRegistry(health.RegistryParams{})})
+	if err != nil {
+		t.Fatal(err)
+	}
 	get := func(path string) {
 		res, err := s.App().Test(httptest.NewRequest(http.MethodGet, path, nil))
 		if err != nil {

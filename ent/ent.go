@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
+	"github.com/acme/monolith/ent/role"
 	"github.com/acme/monolith/ent/session"
 	"github.com/acme/monolith/ent/signingkey"
 	"github.com/acme/monolith/ent/throttle"
@@ -80,6 +81,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			passwordreset.Table: passwordreset.ValidColumn,
 			refreshtoken.Table:  refreshtoken.ValidColumn,
+			role.Table:          role.ValidColumn,
 			session.Table:       session.ValidColumn,
 			signingkey.Table:    signingkey.ValidColumn,
 			throttle.Table:      throttle.ValidColumn,

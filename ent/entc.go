@@ -35,7 +35,7 @@ func main() {
 	}
 	err = entc.Generate("./schema", &gen.Config{
 		Storage:  storage,
-		Features: []gen.Feature{gen.FeatureVersionedMigration, gen.FeatureLock, gen.FeatureExecQuery},
+		Features: []gen.Feature{gen.FeatureVersionedMigration, gen.FeatureLock, gen.FeatureExecQuery, gen.FeatureModifier},
 	})
 	if err != nil {
 		log.Fatalf("entc: %v", err)

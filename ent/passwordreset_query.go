@@ -254,8 +254,9 @@ func (_q *PasswordResetQuery) Clone() *PasswordResetQuery {
 		inters:     append([]Interceptor{}, _q.inters...),
 		predicates: append([]predicate.PasswordReset{}, _q.predicates...),
 		// clone intermediate query.
-		sql:  _q.sql.Clone(),
-		path: _q.path,
+		sql:       _q.sql.Clone(),
+		path:      _q.path,
+		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
 }
 
@@ -474,6 +475,12 @@ func (_q *PasswordResetQuery) ForShare(opts ...sql.LockOption) *PasswordResetQue
 	return _q
 }
 
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_q *PasswordResetQuery) Modify(modifiers ...func(s *sql.Selector)) *PasswordResetSelect {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q.Select()
+}
+
 // PasswordResetGroupBy is the group-by builder for PasswordReset entities.
 type PasswordResetGroupBy struct {
 	selector
@@ -562,4 +569,10 @@ func (_s *PasswordResetSelect) sqlScan(ctx context.Context, root *PasswordResetQ
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_s *PasswordResetSelect) Modify(modifiers ...func(s *sql.Selector)) *PasswordResetSelect {
+	_s.modifiers = append(_s.modifiers, modifiers...)
+	return _s
 }

@@ -18,8 +18,9 @@ import (
 // PasswordResetUpdate is the builder for updating PasswordReset entities.
 type PasswordResetUpdate struct {
 	config
-	hooks    []Hook
-	mutation *PasswordResetMutation
+	hooks     []Hook
+	mutation  *PasswordResetMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Where appends a list predicates to the PasswordResetUpdate builder.
@@ -80,6 +81,12 @@ func (_u *PasswordResetUpdate) ExecX(ctx context.Context) {
 	}
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *PasswordResetUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *PasswordResetUpdate {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *PasswordResetUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(passwordreset.Table, passwordreset.Columns, sqlgraph.NewFieldSpec(passwordreset.FieldID, field.TypeUUID))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -95,6 +102,7 @@ func (_u *PasswordResetUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if _u.mutation.UsedAtCleared() {
 		_spec.ClearField(passwordreset.FieldUsedAt, field.TypeTime)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{passwordreset.Label}
@@ -110,9 +118,10 @@ func (_u *PasswordResetUpdate) sqlSave(ctx context.Context) (_node int, err erro
 // PasswordResetUpdateOne is the builder for updating a single PasswordReset entity.
 type PasswordResetUpdateOne struct {
 	config
-	fields   []string
-	hooks    []Hook
-	mutation *PasswordResetMutation
+	fields    []string
+	hooks     []Hook
+	mutation  *PasswordResetMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // SetUsedAt sets the "used_at" field.
@@ -180,6 +189,12 @@ func (_u *PasswordResetUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *PasswordResetUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *PasswordResetUpdateOne {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *PasswordResetUpdateOne) sqlSave(ctx context.Context) (_node *PasswordReset, err error) {
 	_spec := sqlgraph.NewUpdateSpec(passwordreset.Table, passwordreset.Columns, sqlgraph.NewFieldSpec(passwordreset.FieldID, field.TypeUUID))
 	id, ok := _u.mutation.ID()
@@ -212,6 +227,7 @@ func (_u *PasswordResetUpdateOne) sqlSave(ctx context.Context) (_node *PasswordR
 	if _u.mutation.UsedAtCleared() {
 		_spec.ClearField(passwordreset.FieldUsedAt, field.TypeTime)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	_node = &PasswordReset{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

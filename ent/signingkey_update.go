@@ -18,8 +18,9 @@ import (
 // SigningKeyUpdate is the builder for updating SigningKey entities.
 type SigningKeyUpdate struct {
 	config
-	hooks    []Hook
-	mutation *SigningKeyMutation
+	hooks     []Hook
+	mutation  *SigningKeyMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Where appends a list predicates to the SigningKeyUpdate builder.
@@ -124,6 +125,12 @@ func (_u *SigningKeyUpdate) check() error {
 	return nil
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *SigningKeyUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *SigningKeyUpdate {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *SigningKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -151,6 +158,7 @@ func (_u *SigningKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _u.mutation.VerifyUntilCleared() {
 		_spec.ClearField(signingkey.FieldVerifyUntil, field.TypeTime)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{signingkey.Label}
@@ -166,9 +174,10 @@ func (_u *SigningKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 // SigningKeyUpdateOne is the builder for updating a single SigningKey entity.
 type SigningKeyUpdateOne struct {
 	config
-	fields   []string
-	hooks    []Hook
-	mutation *SigningKeyMutation
+	fields    []string
+	hooks     []Hook
+	mutation  *SigningKeyMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // SetState sets the "state" field.
@@ -280,6 +289,12 @@ func (_u *SigningKeyUpdateOne) check() error {
 	return nil
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *SigningKeyUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *SigningKeyUpdateOne {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *SigningKeyUpdateOne) sqlSave(ctx context.Context) (_node *SigningKey, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -324,6 +339,7 @@ func (_u *SigningKeyUpdateOne) sqlSave(ctx context.Context) (_node *SigningKey, 
 	if _u.mutation.VerifyUntilCleared() {
 		_spec.ClearField(signingkey.FieldVerifyUntil, field.TypeTime)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	_node = &SigningKey{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -253,8 +253,9 @@ func (_q *ThrottleQuery) Clone() *ThrottleQuery {
 		inters:     append([]Interceptor{}, _q.inters...),
 		predicates: append([]predicate.Throttle{}, _q.predicates...),
 		// clone intermediate query.
-		sql:  _q.sql.Clone(),
-		path: _q.path,
+		sql:       _q.sql.Clone(),
+		path:      _q.path,
+		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
 }
 
@@ -473,6 +474,12 @@ func (_q *ThrottleQuery) ForShare(opts ...sql.LockOption) *ThrottleQuery {
 	return _q
 }
 
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_q *ThrottleQuery) Modify(modifiers ...func(s *sql.Selector)) *ThrottleSelect {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q.Select()
+}
+
 // ThrottleGroupBy is the group-by builder for Throttle entities.
 type ThrottleGroupBy struct {
 	selector
@@ -561,4 +568,10 @@ func (_s *ThrottleSelect) sqlScan(ctx context.Context, root *ThrottleQuery, v an
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_s *ThrottleSelect) Modify(modifiers ...func(s *sql.Selector)) *ThrottleSelect {
+	_s.modifiers = append(_s.modifiers, modifiers...)
+	return _s
 }

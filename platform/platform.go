@@ -16,6 +16,7 @@ import (
 
 	"github.com/acme/monolith/ent"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/health"
@@ -53,6 +54,7 @@ var Module = fx.Module("platform",
 		password.NewHasher,
 		newLimiter,
 		mail.New,
+		authz.NewCatalogue,
 		authn.NewResolver,
 		httpserver.New,
 		newMetrics,

@@ -6,6 +6,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
@@ -39,7 +40,19 @@ func (User) Fields() []ent.Field {
 			SchemaType(map[string]string{dialect.Postgres: "varchar(255)"}),
 		field.String("password_hash").Sensitive().NotEmpty(),
 		field.Bool("is_active").Default(true),
+		// Deprecated: whether the account holds the admin role, kept in
+		// step with its roles for one release so that replicas of the
+		// previous release, which still read it, see what the roles say
+		// during a rolling deploy (docs/security.md). Nothing reads it.
 		field.Bool("is_superuser").Default(false),
+	}
+}
+
+// Edges of the User: the roles it holds (the user_roles join table; a
+// deleted user's rows go with it).
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("roles", Role.Type),
 	}
 }
 

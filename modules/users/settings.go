@@ -9,7 +9,7 @@ import (
 // Settings are the users module's variables, declared here and parsed by
 // the platform (config.Provide).
 type Settings struct {
-	FirstSuperuserEmail    string `env:"FIRST_SUPERUSER_EMAIL" doc:"superuser created at start if absent"`
+	FirstSuperuserEmail    string `env:"FIRST_SUPERUSER_EMAIL" doc:"an account holding the admin role, created at start if absent"`
 	FirstSuperuserPassword string `env:"FIRST_SUPERUSER_PASSWORD" secret:"true" doc:"its password (set together; a Secret if used in production)"`
 	SignupEnabled          bool   "env:\"SIGNUP_ENABLED\" envDefault:\"true\" doc:\"open registration at `POST /api/auth/register` (false in prod)\""
 	// Registrations per client address per RegisterWindow: each may reveal

@@ -1,4 +1,4 @@
-// Package users is the users module: accounts, profiles and superuser
+// Package users is the users module: accounts, profiles, roles and their
 // administration. Module is its only fx wiring.
 package users
 
@@ -12,6 +12,7 @@ import (
 	"github.com/acme/monolith/modules/users/userstore"
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
@@ -21,11 +22,13 @@ import (
 )
 
 // Module provides the users service (also as the platform's
-// authn.Accounts), its store and its routes, and creates the first
-// superuser at start when configured.
+// authn.Accounts), its store, its routes and its permissions, and creates
+// the first admin at start when configured.
 var Module = fx.Module("users",
 	config.Provide[Settings]("users", "accounts: the first superuser and self-registration"),
+	authz.Provide(usersvc.Permissions...),
 	cli.Provide(usersCommand),
+	cli.Provide(rolesCommand),
 	fx.Provide(
 		fx.Private,
 		fx.Annotate(userstore.New, fx.As(new(usersvc.Storer))),
@@ -47,8 +50,9 @@ type serviceParams struct {
 	Config    Settings
 	Mail      mail.Sender
 	// Provided by the auth module; optional so the users module runs alone.
-	Revoker authn.Revoker `optional:"true"`
-	Limiter *throttle.Limiter
+	Revoker     authn.Revoker `optional:"true"`
+	Limiter     *throttle.Limiter
+	Permissions *authz.Catalogue
 }
 
 func newService(p serviceParams) *usersvc.Service {
@@ -61,6 +65,7 @@ func newService(p serviceParams) *usersvc.Service {
 		Notices:       notices,
 		Limiter:       p.Limiter,
 		RegisterRule:  throttle.Rule{Name: "register.ip", Limit: p.Config.RegisterLimit, Window: p.Config.RegisterWindow},
+		Permissions:   p.Permissions,
 	}
 	if p.Revoker != nil {
 		opts.Revoker = p.Revoker

@@ -1,7 +1,8 @@
 // Package authn is the one contract between authentication and accounts,
 // and the current-user resolver any module protects an operation with
-// (Resolver.Protect, Resolver.ProtectSuperuser) and reads the caller from
-// in its handler (CurrentUser).
+// (Resolver.Protect for any signed-in user, Resolver.Require for the
+// holders of permissions) and reads the caller from in its handler
+// (CurrentUser).
 //
 // Everything that crosses between the auth module (tokens, sessions,
 // password reset) and the users module (accounts) is declared here, once,
@@ -15,12 +16,14 @@ import (
 	"context"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/problem"
 )
@@ -34,13 +37,22 @@ const maxTokenLen = 4096
 
 // Account is an account as authentication and every module see it.
 type Account struct {
-	UserID    uuid.UUID
-	Email     string
-	FullName  string
-	Active    bool
-	Superuser bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	UserID   uuid.UUID
+	Email    string
+	FullName string
+	Active   bool
+	// Roles are the account's roles and Permissions what they grant, as
+	// loaded with the account: a change takes effect on the next request.
+	Roles       []RoleRef
+	Permissions authz.Set
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// RoleRef names one role an account holds.
+type RoleRef struct {
+	ID   uuid.UUID
+	Name string
 }
 
 // MayAct is the one rule deciding whether an account may act: sign-in,
@@ -116,10 +128,20 @@ var (
 	// ErrInactiveUser is an account that may not act. It reads like
 	// ErrInvalidToken on purpose: a protected route must not tell a
 	// disabled account from a bad token.
-	ErrInactiveUser      = fault.New(fault.Unauthenticated, "invalid_token", "The access token is invalid or expired.")
-	ErrSuperuserRequired = fault.New(fault.Forbidden, "superuser_required", "This operation requires a superuser.")
-	ErrInvalidEmail      = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
+	ErrInactiveUser = fault.New(fault.Unauthenticated, "invalid_token", "The access token is invalid or expired.")
+	// ErrPermissionRequired is a signed-in caller lacking a permission the
+	// operation requires; PermissionRequired names it in the detail.
+	ErrPermissionRequired = fault.New(fault.Forbidden, "permission_required", "This operation requires a permission you do not hold.")
+	ErrInvalidEmail       = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
 )
+
+// PermissionRequired is ErrPermissionRequired naming the missing
+// permission (it still matches ErrPermissionRequired with errors.Is).
+func PermissionRequired(name string) *fault.Error {
+	e := *ErrPermissionRequired
+	e.Message = "This operation requires the permission " + name + "."
+	return &e
+}
 
 // maxEmailLen is RFC 5321's limit on a path (254 octets of address).
 const maxEmailLen = 254
@@ -227,26 +249,55 @@ func Public(op huma.Operation) huma.Operation {
 
 // Protect requires a signed-in, active user for op.
 func (r *Resolver) Protect(api huma.API, op huma.Operation) huma.Operation {
-	return r.protect(api, op, false)
+	return r.protect(api, op, nil)
 }
 
-// ProtectSuperuser requires a signed-in, active superuser for op.
-func (r *Resolver) ProtectSuperuser(api huma.API, op huma.Operation) huma.Operation {
-	return r.protect(api, op, true)
+// Require requires a signed-in, active user holding every one of perms
+// for op:
+//
+//	huma.Register(api, r.auth.Require(api, huma.Operation{...}, "notes:write"), h)
+//
+// The document lists them as the OAuth2 scopes of the operation's
+// security requirement and in its description. A permission no module
+// declared (authz.Provide) stops the server at start.
+func (r *Resolver) Require(api huma.API, op huma.Operation, perms ...string) huma.Operation {
+	if len(perms) == 0 {
+		panic("authn: Require needs at least one permission; use Protect for any signed-in user")
+	}
+	quoted := make([]string, len(perms))
+	for i, p := range perms {
+		quoted[i] = "`" + p + "`"
+	}
+	line := "Requires the permission " + strings.Join(quoted, " and ") + "."
+	if len(perms) > 1 {
+		line = "Requires the permissions " + strings.Join(quoted, " and ") + "."
+	}
+	if op.Description == "" {
+		op.Description = line
+	} else {
+		op.Description += "\n\n" + line
+	}
+	return r.protect(api, op, slices.Clone(perms))
 }
 
-func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma.Operation {
-	op.Security = append(op.Security, map[string][]string{SecurityScheme: {}})
+func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma.Operation {
+	scopes := perms
+	if scopes == nil {
+		scopes = []string{}
+	}
+	op.Security = append(op.Security, map[string][]string{SecurityScheme: scopes})
 	for _, s := range []int{http.StatusUnauthorized, http.StatusForbidden} {
-		if !superuser && s == http.StatusForbidden {
+		if len(perms) == 0 && s == http.StatusForbidden {
 			continue
 		}
-		op.Errors = append(op.Errors, s)
+		if !slices.Contains(op.Errors, s) {
+			op.Errors = append(op.Errors, s)
+		}
 	}
 	op.Middlewares = append(op.Middlewares, func(ctx huma.Context, next func(huma.Context)) {
 		p, err := r.Resolve(ctx.Context(), ctx.Header("Authorization"))
-		if err == nil && superuser && !p.Superuser {
-			err = ErrSuperuserRequired
+		if err == nil {
+			err = holds(p, perms)
 		}
 		if err != nil {
 			// The status is the table's, like every other answer's; what
@@ -257,7 +308,10 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma
 			case http.StatusUnauthorized:
 				ctx.SetHeader("WWW-Authenticate", challenge(err))
 			case http.StatusForbidden:
-				ctx.SetHeader("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", error_description="superuser required"`)
+				// RFC 6750 §3.1: insufficient_scope, with the scope the
+				// operation needs.
+				ctx.SetHeader("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", scope="`+
+					strings.Join(perms, " ")+`", error_description="permission required"`)
 			}
 			_ = huma.WriteErr(api, ctx, status, "", err)
 			return
@@ -265,6 +319,27 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, superuser bool) huma
 		next(huma.WithValue(ctx, principalKey{}, p))
 	})
 	return op
+}
+
+// holds is nil if p holds every one of perms, else the error naming the
+// first it lacks.
+func holds(p Principal, perms []string) error {
+	for _, name := range perms {
+		if !p.Permissions.Has(name) {
+			return PermissionRequired(name)
+		}
+	}
+	return nil
+}
+
+// RequiredPermissions are the permissions op requires (Require), read
+// from its security requirement.
+func RequiredPermissions(op *huma.Operation) []string {
+	var out []string
+	for _, req := range op.Security {
+		out = append(out, req[SecurityScheme]...)
+	}
+	return out
 }
 
 // challenge builds the RFC 6750 §3 header: no error code when the request

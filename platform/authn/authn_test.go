@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/fault"
 )
@@ -24,15 +25,19 @@ func (v verifier) VerifyAccessToken(context.Context, string) (authn.Claims, erro
 	return authn.Claims{Subject: uuid.New(), ClientID: "web"}, v.err
 }
 
-// accounts finds every account, active unless inactive is set.
-type accounts struct{ inactive bool }
+// accounts finds every account, active unless inactive is set, holding
+// perms.
+type accounts struct {
+	inactive bool
+	perms    authz.Set
+}
 
 func (accounts) Authenticate(context.Context, string, string) (authn.Account, error) {
 	return authn.Account{}, authn.ErrInvalidCredentials
 }
 
 func (a accounts) Account(_ context.Context, id uuid.UUID) (authn.Account, error) {
-	return authn.Account{UserID: id, Email: "ada@example.test", Active: !a.inactive}, nil
+	return authn.Account{UserID: id, Email: "ada@example.test", Active: !a.inactive, Permissions: a.perms}, nil
 }
 
 func (a accounts) AccountByEmail(ctx context.Context, _ string) (authn.Account, error) {
@@ -69,30 +74,37 @@ func TestCheckFailureIsOpaque500(t *testing.T) {
 // TestResolverStatusesComeFromTheTable: the resolver's answers are the
 // table's (platform/problem), each with its RFC 6750 §3 challenge: an
 // outage is 503 with Retry-After and no challenge, an inactive account is
-// the same 401 as a bad token, a non-superuser on a superuser route is 403
-// insufficient_scope; the handler gets the typed principal.
+// the same 401 as a bad token, a caller lacking a required permission is
+// 403 permission_required naming it, with insufficient_scope and the
+// scope (RFC 6750 §3.1); the handler gets the typed principal.
 func TestResolverStatusesComeFromTheTable(t *testing.T) {
 	cases := []struct {
 		name      string
 		verify    error
 		inactive  bool
-		superuser bool
+		require   []string
+		holds     authz.Set
 		status    int
 		challenge string
 	}{
-		{"ok", nil, false, false, http.StatusNoContent, ""},
-		{"database-down", database.ErrUnavailable, false, false, http.StatusServiceUnavailable, ""},
-		{"bad-token", authn.ErrInvalidToken, false, false, http.StatusUnauthorized, `error="invalid_token"`},
-		{"inactive-account", nil, true, false, http.StatusUnauthorized, `error="invalid_token"`},
-		{"not-superuser", nil, false, true, http.StatusForbidden, `error="insufficient_scope"`},
+		{"ok", nil, false, nil, authz.Set{}, http.StatusNoContent, ""},
+		{"database-down", database.ErrUnavailable, false, nil, authz.Set{}, http.StatusServiceUnavailable, ""},
+		{"bad-token", authn.ErrInvalidToken, false, nil, authz.Set{}, http.StatusUnauthorized, `error="invalid_token"`},
+		{"inactive-account", nil, true, nil, authz.Set{}, http.StatusUnauthorized, `error="invalid_token"`},
+		{"lacks-permission", nil, false, []string{"things:read", "things:write"}, authz.Of("things:read"),
+			http.StatusForbidden, `error="insufficient_scope", scope="things:read things:write"`},
+		{"holds-permissions", nil, false, []string{"things:read", "things:write"}, authz.Of("things:write", "things:read"),
+			http.StatusNoContent, ""},
+		{"holds-all", nil, false, []string{"things:write"}, authz.All(), http.StatusNoContent, ""},
+		{"inactive-with-all", nil, true, []string{"things:write"}, authz.All(), http.StatusUnauthorized, `error="invalid_token"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, api := humatest.New(t)
-			r := authn.NewResolver(verifier{c.verify}, accounts{inactive: c.inactive})
+			r := authn.NewResolver(verifier{c.verify}, accounts{inactive: c.inactive, perms: c.holds})
 			protect := r.Protect
-			if c.superuser {
-				protect = r.ProtectSuperuser
+			if c.require != nil {
+				protect = func(api huma.API, op huma.Operation) huma.Operation { return r.Require(api, op, c.require...) }
 			}
 			var got authn.Principal
 			huma.Register(api, protect(api, huma.Operation{Method: http.MethodGet, Path: "/p"}),
@@ -109,10 +121,36 @@ func TestResolverStatusesComeFromTheTable(t *testing.T) {
 			if c.status == http.StatusServiceUnavailable && res.Header().Get("Retry-After") == "" {
 				t.Fatal("503 without Retry-After")
 			}
+			if c.status == http.StatusForbidden && (!strings.Contains(res.Body.String(), `"code":"permission_required"`) ||
+				!strings.Contains(res.Body.String(), "requires the permission things:write.")) {
+				t.Fatalf("403 does not name the missing permission: %s", res.Body)
+			}
 			if c.status == http.StatusNoContent && (got.Email != "ada@example.test" || got.ClientID != "web" || got.UserID == uuid.Nil) {
 				t.Fatalf("principal = %+v", got)
 			}
 		})
+	}
+}
+
+// TestRequireDocumentsItsPermissions: the operation's security
+// requirement carries the permissions as scopes, its description names
+// them, and it may answer 401 and 403.
+func TestRequireDocumentsItsPermissions(t *testing.T) {
+	_, api := humatest.New(t)
+	r := authn.NewResolver(verifier{}, accounts{})
+	op := r.Require(api, huma.Operation{Description: "Lists things."}, "things:read")
+	if got := authn.RequiredPermissions(&op); len(got) != 1 || got[0] != "things:read" {
+		t.Fatalf("required = %v", got)
+	}
+	if !strings.HasSuffix(op.Description, "Requires the permission `things:read`.") || !strings.HasPrefix(op.Description, "Lists things.") {
+		t.Fatalf("description = %q", op.Description)
+	}
+	if len(op.Errors) != 2 {
+		t.Fatalf("errors = %v", op.Errors)
+	}
+	plain := r.Protect(api, huma.Operation{})
+	if got := authn.RequiredPermissions(&plain); len(got) != 0 || plain.Security[0][authn.SecurityScheme] == nil {
+		t.Fatalf("Protect: %v", plain.Security)
 	}
 }
 

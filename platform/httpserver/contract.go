@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/problem"
@@ -167,17 +169,33 @@ func finishOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 }
 
 // withAuthn adds the resolver's errors to a protected operation's: its
-// 401s, and the 403 of a superuser operation (the only 403 the resolver
-// adds).
+// 401s, and the 403 of an operation that requires permissions (naming
+// the first).
 func withAuthn(op *huma.Operation, declared []*fault.Error) []*fault.Error {
 	if len(op.Security) == 0 {
 		return declared
 	}
 	out := append(slices.Clone(declared), authn.ErrMissingToken, authn.ErrInvalidToken)
-	if slices.Contains(op.Errors, http.StatusForbidden) {
-		out = append(out, authn.ErrSuperuserRequired)
+	if perms := authn.RequiredPermissions(op); len(perms) > 0 {
+		out = append(out, authn.PermissionRequired(perms[0]))
 	}
 	return out
+}
+
+// checkPermissions fails when an operation requires a permission no
+// module declared: found at start, not by the first caller's 403.
+func checkPermissions(oapi *huma.OpenAPI, declared *authz.Catalogue) error {
+	for _, path := range sortedKeys(oapi.Paths) {
+		for _, op := range operations(oapi.Paths[path]) {
+			for _, name := range authn.RequiredPermissions(op) {
+				if !declared.Has(name) {
+					return fmt.Errorf("operation %s (%s %s) requires the permission %q, which no module declares: declare it with authz.Provide",
+						op.OperationID, op.Method, path, name)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // problemExamples are the examples of one error response: the domain

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/health"
@@ -55,6 +56,9 @@ type Params struct {
 	Edge config.Sessions `optional:"true"`
 	// OAuth is provided by the module that serves the OAuth2 endpoints.
 	OAuth OAuth `optional:"true"`
+	// Permissions are every module's (the platform provides them); an
+	// operation requiring one that is not there stops the start.
+	Permissions *authz.Catalogue `optional:"true"`
 }
 
 // Server is the HTTP server.
@@ -77,8 +81,9 @@ type Server struct {
 }
 
 // New builds the server and registers every module's routes. It does not
-// listen: the lifecycle's start does.
-func New(p Params) *Server {
+// listen: the lifecycle's start does. An operation requiring a permission
+// no module declared is an error.
+func New(p Params) (*Server, error) {
 	s := &Server{
 		cfg: p.Config, log: p.Log, health: p.Health, hsts: p.Edge.HSTS,
 		proxies: newProxies(p.Edge.TrustedProxies, p.Edge.ProxyHeader),
@@ -142,7 +147,7 @@ func New(p Params) *Server {
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
 
-	s.api = humafiber.New(s.app, APIConfig(p.OAuth))
+	s.api = humafiber.New(s.app, APIConfig(p.OAuth, p.Permissions))
 	oapi := s.api.OpenAPI()
 	oapi.OnAddOperation = append(oapi.OnAddOperation, s.limits.onAddOperation)
 	if p.Config.Docs {
@@ -151,13 +156,16 @@ func New(p Params) *Server {
 	for _, r := range p.Routes {
 		r.Register(s.api)
 	}
+	if err := checkPermissions(oapi, p.Permissions); err != nil {
+		return nil, err
+	}
 	finishDocument(oapi)
 	edge.MaxRequestBodySize = int(s.limits.max)
 	s.routes = newRouteTable(s.app.GetRoutes(true))
 	if p.Lifecycle != nil {
 		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}
-	return s
+	return s, nil
 }
 
 // headerReceived runs after fasthttp parsed the request headers and before
@@ -175,8 +183,11 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 }
 
 // APIConfig is the OpenAPI 3.1 configuration of the server (and so of the
-// `app openapi` document); oauth describes the token endpoint, if any.
-func APIConfig(oauth OAuth) huma.Config {
+// `app openapi` document); oauth describes the token endpoint, if any,
+// and the password flow lists perms as its scopes, with their
+// descriptions (the scopes each operation requires are on its security
+// requirement).
+func APIConfig(oauth OAuth, perms *authz.Catalogue) huma.Config {
 	cfg := huma.DefaultConfig(buildinfo.Title()+" API", APIVersion)
 	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
 	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
@@ -185,16 +196,29 @@ func APIConfig(oauth OAuth) huma.Config {
 	scheme := &huma.SecurityScheme{Type: "http", Scheme: "bearer", Description: "Send the access token as `Authorization: Bearer <token>`."}
 	if oauth.TokenURL != "" {
 		scheme = &huma.SecurityScheme{
-			Type:        "oauth2",
-			Description: "OAuth2 password grant (RFC 6749 §4.3); send the access token as `Authorization: Bearer <token>`.",
+			Type: "oauth2",
+			Description: "OAuth2 password grant (RFC 6749 §4.3); send the access token as `Authorization: Bearer <token>`. " +
+				"The scopes are the permissions operations require; an account holds them through its roles, " +
+				"checked at every request, so a token request names none.",
 			Flows: &huma.OAuthFlows{
-				Password: &huma.OAuthFlow{TokenURL: oauth.TokenURL, Scopes: map[string]string{}},
+				Password: &huma.OAuthFlow{TokenURL: oauth.TokenURL, Scopes: scopes(perms)},
 			},
 		}
 	}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{authn.SecurityScheme: scheme}
 	describe(&cfg)
 	return cfg
+}
+
+// scopes are the permissions as OAuth2 scopes. A token asks for none:
+// what an account holds comes from its roles at each request, so the
+// scopes only document what each operation needs.
+func scopes(perms *authz.Catalogue) map[string]string {
+	out := map[string]string{}
+	for _, p := range perms.All() {
+		out[p.Name] = p.Description
+	}
+	return out
 }
 
 // SchemaName names OpenAPI schemas after their package as well as their

@@ -108,10 +108,13 @@ func server(t *testing.T, tel config.Telemetry) (*httpserver.Server, *tracing.Tr
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zapcore.InfoLevel)
-	s := httpserver.New(httpserver.Params{
+	s, err := httpserver.New(httpserver.Params{
 		Config: config.HTTP{ShutdownTimeout: 1}, Log: zap.New(core), Tracer: tr,
 		Health: health.NewRegistry(health.RegistryParams{}), Routes: []httpserver.Routes{routes{}},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return s, tr, logs
 }
 

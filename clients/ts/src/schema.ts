@@ -194,6 +194,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List every permission the modules declare
+         * @description Sorted by name, all at once: the set is declared by the code, not stored.
+         *
+         *     Requires the permission `roles:read`.
+         */
+        get: operations["list-permissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List roles
+         * @description Oldest first, a page at a time (docs/api.md); the built-in `admin` role is among them.
+         *
+         *     Requires the permission `roles:read`.
+         */
+        get: operations["list-roles"];
+        put?: never;
+        /**
+         * Create a role
+         * @description Each permission must be declared (422 `unknown_permission` at its index) and held by you (403 `permission_not_held`).
+         *
+         *     Requires the permission `roles:write`.
+         */
+        post: operations["create-role"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/roles/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a role
+         * @description Requires the permission `roles:read`.
+         */
+        get: operations["get-role"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a role
+         * @description Its holders lose it. Built-in roles cannot be deleted (409 `builtin_role`).
+         *
+         *     Requires the permission `roles:write`.
+         */
+        delete: operations["delete-role"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a role
+         * @description Built-in roles keep their names (409 `builtin_role`).
+         *
+         *     Requires the permission `roles:write`.
+         */
+        patch: operations["rename-role"];
+        trace?: never;
+    };
+    "/api/roles/{id}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the permissions a role grants
+         * @description The whole new set. Every permission added or removed must be one you hold (403 `permission_not_held`); built-in roles cannot be changed (409 `builtin_role`). The role's holders have the new set from their next request.
+         *
+         *     Requires the permission `roles:write`.
+         */
+        put: operations["set-role-permissions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users": {
         parameters: {
             query?: never;
@@ -202,12 +306,19 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List users (superuser)
+         * List users
          * @description Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header); `total=true` adds the number of users.
+         *
+         *     Requires the permission `users:read`.
          */
         get: operations["list-users"];
         put?: never;
-        /** Create a user (superuser) */
+        /**
+         * Create a user
+         * @description `is_superuser` gives the account the admin role: only an admin may (403 `permission_not_held`).
+         *
+         *     Requires the permission `users:write`.
+         */
         post: operations["create-user"];
         delete?: never;
         options?: never;
@@ -222,7 +333,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user */
+        /**
+         * The signed-in user
+         * @description With `permissions`: everything the account's roles grant now.
+         */
         get: operations["get-me"];
         put?: never;
         post?: never;
@@ -260,22 +374,57 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a user (superuser) */
+        /**
+         * Get a user
+         * @description Requires the permission `users:read`.
+         */
         get: operations["get-user"];
         put?: never;
         post?: never;
         /**
-         * Delete a user (superuser)
-         * @description The last active superuser cannot be deleted (409 `last_superuser`).
+         * Delete a user
+         * @description You must hold every permission the account holds (403 `permission_not_held`). The last active admin cannot be deleted (409 `last_superuser`).
+         *
+         *     Requires the permission `users:write`.
          */
         delete: operations["delete-user"];
         options?: never;
         head?: never;
         /**
-         * Update a user (superuser)
-         * @description A changed email or password is told to the account holder. On your own id, `email` and `password` are refused (403 `self_service_required`): change them at /api/users/me, with your current password. Demoting or deactivating the last active superuser is refused (409 `last_superuser`).
+         * Update a user
+         * @description A changed email or password is told to the account holder. On your own id, `email` and `password` are refused (403 `self_service_required`): change them at /api/users/me, with your current password. You must hold every permission the account holds, and `is_superuser` (the admin role) is an admin's to give or take (403 `permission_not_held`). Demoting or deactivating the last active admin is refused (409 `last_superuser`).
+         *
+         *     Requires the permission `users:write`.
          */
         patch: operations["update-user"];
+        trace?: never;
+    };
+    "/api/users/{id}/roles/{role_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Give a user a role
+         * @description Idempotent. Not your own roles (403 `cannot_change_own_roles`), and only a role whose every permission you hold (403 `permission_not_held`; the admin role: be an admin).
+         *
+         *     Requires the permission `roles:assign`.
+         */
+        put: operations["assign-role"];
+        post?: never;
+        /**
+         * Take a role from a user
+         * @description Idempotent, on the same terms as giving it. The admin role is never taken from the last active admin (409 `last_superuser`).
+         *
+         *     Requires the permission `roles:assign`.
+         */
+        delete: operations["unassign-role"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -636,6 +785,12 @@ export interface components {
          *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
          *       "is_active": true,
          *       "is_superuser": false,
+         *       "roles": [
+         *         {
+         *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *           "name": "support"
+         *         }
+         *       ],
          *       "updated_at": "2026-03-14T09:26:53Z"
          *     }
          */
@@ -661,8 +816,13 @@ export interface components {
             id: string;
             /** @example true */
             is_active: boolean;
-            /** @example false */
+            /**
+             * @description Whether the account holds the built-in admin role (every permission).
+             * @example false
+             */
             is_superuser: boolean;
+            /** @description The account's roles, by name. */
+            roles: components["schemas"]["UserRoleRef"][];
             /**
              * Format: date-time
              * @example 2026-03-14T09:26:53Z
@@ -703,10 +863,97 @@ export interface components {
              * @example true
              */
             is_active?: boolean;
-            /** @example false */
+            /**
+             * @description Give the account the admin role (only an admin may).
+             * @example false
+             */
             is_superuser?: boolean;
             /** @example correct horse battery staple */
             password: string;
+        };
+        /**
+         * @example {
+         *       "name": "support",
+         *       "permissions": [
+         *         "users:read"
+         *       ]
+         *     }
+         */
+        UserCreateRole: {
+            /**
+             * @description Unique; at most 64 characters.
+             * @example support
+             */
+            name: string;
+            /**
+             * @description Declared permissions, each one you hold.
+             * @example [
+             *       "users:read"
+             *     ]
+             */
+            permissions?: string[];
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-03-14T09:26:53Z",
+         *       "email": "ada@example.com",
+         *       "full_name": "Ada Lovelace",
+         *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *       "is_active": true,
+         *       "is_superuser": false,
+         *       "permissions": [
+         *         "users:read"
+         *       ],
+         *       "roles": [
+         *         {
+         *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *           "name": "support"
+         *         }
+         *       ],
+         *       "updated_at": "2026-03-14T09:26:53Z"
+         *     }
+         */
+        UserMe: {
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            created_at: string;
+            /**
+             * Format: email
+             * @description Email address, stored lower-cased.
+             * @example ada@example.com
+             */
+            email: string;
+            /** @example Ada Lovelace */
+            full_name: string;
+            /**
+             * Format: uuid
+             * @description User id.
+             * @example 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+             */
+            id: string;
+            /** @example true */
+            is_active: boolean;
+            /**
+             * @description Whether the account holds the built-in admin role (every permission).
+             * @example false
+             */
+            is_superuser: boolean;
+            /**
+             * @description Every permission the account's roles grant, sorted (an admin: every declared permission).
+             * @example [
+             *       "users:read"
+             *     ]
+             */
+            permissions: string[];
+            /** @description The account's roles, by name. */
+            roles: components["schemas"]["UserRoleRef"][];
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            updated_at: string;
         };
         /**
          * @example {
@@ -718,6 +965,12 @@ export interface components {
          *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
          *           "is_active": true,
          *           "is_superuser": false,
+         *           "roles": [
+         *             {
+         *               "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *               "name": "support"
+         *             }
+         *           ],
          *           "updated_at": "2026-03-14T09:26:53Z"
          *         }
          *       ],
@@ -739,6 +992,31 @@ export interface components {
              * @example 42
              */
             total?: number;
+        };
+        /**
+         * @example {
+         *       "description": "List and read every account",
+         *       "name": "users:read"
+         *     }
+         */
+        UserPermission: {
+            /** @example List and read every account */
+            description: string;
+            /** @example users:read */
+            name: string;
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "description": "List and read every account",
+         *           "name": "users:read"
+         *         }
+         *       ]
+         *     }
+         */
+        UserPermissions: {
+            items: components["schemas"]["UserPermission"][];
         };
         /**
          * @example {
@@ -764,6 +1042,131 @@ export interface components {
         };
         /**
          * @example {
+         *       "name": "helpdesk"
+         *     }
+         */
+        UserRenameRole: {
+            /** @example helpdesk */
+            name: string;
+        };
+        /**
+         * @example {
+         *       "all_permissions": false,
+         *       "builtin": false,
+         *       "created_at": "2026-03-14T09:26:53Z",
+         *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *       "name": "support",
+         *       "permissions": [
+         *         "users:read"
+         *       ],
+         *       "updated_at": "2026-03-14T09:26:53Z"
+         *     }
+         */
+        UserRole: {
+            /**
+             * @description The role grants every permission, declared now or later (the built-in admin role).
+             * @example false
+             */
+            all_permissions: boolean;
+            /**
+             * @description Built-in roles cannot be renamed, changed or deleted.
+             * @example false
+             */
+            builtin: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description Role id.
+             * @example 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+             */
+            id: string;
+            /** @example support */
+            name: string;
+            /**
+             * @description The permissions the role grants, sorted (empty when all_permissions).
+             * @example [
+             *       "users:read"
+             *     ]
+             */
+            permissions: string[];
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            updated_at: string;
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "all_permissions": false,
+         *           "builtin": false,
+         *           "created_at": "2026-03-14T09:26:53Z",
+         *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *           "name": "support",
+         *           "permissions": [
+         *             "users:read"
+         *           ],
+         *           "updated_at": "2026-03-14T09:26:53Z"
+         *         }
+         *       ],
+         *       "next": "AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU",
+         *       "total": 42
+         *     }
+         */
+        UserRolePage: {
+            /** @description This page's items, oldest first; [] when there are none. */
+            items: components["schemas"]["UserRole"][];
+            /**
+             * @description Pass as `cursor` for the next page; absent on the last page.
+             * @example AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU
+             */
+            next?: string;
+            /**
+             * Format: int64
+             * @description Every matching item, in all pages; only when asked with total=true.
+             * @example 42
+             */
+            total?: number;
+        };
+        /**
+         * @example {
+         *       "permissions": [
+         *         "users:read"
+         *       ]
+         *     }
+         */
+        UserRolePermissions: {
+            /**
+             * @description Declared permissions; every one added or removed must be one you hold.
+             * @example [
+             *       "users:read"
+             *     ]
+             */
+            permissions: string[];
+        };
+        /**
+         * @example {
+         *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *       "name": "support"
+         *     }
+         */
+        UserRoleRef: {
+            /**
+             * Format: uuid
+             * @description Role id.
+             * @example 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+             */
+            id: string;
+            /** @example support */
+            name: string;
+        };
+        /**
+         * @example {
          *       "email": "grace.hopper@example.com",
          *       "full_name": "Grace Brewster Hopper",
          *       "is_active": false,
@@ -781,7 +1184,10 @@ export interface components {
             full_name?: string;
             /** @example false */
             is_active?: boolean;
-            /** @example false */
+            /**
+             * @description Give or take the admin role (only an admin may).
+             * @example false
+             */
             is_superuser?: boolean;
             /** @example a new long passphrase */
             password?: string;
@@ -1557,6 +1963,685 @@ export interface operations {
             };
         };
     };
+    "list-permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPermissions"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-roles": {
+        parameters: {
+            query?: {
+                /** @description Page size: 1 to 100 items. */
+                limit?: number;
+                /** @description Where the page starts: the `next` of the previous page, unchanged. Omit it for the first page. */
+                cursor?: string;
+                /** @description Also count every matching item (`total` in the answer); costs a count, so ask once rather than on every page. */
+                total?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRolePage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreateRole"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRole"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Role id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRole"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Role id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "rename-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Role id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserRenameRole"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRole"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "set-role-permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Role id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserRolePermissions"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRole"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "list-users": {
         parameters: {
             query?: {
@@ -1763,7 +2848,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["UserMe"];
                 };
             };
             /** @description Bad Request */
@@ -2255,6 +3340,195 @@ export interface operations {
             };
             /** @description Unsupported Media Type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "assign-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id. */
+                id: string;
+                /** @description Role id. */
+                role_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "unassign-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id. */
+                id: string;
+                /** @description Role id. */
+                role_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

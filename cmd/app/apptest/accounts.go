@@ -14,6 +14,9 @@ import (
 	"github.com/acme/monolith/platform/testkit"
 )
 
+// rolesPath is the users module's roles collection.
+const rolesPath = "/api/roles"
+
 // User is a signed-in account created by the kit.
 type User struct {
 	ID       uuid.UUID `json:"id"`
@@ -70,4 +73,27 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// NewUserWith creates an active account holding exactly perms (through a
+// new role the bootstrapped admin creates and gives it) and signs it in:
+// a module's tests sign in callers of its operations that require
+// permissions.
+func (a *App) NewUserWith(perms ...string) User {
+	a.t.Helper()
+	u := a.NewUser(false)
+	var role struct {
+		ID uuid.UUID `json:"id"`
+	}
+	res := a.Do(http.MethodPost, rolesPath, map[string]any{"name": "role-" + randomHex(a.t, 5), "permissions": perms},
+		testkit.Bearer(a.SuperuserToken()))
+	if res.Status != http.StatusCreated {
+		a.t.Fatalf("create role: %d %s", res.Status, res.Body)
+	}
+	res.JSON(a.t, &role)
+	res = a.Do(http.MethodPut, userapi.Path+"/"+u.ID.String()+"/roles/"+role.ID.String(), nil, testkit.Bearer(a.SuperuserToken()))
+	if res.Status != http.StatusOK {
+		a.t.Fatalf("assign role: %d %s", res.Status, res.Body)
+	}
+	return u
 }

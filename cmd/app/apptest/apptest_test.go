@@ -10,8 +10,8 @@ import (
 	"github.com/acme/monolith/platform/testkit"
 )
 
-// TestClientHelpers: signed-in clients for a normal user, the superuser
-// and nobody, on the account modules only (WithOnly with no extra module).
+// TestClientHelpers: signed-in clients for a normal user, a holder of
+// given permissions, the superuser and nobody, on the account modules only (WithOnly with no extra module).
 func TestClientHelpers(t *testing.T) {
 	app := apptest.Start(t, testkit.NewDB(t, dialect.SQLite), apptest.WithOnly())
 	u := app.NewUser(false)
@@ -23,6 +23,10 @@ func TestClientHelpers(t *testing.T) {
 	}
 	app.Do(http.MethodGet, "/api/users/me", nil).Expect(http.StatusUnauthorized)
 	app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(u.Token)).Expect(http.StatusForbidden)
+	// A holder of exactly the permissions named.
+	reader := app.NewUserWith("users:read")
+	app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(reader.Token)).Expect(http.StatusOK)
+	app.Do(http.MethodPost, "/api/users", map[string]string{"email": "x@example.test", "password": "x passphrase"}, testkit.Bearer(reader.Token)).Expect(http.StatusForbidden)
 
 	var created apptest.User
 	app.Do(http.MethodPost, "/api/users", map[string]string{"email": "fixture@example.test", "password": "fixture passphrase"}, testkit.Bearer(app.SuperuserToken())).

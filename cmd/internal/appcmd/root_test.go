@@ -10,7 +10,9 @@ import (
 
 	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/cmd/internal/clitest"
+	"github.com/acme/monolith/ent/role"
 	"github.com/acme/monolith/ent/user"
+	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
@@ -69,7 +71,7 @@ func TestCreateSuperuser(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			n, err := db.Ent.User.Query().Where(user.IsSuperuser(true), user.IsActive(true)).Count(context.Background())
+			n, err := db.Ent.User.Query().Where(user.HasRolesWith(role.ID(usersvc.AdminRoleID)), user.IsActive(true)).Count(context.Background())
 			if err != nil || n != 2 {
 				t.Fatalf("superusers in database = %d (%v)", n, err)
 			}

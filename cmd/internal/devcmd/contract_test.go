@@ -175,6 +175,12 @@ func TestOpenAPIContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := func(v any) map[string]any { r, _ := v.(map[string]any); return r }
+	// Every scope an operation requires is a permission the password flow
+	// lists with its description.
+	scopes := m(m(m(m(m(m(doc["components"])["securitySchemes"])["oauth2"])["flows"])["password"])["scopes"])
+	if len(scopes) == 0 {
+		t.Error("the oauth2 password flow lists no scopes (the declared permissions)")
+	}
 	ids := map[string]bool{}
 	for path, item := range m(doc["paths"]) {
 		for method, o := range m(item) {
@@ -189,7 +195,19 @@ func TestOpenAPIContract(t *testing.T) {
 				t.Errorf("%s: no tag", name)
 			}
 			if _, ok := op["security"]; !ok {
-				t.Errorf("%s: declares no security: protect it (authn.Resolver.Protect) or mark it public (authn.Public)", name)
+				t.Errorf("%s: declares no security: protect it (authn.Resolver.Protect or Require) or mark it public (authn.Public)", name)
+			}
+			security, _ := op["security"].([]any)
+			for _, req := range security {
+				required, _ := m(req)["oauth2"].([]any)
+				for _, p := range required {
+					if d, _ := scopes[p.(string)].(string); d == "" {
+						t.Errorf("%s: requires %v, which the oauth2 flow does not list with a description", name, p)
+					}
+					if desc, _ := op["description"].(string); !strings.Contains(desc, "`"+p.(string)+"`") {
+						t.Errorf("%s: its description does not name the permission %v it requires", name, p)
+					}
+				}
 			}
 			params, _ := op["parameters"].([]any)
 			for _, p := range params {

@@ -105,7 +105,18 @@ func TestMigrateLintAgainstBase(t *testing.T) {
 		t.Fatalf("main against itself: %v\n%s", err, out)
 	}
 
-	// A branch adds a file older than main's newest (20261201232905).
+	// A branch adds a file older than main's newest (whichever it is: the
+	// copy is of the repository's own directory).
+	entries, err := os.ReadDir(filepath.Join(root, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest string
+	for _, e := range entries {
+		if v, _, ok := strings.Cut(e.Name(), "_"); ok && strings.HasSuffix(e.Name(), ".sql") && v > newest {
+			newest = v
+		}
+	}
 	const late = "20261130000000"
 	for _, sub := range []string{"postgres", "sqlite"} {
 		if err := os.WriteFile(filepath.Join(root, sub, late+"_add_tickets.sql"), []byte("CREATE TABLE tickets (id integer PRIMARY KEY);\n"), 0o600); err != nil {
@@ -116,7 +127,7 @@ func TestMigrateLintAgainstBase(t *testing.T) {
 	if !errors.Is(err, migrator.ErrOutOfOrder) {
 		t.Fatalf("a late file passed the lint against main: %v\n%s", err, out)
 	}
-	for _, want := range []string{"postgres: " + late + "_add_tickets.sql is older than version 20261201232905, the newest on main", "sqlite: ", "`app-dev migrate rebase " + late + "`"} {
+	for _, want := range []string{"postgres: " + late + "_add_tickets.sql is older than version " + newest + ", the newest on main", "sqlite: ", "`app-dev migrate rebase " + late + "`"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("lint error lacks %q: %v", want, err)
 		}

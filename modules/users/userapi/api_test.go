@@ -140,10 +140,10 @@ func TestSuperuserAdministration(t *testing.T) {
 			t.Fatalf("limit=0 problem = %+v", p)
 		}
 
-		// list-403: signed in, not a superuser.
+		// list-403: signed in, without users:read.
 		res = app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(bobToken))
-		if p := expectProblem(t, res, http.StatusForbidden); p.Code != "superuser_required" {
-			t.Fatalf("403 code = %q", p.Code)
+		if p := expectProblem(t, res, http.StatusForbidden); p.Code != "permission_required" || !strings.Contains(p.Detail, "users:read") {
+			t.Fatalf("403 = %+v", p)
 		}
 
 		// update-200, including the flags.

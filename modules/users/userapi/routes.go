@@ -60,6 +60,7 @@ func (r *Routes) Register(api huma.API) {
 	huma.Register(api, r.auth.Protect(api, huma.Operation{
 		OperationID: "get-me", Method: http.MethodGet, Path: Path + "/me",
 		Summary: "The signed-in user", Tags: []string{tag},
+		Description: "With `permissions`: everything the account's roles grant now.",
 	}), r.me)
 	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "update-me", Method: http.MethodPatch, Path: Path + "/me",
@@ -74,33 +75,38 @@ func (r *Routes) Register(api huma.API) {
 	}, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
 		password.ErrCommon.On("new_password"), password.ErrBusy)), r.changePassword)
 
-	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
+	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "list-users", Method: http.MethodGet, Path: Path,
-		Summary: "List users (superuser)", Tags: []string{tag},
+		Summary: "List users", Tags: []string{tag},
 		Description: "Oldest first, a page at a time: pass `next` as `cursor` for the following page " +
 			"(also in the `Link` header); `total=true` adds the number of users.",
-	}, paging.ErrInvalidCursor)), r.list)
-	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
+	}, paging.ErrInvalidCursor), usersvc.PermUsersRead), r.list)
+	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "create-user", Method: http.MethodPost, Path: Path,
-		Summary: "Create a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusCreated,
-	}, usersvc.ErrEmailTaken, password.ErrCommon.On("password"), password.ErrBusy)), r.create)
-	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
+		Summary: "Create a user", Tags: []string{tag}, DefaultStatus: http.StatusCreated,
+		Description: "`is_superuser` gives the account the admin role: only an admin may (403 `permission_not_held`).",
+	}, usersvc.ErrEmailTaken, usersvc.ErrPermissionNotHeld, password.ErrCommon.On("password"), password.ErrBusy), usersvc.PermUsersWrite), r.create)
+	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "get-user", Method: http.MethodGet, Path: Path + "/{id}",
-		Summary: "Get a user (superuser)", Tags: []string{tag},
-	}, usersvc.ErrNotFound)), r.get)
-	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
+		Summary: "Get a user", Tags: []string{tag},
+	}, usersvc.ErrNotFound), usersvc.PermUsersRead), r.get)
+	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "update-user", Method: http.MethodPatch, Path: Path + "/{id}",
-		Summary: "Update a user (superuser)", Tags: []string{tag},
+		Summary: "Update a user", Tags: []string{tag},
 		Description: "A changed email or password is told to the account holder. On your own id, `email` and " +
 			"`password` are refused (403 `self_service_required`): change them at /api/users/me, with your current password. " +
-			"Demoting or deactivating the last active superuser is refused (409 `last_superuser`).",
-	}, usersvc.ErrNotFound, usersvc.ErrSelfService, usersvc.ErrDemoteSelf, usersvc.ErrEmailTaken,
-		usersvc.ErrLastSuperuser, password.ErrBusy)), r.update)
-	huma.Register(api, r.auth.ProtectSuperuser(api, httpserver.WithErrors(huma.Operation{
+			"You must hold every permission the account holds, and `is_superuser` (the admin role) is an admin's to give or take " +
+			"(403 `permission_not_held`). Demoting or deactivating the last active admin is refused (409 `last_superuser`).",
+	}, usersvc.ErrNotFound, usersvc.ErrSelfService, usersvc.ErrDemoteSelf, usersvc.ErrPermissionNotHeld, usersvc.ErrEmailTaken,
+		usersvc.ErrLastSuperuser, password.ErrBusy), usersvc.PermUsersWrite), r.update)
+	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "delete-user", Method: http.MethodDelete, Path: Path + "/{id}",
-		Summary: "Delete a user (superuser)", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
-		Description: "The last active superuser cannot be deleted (409 `last_superuser`).",
-	}, usersvc.ErrNotFound, usersvc.ErrDeleteSelf, usersvc.ErrLastSuperuser)), r.delete)
+		Summary: "Delete a user", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
+		Description: "You must hold every permission the account holds (403 `permission_not_held`). " +
+			"The last active admin cannot be deleted (409 `last_superuser`).",
+	}, usersvc.ErrNotFound, usersvc.ErrDeleteSelf, usersvc.ErrPermissionNotHeld, usersvc.ErrLastSuperuser), usersvc.PermUsersWrite), r.delete)
+
+	r.registerRoles(api)
 }
 
 func (r *Routes) register(ctx context.Context, in *struct{ Body userschema.Register }) (*userOut, error) {
@@ -111,12 +117,26 @@ func (r *Routes) register(ctx context.Context, in *struct{ Body userschema.Regis
 	return &userOut{Body: toDTO(u)}, nil
 }
 
-func (r *Routes) me(ctx context.Context, _ *struct{}) (*userOut, error) {
+type meOut struct {
+	Body userschema.Me
+}
+
+func (r *Routes) me(ctx context.Context, _ *struct{}) (*meOut, error) {
 	p, err := authn.CurrentUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &userOut{Body: toDTO(r.svc.Me(p))}, nil
+	u := r.svc.Me(p)
+	return &meOut{Body: userschema.Me{User: toDTO(u), Permissions: r.svc.EffectivePermissions(u.Permissions)}}, nil
+}
+
+// caller is the signed-in administrator making a change.
+func caller(ctx context.Context) (usersvc.Caller, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return usersvc.Caller{}, err
+	}
+	return usersvc.Caller{ID: p.UserID, Permissions: p.Permissions}, nil
 }
 
 func (r *Routes) updateMe(ctx context.Context, in *struct{ Body userschema.UpdateMe }) (*userOut, error) {
@@ -157,13 +177,17 @@ func (r *Routes) list(ctx context.Context, in *struct{ paging.Params }) (*paging
 }
 
 func (r *Routes) create(ctx context.Context, in *struct{ Body userschema.Create }) (*userOut, error) {
+	by, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
 	active := true
 	if in.Body.IsActive != nil {
 		active = *in.Body.IsActive
 	}
-	u, err := r.svc.Create(ctx, usersvc.NewUser{
+	u, err := r.svc.Create(ctx, by, usersvc.NewUser{
 		Email: in.Body.Email, Password: in.Body.Password, FullName: in.Body.FullName,
-		IsActive: active, IsSuperuser: in.Body.IsSuperuser,
+		IsActive: active, Admin: in.Body.IsSuperuser,
 	})
 	if err != nil {
 		return nil, err
@@ -185,13 +209,13 @@ type updateIn struct {
 }
 
 func (r *Routes) update(ctx context.Context, in *updateIn) (*userOut, error) {
-	p, err := authn.CurrentUser(ctx)
+	by, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	b := in.Body
-	u, err := r.svc.Update(ctx, p.UserID, in.ID, usersvc.Patch{
-		Email: b.Email, FullName: b.FullName, Password: b.Password, IsActive: b.IsActive, IsSuperuser: b.IsSuperuser,
+	u, err := r.svc.Update(ctx, by, in.ID, usersvc.Patch{
+		Email: b.Email, FullName: b.FullName, Password: b.Password, IsActive: b.IsActive, Admin: b.IsSuperuser,
 	})
 	if err != nil {
 		return nil, err
@@ -200,16 +224,20 @@ func (r *Routes) update(ctx context.Context, in *updateIn) (*userOut, error) {
 }
 
 func (r *Routes) delete(ctx context.Context, in *idPath) (*struct{}, error) {
-	p, err := authn.CurrentUser(ctx)
+	by, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return nil, r.svc.Delete(ctx, p.UserID, in.ID)
+	return nil, r.svc.Delete(ctx, by, in.ID)
 }
 
 func toDTO(u usersvc.User) userschema.User {
+	roles := make([]userschema.RoleRef, len(u.Roles))
+	for i, ro := range u.Roles {
+		roles[i] = userschema.RoleRef{ID: ro.ID, Name: ro.Name}
+	}
 	return userschema.User{
 		ID: u.ID, Email: u.Email, FullName: u.FullName, IsActive: u.IsActive,
-		IsSuperuser: u.IsSuperuser, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		IsSuperuser: u.IsAdmin(), Roles: roles, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }

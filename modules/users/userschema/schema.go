@@ -19,9 +19,62 @@ type User struct {
 	Email       string    `json:"email" format:"email" doc:"Email address, stored lower-cased." example:"ada@example.com"`
 	FullName    string    `json:"full_name" example:"Ada Lovelace"`
 	IsActive    bool      `json:"is_active" example:"true"`
-	IsSuperuser bool      `json:"is_superuser" example:"false"`
+	IsSuperuser bool      `json:"is_superuser" doc:"Whether the account holds the built-in admin role (every permission)." example:"false"`
+	Roles       []RoleRef `json:"roles" nullable:"false" doc:"The account's roles, by name."`
 	CreatedAt   time.Time `json:"created_at" example:"2026-03-14T09:26:53Z"`
 	UpdatedAt   time.Time `json:"updated_at" example:"2026-03-14T09:26:53Z"`
+}
+
+// Me is the signed-in user's own account, with what it may do.
+type Me struct {
+	User
+	Permissions []string `json:"permissions" nullable:"false" doc:"Every permission the account's roles grant, sorted (an admin: every declared permission)." example:"users:read"`
+}
+
+// RoleRef names a role an account holds.
+type RoleRef struct {
+	ID   uuid.UUID `json:"id" doc:"Role id."`
+	Name string    `json:"name" example:"support"`
+}
+
+// Role is a named set of permissions.
+type Role struct {
+	ID             uuid.UUID `json:"id" doc:"Role id."`
+	Name           string    `json:"name" example:"support"`
+	Permissions    []string  `json:"permissions" nullable:"false" doc:"The permissions the role grants, sorted (empty when all_permissions)." example:"users:read"`
+	AllPermissions bool      `json:"all_permissions" doc:"The role grants every permission, declared now or later (the built-in admin role)." example:"false"`
+	Builtin        bool      `json:"builtin" doc:"Built-in roles cannot be renamed, changed or deleted." example:"false"`
+	CreatedAt      time.Time `json:"created_at" example:"2026-03-14T09:26:53Z"`
+	UpdatedAt      time.Time `json:"updated_at" example:"2026-03-14T09:26:53Z"`
+}
+
+// Permission is one permission a module declared.
+type Permission struct {
+	Name        string `json:"name" example:"users:read"`
+	Description string `json:"description" example:"List and read every account"`
+}
+
+// Permissions is every declared permission, sorted by name: one page, as
+// the set is declared by the code, not stored.
+type Permissions struct {
+	Items []Permission `json:"items" nullable:"false"`
+}
+
+// CreateRole is the body of POST /api/roles.
+type CreateRole struct {
+	Name        string   `json:"name" minLength:"1" maxLength:"64" doc:"Unique; at most 64 characters." example:"support"`
+	Permissions []string `json:"permissions,omitempty" maxItems:"256" nullable:"false" doc:"Declared permissions, each one you hold." example:"users:read"`
+}
+
+// RenameRole is the body of PATCH /api/roles/{id}.
+type RenameRole struct {
+	Name string `json:"name" minLength:"1" maxLength:"64" example:"helpdesk"`
+}
+
+// RolePermissions is the body of PUT /api/roles/{id}/permissions: the
+// whole new set.
+type RolePermissions struct {
+	Permissions []string `json:"permissions" maxItems:"256" nullable:"false" doc:"Declared permissions; every one added or removed must be one you hold." example:"users:read"`
 }
 
 // Register is the body of POST /api/auth/register.
@@ -37,7 +90,7 @@ type Create struct {
 	Password    string `json:"password" minLength:"8" maxLength:"128" example:"correct horse battery staple"`
 	FullName    string `json:"full_name,omitempty" maxLength:"255" example:"Grace Hopper"`
 	IsActive    *bool  `json:"is_active,omitempty" doc:"Default true." example:"true"`
-	IsSuperuser bool   `json:"is_superuser,omitempty" example:"false"`
+	IsSuperuser bool   `json:"is_superuser,omitempty" doc:"Give the account the admin role (only an admin may)." example:"false"`
 }
 
 // UpdateMe is the body of PATCH /api/users/me: absent fields are unchanged.
@@ -57,7 +110,7 @@ type Update struct {
 	FullName    *string `json:"full_name,omitempty" maxLength:"255" example:"Grace Brewster Hopper"`
 	Password    *string `json:"password,omitempty" minLength:"8" maxLength:"128" example:"a new long passphrase"`
 	IsActive    *bool   `json:"is_active,omitempty" example:"false"`
-	IsSuperuser *bool   `json:"is_superuser,omitempty" example:"false"`
+	IsSuperuser *bool   `json:"is_superuser,omitempty" doc:"Give or take the admin role (only an admin may)." example:"false"`
 }
 
 // ChangePassword is the body of POST /api/users/me/password.

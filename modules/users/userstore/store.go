@@ -5,15 +5,23 @@ package userstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/ent"
+	"github.com/acme/monolith/ent/predicate"
+	"github.com/acme/monolith/ent/role"
 	"github.com/acme/monolith/ent/user"
 	"github.com/acme/monolith/modules/users/usersvc"
+	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/paging/keyset"
@@ -29,38 +37,96 @@ var _ usersvc.Storer = (*Store)(nil)
 // New returns the store.
 func New(db *ent.Client) *Store { return &Store{db: db} }
 
-// Create inserts a user.
-func (s *Store) Create(ctx context.Context, u usersvc.User) (usersvc.User, error) {
-	row, err := s.db.User.Create().
+// Create inserts a user, with the admin role when asked.
+func (s *Store) Create(ctx context.Context, u usersvc.NewAccount) (usersvc.User, error) {
+	c := s.db.User.Create().
 		SetID(u.ID).
 		SetEmail(u.Email).
 		SetFullName(u.FullName).
 		SetPasswordHash(u.PasswordHash).
 		SetIsActive(u.IsActive).
-		SetIsSuperuser(u.IsSuperuser).
-		Save(ctx)
-	if err != nil {
+		SetIsSuperuser(u.Admin)
+	if u.Admin {
+		c.AddRoleIDs(usersvc.AdminRoleID)
+	}
+	if _, err := c.Save(ctx); err != nil {
 		return usersvc.User{}, translate(err)
 	}
-	return toDomain(row), nil
+	return s.ByID(ctx, u.ID)
 }
 
-// ByID finds a user by id.
+// ByID finds a user by id, with its roles: the resolver's one lookup per
+// request (two statements: the row, then its roles).
 func (s *Store) ByID(ctx context.Context, id uuid.UUID) (usersvc.User, error) {
-	row, err := s.db.User.Get(ctx, id)
+	return byID(ctx, s.db, id)
+}
+
+// accountRow is one row of byID's join: the user's columns and one of
+// its roles' (none: NULL).
+type accountRow struct {
+	ID           uuid.UUID      `sql:"id"`
+	Email        string         `sql:"email"`
+	FullName     string         `sql:"full_name"`
+	PasswordHash string         `sql:"password_hash"`
+	IsActive     bool           `sql:"is_active"`
+	CreatedAt    time.Time      `sql:"created_at"`
+	UpdatedAt    time.Time      `sql:"updated_at"`
+	RoleID       uuid.NullUUID  `sql:"role_id"`
+	RoleName     sql.NullString `sql:"role_name"`
+	RolePerms    sql.NullString `sql:"role_permissions"`
+	RoleAll      sql.NullBool   `sql:"role_all"`
+}
+
+// byID loads a user and its roles in one statement (users LEFT JOIN
+// user_roles LEFT JOIN roles): the resolver runs it on every request, so
+// a role change shows on the next one and costs no second round trip.
+func byID(ctx context.Context, db *ent.Client, id uuid.UUID) (usersvc.User, error) {
+	return one(ctx, db, user.ID(id))
+}
+
+// one is the user matching which, with its roles, in one statement.
+func one(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.User, error) {
+	var rows []accountRow
+	err := db.User.Query().Where(which).Modify(func(s *sql.Selector) {
+		ur, r := sql.Table(user.RolesTable), sql.Table(role.Table)
+		s.Select(s.C(user.FieldID), s.C(user.FieldEmail), s.C(user.FieldFullName), s.C(user.FieldPasswordHash),
+			s.C(user.FieldIsActive), s.C(user.FieldCreatedAt), s.C(user.FieldUpdatedAt))
+		s.LeftJoin(ur).On(s.C(user.FieldID), ur.C(user.RolesPrimaryKey[0])).
+			LeftJoin(r).On(ur.C(user.RolesPrimaryKey[1]), r.C(role.FieldID)).
+			AppendSelect(
+				sql.As(r.C(role.FieldID), "role_id"), sql.As(r.C(role.FieldName), "role_name"),
+				sql.As(r.C(role.FieldPermissions), "role_permissions"), sql.As(r.C(role.FieldAllPermissions), "role_all"),
+			)
+	}).Scan(ctx, &rows)
 	if err != nil {
 		return usersvc.User{}, translate(err)
 	}
-	return toDomain(row), nil
+	if len(rows) == 0 {
+		return usersvc.User{}, usersvc.ErrNotFound
+	}
+	first := rows[0]
+	u := &ent.User{
+		ID: first.ID, Email: first.Email, FullName: first.FullName, PasswordHash: first.PasswordHash,
+		IsActive: first.IsActive, CreatedAt: first.CreatedAt, UpdatedAt: first.UpdatedAt,
+	}
+	for _, row := range rows {
+		if !row.RoleID.Valid {
+			continue
+		}
+		ro := &ent.Role{ID: row.RoleID.UUID, Name: row.RoleName.String, AllPermissions: row.RoleAll.Bool}
+		if row.RolePerms.Valid {
+			if err := json.Unmarshal([]byte(row.RolePerms.String), &ro.Permissions); err != nil {
+				return usersvc.User{}, fmt.Errorf("users store: role %s permissions: %w", ro.ID, err)
+			}
+		}
+		u.Edges.Roles = append(u.Edges.Roles, ro)
+	}
+	return toDomain(u), nil
 }
 
 // ByEmail finds a user by normalised email.
 func (s *Store) ByEmail(ctx context.Context, email string) (usersvc.User, error) {
-	row, err := s.db.User.Query().Where(user.Email(email)).Only(ctx)
-	if err != nil {
-		return usersvc.User{}, translate(err)
-	}
-	return toDomain(row), nil
+	return one(ctx, s.db, user.Email(email))
 }
 
 // List returns a page in the list order (creation time, then id), and
@@ -70,6 +136,7 @@ func (s *Store) List(ctx context.Context, r paging.Request) (paging.Result[users
 		Where(keyset.After(r.After)).
 		Order(keyset.Order).
 		Limit(r.Limit + 1).
+		WithRoles().
 		All(ctx)
 	if err != nil {
 		return paging.Result[usersvc.User]{}, fmt.Errorf("list users: %w", err)
@@ -92,44 +159,55 @@ func (s *Store) List(ctx context.Context, r paging.Request) (paging.Result[users
 }
 
 // Update applies the non-nil fields of c. A change that could remove an
-// active superuser runs in a transaction that first makes sure another one
-// remains (keepSuperuser).
+// active admin runs in a transaction that first makes sure another one
+// remains (keepAdmin).
 func (s *Store) Update(ctx context.Context, id uuid.UUID, c usersvc.Change) (usersvc.User, error) {
-	update := func(db *ent.Client) (*ent.User, error) {
-		return db.User.UpdateOneID(id).
+	update := func(db *ent.Client) error {
+		// A bulk update by id: the one UPDATE, no read-back (byID reads
+		// the row with its roles after it).
+		u := db.User.Update().Where(user.ID(id)).
 			SetNillableEmail(c.Email).
 			SetNillableFullName(c.FullName).
 			SetNillablePasswordHash(c.PasswordHash).
 			SetNillableIsActive(c.IsActive).
-			SetNillableIsSuperuser(c.IsSuperuser).
-			Save(ctx)
-	}
-	if !c.RemovesSuperuser() {
-		row, err := update(s.db)
-		if err != nil {
-			return usersvc.User{}, translate(err)
+			SetNillableIsSuperuser(c.Admin)
+		if c.Admin != nil && *c.Admin {
+			// Adding an edge that exists would break the key: remove first.
+			u.RemoveRoleIDs(usersvc.AdminRoleID).AddRoleIDs(usersvc.AdminRoleID)
+		} else if c.Admin != nil {
+			u.RemoveRoleIDs(usersvc.AdminRoleID)
 		}
-		return toDomain(row), nil
+		n, err := u.Save(ctx)
+		if err == nil && n == 0 {
+			err = usersvc.ErrNotFound
+		}
+		return err
 	}
-	var row *ent.User
+	var out usersvc.User
 	err := s.tx(ctx, func(tx *ent.Tx) error {
-		if err := keepSuperuser(ctx, tx, id); err != nil {
+		if c.RemovesAdmin() {
+			if err := keepAdmin(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if err := update(tx.Client()); err != nil {
 			return err
 		}
 		var err error
-		row, err = update(tx.Client())
+		out, err = byID(ctx, tx.Client(), id)
 		return err
 	})
 	if err != nil {
 		return usersvc.User{}, translate(err)
 	}
-	return toDomain(row), nil
+	return out, nil
 }
 
-// Delete removes a user, unless it is the last active superuser.
+// Delete removes a user (and its role memberships), unless it is the last
+// active admin.
 func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
 	err := s.tx(ctx, func(tx *ent.Tx) error {
-		if err := keepSuperuser(ctx, tx, id); err != nil {
+		if err := keepAdmin(ctx, tx, id); err != nil {
 			return err
 		}
 		return tx.User.DeleteOneID(id).Exec(ctx)
@@ -140,45 +218,48 @@ func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// keepSuperuser refuses, inside tx, to take id out of the active
-// superusers when it is the last one. Counting is not enough on Postgres:
-// under READ COMMITTED two transactions removing each other's superuser
-// would each count the other and both commit. So the rows of the active
-// superusers and of id are locked first (SELECT ... FOR UPDATE): a
-// concurrent removal waits for this transaction to end, then re-reads the
-// rows it waited for and no longer counts the one removed. The rows are
-// locked in id order and include id, so every guard takes its locks in one
-// global order and the removal that follows needs no further lock: guards
-// queue, they cannot deadlock. SQLite has no row locks and needs none:
-// with _txlock=immediate (platform/database) a write transaction holds the
-// database's write lock from BEGIN, so the count is already serialised.
-func keepSuperuser(ctx context.Context, tx *ent.Tx, id uuid.UUID) error {
-	rows, err := tx.User.Query().
-		Where(user.Or(user.And(user.IsSuperuser(true), user.IsActive(true)), user.ID(id)), lockForUpdate).
-		Order(ent.Asc(user.FieldID)).
-		Select(user.FieldID, user.FieldIsSuperuser, user.FieldIsActive).
-		All(ctx)
+// keepAdmin refuses, inside tx, to take id out of the active admins when
+// it is the last one. Counting alone is not enough on Postgres: under READ
+// COMMITTED two transactions demoting each other would each count the
+// other and both commit. So every such transaction first locks the admin
+// role's row (FOR NO KEY UPDATE: guards queue behind each other, while
+// inserting a membership, which only takes a key-share lock on the role
+// for its foreign key, is not held up), and counts after it holds the
+// lock: each statement of a READ COMMITTED transaction sees what was
+// committed before it started, so the second guard counts without the
+// admin the first one removed. The lock is the guard's first, so guards
+// cannot deadlock on each other. SQLite has no row locks and needs none:
+// with _txlock=immediate (platform/database) a write transaction holds
+// the database's write lock from BEGIN, so the count is already
+// serialised.
+func keepAdmin(ctx context.Context, tx *ent.Tx, id uuid.UUID) error {
+	if _, err := tx.Role.Query().Where(role.ID(usersvc.AdminRoleID), lockRow).Only(ctx); err != nil {
+		return fmt.Errorf("lock the admin role: %w", err)
+	}
+	activeAdmin := user.And(user.IsActive(true), user.HasRolesWith(role.ID(usersvc.AdminRoleID)))
+	others, err := tx.User.Query().Where(activeAdmin, user.IDNEQ(id)).Exist(ctx)
 	if err != nil {
-		return fmt.Errorf("lock active superusers: %w", err)
+		return fmt.Errorf("count active admins: %w", err)
 	}
-	var active []uuid.UUID
-	for _, r := range rows {
-		if r.IsSuperuser && r.IsActive {
-			active = append(active, r.ID)
-		}
+	if others {
+		return nil
 	}
-	if len(active) == 1 && active[0] == id {
+	last, err := tx.User.Query().Where(activeAdmin, user.ID(id)).Exist(ctx)
+	if err != nil {
+		return fmt.Errorf("count active admins: %w", err)
+	}
+	if last {
 		return usersvc.ErrLastSuperuser
 	}
 	return nil
 }
 
-// lockForUpdate adds FOR UPDATE to the query on Postgres. It is written
+// lockRow adds FOR NO KEY UPDATE to the query on Postgres. It is written
 // as a predicate because a predicate sees the dialect of the query being
 // built, and the store is given only the ent client.
-func lockForUpdate(s *sql.Selector) {
+func lockRow(s *sql.Selector) {
 	if s.Dialect() == dialect.Postgres {
-		s.ForUpdate()
+		s.For(sql.LockNoKeyUpdate)
 	}
 }
 
@@ -209,14 +290,23 @@ func translate(err error) error {
 }
 
 func toDomain(r *ent.User) usersvc.User {
-	return usersvc.User{
+	u := usersvc.User{
 		ID:           r.ID,
 		Email:        r.Email,
 		FullName:     r.FullName,
 		PasswordHash: r.PasswordHash,
 		IsActive:     r.IsActive,
-		IsSuperuser:  r.IsSuperuser,
+		Roles:        []authn.RoleRef{},
 		CreatedAt:    r.CreatedAt.UTC(),
 		UpdatedAt:    r.UpdatedAt.UTC(),
 	}
+	roles := slices.Clone(r.Edges.Roles)
+	slices.SortFunc(roles, func(a, b *ent.Role) int { return strings.Compare(a.Name, b.Name) })
+	grants := make([]authz.Set, len(roles))
+	for i, ro := range roles {
+		u.Roles = append(u.Roles, authn.RoleRef{ID: ro.ID, Name: ro.Name})
+		grants[i] = roleDomain(ro).Grants()
+	}
+	u.Permissions = authz.Union(grants...)
+	return u
 }

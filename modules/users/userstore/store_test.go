@@ -3,6 +3,7 @@ package userstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -15,14 +16,15 @@ import (
 	"github.com/acme/monolith/platform/testkit"
 )
 
-func user(email string, superuser bool) usersvc.User {
-	return usersvc.User{ID: uuid.New(), Email: email, FullName: "Zoë 日本", PasswordHash: "h", IsActive: true, IsSuperuser: superuser}
+func user(email string, admin bool) usersvc.NewAccount {
+	return usersvc.NewAccount{ID: uuid.New(), Email: email, FullName: "Zoë 日本", PasswordHash: "h", IsActive: true, Admin: admin}
 }
 
 // TestStoreOnBothDatabases: the store's own contract on real SQLite and
 // Postgres: rows round-trip (multibyte text included), driver errors
-// become the domain's, and the last active superuser survives a removal
-// in the store's transaction, also when two removals race.
+// become the domain's, and the last active admin survives a removal in
+// the store's transaction, also when two removals race (by the admin flag
+// of an update, or by taking the admin role away).
 func TestStoreOnBothDatabases(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
@@ -31,7 +33,8 @@ func TestStoreOnBothDatabases(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.ByEmail(ctx, "a@example.com"); err != nil || got.ID != a.ID || got.FullName != "Zoë 日本" || got.CreatedAt.IsZero() {
+		if got, err := s.ByEmail(ctx, "a@example.com"); err != nil || got.ID != a.ID || got.FullName != "Zoë 日本" || got.CreatedAt.IsZero() ||
+			!got.IsAdmin() || len(got.Roles) != 1 || got.Roles[0].Name != usersvc.AdminRole {
 			t.Fatalf("round trip: %+v %v", got, err)
 		}
 		if _, err := s.Create(ctx, user("a@example.com", false)); !errors.Is(err, usersvc.ErrEmailTaken) {
@@ -48,10 +51,13 @@ func TestStoreOnBothDatabases(t *testing.T) {
 			t.Fatalf("Delete of nobody: %v", err)
 		}
 
-		// The only active superuser can be neither demoted nor deleted.
+		// The only active admin can be neither demoted nor deleted.
 		no := false
-		if _, err := s.Update(ctx, a.ID, usersvc.Change{IsSuperuser: &no}); !errors.Is(err, usersvc.ErrLastSuperuser) {
+		if _, err := s.Update(ctx, a.ID, usersvc.Change{Admin: &no}); !errors.Is(err, usersvc.ErrLastSuperuser) {
 			t.Fatalf("demote the last superuser: %v", err)
+		}
+		if _, err := s.UnassignRole(ctx, a.ID, usersvc.AdminRoleID); !errors.Is(err, usersvc.ErrLastSuperuser) {
+			t.Fatalf("take the admin role from the last admin: %v", err)
 		}
 		if _, err := s.Update(ctx, a.ID, usersvc.Change{IsActive: &no}); !errors.Is(err, usersvc.ErrLastSuperuser) {
 			t.Fatalf("deactivate the last superuser: %v", err)
@@ -60,16 +66,16 @@ func TestStoreOnBothDatabases(t *testing.T) {
 			t.Fatalf("delete the last superuser: %v", err)
 		}
 
-		// Two superusers demoting each other at once: one succeeds.
+		// Two admins demoted at once, one by the flag, one by the role:
+		// one is refused.
 		b, err := s.Create(ctx, user("b@example.com", true))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
-		for i, id := range []uuid.UUID{a.ID, b.ID} {
-			wg.Go(func() { _, errs[i] = s.Update(ctx, id, usersvc.Change{IsSuperuser: &no}) })
-		}
+		wg.Go(func() { _, errs[0] = s.Update(ctx, a.ID, usersvc.Change{Admin: &no}) })
+		wg.Go(func() { _, errs[1] = s.UnassignRole(ctx, b.ID, usersvc.AdminRoleID) })
 		wg.Wait()
 		refused := 0
 		for _, err := range errs {
@@ -86,12 +92,85 @@ func TestStoreOnBothDatabases(t *testing.T) {
 		}
 		left := 0
 		for _, u := range page.Items {
-			if u.IsSuperuser && u.IsActive {
+			if u.IsAdmin() && u.IsActive {
 				left++
 			}
 		}
 		if refused != 1 || left != 1 {
 			t.Fatalf("racing demotions: %d refused, %d active superusers left (want 1 and 1)", refused, left)
+		}
+	})
+}
+
+// TestRolesOnBothDatabases: the migration made the built-in admin role;
+// roles round-trip (a multibyte name, a JSON list), names are unique,
+// built-in roles are neither changed nor deleted here whatever the
+// caller checked, memberships give their permissions and go with a
+// deleted role, and assigning twice or unassigning what is not held is
+// no error.
+func TestRolesOnBothDatabases(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := userstore.New(db.Ent)
+		admin, err := s.RoleByID(ctx, usersvc.AdminRoleID)
+		if err != nil || admin.Name != usersvc.AdminRole || !admin.All || !admin.Builtin || admin.CreatedAt.IsZero() {
+			t.Fatalf("admin role: %+v %v", admin, err)
+		}
+		r, err := s.CreateRole(ctx, usersvc.Role{ID: uuid.New(), Name: "サポート", Permissions: []string{"notes:read", "users:read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.RoleByName(ctx, "サポート"); err != nil || got.ID != r.ID || !slices.Equal(got.Permissions, r.Permissions) || got.All || got.Builtin {
+			t.Fatalf("round trip: %+v %v", got, err)
+		}
+		if _, err := s.CreateRole(ctx, usersvc.Role{ID: uuid.New(), Name: "サポート"}); !errors.Is(err, usersvc.ErrRoleNameTaken) {
+			t.Fatalf("duplicate name: %v", err)
+		}
+		name := "admin"
+		if _, err := s.UpdateRole(ctx, usersvc.AdminRoleID, usersvc.RoleChange{Name: &name}); !errors.Is(err, usersvc.ErrRoleNotFound) {
+			t.Fatalf("update a built-in role: %v", err)
+		}
+		if err := s.DeleteRole(ctx, usersvc.AdminRoleID); !errors.Is(err, usersvc.ErrRoleNotFound) {
+			t.Fatalf("delete a built-in role: %v", err)
+		}
+		page, err := s.ListRoles(ctx, paging.Request{Limit: 1, Total: true})
+		if err != nil || len(page.Items) != 1 || page.Items[0].ID != usersvc.AdminRoleID || page.Next == nil || *page.Total != 2 {
+			t.Fatalf("first page: %+v %v", page, err)
+		}
+
+		u, err := s.Create(ctx, user("c@example.com", false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if u, err = s.AssignRole(ctx, u.ID, r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !u.Permissions.Has("users:read") || u.Permissions.Has("users:write") || len(u.Roles) != 1 {
+			t.Fatalf("after assign: %+v", u)
+		}
+		empty := []string{}
+		if _, err := s.UpdateRole(ctx, r.ID, usersvc.RoleChange{Permissions: &empty}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.ByID(ctx, u.ID); got.Permissions.Has("users:read") {
+			t.Fatal("a permission taken from the role is still held")
+		}
+		if _, err := s.AssignRole(ctx, u.ID, uuid.New()); !errors.Is(err, usersvc.ErrRoleNotFound) {
+			t.Fatalf("assign a missing role: %v", err)
+		}
+		if _, err := s.AssignRole(ctx, uuid.New(), r.ID); !errors.Is(err, usersvc.ErrNotFound) {
+			t.Fatalf("assign to a missing user: %v", err)
+		}
+		if err := s.DeleteRole(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.ByID(ctx, u.ID); len(got.Roles) != 0 {
+			t.Fatalf("a deleted role is still held: %+v", got.Roles)
+		}
+		if _, err := s.UnassignRole(ctx, u.ID, usersvc.AdminRoleID); err != nil {
+			t.Fatalf("unassign what is not held: %v", err)
 		}
 	})
 }

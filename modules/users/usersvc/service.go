@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/password"
@@ -27,18 +28,25 @@ type User struct {
 	FullName     string
 	PasswordHash string
 	IsActive     bool
-	IsSuperuser  bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Roles are the account's roles, Permissions what they grant
+	// together (the store fills both).
+	Roles       []authn.RoleRef
+	Permissions authz.Set
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
-// NewUser is the input to Create.
+// IsAdmin reports whether u holds the admin role (every permission): what
+// clients read as is_superuser.
+func (u User) IsAdmin() bool { return u.Permissions.IsAll() }
+
+// NewUser is the input to Create. Admin gives the account the admin role.
 type NewUser struct {
-	Email       string
-	Password    string
-	FullName    string
-	IsActive    bool
-	IsSuperuser bool
+	Email    string
+	Password string
+	FullName string
+	IsActive bool
+	Admin    bool
 }
 
 // ProfilePatch is a user's edit of their own account: the fields that are
@@ -49,14 +57,14 @@ type ProfilePatch struct {
 	CurrentPassword *string
 }
 
-// Patch is a superuser's edit of an account: the fields that are non-nil
-// change.
+// Patch is an administrator's edit of an account: the fields that are
+// non-nil change. Admin gives or takes the admin role.
 type Patch struct {
-	Email       *string
-	FullName    *string
-	Password    *string
-	IsActive    *bool
-	IsSuperuser *bool
+	Email    *string
+	FullName *string
+	Password *string
+	IsActive *bool
+	Admin    *bool
 }
 
 // Change is what the store writes: a Patch with the password already hashed.
@@ -65,26 +73,48 @@ type Change struct {
 	FullName     *string
 	PasswordHash *string
 	IsActive     *bool
-	IsSuperuser  *bool
+	Admin        *bool
 }
 
-// RemovesSuperuser reports whether c could take an account out of the
-// active superusers (the store then guards the last one).
-func (c Change) RemovesSuperuser() bool {
-	return (c.IsActive != nil && !*c.IsActive) || (c.IsSuperuser != nil && !*c.IsSuperuser)
+// RemovesAdmin reports whether c could take an account out of the active
+// admins (the store then guards the last one).
+func (c Change) RemovesAdmin() bool {
+	return (c.IsActive != nil && !*c.IsActive) || (c.Admin != nil && !*c.Admin)
 }
 
-// Storer persists users. The store translates driver errors into
-// ErrNotFound and ErrEmailTaken. Update (when the change RemovesSuperuser)
-// and Delete refuse with ErrLastSuperuser, in their own transaction, to
-// take the last active superuser away.
+// Storer persists users and roles. The store translates driver errors
+// into ErrNotFound, ErrEmailTaken, ErrRoleNotFound and ErrRoleNameTaken.
+// Update (when the change RemovesAdmin), Delete and UnassignRole (of the
+// admin role) refuse with ErrLastSuperuser, in their own transaction, to
+// take the last active admin away. Every User it returns carries its
+// roles and their permissions.
 type Storer interface {
-	Create(ctx context.Context, u User) (User, error)
+	Create(ctx context.Context, u NewAccount) (User, error)
 	ByID(ctx context.Context, id uuid.UUID) (User, error)
 	ByEmail(ctx context.Context, email string) (User, error)
 	List(ctx context.Context, r paging.Request) (paging.Result[User], error)
 	Update(ctx context.Context, id uuid.UUID, c Change) (User, error)
 	Delete(ctx context.Context, id uuid.UUID) error
+
+	ListRoles(ctx context.Context, r paging.Request) (paging.Result[Role], error)
+	RoleByID(ctx context.Context, id uuid.UUID) (Role, error)
+	RoleByName(ctx context.Context, name string) (Role, error)
+	CreateRole(ctx context.Context, r Role) (Role, error)
+	UpdateRole(ctx context.Context, id uuid.UUID, c RoleChange) (Role, error)
+	DeleteRole(ctx context.Context, id uuid.UUID) error
+	AssignRole(ctx context.Context, userID, roleID uuid.UUID) (User, error)
+	UnassignRole(ctx context.Context, userID, roleID uuid.UUID) (User, error)
+}
+
+// NewAccount is what the store inserts: a checked NewUser with its id and
+// password hash.
+type NewAccount struct {
+	ID           uuid.UUID
+	Email        string
+	FullName     string
+	PasswordHash string
+	IsActive     bool
+	Admin        bool
 }
 
 // Hasher hashes and verifies passwords.
@@ -102,8 +132,8 @@ var (
 	ErrIncorrectPassword = fault.New(fault.Invalid, "incorrect_password", "the current password is incorrect")
 	ErrSamePassword      = fault.New(fault.Invalid, "password_unchanged", "the new password must differ from the current one")
 	ErrSignupDisabled    = fault.New(fault.Forbidden, "signup_disabled", "Open registration is disabled.")
-	ErrDeleteSelf        = fault.New(fault.Forbidden, "cannot_delete_self", "Superusers cannot delete themselves.")
-	ErrDemoteSelf        = fault.New(fault.Forbidden, "cannot_demote_self", "Superusers cannot deactivate themselves or drop their own superuser role.")
+	ErrDeleteSelf        = fault.New(fault.Forbidden, "cannot_delete_self", "You cannot delete your own account here.")
+	ErrDemoteSelf        = fault.New(fault.Forbidden, "cannot_demote_self", "You cannot deactivate yourself or drop your own admin role.")
 	// ErrInvalidEmail is authn.NormalizeEmail's refusal.
 	ErrInvalidEmail = authn.ErrInvalidEmail
 
@@ -112,9 +142,11 @@ var (
 	ErrSelfService = fault.New(fault.Forbidden, "self_service_required",
 		"Change your own email with PATCH /api/users/me and your password with POST /api/users/me/password; both ask for your current password.")
 	// ErrLastSuperuser keeps the platform administrable: the store refuses,
-	// inside the change's transaction, what would leave no active superuser.
+	// inside the change's transaction, what would leave no active admin
+	// (the code keeps its name from when admins were superusers: clients
+	// switch on it).
 	ErrLastSuperuser = fault.New(fault.Conflict, "last_superuser",
-		"At least one active superuser must remain: make another account an active superuser first.")
+		"At least one active admin must remain: give another active account the admin role first.")
 	// ErrCurrentPasswordRequired is an email change without re-authentication.
 	ErrCurrentPasswordRequired = fault.New(fault.Invalid, "required", "is required with email")
 )
@@ -139,10 +171,13 @@ type Service struct {
 	now           func() time.Time
 	limiter       Limiter
 	registerRule  throttle.Rule
+	perms         *authz.Catalogue
 }
 
 // Options are the service's settings.
 type Options struct {
+	// Permissions are every module's; roles grant only these.
+	Permissions   *authz.Catalogue
 	SignupEnabled bool
 	// Revoker, if set, is told when a user's sessions or reset tokens must
 	// end; without it (the users module alone) there are none.
@@ -160,7 +195,7 @@ func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
 	return &Service{
 		store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled,
 		revoker: opts.Revoker, notices: opts.Notices, now: time.Now,
-		limiter: opts.Limiter, registerRule: opts.RegisterRule,
+		limiter: opts.Limiter, registerRule: opts.RegisterRule, perms: opts.Permissions,
 	}
 }
 
@@ -209,11 +244,19 @@ func (s *Service) Register(ctx context.Context, email, pw, fullName, clientIP st
 			return User{}, fmt.Errorf("register: %w", err)
 		}
 	}
-	return s.Create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true})
+	return s.create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true})
 }
 
-// Create creates an account with the given flags (superuser-only in the API).
-func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
+// Create is an administrator's creation of an account; only an admin may
+// create another admin.
+func (s *Service) Create(ctx context.Context, by Caller, nu NewUser) (User, error) {
+	if nu.Admin && !by.Permissions.IsAll() {
+		return User{}, notHeld("")
+	}
+	return s.create(ctx, nu)
+}
+
+func (s *Service) create(ctx context.Context, nu NewUser) (User, error) {
 	email, err := authn.NormalizeEmail(nu.Email)
 	var errs fault.Multi
 	if err != nil {
@@ -232,9 +275,9 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	u, err := s.store.Create(ctx, User{
+	u, err := s.store.Create(ctx, NewAccount{
 		ID: uuid.New(), Email: email, FullName: nu.FullName, PasswordHash: hash,
-		IsActive: nu.IsActive, IsSuperuser: nu.IsSuperuser,
+		IsActive: nu.IsActive, Admin: nu.Admin,
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
@@ -242,10 +285,10 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
 	return u, nil
 }
 
-// CreateSuperuser creates an active superuser (the CLI and the first-start
-// bootstrap use it).
+// CreateSuperuser creates an active account holding the admin role (the
+// CLI and the first-start bootstrap use it).
 func (s *Service) CreateSuperuser(ctx context.Context, email, pw, fullName string) (User, error) {
-	return s.Create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true, IsSuperuser: true})
+	return s.create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true, Admin: true})
 }
 
 // EnsureSuperuser creates the superuser unless an account with that email
@@ -284,8 +327,8 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
 func (s *Service) Me(p authn.Principal) User {
 	a := p.Account
 	return User{
-		ID: a.UserID, Email: a.Email, FullName: a.FullName, IsActive: a.Active, IsSuperuser: a.Superuser,
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		ID: a.UserID, Email: a.Email, FullName: a.FullName, IsActive: a.Active,
+		Roles: a.Roles, Permissions: a.Permissions, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
 
@@ -337,19 +380,33 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 	return u, nil
 }
 
-// Update is the superuser's edit of any account. actor is the superuser
-// making the change: they may not lock themselves out, nor change their
-// own email or password here, where no current password is asked for.
-func (s *Service) Update(ctx context.Context, actor, id uuid.UUID, p Patch) (User, error) {
-	if actor == id && (p.Email != nil || p.Password != nil) {
+// Update is an administrator's edit of any account. by may not lock
+// itself out, nor change its own email or password here, where no current
+// password is asked for; it must hold everything the account holds (or a
+// holder of users:write could take over an admin by setting its
+// password), and only an admin gives or takes the admin role.
+func (s *Service) Update(ctx context.Context, by Caller, id uuid.UUID, p Patch) (User, error) {
+	if by.ID == id && (p.Email != nil || p.Password != nil) {
 		return User{}, ErrSelfService
 	}
-	if actor == id && ((p.IsActive != nil && !*p.IsActive) || (p.IsSuperuser != nil && !*p.IsSuperuser)) {
+	if by.ID == id && ((p.IsActive != nil && !*p.IsActive) || (p.Admin != nil && !*p.Admin)) {
 		return User{}, ErrDemoteSelf
 	}
 	c, errs := s.check(p)
 	if err := errs.Err(); err != nil {
 		return User{}, err
+	}
+	if p.Admin != nil && !by.Permissions.IsAll() {
+		return User{}, notHeld("")
+	}
+	before, err := s.store.ByID(ctx, id)
+	if err != nil {
+		return User{}, fmt.Errorf("update user: %w", err)
+	}
+	if by.ID != id {
+		if err := by.covers(before.Permissions); err != nil {
+			return User{}, err
+		}
 	}
 	if p.Password != nil {
 		hash, err := s.hasher.Hash(ctx, *p.Password)
@@ -357,14 +414,6 @@ func (s *Service) Update(ctx context.Context, actor, id uuid.UUID, p Patch) (Use
 			return User{}, fmt.Errorf("update user: %w", err)
 		}
 		c.PasswordHash = &hash
-	}
-	var before User
-	if c.Email != nil {
-		// The old address, to tell it that it no longer signs in.
-		var err error
-		if before, err = s.store.ByID(ctx, id); err != nil {
-			return User{}, fmt.Errorf("update user: %w", err)
-		}
 	}
 	u, err := s.store.Update(ctx, id, c)
 	if err != nil {
@@ -399,7 +448,7 @@ func (s *Service) check(p Patch) (Change, fault.Multi) {
 			errs = append(errs, err)
 		}
 	}
-	c.IsActive, c.IsSuperuser = p.IsActive, p.IsSuperuser
+	c.IsActive, c.Admin = p.IsActive, p.Admin
 	return c, errs
 }
 
@@ -497,10 +546,18 @@ func (s *Service) AccountByEmail(ctx context.Context, email string) (authn.Accou
 	return account(u), nil
 }
 
-// Delete removes an account; a superuser cannot remove their own.
-func (s *Service) Delete(ctx context.Context, actor, id uuid.UUID) error {
-	if actor == id {
+// Delete removes an account; nobody removes their own here, and by must
+// hold everything the account holds.
+func (s *Service) Delete(ctx context.Context, by Caller, id uuid.UUID) error {
+	if by.ID == id {
 		return ErrDeleteSelf
+	}
+	target, err := s.store.ByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if err := by.covers(target.Permissions); err != nil {
+		return err
 	}
 	if err := s.store.Delete(ctx, id); err != nil {
 		return fmt.Errorf("delete user: %w", err)
@@ -562,8 +619,8 @@ func (s *Service) Account(ctx context.Context, id uuid.UUID) (authn.Account, err
 
 func account(u User) authn.Account {
 	return authn.Account{
-		UserID: u.ID, Email: u.Email, FullName: u.FullName, Active: u.IsActive, Superuser: u.IsSuperuser,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		UserID: u.ID, Email: u.Email, FullName: u.FullName, Active: u.IsActive,
+		Roles: u.Roles, Permissions: u.Permissions, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }
 

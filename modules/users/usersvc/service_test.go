@@ -11,6 +11,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/modules/users/usersvc"
+	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/paging"
 )
@@ -22,21 +24,40 @@ import (
 
 type memStore struct {
 	users  map[uuid.UUID]usersvc.User
+	roles  map[uuid.UUID]usersvc.Role
 	reads  int
 	writes int
 }
 
-func newMemStore() *memStore { return &memStore{users: map[uuid.UUID]usersvc.User{}} }
+func newMemStore() *memStore {
+	return &memStore{users: map[uuid.UUID]usersvc.User{}, roles: map[uuid.UUID]usersvc.Role{
+		usersvc.AdminRoleID: {ID: usersvc.AdminRoleID, Name: usersvc.AdminRole, All: true, Builtin: true},
+	}}
+}
 
-func (m *memStore) Create(_ context.Context, u usersvc.User) (usersvc.User, error) {
+// fill computes u's permissions from its roles, as the store does.
+func (m *memStore) fill(u usersvc.User) usersvc.User {
+	var sets []authz.Set
+	for _, r := range u.Roles {
+		sets = append(sets, m.roles[r.ID].Grants())
+	}
+	u.Permissions = authz.Union(sets...)
+	return u
+}
+
+func (m *memStore) Create(_ context.Context, a usersvc.NewAccount) (usersvc.User, error) {
 	for _, o := range m.users {
-		if o.Email == u.Email {
+		if o.Email == a.Email {
 			return usersvc.User{}, usersvc.ErrEmailTaken
 		}
 	}
 	m.writes++
+	u := usersvc.User{ID: a.ID, Email: a.Email, FullName: a.FullName, PasswordHash: a.PasswordHash, IsActive: a.IsActive}
+	if a.Admin {
+		u.Roles = []authn.RoleRef{{ID: usersvc.AdminRoleID, Name: usersvc.AdminRole}}
+	}
 	m.users[u.ID] = u
-	return u, nil
+	return m.fill(u), nil
 }
 
 func (m *memStore) ByID(_ context.Context, id uuid.UUID) (usersvc.User, error) {
@@ -45,14 +66,14 @@ func (m *memStore) ByID(_ context.Context, id uuid.UUID) (usersvc.User, error) {
 	if !ok {
 		return usersvc.User{}, usersvc.ErrNotFound
 	}
-	return u, nil
+	return m.fill(u), nil
 }
 
 func (m *memStore) ByEmail(_ context.Context, email string) (usersvc.User, error) {
 	m.reads++
 	for _, u := range m.users {
 		if u.Email == email {
-			return u, nil
+			return m.fill(u), nil
 		}
 	}
 	return usersvc.User{}, usersvc.ErrNotFound
@@ -61,7 +82,7 @@ func (m *memStore) ByEmail(_ context.Context, email string) (usersvc.User, error
 func (m *memStore) List(context.Context, paging.Request) (paging.Result[usersvc.User], error) {
 	var out paging.Result[usersvc.User]
 	for _, u := range m.users {
-		out.Items = append(out.Items, u)
+		out.Items = append(out.Items, m.fill(u))
 	}
 	return out, nil
 }
@@ -83,11 +104,13 @@ func (m *memStore) Update(_ context.Context, id uuid.UUID, c usersvc.Change) (us
 	if c.IsActive != nil {
 		u.IsActive = *c.IsActive
 	}
-	if c.IsSuperuser != nil {
-		u.IsSuperuser = *c.IsSuperuser
-	}
 	m.users[id] = u
-	return u, nil
+	if c.Admin != nil && *c.Admin {
+		return m.AssignRole(context.Background(), id, usersvc.AdminRoleID)
+	} else if c.Admin != nil {
+		return m.UnassignRole(context.Background(), id, usersvc.AdminRoleID)
+	}
+	return m.fill(u), nil
 }
 
 func (m *memStore) Delete(_ context.Context, id uuid.UUID) error {
@@ -97,6 +120,93 @@ func (m *memStore) Delete(_ context.Context, id uuid.UUID) error {
 	m.writes++
 	delete(m.users, id)
 	return nil
+}
+
+func (m *memStore) ListRoles(context.Context, paging.Request) (paging.Result[usersvc.Role], error) {
+	var out paging.Result[usersvc.Role]
+	for _, r := range m.roles {
+		out.Items = append(out.Items, r)
+	}
+	return out, nil
+}
+
+func (m *memStore) RoleByID(_ context.Context, id uuid.UUID) (usersvc.Role, error) {
+	r, ok := m.roles[id]
+	if !ok {
+		return usersvc.Role{}, usersvc.ErrRoleNotFound
+	}
+	return r, nil
+}
+
+func (m *memStore) RoleByName(_ context.Context, name string) (usersvc.Role, error) {
+	for _, r := range m.roles {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	return usersvc.Role{}, usersvc.ErrRoleNotFound
+}
+
+func (m *memStore) CreateRole(_ context.Context, r usersvc.Role) (usersvc.Role, error) {
+	if _, err := m.RoleByName(context.Background(), r.Name); err == nil {
+		return usersvc.Role{}, usersvc.ErrRoleNameTaken
+	}
+	m.writes++
+	m.roles[r.ID] = r
+	return r, nil
+}
+
+func (m *memStore) UpdateRole(_ context.Context, id uuid.UUID, c usersvc.RoleChange) (usersvc.Role, error) {
+	r, ok := m.roles[id]
+	if !ok || r.Builtin {
+		return usersvc.Role{}, usersvc.ErrRoleNotFound
+	}
+	m.writes++
+	if c.Name != nil {
+		r.Name = *c.Name
+	}
+	if c.Permissions != nil {
+		r.Permissions = *c.Permissions
+	}
+	m.roles[id] = r
+	return r, nil
+}
+
+func (m *memStore) DeleteRole(_ context.Context, id uuid.UUID) error {
+	if r, ok := m.roles[id]; !ok || r.Builtin {
+		return usersvc.ErrRoleNotFound
+	}
+	m.writes++
+	delete(m.roles, id)
+	return nil
+}
+
+func (m *memStore) AssignRole(_ context.Context, userID, roleID uuid.UUID) (usersvc.User, error) {
+	u, ok := m.users[userID]
+	if !ok {
+		return usersvc.User{}, usersvc.ErrNotFound
+	}
+	r, ok := m.roles[roleID]
+	if !ok {
+		return usersvc.User{}, usersvc.ErrRoleNotFound
+	}
+	m.writes++
+	if !slices.ContainsFunc(u.Roles, func(x authn.RoleRef) bool { return x.ID == roleID }) {
+		u.Roles = append(slices.Clone(u.Roles), authn.RoleRef{ID: r.ID, Name: r.Name})
+	}
+	m.users[userID] = u
+	return m.fill(u), nil
+}
+
+func (m *memStore) UnassignRole(_ context.Context, userID, roleID uuid.UUID) (usersvc.User, error) {
+	u, ok := m.users[userID]
+	if !ok {
+		return usersvc.User{}, usersvc.ErrNotFound
+	}
+	m.writes++
+	u.Roles = slices.DeleteFunc(slices.Clone(u.Roles), func(x authn.RoleRef) bool { return x.ID == roleID })
+	m.users[userID] = u
+	return m.fill(u), nil
 }
 
 // plainHasher is a hasher without the cost: "h:" + the password.
@@ -146,15 +256,18 @@ const userPassword = "correct horse battery"
 func newFixture(t *testing.T, signup bool) *fixture {
 	t.Helper()
 	f := &fixture{store: newMemStore(), hasher: &plainHasher{}, revoked: &revocations{}, told: &notices{}}
+	perms, err := authz.New(append(slices.Clone(usersvc.Permissions), authz.Permission{Name: "notes:write", Description: "Write notes"})...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.svc = usersvc.New(f.store, f.hasher, zap.NewNop(), usersvc.Options{
-		SignupEnabled: signup, Revoker: f.revoked, Notices: f.told,
+		SignupEnabled: signup, Revoker: f.revoked, Notices: f.told, Permissions: perms,
 	})
 	ctx := context.Background()
-	var err error
 	if f.admin, err = f.svc.CreateSuperuser(ctx, "admin@example.com", "admin passphrase long", ""); err != nil {
 		t.Fatal(err)
 	}
-	if f.user, err = f.svc.Create(ctx, usersvc.NewUser{Email: "ada@example.com", Password: userPassword, IsActive: true}); err != nil {
+	if f.user, err = f.svc.Create(ctx, usersvc.System, usersvc.NewUser{Email: "ada@example.com", Password: userPassword, IsActive: true}); err != nil {
 		t.Fatal(err)
 	}
 	f.hasher.hashed, f.store.reads, f.store.writes = 0, 0, 0
@@ -162,6 +275,11 @@ func newFixture(t *testing.T, signup bool) *fixture {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// asAdmin is the fixture's admin as the caller of a change.
+func (f *fixture) asAdmin() usersvc.Caller {
+	return usersvc.Caller{ID: f.admin.ID, Permissions: f.admin.Permissions}
+}
 
 func fields(err error) []string {
 	var m fault.Multi
@@ -219,26 +337,26 @@ func TestCredentialChangesEndWhatTheyShould(t *testing.T) {
 		},
 		"admin sets the password": {
 			do: func(f *fixture) error {
-				_, err := f.svc.Update(context.Background(), f.admin.ID, f.user.ID, usersvc.Patch{Password: ptr("a new long passphrase")})
+				_, err := f.svc.Update(context.Background(), f.asAdmin(), f.user.ID, usersvc.Patch{Password: ptr("a new long passphrase")})
 				return err
 			},
 			want: want{sessions: true, resets: true, notice: []usersvc.NoticeKind{usersvc.PasswordChanged}, to: "ada@example.com", by: usersvc.ByAdmin},
 		},
 		"admin deactivates": {
 			do: func(f *fixture) error {
-				_, err := f.svc.Update(context.Background(), f.admin.ID, f.user.ID, usersvc.Patch{IsActive: ptr(false)})
+				_, err := f.svc.Update(context.Background(), f.asAdmin(), f.user.ID, usersvc.Patch{IsActive: ptr(false)})
 				return err
 			},
 			want: want{sessions: true, resets: true},
 		},
 		"admin promotes": {
 			do: func(f *fixture) error {
-				_, err := f.svc.Update(context.Background(), f.admin.ID, f.user.ID, usersvc.Patch{IsSuperuser: ptr(true)})
+				_, err := f.svc.Update(context.Background(), f.asAdmin(), f.user.ID, usersvc.Patch{Admin: ptr(true)})
 				return err
 			},
 		},
 		"admin deletes": {
-			do:   func(f *fixture) error { return f.svc.Delete(context.Background(), f.admin.ID, f.user.ID) },
+			do:   func(f *fixture) error { return f.svc.Delete(context.Background(), f.asAdmin(), f.user.ID) },
 			want: want{sessions: true, resets: true},
 		},
 		"same email in another case": {
@@ -321,20 +439,20 @@ func TestSuperusersCannotBypassOrLockThemselvesOut(t *testing.T) {
 		"own email":     {usersvc.Patch{Email: ptr("boss@example.com")}, usersvc.ErrSelfService},
 		"own password":  {usersvc.Patch{Password: ptr("a new long passphrase")}, usersvc.ErrSelfService},
 		"deactivate":    {usersvc.Patch{IsActive: ptr(false)}, usersvc.ErrDemoteSelf},
-		"drop the role": {usersvc.Patch{IsSuperuser: ptr(false)}, usersvc.ErrDemoteSelf},
+		"drop the role": {usersvc.Patch{Admin: ptr(false)}, usersvc.ErrDemoteSelf},
 	} {
-		if _, err := f.svc.Update(ctx, f.admin.ID, f.admin.ID, c.patch); !errors.Is(err, c.want) {
+		if _, err := f.svc.Update(ctx, f.asAdmin(), f.admin.ID, c.patch); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
 	}
-	if err := f.svc.Delete(ctx, f.admin.ID, f.admin.ID); !errors.Is(err, usersvc.ErrDeleteSelf) {
+	if err := f.svc.Delete(ctx, f.asAdmin(), f.admin.ID); !errors.Is(err, usersvc.ErrDeleteSelf) {
 		t.Errorf("delete self: %v", err)
 	}
 	if f.store.writes != 0 || f.hasher.hashed != 0 {
 		t.Fatalf("refusals wrote %d times and hashed %d passwords", f.store.writes, f.hasher.hashed)
 	}
 	// Control: the same edits of a name are allowed.
-	if _, err := f.svc.Update(ctx, f.admin.ID, f.admin.ID, usersvc.Patch{FullName: ptr("Boss")}); err != nil {
+	if _, err := f.svc.Update(ctx, f.asAdmin(), f.admin.ID, usersvc.Patch{FullName: ptr("Boss")}); err != nil {
 		t.Fatalf("own full name through the admin route: %v", err)
 	}
 }
@@ -345,22 +463,22 @@ func TestSuperusersCannotBypassOrLockThemselvesOut(t *testing.T) {
 func TestInputIsCheckedBeforeAnyCost(t *testing.T) {
 	f := newFixture(t, true)
 	ctx := context.Background()
-	_, err := f.svc.Create(ctx, usersvc.NewUser{Email: " x@example.com", Password: "short", FullName: "line\nbreak"})
+	_, err := f.svc.Create(ctx, usersvc.System, usersvc.NewUser{Email: " x@example.com", Password: "short", FullName: "line\nbreak"})
 	if got, want := fields(err), []string{"email:invalid_email", "full_name:control_characters", "password:password_too_short"}; !slices.Equal(got, want) {
 		t.Fatalf("errors %v, want %v", got, want)
 	}
 	name := strings.Repeat("日", usersvc.MaxFullName)
-	if _, err := f.svc.Create(ctx, usersvc.NewUser{Email: "jp@example.com", Password: userPassword, FullName: name}); err != nil {
+	if _, err := f.svc.Create(ctx, usersvc.System, usersvc.NewUser{Email: "jp@example.com", Password: userPassword, FullName: name}); err != nil {
 		t.Fatalf("%d characters (%d bytes): %v", usersvc.MaxFullName, len(name), err)
 	}
-	_, err = f.svc.Create(ctx, usersvc.NewUser{Email: "jp2@example.com", Password: userPassword, FullName: name + "日"})
+	_, err = f.svc.Create(ctx, usersvc.System, usersvc.NewUser{Email: "jp2@example.com", Password: userPassword, FullName: name + "日"})
 	if got := fields(err); !slices.Equal(got, []string{"full_name:too_long"}) {
 		t.Fatalf("one character more: %v", got)
 	}
 	if f.hasher.hashed != 1 || f.store.writes != 1 {
 		t.Fatalf("hashed %d, wrote %d: refused input must cost neither", f.hasher.hashed, f.store.writes)
 	}
-	if _, err := f.svc.Create(ctx, usersvc.NewUser{Email: "ADA@example.com", Password: userPassword}); !errors.Is(err, usersvc.ErrEmailTaken) {
+	if _, err := f.svc.Create(ctx, usersvc.System, usersvc.NewUser{Email: "ADA@example.com", Password: userPassword}); !errors.Is(err, usersvc.ErrEmailTaken) {
 		t.Fatalf("an existing email in capitals: %v", err)
 	}
 }
