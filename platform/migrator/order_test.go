@@ -166,8 +166,30 @@ func TestLateFiles(t *testing.T) {
 	}
 }
 
+// afterEmbedded is an hour after the newest embedded migration, so the
+// test's clock is ahead of the head on main and on any branch built on it.
+func afterEmbedded(t *testing.T) time.Time {
+	t.Helper()
+	entries, err := migrations.FS.ReadDir("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := ""
+	for _, e := range entries {
+		if v, _, ok := strings.Cut(e.Name(), "_"); ok && strings.HasSuffix(e.Name(), ".sql") {
+			head = max(head, v)
+		}
+	}
+	at, err := time.Parse("20060102150405", head)
+	if err != nil {
+		t.Fatalf("newest embedded migration %q: %v", head, err)
+	}
+	return at.Add(time.Hour)
+}
+
 func TestRebase(t *testing.T) {
-	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	now := afterEmbedded(t)
+	version := func(d time.Duration) string { return now.Add(d).Format("20060102150405") }
 	root := writeDirs(t, map[string]string{
 		lateVersion + "_add_tickets.sql": "CREATE TABLE probe_late (id integer PRIMARY KEY);\n",
 		"20261127000001_add_notes.sql":   "CREATE TABLE probe_next (id integer PRIMARY KEY);\n",
@@ -185,10 +207,10 @@ func TestRebase(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []migrator.Renamed{
-		{Dir: "postgres", From: "20261127000001_add_notes.sql", To: "20261202100000_add_notes.sql"},
-		{Dir: "sqlite", From: "20261127000001_add_notes.sql", To: "20261202100000_add_notes.sql"},
-		{Dir: "postgres", From: lateVersion + "_add_tickets.sql", To: "20261202100001_add_tickets.sql"},
-		{Dir: "sqlite", From: lateVersion + "_add_tickets.sql", To: "20261202100001_add_tickets.sql"},
+		{Dir: "postgres", From: "20261127000001_add_notes.sql", To: version(0) + "_add_notes.sql"},
+		{Dir: "sqlite", From: "20261127000001_add_notes.sql", To: version(0) + "_add_notes.sql"},
+		{Dir: "postgres", From: lateVersion + "_add_tickets.sql", To: version(time.Second) + "_add_tickets.sql"},
+		{Dir: "sqlite", From: lateVersion + "_add_tickets.sql", To: version(time.Second) + "_add_tickets.sql"},
 	}
 	if diff := cmp.Diff(want, moved); diff != "" {
 		t.Fatalf("moved (-want +got):\n%s", diff)
@@ -199,13 +221,13 @@ func TestRebase(t *testing.T) {
 			t.Errorf("%s after rebase: %v", sub, err)
 		}
 		files, _ := d.Files()
-		if last := files[len(files)-1].Name(); last != "20261202100001_add_tickets.sql" {
+		if last := files[len(files)-1].Name(); last != version(time.Second)+"_add_tickets.sql" {
 			t.Errorf("%s: head is %s", sub, last)
 		}
 	}
 	// A head in the future of this clock: one second after it.
-	moved, err = migrator.Rebase(root, []string{"20261202100000"}, now.Add(-time.Hour))
-	if err != nil || moved[0].To != "20261202100002_add_notes.sql" {
+	moved, err = migrator.Rebase(root, []string{version(0)}, now.Add(-time.Hour))
+	if err != nil || moved[0].To != version(2*time.Second)+"_add_notes.sql" {
 		t.Fatalf("rebase behind the head's clock: %v %v", moved, err)
 	}
 }
