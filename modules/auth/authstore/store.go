@@ -21,6 +21,7 @@ import (
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/paging/keyset"
+	"github.com/acme/monolith/platform/txn"
 )
 
 // Store implements the authsvc store interfaces.
@@ -96,7 +97,7 @@ func (s *Store) CreateSession(ctx context.Context, x authsvc.Session, refreshHas
 
 // Session finds a session by id (primary key: the per-request check).
 func (s *Store) Session(ctx context.Context, id uuid.UUID) (authsvc.Session, error) {
-	row, err := s.db.Session.Get(ctx, id)
+	row, err := s.client(ctx).Session.Get(ctx, id)
 	if err != nil {
 		return authsvc.Session{}, notFound(err)
 	}
@@ -106,7 +107,7 @@ func (s *Store) Session(ctx context.Context, id uuid.UUID) (authsvc.Session, err
 // ActiveSessions lists unrevoked, unexpired sessions used since usedSince,
 // oldest first (the list convention).
 func (s *Store) ActiveSessions(ctx context.Context, userID uuid.UUID, now, usedSince time.Time, r paging.Request) (paging.Result[authsvc.Session], error) {
-	rows, err := s.db.Session.Query().
+	rows, err := s.client(ctx).Session.Query().
 		Where(session.UserID(userID), session.RevokedAtIsNil(), session.ExpiresAtGT(now), session.LastUsedAtGT(usedSince),
 			keyset.After(r.After)).
 		Order(keyset.Order).Limit(r.Limit + 1).All(ctx)
@@ -121,7 +122,7 @@ func (s *Store) ActiveSessions(ctx context.Context, userID uuid.UUID, now, usedS
 		return paging.Cursor{CreatedAt: x.CreatedAt, ID: x.ID}
 	})
 	if r.Total {
-		n, err := s.db.Session.Query().
+		n, err := s.client(ctx).Session.Query().
 			Where(session.UserID(userID), session.RevokedAtIsNil(), session.ExpiresAtGT(now), session.LastUsedAtGT(usedSince)).
 			Count(ctx)
 		if err != nil {
@@ -152,7 +153,7 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason
 
 // RefreshToken finds a refresh token by hash.
 func (s *Store) RefreshToken(ctx context.Context, hash string) (authsvc.RefreshToken, error) {
-	row, err := s.db.RefreshToken.Query().Where(refreshtoken.TokenHash(hash)).Only(ctx)
+	row, err := s.client(ctx).RefreshToken.Query().Where(refreshtoken.TokenHash(hash)).Only(ctx)
 	if err != nil {
 		return authsvc.RefreshToken{}, notFound(err)
 	}
@@ -188,7 +189,7 @@ func (s *Store) Rotate(ctx context.Context, parent authsvc.RefreshToken, nonce, 
 
 // Keys returns the whole key set.
 func (s *Store) Keys(ctx context.Context) ([]authsvc.StoredKey, error) {
-	rows, err := s.db.SigningKey.Query().All(ctx)
+	rows, err := s.client(ctx).SigningKey.Query().All(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -311,11 +312,11 @@ func (s *Store) CreateReset(ctx context.Context, userID uuid.UUID, hash string, 
 // ConsumeReset marks a token used with a conditional update: of two
 // concurrent redemptions only one succeeds.
 func (s *Store) ConsumeReset(ctx context.Context, hash string, now time.Time) (uuid.UUID, error) {
-	row, err := s.db.PasswordReset.Query().Where(passwordreset.TokenHash(hash)).Only(ctx)
+	row, err := s.client(ctx).PasswordReset.Query().Where(passwordreset.TokenHash(hash)).Only(ctx)
 	if err != nil {
 		return uuid.Nil, notFound(err)
 	}
-	n, err := s.db.PasswordReset.Update().
+	n, err := s.client(ctx).PasswordReset.Update().
 		Where(passwordreset.ID(row.ID), passwordreset.UsedAtIsNil(), passwordreset.ExpiresAtGT(now)).
 		SetUsedAt(now).Save(ctx)
 	if err != nil {
@@ -329,23 +330,20 @@ func (s *Store) ConsumeReset(ctx context.Context, hash string, now time.Time) (u
 
 // DeleteResets removes every reset token of a user.
 func (s *Store) DeleteResets(ctx context.Context, userID uuid.UUID) error {
-	if _, err := s.db.PasswordReset.Delete().Where(passwordreset.UserID(userID)).Exec(ctx); err != nil {
+	if _, err := s.client(ctx).PasswordReset.Delete().Where(passwordreset.UserID(userID)).Exec(ctx); err != nil {
 		return fmt.Errorf("delete reset tokens: %w", err)
 	}
 	return nil
 }
 
+// tx runs fn in the caller's transaction (txn.Run) when there is one, so
+// what the caller writes beside it commits with it; otherwise in its own.
 func (s *Store) tx(ctx context.Context, fn func(*ent.Tx) error) error {
-	tx, err := s.db.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return txn.Run(ctx, s.db, func(ctx context.Context) error { return fn(ent.TxFromContext(ctx)) })
 }
+
+// client is the client of one call: the caller's transaction's, if any.
+func (s *Store) client(ctx context.Context) *ent.Client { return txn.Client(ctx, s.db) }
 
 func toSession(r *ent.Session) authsvc.Session {
 	return authsvc.Session{
@@ -359,7 +357,7 @@ func toSession(r *ent.Session) authsvc.Session {
 // returns how many sessions it removed. (Throttle counters are the
 // platform's: platform/throttle prunes them.)
 func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
-	ids, err := s.db.Session.Query().
+	ids, err := s.client(ctx).Session.Query().
 		Where(session.Or(session.ExpiresAtLT(cutoff), session.RevokedAtLT(cutoff))).
 		Limit(1000).IDs(ctx)
 	if err != nil {
@@ -377,7 +375,7 @@ func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
 			return 0, fmt.Errorf("prune sessions: %w", err)
 		}
 	}
-	if _, err := s.db.PasswordReset.Delete().Where(passwordreset.ExpiresAtLT(now)).Exec(ctx); err != nil {
+	if _, err := s.client(ctx).PasswordReset.Delete().Where(passwordreset.ExpiresAtLT(now)).Exec(ctx); err != nil {
 		return 0, fmt.Errorf("prune reset tokens: %w", err)
 	}
 	return len(ids), nil

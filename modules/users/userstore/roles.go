@@ -17,7 +17,7 @@ import (
 // ListRoles returns a page of roles in the list order (creation time,
 // then id), and the total count when asked.
 func (s *Store) ListRoles(ctx context.Context, r paging.Request) (paging.Result[usersvc.Role], error) {
-	rows, err := s.db.Role.Query().
+	rows, err := s.client(ctx).Role.Query().
 		Where(keyset.After(r.After)).
 		Order(keyset.Order).
 		Limit(r.Limit + 1).
@@ -33,7 +33,7 @@ func (s *Store) ListRoles(ctx context.Context, r paging.Request) (paging.Result[
 		return paging.Cursor{CreatedAt: ro.CreatedAt, ID: ro.ID}
 	})
 	if r.Total {
-		n, err := s.db.Role.Query().Count(ctx)
+		n, err := s.client(ctx).Role.Query().Count(ctx)
 		if err != nil {
 			return paging.Result[usersvc.Role]{}, fmt.Errorf("count roles: %w", err)
 		}
@@ -44,7 +44,7 @@ func (s *Store) ListRoles(ctx context.Context, r paging.Request) (paging.Result[
 
 // RoleByID finds a role.
 func (s *Store) RoleByID(ctx context.Context, id uuid.UUID) (usersvc.Role, error) {
-	row, err := s.db.Role.Get(ctx, id)
+	row, err := s.client(ctx).Role.Get(ctx, id)
 	if err != nil {
 		return usersvc.Role{}, translateRole(err)
 	}
@@ -53,7 +53,7 @@ func (s *Store) RoleByID(ctx context.Context, id uuid.UUID) (usersvc.Role, error
 
 // RoleByName finds a role by its exact name.
 func (s *Store) RoleByName(ctx context.Context, name string) (usersvc.Role, error) {
-	row, err := s.db.Role.Query().Where(role.Name(name)).Only(ctx)
+	row, err := s.client(ctx).Role.Query().Where(role.Name(name)).Only(ctx)
 	if err != nil {
 		return usersvc.Role{}, translateRole(err)
 	}
@@ -63,7 +63,7 @@ func (s *Store) RoleByName(ctx context.Context, name string) (usersvc.Role, erro
 // CreateRole inserts a role (never a built-in one: the migration made
 // those).
 func (s *Store) CreateRole(ctx context.Context, r usersvc.Role) (usersvc.Role, error) {
-	row, err := s.db.Role.Create().
+	row, err := s.client(ctx).Role.Create().
 		SetID(r.ID).
 		SetName(r.Name).
 		SetPermissions(nonNil(r.Permissions)).
@@ -78,7 +78,7 @@ func (s *Store) CreateRole(ctx context.Context, r usersvc.Role) (usersvc.Role, e
 // in (the condition is part of the update, so a built-in role is not
 // found here whatever the caller checked).
 func (s *Store) UpdateRole(ctx context.Context, id uuid.UUID, c usersvc.RoleChange) (usersvc.Role, error) {
-	u := s.db.Role.UpdateOneID(id).Where(role.Builtin(false)).SetNillableName(c.Name)
+	u := s.client(ctx).Role.UpdateOneID(id).Where(role.Builtin(false)).SetNillableName(c.Name)
 	if c.Permissions != nil {
 		u.SetPermissions(nonNil(*c.Permissions))
 	}
@@ -92,7 +92,7 @@ func (s *Store) UpdateRole(ctx context.Context, id uuid.UUID, c usersvc.RoleChan
 // DeleteRole deletes a role that is not built in; its memberships go
 // with it.
 func (s *Store) DeleteRole(ctx context.Context, id uuid.UUID) error {
-	n, err := s.db.Role.Delete().Where(role.ID(id), role.Builtin(false)).Exec(ctx)
+	n, err := s.client(ctx).Role.Delete().Where(role.ID(id), role.Builtin(false)).Exec(ctx)
 	if err != nil {
 		return translateRole(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/paging/keyset"
+	"github.com/acme/monolith/platform/txn"
 )
 
 // Store implements usersvc.Storer.
@@ -39,7 +40,7 @@ func New(db *ent.Client) *Store { return &Store{db: db} }
 
 // Create inserts a user, with the admin role when asked.
 func (s *Store) Create(ctx context.Context, u usersvc.NewAccount) (usersvc.User, error) {
-	c := s.db.User.Create().
+	c := s.client(ctx).User.Create().
 		SetID(u.ID).
 		SetEmail(u.Email).
 		SetFullName(u.FullName).
@@ -58,7 +59,7 @@ func (s *Store) Create(ctx context.Context, u usersvc.NewAccount) (usersvc.User,
 // ByID finds a user by id, with its roles: the resolver's one lookup per
 // request (two statements: the row, then its roles).
 func (s *Store) ByID(ctx context.Context, id uuid.UUID) (usersvc.User, error) {
-	return byID(ctx, s.db, id)
+	return byID(ctx, s.client(ctx), id)
 }
 
 // accountRow is one row of byID's join: the user's columns and one of
@@ -126,13 +127,13 @@ func one(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.Use
 
 // ByEmail finds a user by normalised email.
 func (s *Store) ByEmail(ctx context.Context, email string) (usersvc.User, error) {
-	return one(ctx, s.db, user.Email(email))
+	return one(ctx, s.client(ctx), user.Email(email))
 }
 
 // List returns a page in the list order (creation time, then id), and
 // the total count when asked.
 func (s *Store) List(ctx context.Context, r paging.Request) (paging.Result[usersvc.User], error) {
-	rows, err := s.db.User.Query().
+	rows, err := s.client(ctx).User.Query().
 		Where(keyset.After(r.After)).
 		Order(keyset.Order).
 		Limit(r.Limit + 1).
@@ -149,7 +150,7 @@ func (s *Store) List(ctx context.Context, r paging.Request) (paging.Result[users
 		return paging.Cursor{CreatedAt: u.CreatedAt, ID: u.ID}
 	})
 	if r.Total {
-		n, err := s.db.User.Query().Count(ctx)
+		n, err := s.client(ctx).User.Query().Count(ctx)
 		if err != nil {
 			return paging.Result[usersvc.User]{}, fmt.Errorf("count users: %w", err)
 		}
@@ -263,17 +264,14 @@ func lockRow(s *sql.Selector) {
 	}
 }
 
+// tx runs fn in the caller's transaction (txn.Run) when there is one, so
+// what the caller writes beside it commits with it; otherwise in its own.
 func (s *Store) tx(ctx context.Context, fn func(*ent.Tx) error) error {
-	tx, err := s.db.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return txn.Run(ctx, s.db, func(ctx context.Context) error { return fn(ent.TxFromContext(ctx)) })
 }
+
+// client is the client of one call: the caller's transaction's, if any.
+func (s *Store) client(ctx context.Context) *ent.Client { return txn.Client(ctx, s.db) }
 
 func translate(err error) error {
 	if _, ok := fault.As(err); ok {

@@ -14,6 +14,7 @@ import (
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/testkit"
+	"github.com/acme/monolith/platform/txn"
 )
 
 func user(email string, admin bool) usersvc.NewAccount {
@@ -171,6 +172,43 @@ func TestRolesOnBothDatabases(t *testing.T) {
 		}
 		if _, err := s.UnassignRole(ctx, u.ID, usersvc.AdminRoleID); err != nil {
 			t.Fatalf("unassign what is not held: %v", err)
+		}
+	})
+}
+
+// The store writes in its caller's transaction (txn.Run), so what a
+// service appends beside a change commits or rolls back with it.
+func TestJoinsTheCallersTransaction(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := userstore.New(db.Ent)
+		kept, err := s.Create(ctx, user("kept@example.com", false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		var created usersvc.User
+		err = txn.Run(ctx, db.Ent, func(ctx context.Context) error {
+			if created, err = s.Create(ctx, user("rolled-back@example.com", false)); err != nil {
+				return err
+			}
+			name := "Renamed 日本"
+			if _, err := s.Update(ctx, kept.ID, usersvc.Change{FullName: &name}); err != nil {
+				return err
+			}
+			if err := s.Delete(ctx, created.ID); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Run: %v", err)
+		}
+		if _, err := s.ByID(ctx, created.ID); !errors.Is(err, usersvc.ErrNotFound) {
+			t.Errorf("a user created in a rolled-back transaction: %v", err)
+		}
+		if got, err := s.ByID(ctx, kept.ID); err != nil || got.FullName != kept.FullName {
+			t.Errorf("an update in a rolled-back transaction: %q %v", got.FullName, err)
 		}
 	})
 }
