@@ -150,8 +150,11 @@ CONFLICT_MARK := ^(<<<<<<<|>>>>>>>)( |$$)
 .PHONY: merged
 merged: ## After a merge: regenerate and stage every derived file (ent, atlas.sum, contract, clients, picture), then check migration order against MIGRATE_BASE
 	@src=$$( { git diff --name-only --diff-filter=U -- . $(addprefix ':!',$(MERGE_DERIVED)); \
-		git diff --name-only --diff-filter=U -- ent/schema ent/generate.go; } | sort -u); \
+		git diff --name-only --diff-filter=U -- ent/schema ent/generate.go ent/entc.go; } | sort -u); \
 	if [ -n "$$src" ]; then printf 'resolve these sources by hand first, then run make merged again:\n%s\n' "$$src"; exit 1; fi
+	@# ent's generator loads the package it writes into: conflict markers there stop it, and every file is rewritten anyway.
+	@gen=$$(git diff --name-only --diff-filter=U -- ent ':!ent/schema' ':!ent/generate.go' ':!ent/entc.go'); \
+	if [ -n "$$gen" ]; then git checkout --ours -- $$gen; fi
 	$(MAKE) --no-print-directory generate
 	$(GO) run ./cmd/app-dev migrate hash
 	$(MAKE) --no-print-directory openapi

@@ -207,6 +207,13 @@ func Derive(name, entity, modulePath string, entIdents map[string]bool) (Names, 
 			}
 		}
 	}
+	taken, err := generatedNames()
+	if err != nil {
+		return Names{}, err
+	}
+	if taken[name] {
+		return Names{}, fmt.Errorf("module name %q is reserved: the generated code declares or imports %q, which the module's package would hide; choose another name", name, name)
+	}
 	if len(singular) < 2 {
 		return Names{}, fmt.Errorf("module name %q is too short; choose a plural noun such as notes", name)
 	}

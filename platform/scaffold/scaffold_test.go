@@ -30,6 +30,8 @@ func TestDeriveRejectsBadNames(t *testing.T) {
 		"funcs":     "Go keyword",
 		"strings":   "Go keyword or predeclared",
 		"interface": "Go keyword",
+		"db":        "the generated code declares or imports",
+		"testkit":   "the generated code declares or imports",
 	} {
 		if _, err := Derive(name, "", "example.com/m", realIdents(t)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Derive(%q) = %v, want an error containing %q", name, err, want)
@@ -321,4 +323,55 @@ func TestGenerateRefusesModulesOfTheTree(t *testing.T) {
 		}
 	}
 	sameTree(t, before, tree(t, root))
+}
+
+// TestNamesDoNotShadowImports renders the module for every name the
+// generated code declares or imports, as a module name and as the
+// plural of one (items makes the ent package item, which a test type named
+// item would hide), and fails when a file declares the name of a package
+// it imports, or imports two packages of one name: the module would not
+// compile. Derive refuses the names that cannot work.
+func TestNamesDoNotShadowImports(t *testing.T) {
+	idents := realIdents(t)
+	probes, err := generatedNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !probes["item"] || !probes["db"] || !probes["paging"] {
+		t.Fatalf("control: the generated code no longer uses item, db and paging; pick other probes: %v", probes)
+	}
+	tried := 0
+	for name := range probes {
+		if !validName.MatchString(name) {
+			continue
+		}
+		for _, module := range []string{name, name + "s"} {
+			n, err := Derive(module, "", "example.com/m", idents)
+			if err != nil {
+				continue // refused: reserved, a keyword, taken by ent
+			}
+			tried++
+			files, err := parseRendered(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p, f := range files {
+				imports := map[string]bool{}
+				for _, s := range f.Imports {
+					if imports[importName(s)] {
+						t.Errorf("module %s: %s imports two packages named %s", module, p, importName(s))
+					}
+					imports[importName(s)] = true
+				}
+				for d := range declaredNames(f) {
+					if imports[d] {
+						t.Errorf("module %s: %s declares %s, the name of a package it imports", module, p, d)
+					}
+				}
+			}
+		}
+	}
+	if tried < 10 {
+		t.Fatalf("only %d names tried", tried)
+	}
 }
