@@ -113,13 +113,11 @@ func rolesGrantCommand(run cli.Run, grant bool) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				perms := r.Permissions
-				if grant {
-					perms = append(perms, args[1:]...)
-				} else {
-					perms = without(perms, args[1:])
+				add, remove := args[1:], []string(nil)
+				if !grant {
+					add, remove = nil, args[1:]
 				}
-				r, err = svc.SetRolePermissions(ctx, usersvc.System, r.ID, perms)
+				r, err = svc.ChangeRolePermissions(ctx, usersvc.System, r.ID, add, remove)
 				if err != nil {
 					return err
 				}
@@ -163,18 +161,4 @@ func rolesAssignCommand(run cli.Run, assign bool) *cobra.Command {
 			})
 		},
 	}
-}
-
-func without(perms, drop []string) []string {
-	out := []string{}
-	for _, p := range perms {
-		keep := true
-		for _, d := range drop {
-			keep = keep && p != d
-		}
-		if keep {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package userstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -87,6 +88,30 @@ func (s *Store) UpdateRole(ctx context.Context, id uuid.UUID, c usersvc.RoleChan
 		return usersvc.Role{}, translateRole(err)
 	}
 	return roleDomain(row), nil
+}
+
+// ChangeRolePermissions applies add and remove to the role's current
+// permissions while holding its row (Postgres; SQLite transactions are
+// IMMEDIATE, so writers queue), so concurrent changes serialize.
+func (s *Store) ChangeRolePermissions(ctx context.Context, id uuid.UUID, add, remove []string) (usersvc.Role, error) {
+	var out usersvc.Role
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		row, err := tx.Role.Query().Where(role.ID(id), role.Builtin(false), lockRow).Only(ctx)
+		if err != nil {
+			return err
+		}
+		perms := slices.DeleteFunc(slices.Clone(row.Permissions), func(p string) bool { return slices.Contains(remove, p) })
+		perms = slices.Compact(slices.Sorted(slices.Values(append(perms, add...))))
+		if row, err = tx.Role.UpdateOneID(id).SetPermissions(nonNil(perms)).Save(ctx); err != nil {
+			return err
+		}
+		out = roleDomain(row)
+		return nil
+	})
+	if err != nil {
+		return usersvc.Role{}, translateRole(err)
+	}
+	return out, nil
 }
 
 // DeleteRole deletes a role that is not built in; its memberships go

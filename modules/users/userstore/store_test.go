@@ -212,3 +212,48 @@ func TestJoinsTheCallersTransaction(t *testing.T) {
 		}
 	})
 }
+
+// Simultaneous grants and a revoke on one role all apply: each change is
+// made against the role as it is when the change runs, not as read
+// before.
+func TestConcurrentPermissionChangesAllApply(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := userstore.New(db.Ent)
+		r, err := s.CreateRole(ctx, usersvc.Role{ID: uuid.New(), Name: "support", Permissions: []string{"notes:read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, n+1)
+		for i := range n {
+			wg.Go(func() {
+				_, err := s.ChangeRolePermissions(ctx, r.ID, []string{"p" + string(rune('a'+i)) + ":read"}, nil)
+				errs <- err
+			})
+		}
+		wg.Go(func() {
+			_, err := s.ChangeRolePermissions(ctx, r.ID, nil, []string{"notes:read"})
+			errs <- err
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.RoleByID(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"pa:read", "pb:read", "pc:read", "pd:read", "pe:read", "pf:read", "pg:read", "ph:read"}
+		if !slices.Equal(got.Permissions, want) {
+			t.Fatalf("after concurrent changes: %v, want %v", got.Permissions, want)
+		}
+		if _, err := s.ChangeRolePermissions(ctx, usersvc.AdminRoleID, []string{"x:read"}, nil); !errors.Is(err, usersvc.ErrRoleNotFound) {
+			t.Fatalf("a built-in role changed: %v", err)
+		}
+	})
+}

@@ -241,6 +241,30 @@ func (s *Service) SetRolePermissions(ctx context.Context, by Caller, id uuid.UUI
 	return r, nil
 }
 
+// ChangeRolePermissions adds and takes away permissions of a role,
+// leaving the others as they are at that moment (what `app roles grant`
+// and `revoke` do: a read followed by SetRolePermissions would lose a
+// change made in between). by must hold each permission it adds or takes
+// away. A permission no module declares any more can be taken away.
+func (s *Service) ChangeRolePermissions(ctx context.Context, by Caller, id uuid.UUID, add, remove []string) (Role, error) {
+	add, err := s.checkPermissions(add)
+	if err != nil {
+		return Role{}, err
+	}
+	remove = slices.Compact(slices.Sorted(slices.Values(remove)))
+	if _, err := s.editable(ctx, id); err != nil {
+		return Role{}, fmt.Errorf("change role permissions: %w", err)
+	}
+	if err := by.covers(authz.Of(append(slices.Clone(add), remove...)...)); err != nil {
+		return Role{}, err
+	}
+	r, err := s.store.ChangeRolePermissions(ctx, id, add, remove)
+	if err != nil {
+		return Role{}, fmt.Errorf("change role permissions: %w", err)
+	}
+	return r, nil
+}
+
 // DeleteRole deletes a role that is not built in, which by must cover;
 // its holders lose it.
 func (s *Service) DeleteRole(ctx context.Context, by Caller, id uuid.UUID) error {

@@ -51,6 +51,16 @@ func TestRoleNamesAndPermissionsAreChecked(t *testing.T) {
 	if _, err := f.svc.SetRolePermissions(ctx, usersvc.System, r.ID, []string{"nobody:declared"}); !slices.Equal(fields(err), []string{"permissions[0]:unknown_permission"}) {
 		t.Fatalf("set unknown: %v", err)
 	}
+	if _, err := f.svc.ChangeRolePermissions(ctx, usersvc.System, r.ID, []string{"nobody:declared"}, nil); !slices.Equal(fields(err), []string{"permissions[0]:unknown_permission"}) {
+		t.Fatalf("add unknown: %v", err)
+	}
+	// A permission no module declares any more can still be taken away.
+	if _, err := f.store.UpdateRole(ctx, r.ID, usersvc.RoleChange{Permissions: ptr([]string{"gone:read", "users:read"})}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.svc.ChangeRolePermissions(ctx, usersvc.System, r.ID, []string{"notes:write"}, []string{"gone:read"}); err != nil || !slices.Equal(got.Permissions, []string{"notes:write", "users:read"}) {
+		t.Fatalf("add one, take away an undeclared one: %+v %v", got, err)
+	}
 }
 
 // TestBuiltinRolesStay: the admin role cannot be renamed, emptied or
@@ -67,6 +77,9 @@ func TestBuiltinRolesStay(t *testing.T) {
 	}
 	if err := f.svc.DeleteRole(ctx, usersvc.System, usersvc.AdminRoleID); !errors.Is(err, usersvc.ErrBuiltinRole) {
 		t.Errorf("delete: %v", err)
+	}
+	if _, err := f.svc.ChangeRolePermissions(ctx, usersvc.System, usersvc.AdminRoleID, nil, []string{usersvc.PermUsersRead}); !errors.Is(err, usersvc.ErrBuiltinRole) {
+		t.Errorf("take a permission away: %v", err)
 	}
 	if f.store.writes != writes {
 		t.Fatal("a refusal wrote")
@@ -111,6 +124,8 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 		"create a role beyond it": second(f.svc.CreateRole(ctx, narrow, "mine", []string{usersvc.PermUsersWrite})),
 		"grant beyond it":         second(f.svc.SetRolePermissions(ctx, narrow, reader.ID, []string{usersvc.PermUsersRead, usersvc.PermUsersWrite})),
 		"revoke beyond it":        second(f.svc.SetRolePermissions(ctx, narrow, writer.ID, []string{})),
+		"add beyond it":           second(f.svc.ChangeRolePermissions(ctx, narrow, reader.ID, []string{usersvc.PermUsersWrite}, nil)),
+		"take away beyond it":     second(f.svc.ChangeRolePermissions(ctx, narrow, writer.ID, nil, []string{usersvc.PermUsersWrite})),
 		"delete a role beyond it": f.svc.DeleteRole(ctx, narrow, writer.ID),
 		"create an admin":         second(f.svc.Create(ctx, desk, usersvc.NewUser{Email: "eve@example.com", Password: userPassword, Admin: true})),
 		"promote to admin":        second(f.svc.Update(ctx, desk, other.ID, usersvc.Patch{Admin: ptr(true)})),

@@ -101,6 +101,10 @@ type Storer interface {
 	RoleByName(ctx context.Context, name string) (Role, error)
 	CreateRole(ctx context.Context, r Role) (Role, error)
 	UpdateRole(ctx context.Context, id uuid.UUID, c RoleChange) (Role, error)
+	// ChangeRolePermissions removes then adds permissions of a role that
+	// is not built in, against its current ones, in one step: two
+	// concurrent changes both apply.
+	ChangeRolePermissions(ctx context.Context, id uuid.UUID, add, remove []string) (Role, error)
 	DeleteRole(ctx context.Context, id uuid.UUID) error
 	AssignRole(ctx context.Context, userID, roleID uuid.UUID) (User, error)
 	UnassignRole(ctx context.Context, userID, roleID uuid.UUID) (User, error)

@@ -156,6 +156,18 @@ func (m *memStore) CreateRole(_ context.Context, r usersvc.Role) (usersvc.Role, 
 	return r, nil
 }
 
+func (m *memStore) ChangeRolePermissions(_ context.Context, id uuid.UUID, add, remove []string) (usersvc.Role, error) {
+	r, ok := m.roles[id]
+	if !ok || r.Builtin {
+		return usersvc.Role{}, usersvc.ErrRoleNotFound
+	}
+	m.writes++
+	perms := slices.DeleteFunc(slices.Clone(r.Permissions), func(p string) bool { return slices.Contains(remove, p) })
+	r.Permissions = slices.Compact(slices.Sorted(slices.Values(append(perms, add...))))
+	m.roles[id] = r
+	return r, nil
+}
+
 func (m *memStore) UpdateRole(_ context.Context, id uuid.UUID, c usersvc.RoleChange) (usersvc.Role, error) {
 	r, ok := m.roles[id]
 	if !ok || r.Builtin {
