@@ -59,7 +59,7 @@ type corsResult struct {
 // bearer challenge); the same page on an origin not configured is blocked
 // by the browser itself.
 func TestCORSFromABrowser(t *testing.T) {
-	chromiumPath(t)
+	testkit.ChromiumPath(t)
 	page := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = fmt.Fprint(w, corsPage)
@@ -75,19 +75,19 @@ func TestCORSFromABrowser(t *testing.T) {
 	user := app.NewUser(false)
 	call := fmt.Sprintf("run(%q, %q, %q)", app.URL, user.Email, user.Password)
 
-	b := newBrowser(t, 800, 600)
-	b.open(front.URL)
-	got := evalAsync[corsResult](b, call)
+	b := testkit.NewBrowser(t, 800, 600)
+	b.Open(front.URL)
+	got := testkit.EvalAsync[corsResult](b, call)
 	if got.Error != "" || got.Login != http.StatusOK || got.Me != http.StatusOK || got.Email != user.Email {
-		t.Fatalf("from the configured origin: %+v\nconsole:\n%s", got, strings.Join(b.consoleLines(), "\n"))
+		t.Fatalf("from the configured origin: %+v\nconsole:\n%s", got, strings.Join(b.Console(), "\n"))
 	}
 	if got.RequestID == "" || got.Anon != http.StatusUnauthorized || !strings.HasPrefix(got.Challenge, "Bearer") || got.Code == "" {
 		t.Fatalf("exposed headers and problem body from the configured origin: %+v", got)
 	}
 
-	other := newBrowser(t, 800, 600)
-	other.open(foreign.URL)
-	if got := evalAsync[corsResult](other, call); got.Error == "" || got.Me != 0 {
+	other := testkit.NewBrowser(t, 800, 600)
+	other.Open(foreign.URL)
+	if got := testkit.EvalAsync[corsResult](other, call); got.Error == "" || got.Me != 0 {
 		t.Fatalf("from an origin not configured the browser must block the call: %+v", got)
 	}
 }

@@ -318,7 +318,7 @@ func (p cyPicture) renderedFonts(t *testing.T) (module, arrow float64) {
 // provides or consumes a type; the page logs nothing, requests nothing
 // from elsewhere, and its header stays small at any window height.
 func TestDebugGraphPageInChromium(t *testing.T) {
-	chromiumPath(t)
+	testkit.ChromiumPath(t)
 	cfg := graphConfig(t)
 	g, err := fxgraph.Collect(appOptions(platform.WithConfig(cfg)))
 	if err != nil {
@@ -327,9 +327,9 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 	app := apptest.Start(t, testkit.NewDB(t, dialect.SQLite), testkit.WithFx(debugGraph(cfg)))
 	host := strings.TrimPrefix(app.URL, "http://")
 
-	b := newBrowser(t, 1280, 800)
-	b.open(app.URL + "/debug/graph")
-	p := eval[cyPicture](b, readPicture)
+	b := testkit.NewBrowser(t, 1280, 800)
+	b.Open(app.URL + "/debug/graph")
+	p := testkit.Eval[cyPicture](b, readPicture)
 	checkPicture(t, g, p)
 
 	// A real click at the centre of the users box.
@@ -344,14 +344,14 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 	}
 	click := func(id, title string) string {
 		t.Helper()
-		n := node(eval[cyPicture](b, readPicture), id)
+		n := node(testkit.Eval[cyPicture](b, readPicture), id)
 		x, y := p.Graph.X+(n.Shown.X1+n.Shown.X2)/2, p.Graph.Y+(n.Shown.Y1+n.Shown.Y2)/2
-		b.do(chromedp.MouseClickXY(x, y))
+		b.Do(chromedp.MouseClickXY(x, y))
 		shown := fmt.Sprintf(`document.getElementById("detail-title")?.textContent === %q`, title)
-		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](shown, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		if _, err := chromedp.Run(b.Ctx, chromedp.Poll[bool](shown, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 			t.Fatalf("clicking %s at (%.0f,%.0f) did not show its details: %v", id, x, y, err)
 		}
-		return eval[string](b, `document.getElementById("detail-body").innerText`)
+		return testkit.Eval[string](b, `document.getElementById("detail-body").innerText`)
 	}
 	users := click("m:users", "users")
 	var want []string
@@ -402,8 +402,8 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 	}
 
 	// Search by type: the modules that provide or consume *ent.Client.
-	b.do(chromedp.SendKeys("#search", "ent.Client"))
-	hits := eval[[]string](b, `cy.nodes(".hit").filter(n => !n.hasClass("label")).map(n => n.id()).sort()`)
+	b.Do(chromedp.SendKeys("#search", "ent.Client"))
+	hits := testkit.Eval[[]string](b, `cy.nodes(".hit").filter(n => !n.hasClass("label")).map(n => n.id()).sort()`)
 	var wantHits []string
 	for _, m := range g.Modules {
 		for _, pr := range g.Providers {
@@ -423,18 +423,18 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 	// The header keeps its height however tall the window; the graph takes
 	// the rest.
 	for _, size := range [][2]int64{{1280, 2000}, {1280, 560}, {900, 1400}} {
-		b.do(chromedp.EmulateViewport(size[0], size[1]))
-		p := eval[cyPicture](b, readPicture)
+		b.Do(chromedp.EmulateViewport(size[0], size[1]))
+		p := testkit.Eval[cyPicture](b, readPicture)
 		t.Logf("%dx%d: header %.0fpx, graph %.0fx%.0fpx", size[0], size[1], p.Header, p.Graph.W, p.Graph.H)
 		if p.Header > 48 || p.Header < 20 || p.Graph.Y+p.Graph.H < p.WindowH-1 || p.Graph.H < p.WindowH-p.Header-1 {
 			t.Errorf("%dx%d: header %.0fpx, graph from %.0f, %.0fpx tall, window %.0fpx", size[0], size[1], p.Header, p.Graph.Y, p.Graph.H, p.WindowH)
 		}
 	}
 
-	if lines := b.consoleLines(); len(lines) > 0 {
+	if lines := b.Console(); len(lines) > 0 {
 		t.Errorf("console:\n%s", strings.Join(lines, "\n"))
 	}
-	if off := b.offHost(host); len(off) > 0 {
+	if off := b.OffHost(host); len(off) > 0 {
 		t.Errorf("requests beyond %s: %v", host, off)
 	}
 }
@@ -443,7 +443,7 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 // violation. The same page with an inline script added (which the page's
 // CSP forbids) is served, and the violation must be reported.
 func TestDebugGraphConsoleControl(t *testing.T) {
-	chromiumPath(t)
+	testkit.ChromiumPath(t)
 	g, err := fxgraph.Collect(appOptions(platform.WithConfig(graphConfig(t))))
 	if err != nil {
 		t.Fatal(err)
@@ -465,12 +465,12 @@ func TestDebugGraphConsoleControl(t *testing.T) {
 		_, _ = fmt.Fprint(w, strings.Replace(rec.Body.String(), "</body>", "<script>window.injected = true;</script></body>", 1))
 	}))
 	defer srv.Close()
-	b := newBrowser(t, 1024, 700)
-	b.open(srv.URL + fxgraph.PagePath)
-	if eval[bool](b, `window.injected === true`) {
+	b := testkit.NewBrowser(t, 1024, 700)
+	b.Open(srv.URL + fxgraph.PagePath)
+	if testkit.Eval[bool](b, `window.injected === true`) {
 		t.Error("an inline script ran despite the CSP")
 	}
-	if lines := strings.Join(b.consoleLines(), "\n"); !strings.Contains(lines, "Content Security Policy") {
+	if lines := strings.Join(b.Console(), "\n"); !strings.Contains(lines, "Content Security Policy") {
 		t.Errorf("the CSP violation went unnoticed; console:\n%s", lines)
 	}
 }
@@ -481,7 +481,7 @@ func TestDebugGraphConsoleControl(t *testing.T) {
 // overlaps, and the whole picture fits a 1600x1000 window with labels
 // still readable.
 func TestDebugGraphReadableWithTenModules(t *testing.T) {
-	chromiumPath(t)
+	testkit.ChromiumPath(t)
 	cfg := graphConfig(t)
 	ten := shop.TenModules()
 	whole := func() fx.Option { return appOptions(append([]fx.Option{platform.WithConfig(cfg)}, ten...)...) }
@@ -491,9 +491,9 @@ func TestDebugGraphReadableWithTenModules(t *testing.T) {
 	}
 	app := apptest.Start(t, testkit.NewDB(t, dialect.SQLite),
 		testkit.WithFx(append(slices.Clone(ten), fxgraph.Debug(false, whole))...))
-	b := newBrowser(t, 1600, 1000)
-	b.open(app.URL + "/debug/graph")
-	p := eval[cyPicture](b, readPicture)
+	b := testkit.NewBrowser(t, 1600, 1000)
+	b.Open(app.URL + "/debug/graph")
+	p := testkit.Eval[cyPicture](b, readPicture)
 	checkPicture(t, g, p)
 
 	var groups []string
@@ -522,10 +522,10 @@ func TestDebugGraphReadableWithTenModules(t *testing.T) {
 	if module < 8.5 || arrow < 7.5 {
 		t.Errorf("module labels %.1fpx, arrow labels %.1fpx on screen (zoom %.2f): unreadable", module, arrow, p.Zoom)
 	}
-	if lines := b.consoleLines(); len(lines) > 0 {
+	if lines := b.Console(); len(lines) > 0 {
 		t.Errorf("console:\n%s", strings.Join(lines, "\n"))
 	}
-	if u, _ := url.Parse(app.URL); len(b.offHost(u.Host)) > 0 {
-		t.Errorf("requests beyond %s: %v", u.Host, b.offHost(u.Host))
+	if u, _ := url.Parse(app.URL); len(b.OffHost(u.Host)) > 0 {
+		t.Errorf("requests beyond %s: %v", u.Host, b.OffHost(u.Host))
 	}
 }

@@ -1,4 +1,4 @@
-package devcmd
+package testkit
 
 import (
 	"context"
@@ -16,21 +16,23 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// browser is one headless Chromium tab that records what the page writes
+// Browser is one headless Chromium tab that records what the page writes
 // to the console (calls, uncaught exceptions, the browser's own log, where
-// CSP violations go) and every URL it requests.
-type browser struct {
-	t   *testing.T
-	ctx context.Context
+// CSP violations go) and every URL it requests. Pages served from the
+// binary are tested in it, as a user's browser would run them.
+type Browser struct {
+	t *testing.T
+	// Ctx is the tab's chromedp context, for actions beyond Do and Eval.
+	Ctx context.Context
 
 	mu       sync.Mutex
 	console  []string
 	requests []string
 }
 
-// chromiumPath finds the installed Chromium (the Debian package); without
+// ChromiumPath finds the installed Chromium (the Debian package); without
 // one the test is skipped, except with CI=true, where .ci/run installs it.
-func chromiumPath(t *testing.T) string {
+func ChromiumPath(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -44,12 +46,12 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts Chromium for the test, its viewport width x height;
+// NewBrowser starts Chromium for the test, its viewport width x height;
 // it stops when the test ends, and after two minutes at the latest.
-func newBrowser(t *testing.T, width, height int64) *browser {
+func NewBrowser(t *testing.T, width, height int64) *Browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.ExecPath(ChromiumPath(t)),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-component-update", true),
@@ -58,15 +60,15 @@ func newBrowser(t *testing.T, width, height int64) *browser {
 	)
 	deadline, cancelDeadline := context.WithTimeout(context.Background(), 2*time.Minute)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(deadline, opts...)
-	b := &browser{t: t}
+	b := &Browser{t: t}
 	ctx, cancelCtx := chromedp.NewContext(alloc, chromedp.WithListener(b.record))
 	t.Cleanup(func() { cancelCtx(); cancelAlloc(); cancelDeadline() })
-	b.ctx = ctx
-	b.do(chromedp.EmulateViewport(width, height))
+	b.Ctx = ctx
+	b.Do(chromedp.EmulateViewport(width, height))
 	return b
 }
 
-func (b *browser) record(ev any) {
+func (b *Browser) record(ev any) {
 	var line string
 	switch ev := ev.(type) {
 	case *runtime.EventConsoleAPICalled:
@@ -99,47 +101,51 @@ func (b *browser) record(ev any) {
 	b.mu.Unlock()
 }
 
-func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+// Do runs chromedp actions in the tab; an error fails the test, with the
+// console so far.
+func (b *Browser) Do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		b.t.Fatalf("chromium: %v\nconsole:\n%s", err, strings.Join(b.consoleLines(), "\n"))
+	if err := chromedp.Do(b.Ctx, steps...); err != nil {
+		b.t.Fatalf("chromium: %v\nconsole:\n%s", err, strings.Join(b.Console(), "\n"))
 	}
 }
 
-// eval runs a script in the page and decodes its JSON-able result into T.
-func eval[T any](b *browser, script string) T {
+// Eval runs a script in the page and decodes its JSON-able result into T.
+func Eval[T any](b *Browser, script string) T {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](script))
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](script))
 	if err != nil {
-		b.t.Fatalf("evaluate %.80q: %v\nconsole:\n%s", script, err, strings.Join(b.consoleLines(), "\n"))
+		b.t.Fatalf("evaluate %.80q: %v\nconsole:\n%s", script, err, strings.Join(b.Console(), "\n"))
 	}
 	return v
 }
 
-// evalAsync is eval for a script whose value is a promise: it waits for it.
-func evalAsync[T any](b *browser, script string) T {
+// EvalAsync is Eval for a script whose value is a promise: it waits for it.
+func EvalAsync[T any](b *Browser, script string) T {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](script, chromedp.EvalAwaitPromise))
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](script, chromedp.EvalAwaitPromise))
 	if err != nil {
-		b.t.Fatalf("evaluate %.80q: %v\nconsole:\n%s", script, err, strings.Join(b.consoleLines(), "\n"))
+		b.t.Fatalf("evaluate %.80q: %v\nconsole:\n%s", script, err, strings.Join(b.Console(), "\n"))
 	}
 	return v
 }
 
-// open loads url and waits until the page's script says it is ready.
-func (b *browser) open(url string) {
+// Open loads url and waits until the page's script says it is ready
+// (body[data-ready="true"]).
+func (b *Browser) Open(url string) {
 	b.t.Helper()
-	b.do(chromedp.Navigate(url), chromedp.WaitVisible(`body[data-ready="true"]`))
+	b.Do(chromedp.Navigate(url), chromedp.WaitVisible(`body[data-ready="true"]`))
 }
 
-func (b *browser) consoleLines() []string {
+// Console is what the page and the browser logged so far.
+func (b *Browser) Console() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.console...)
 }
 
-// offHost lists the requests that went anywhere but host.
-func (b *browser) offHost(host string) []string {
+// OffHost lists the requests that went anywhere but host.
+func (b *Browser) OffHost(host string) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
@@ -150,4 +156,11 @@ func (b *browser) offHost(host string) []string {
 		}
 	}
 	return out
+}
+
+// Requests are the URLs the tab requested so far.
+func (b *Browser) Requests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.requests...)
 }
