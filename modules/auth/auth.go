@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/modules/auth/authapi"
+	"github.com/acme/monolith/modules/auth/authpages"
 	"github.com/acme/monolith/modules/auth/authstore"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
@@ -51,6 +52,7 @@ var Module = fx.Module("auth",
 		func(s *authstore.Store) authn.Revoker { return authsvc.NewRevoker(s, s) },
 		newService,
 		httpserver.AsRoutes(authapi.New),
+		httpserver.AsRoutes(authpages.New),
 		authapi.OAuth,
 	),
 )
@@ -204,7 +206,7 @@ func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tok
 	return authsvc.New(u, t, s, l, limits, r, authsvc.Options{
 		IdleTTL: cfg.RefreshIdleTTL, AbsoluteTTL: cfg.RefreshAbsoluteTTL,
 		ReuseGrace: cfg.RefreshReuseGrace, ResetTTL: cfg.ResetTokenTTL,
-		PublicURL: http.PublicURL, Clients: cfg.Clients(),
+		ResetLink: cfg.ResetLink(http.PublicURL), Clients: cfg.Clients(),
 	})
 }
 

@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"net/url"
+	"strings"
 	"time"
 
+	"github.com/acme/monolith/modules/auth/authpages"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/config"
 )
@@ -33,7 +36,9 @@ type Settings struct {
 	RefreshAbsoluteTTL time.Duration "env:\"REFRESH_TOKEN_ABSOLUTE_TTL\" envDefault:\"720h\" min:\"1s\" doc:\"no session outlives this\""
 	// concurrent refreshes with one token get the same child
 	RefreshReuseGrace time.Duration "env:\"REFRESH_TOKEN_REUSE_GRACE\" envDefault:\"10s\" min:\"1ns\" max:\"1m\" doc:\"concurrent refreshes with one token inside this window share the new token; a later reuse revokes the session\""
-	ResetTokenTTL     time.Duration "env:\"PASSWORD_RESET_TTL\" envDefault:\"30m\" min:\"1s\" max:\"24h\" doc:\"lifetime of a password-reset token\""
+	// where the reset email's link leads; empty: the page this module serves
+	ResetURL      string        "env:\"PASSWORD_RESET_URL\" shown:\"`{PUBLIC_URL}/reset-password#token={token}`\" doc:\"the link in the password-reset email, `{token}` standing for the token: a page of your own frontend, which sends the token and the new password to `POST /api/auth/reset-password`. By default the page this binary serves. Put the token in the fragment (`#token=`), which browsers never send to a server, rather than the query, which access logs and proxies record\""
+	ResetTokenTTL time.Duration "env:\"PASSWORD_RESET_TTL\" envDefault:\"30m\" min:\"1s\" max:\"24h\" doc:\"lifetime of a password-reset token\""
 	// Sign-in failures allowed per window: per account from one client
 	// address (tight), per account from all addresses (loose, so an
 	// attacker's address cannot lock the owner out), per address (for
@@ -73,6 +78,11 @@ func (s *Settings) Validate(env config.Env) error {
 	if s.ThrottleIP < 5*s.ThrottleAccountIP {
 		p.Add("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT (many users share one address)")
 	}
+	if s.ResetURL != "" {
+		if msg := checkLinkTemplate(s.ResetURL); msg != "" {
+			p.Add("PASSWORD_RESET_URL", msg)
+		}
+	}
 	s.registered = clients(s.ClientList, s.DefaultClient, &p)
 	switch {
 	case !env.IsProduction():
@@ -90,4 +100,25 @@ func (s *Settings) Validate(env config.Env) error {
 // Clients are the registered OAuth2 clients and the default one.
 func (s Settings) Clients() *authsvc.Clients {
 	return authsvc.NewClients(s.registered, s.DefaultClient)
+}
+
+// ResetLink is the reset email's link template ({token} for the token):
+// PASSWORD_RESET_URL, or the page the module serves under publicURL.
+func (s Settings) ResetLink(publicURL string) string {
+	if s.ResetURL != "" {
+		return s.ResetURL
+	}
+	return strings.TrimRight(publicURL, "/") + authpages.ResetPasswordPath + "#token={token}"
+}
+
+// checkLinkTemplate is what is wrong with a link template, or "".
+func checkLinkTemplate(tmpl string) string {
+	if strings.Count(tmpl, "{token}") != 1 {
+		return "must contain {token} exactly once (it stands for the token)"
+	}
+	u, err := url.Parse(strings.ReplaceAll(tmpl, "{token}", "t"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "must be an absolute http or https URL"
+	}
+	return ""
 }

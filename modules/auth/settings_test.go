@@ -15,15 +15,19 @@ import (
 // production demands a signing key, and development generates one.
 func TestSettingsAreChecked(t *testing.T) {
 	bad := map[string]map[string]string{
-		"ACCESS_TOKEN_TTL:":            {"ACCESS_TOKEN_TTL": "1s"},
-		"AUTH_THROTTLE_IP_LIMIT:":      {"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_IP_LIMIT": "49"},
-		"AUTH_THROTTLE_ACCOUNT_LIMIT:": {"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_ACCOUNT_LIMIT": "19"},
-		"AUTH_THROTTLE_WINDOW:":        {"AUTH_THROTTLE_WINDOW": "25h"},
-		"REFRESH_TOKEN_IDLE_TTL:":      {"REFRESH_TOKEN_IDLE_TTL": "800h", "REFRESH_TOKEN_ABSOLUTE_TTL": "700h"},
-		"REFRESH_TOKEN_REUSE_GRACE:":   {"REFRESH_TOKEN_REUSE_GRACE": "2m"},
-		"SESSION_CACHE_TTL:":           {"SESSION_CACHE_TTL": "2m"},
-		"PASSWORD_RESET_TTL:":          {"PASSWORD_RESET_TTL": "25h"},
-		"JWT_PRIVATE_KEY: set either":  {"JWT_PRIVATE_KEY": "pem", "JWT_PRIVATE_KEY_FILE": "/k.pem"},
+		"ACCESS_TOKEN_TTL:":                                             {"ACCESS_TOKEN_TTL": "1s"},
+		"AUTH_THROTTLE_IP_LIMIT:":                                       {"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_IP_LIMIT": "49"},
+		"AUTH_THROTTLE_ACCOUNT_LIMIT:":                                  {"AUTH_THROTTLE_ACCOUNT_IP_LIMIT": "10", "AUTH_THROTTLE_ACCOUNT_LIMIT": "19"},
+		"AUTH_THROTTLE_WINDOW:":                                         {"AUTH_THROTTLE_WINDOW": "25h"},
+		"REFRESH_TOKEN_IDLE_TTL:":                                       {"REFRESH_TOKEN_IDLE_TTL": "800h", "REFRESH_TOKEN_ABSOLUTE_TTL": "700h"},
+		"REFRESH_TOKEN_REUSE_GRACE:":                                    {"REFRESH_TOKEN_REUSE_GRACE": "2m"},
+		"SESSION_CACHE_TTL:":                                            {"SESSION_CACHE_TTL": "2m"},
+		"PASSWORD_RESET_TTL:":                                           {"PASSWORD_RESET_TTL": "25h"},
+		"PASSWORD_RESET_URL: must contain {token} exactly once":         {"PASSWORD_RESET_URL": "https://front.example/reset"},
+		"PASSWORD_RESET_URL: must contain {token} exactly once (":       {"PASSWORD_RESET_URL": "https://front.example/r#{token}{token}"},
+		"PASSWORD_RESET_URL: must be an absolute http":                  {"PASSWORD_RESET_URL": "/reset#token={token}"},
+		"PASSWORD_RESET_URL: must be an absolute http or https":         {"PASSWORD_RESET_URL": "javascript:alert(1)//{token}"},
+		"JWT_PRIVATE_KEY: set either":                                   {"JWT_PRIVATE_KEY": "pem", "JWT_PRIVATE_KEY_FILE": "/k.pem"},
 		"JWT_PRIVATE_KEY: a signing key must be provided in production": {"APP_ENV": "production"},
 		"JWT_PRIVATE_KEY: is a placeholder":                             {"APP_ENV": "production", "JWT_PRIVATE_KEY": "changethis"},
 	}
@@ -44,6 +48,13 @@ func TestSettingsAreChecked(t *testing.T) {
 	}))
 	if err != nil || s.PrivateKeyFile != "/secrets/jwt.pem" || s.SessionCacheTTL != 0 || s.ThrottleAccountIP != 10 {
 		t.Fatalf("control: production with a key file: %+v %v", s, err)
+	}
+	if got := s.ResetLink("https://api.example/"); got != "https://api.example/reset-password#token={token}" {
+		t.Fatalf("the default reset link: %s", got)
+	}
+	s, err = config.Parse[auth.Settings](config.SourceFrom(map[string]string{"PASSWORD_RESET_URL": "https://front.example/ワード#t={token}"}))
+	if err != nil || s.ResetLink("https://api.example") != "https://front.example/ワード#t={token}" {
+		t.Fatalf("a frontend's reset link: %q %v", s.ResetURL, err)
 	}
 }
 

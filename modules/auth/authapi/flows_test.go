@@ -354,7 +354,7 @@ func TestPasswordResetByEmail(t *testing.T) {
 				token = line // the token on its own line
 			}
 		}
-		if token == "" || !strings.Contains(msg, "https://app.example.test/reset-password?token="+token) {
+		if token == "" || !strings.Contains(msg, "https://app.example.test/reset-password#token="+token) {
 			t.Fatalf("no token or link in:\n%s", msg)
 		}
 		res := app.Do(http.MethodPost, "/api/auth/reset-password", map[string]string{"token": token, "new_password": "recovered passphrase 7"})

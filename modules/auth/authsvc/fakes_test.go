@@ -398,7 +398,7 @@ func newRig(t *testing.T) *rig {
 	limits := NewLimits(LimitSettings{AccountIP: 5, Account: 10, IP: 20, RecoveryAccount: 3, Window: time.Hour})
 	r.svc = New(r.accounts, r.tokens, r.store, r.limiter, limits, NewResets(r.store, r.mail, zaptest.NewLogger(t)), Options{
 		IdleTTL: rigIdle, AbsoluteTTL: rigAbsolute, ReuseGrace: rigGrace, ResetTTL: rigResetTTL,
-		PublicURL: "https://app.example.test/", Clients: clients,
+		ResetLink: "https://app.example.test/reset-password#token={token}", Clients: clients,
 	})
 	r.svc.now = r.clock.now
 	return r

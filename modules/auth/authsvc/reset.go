@@ -70,7 +70,7 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 		_ = res.Release(ctx)
 		return fmt.Errorf("password recovery: %w", err)
 	}
-	link := strings.TrimRight(s.opts.PublicURL, "/") + "/reset-password?token=" + raw
+	link := strings.ReplaceAll(s.opts.ResetLink, "{token}", raw)
 	msg := mail.Message{
 		To:      a.Email,
 		Subject: "Reset your password",

@@ -28,7 +28,7 @@ func TestResetEmailCarriesOneToken(t *testing.T) {
 	a := r.accounts.add("ada@example.test", "a long passphrase")
 	raw, msg := r.requestReset(t, "ADA@example.test")
 	if msg.To != a.Email || len(raw) != opaqueLen ||
-		!strings.Contains(msg.Text, "https://app.example.test/reset-password?token="+raw+"\n") ||
+		!strings.Contains(msg.Text, "https://app.example.test/reset-password#token="+raw+"\n") ||
 		!strings.Contains(msg.Text, "\n"+raw+"\n") || !strings.Contains(msg.Text, rigResetTTL.String()) {
 		t.Fatalf("message: %+v", msg)
 	}

@@ -86,7 +86,8 @@ type Options struct {
 	AbsoluteTTL time.Duration
 	ReuseGrace  time.Duration
 	ResetTTL    time.Duration
-	PublicURL   string // base of the link in the reset email
+	// ResetLink is the reset email's link, {token} standing for the token.
+	ResetLink string
 	// Clients are the registered OAuth2 clients.
 	Clients *Clients
 }
