@@ -55,7 +55,7 @@ var Module = fx.Module("platform",
 		newLimiter,
 		mail.New,
 		authz.NewCatalogue,
-		authn.NewResolver,
+		newResolver,
 		httpserver.New,
 		newMetrics,
 		newMetricsServer,
@@ -64,6 +64,18 @@ var Module = fx.Module("platform",
 	),
 	fx.Invoke(httpserver.StartPprof),
 )
+
+type resolverIn struct {
+	fx.In
+	Verifier authn.TokenVerifier
+	Accounts authn.Accounts
+	// Optional like the server's: a command that builds no route needs no edge settings.
+	Edge config.Sessions `optional:"true"`
+}
+
+func newResolver(in resolverIn) *authn.Resolver {
+	return authn.NewResolver(in.Verifier, in.Accounts, in.Edge.StepUpMaxAge)
+}
 
 // Logger routes fx's own events through zap. fx.WithLogger only takes effect
 // at the root of the application, so the application adds it beside Module.

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +74,10 @@ type Principal struct {
 	Account
 	SessionID uuid.UUID
 	ClientID  string
+	// AuthTime is when the caller last proved who they are (signed in
+	// with a password; refreshing keeps it), AMR how (RFC 8176 values).
+	AuthTime time.Time
+	AMR      []string
 }
 
 // Claims is what a verified access token asserts.
@@ -81,6 +86,11 @@ type Claims struct {
 	SessionID uuid.UUID
 	ClientID  string
 	TokenID   string
+	// AuthTime and AMR are OpenID Connect's auth_time and amr: when and
+	// how the session's user authenticated. A token without them is as
+	// old as can be: step-up operations refuse it.
+	AuthTime time.Time
+	AMR      []string
 }
 
 // TokenVerifier checks an access token's signature and claims and that
@@ -133,6 +143,9 @@ var (
 	// operation requires; PermissionRequired names it in the detail.
 	ErrPermissionRequired = fault.New(fault.Forbidden, "permission_required", "This operation requires a permission you do not hold.")
 	ErrInvalidEmail       = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
+	// ErrReauthenticate is a valid token whose sign-in is older than the
+	// operation accepts (RFC 9470): the client signs in again.
+	ErrReauthenticate = fault.New(fault.Unauthenticated, "reauthentication_required", "This operation needs a recent sign-in: sign in again, then retry.")
 )
 
 // PermissionRequired is ErrPermissionRequired naming the missing
@@ -172,11 +185,21 @@ func NormalizeEmail(e string) (string, error) {
 type Resolver struct {
 	verifier TokenVerifier
 	accounts Accounts
+	// stepUp is how recent a sign-in Recent operations need.
+	stepUp time.Duration
+	now    func() time.Time
 }
 
-// NewResolver returns a resolver.
-func NewResolver(v TokenVerifier, a Accounts) *Resolver {
-	return &Resolver{verifier: v, accounts: a}
+// DefaultStepUpMaxAge is AUTH_STEP_UP_MAX_AGE's default.
+const DefaultStepUpMaxAge = 10 * time.Minute
+
+// NewResolver returns a resolver; stepUp is how recent a sign-in the
+// operations marked Recent need (0: DefaultStepUpMaxAge).
+func NewResolver(v TokenVerifier, a Accounts, stepUp time.Duration) *Resolver {
+	if stepUp <= 0 {
+		stepUp = DefaultStepUpMaxAge
+	}
+	return &Resolver{verifier: v, accounts: a, stepUp: stepUp, now: time.Now}
 }
 
 // Resolve authenticates an Authorization header value: a valid, unexpired
@@ -200,8 +223,54 @@ func (r *Resolver) Resolve(ctx context.Context, authorization string) (Principal
 		}
 		return Principal{}, err
 	}
-	return Principal{Account: a, SessionID: claims.SessionID, ClientID: claims.ClientID}, nil
+	return Principal{Account: a, SessionID: claims.SessionID, ClientID: claims.ClientID, AuthTime: claims.AuthTime, AMR: claims.AMR}, nil
 }
+
+// recentKey marks an operation Recent in its metadata.
+const recentKey = "authn.recent"
+
+// Recent marks a protected operation as sensitive: besides a valid token
+// it needs a sign-in within AUTH_STEP_UP_MAX_AGE (RFC 9470 step-up), so a
+// stolen long-lived session cannot change the password, the email or
+// anyone's permissions. Wrap the operation before Protect or Require.
+func Recent(op huma.Operation) huma.Operation {
+	if op.Metadata == nil {
+		op.Metadata = map[string]any{}
+	}
+	op.Metadata[recentKey] = true
+	return op
+}
+
+// IsRecent reports whether op is marked Recent.
+func IsRecent(op *huma.Operation) bool {
+	v, _ := op.Metadata[recentKey].(bool)
+	return v
+}
+
+// CheckRecent is ErrReauthenticate, carrying the challenge a Recent
+// operation answers with, unless the caller of ctx signed in within the
+// step-up age: for an operation that is sensitive only for some inputs
+// (changing the email among other fields).
+func (r *Resolver) CheckRecent(ctx context.Context) error {
+	p, err := CurrentUser(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.recent(p); err != nil {
+		return huma.ErrorWithHeaders(err, http.Header{"Www-Authenticate": {r.challenge(err)}})
+	}
+	return nil
+}
+
+func (r *Resolver) recent(p Principal) error {
+	if p.AuthTime.IsZero() || r.now().Sub(p.AuthTime) > r.stepUp {
+		return ErrReauthenticate
+	}
+	return nil
+}
+
+// StepUpMaxAge is how recent a sign-in Recent operations need.
+func (r *Resolver) StepUpMaxAge() time.Duration { return r.stepUp }
 
 // bearerToken extracts the token (RFC 6750 §2.1; the scheme is
 // case-insensitive per RFC 9110 §11.1).
@@ -294,10 +363,18 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma
 			op.Errors = append(op.Errors, s)
 		}
 	}
+	recent := IsRecent(&op)
+	if recent {
+		op.Description = strings.TrimSpace(op.Description + "\n\nNeeds a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): " +
+			"an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.")
+	}
 	op.Middlewares = append(op.Middlewares, func(ctx huma.Context, next func(huma.Context)) {
 		p, err := r.Resolve(ctx.Context(), ctx.Header("Authorization"))
 		if err == nil {
 			err = holds(p, perms)
+		}
+		if err == nil && recent {
+			err = r.recent(p)
 		}
 		if err != nil {
 			// The status is the table's, like every other answer's; what
@@ -306,7 +383,7 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma
 			status := problem.Status(err)
 			switch status {
 			case http.StatusUnauthorized:
-				ctx.SetHeader("WWW-Authenticate", challenge(err))
+				ctx.SetHeader("WWW-Authenticate", r.challenge(err))
 			case http.StatusForbidden:
 				// RFC 6750 §3.1: insufficient_scope, with the scope the
 				// operation needs.
@@ -344,10 +421,15 @@ func RequiredPermissions(op *huma.Operation) []string {
 
 // challenge builds the RFC 6750 §3 header: no error code when the request
 // carried no credentials, invalid_token otherwise.
-func challenge(err error) string {
+func (r *Resolver) challenge(err error) string {
 	fe, ok := fault.As(err)
 	if !ok || fe.Code == ErrMissingToken.Code {
 		return `Bearer realm="api"`
+	}
+	if fe.Code == ErrReauthenticate.Code {
+		// RFC 9470 §3: the error and the age the operation accepts.
+		return `Bearer realm="api", error="insufficient_user_authentication", error_description="A more recent authentication is required.", max_age=` +
+			strconv.Itoa(int(r.stepUp/time.Second))
 	}
 	return `Bearer realm="api", error="invalid_token", error_description="` + strings.ReplaceAll(fe.Message, `"`, `'`) + `"`
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/humatest"
@@ -58,7 +59,7 @@ func TestCheckFailureIsOpaque500(t *testing.T) {
 		{authn.ErrInvalidToken, http.StatusUnauthorized},
 	} {
 		_, api := humatest.New(t)
-		r := authn.NewResolver(verifier{c.err}, accounts{})
+		r := authn.NewResolver(verifier{c.err}, accounts{}, 0)
 		huma.Register(api, r.Protect(api, huma.Operation{Method: http.MethodGet, Path: "/p"}),
 			func(context.Context, *struct{}) (*struct{}, error) { return nil, nil })
 		res := api.Get("/p", "Authorization: Bearer x.y.z")
@@ -101,7 +102,7 @@ func TestResolverStatusesComeFromTheTable(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, api := humatest.New(t)
-			r := authn.NewResolver(verifier{c.verify}, accounts{inactive: c.inactive, perms: c.holds})
+			r := authn.NewResolver(verifier{c.verify}, accounts{inactive: c.inactive, perms: c.holds}, 0)
 			protect := r.Protect
 			if c.require != nil {
 				protect = func(api huma.API, op huma.Operation) huma.Operation { return r.Require(api, op, c.require...) }
@@ -137,7 +138,7 @@ func TestResolverStatusesComeFromTheTable(t *testing.T) {
 // them, and it may answer 401 and 403.
 func TestRequireDocumentsItsPermissions(t *testing.T) {
 	_, api := humatest.New(t)
-	r := authn.NewResolver(verifier{}, accounts{})
+	r := authn.NewResolver(verifier{}, accounts{}, 0)
 	op := r.Require(api, huma.Operation{Description: "Lists things."}, "things:read")
 	if got := authn.RequiredPermissions(&op); len(got) != 1 || got[0] != "things:read" {
 		t.Fatalf("required = %v", got)
@@ -201,3 +202,61 @@ func TestNormalizeEmail(t *testing.T) {
 }
 
 func ok(_ string, err error) bool { return err == nil }
+
+// timedVerifier verifies every token as one of a sign-in at at.
+type timedVerifier struct{ at time.Time }
+
+func (v timedVerifier) VerifyAccessToken(context.Context, string) (authn.Claims, error) {
+	return authn.Claims{Subject: uuid.New(), ClientID: "web", AuthTime: v.at, AMR: []string{"pwd"}}, nil
+}
+
+// TestRecentNeedsARecentSignIn: a Recent operation takes a token whose
+// sign-in is within the step-up age, refuses an older one and one that
+// says nothing of its sign-in with RFC 9470's challenge (the age it
+// accepts included), and so does CheckRecent from inside a handler; the
+// other operations take them all.
+func TestRecentNeedsARecentSignIn(t *testing.T) {
+	const age = 5 * time.Minute
+	for _, c := range []struct {
+		name    string
+		at      time.Time
+		refused bool
+	}{
+		{"just-signed-in", time.Now().Add(-time.Second), false},
+		{"within", time.Now().Add(-age + 30*time.Second), false},
+		{"older", time.Now().Add(-age - 30*time.Second), true},
+		{"unknown", time.Time{}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, api := humatest.New(t)
+			r := authn.NewResolver(timedVerifier{c.at}, accounts{}, age)
+			ok := func(context.Context, *struct{}) (*struct{}, error) { return nil, nil }
+			op := r.Protect(api, authn.Recent(huma.Operation{Method: http.MethodPost, Path: "/sensitive", Description: "Changes it."}))
+			if !authn.IsRecent(&op) || !strings.Contains(op.Description, "Needs a recent sign-in") || !strings.HasPrefix(op.Description, "Changes it.") {
+				t.Fatalf("documented as %q", op.Description)
+			}
+			huma.Register(api, op, ok)
+			huma.Register(api, r.Protect(api, huma.Operation{Method: http.MethodPost, Path: "/inside"}),
+				func(ctx context.Context, _ *struct{}) (*struct{}, error) { return nil, r.CheckRecent(ctx) })
+			huma.Register(api, r.Protect(api, huma.Operation{Method: http.MethodGet, Path: "/plain"}), ok)
+
+			for _, path := range []string{"/sensitive", "/inside"} {
+				res := api.Post(path, "Authorization: Bearer x.y.z")
+				h := res.Header().Get("WWW-Authenticate")
+				if !c.refused {
+					if res.Code != http.StatusNoContent {
+						t.Fatalf("%s: %d %s", path, res.Code, res.Body)
+					}
+					continue
+				}
+				if res.Code != http.StatusUnauthorized || !strings.Contains(res.Body.String(), `"code":"reauthentication_required"`) ||
+					!strings.Contains(h, `error="insufficient_user_authentication"`) || !strings.Contains(h, "max_age=300") {
+					t.Fatalf("%s: %d %q %s", path, res.Code, h, res.Body)
+				}
+			}
+			if res := api.Get("/plain", "Authorization: Bearer x.y.z"); res.Code != http.StatusNoContent {
+				t.Fatalf("an operation that is not Recent: %d %s", res.Code, res.Body)
+			}
+		})
+	}
+}

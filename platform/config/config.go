@@ -109,6 +109,8 @@ type Sessions struct {
 	CORSOrigins      []string
 	CORSCredentials  bool
 	HSTS             bool
+	// StepUpMaxAge is how recent a sign-in the sensitive operations need.
+	StepUpMaxAge time.Duration
 }
 
 // Mail configures outgoing email. Without SMTPHost, messages are logged
@@ -279,6 +281,10 @@ func (c *Config) loadSessions(l *loader, prod bool) {
 		CORSOrigins:     l.list("CORS_ALLOWED_ORIGINS"),
 		CORSCredentials: l.boolean("CORS_ALLOW_CREDENTIALS", false),
 		HSTS:            prod,
+		StepUpMaxAge:    l.duration("AUTH_STEP_UP_MAX_AGE", 10*time.Minute),
+	}
+	if s.StepUpMaxAge < time.Minute || s.StepUpMaxAge > 24*time.Hour {
+		l.fail("AUTH_STEP_UP_MAX_AGE", "must be between 1m and 24h")
 	}
 	for _, p := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {

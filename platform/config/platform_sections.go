@@ -34,6 +34,7 @@ var platformVars = map[string]struct{ Shown, Doc string }{
 	"PROXY_HEADER":                      {Shown: "", Doc: "the header those proxies set (appended to, comma-separated, any number of lines)"},
 	"CORS_ALLOWED_ORIGINS":              {Shown: "", Doc: "browser origins allowed by CORS, comma-separated"},
 	"CORS_ALLOW_CREDENTIALS":            {Shown: "", Doc: "allow credentials cross-origin (not with a wildcard)"},
+	"AUTH_STEP_UP_MAX_AGE":              {Shown: "", Doc: "how recent a sign-in the sensitive operations need (changing the password or email, roles and their permissions, creating API keys): with an older one they answer 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge and `max_age`, and the client signs in again (refreshing does not renew it); 1m to 24h"},
 	"SMTP_HOST":                         {Shown: "", Doc: "mail relay; without it email (password reset, notices of email and password changes) is only logged"},
 	"SMTP_PORT":                         {Shown: "", Doc: "relay port"},
 	"SMTP_FROM":                         {Shown: "", Doc: "sender address"},

@@ -61,7 +61,7 @@ func TestUndeclaredPermissionStopsTheStart(t *testing.T) {
 	build := func(perm string) error {
 		_, err := httpserver.New(httpserver.Params{
 			Config: config.HTTP{ShutdownTimeout: 1}, Log: zap.NewNop(), Health: health.NewRegistry(health.RegistryParams{}),
-			Routes: []httpserver.Routes{requiring{auth: authn.NewResolver(nil, nil), perm: perm}}, Permissions: perms,
+			Routes: []httpserver.Routes{requiring{auth: authn.NewResolver(nil, nil, 0), perm: perm}}, Permissions: perms,
 		})
 		return err
 	}

@@ -909,6 +909,8 @@ type ClientInterface interface {
 	//
 	// Requires the permission `roles:write`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/roles (the `CreateRole` operationId).
@@ -920,6 +922,8 @@ type ClientInterface interface {
 	//
 	// Requires the permission `roles:write`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/roles (the `CreateRole` operationId).
@@ -930,6 +934,8 @@ type ClientInterface interface {
 	// Its holders lose it. Built-in roles cannot be deleted (409 `builtin_role`).
 	//
 	// Requires the permission `roles:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Corresponds with DELETE /api/roles/{id} (the `DeleteRole` operationId).
 	DeleteRole(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -947,6 +953,8 @@ type ClientInterface interface {
 	//
 	// Requires the permission `roles:write`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/roles/{id} (the `RenameRole` operationId).
@@ -957,6 +965,8 @@ type ClientInterface interface {
 	// Built-in roles keep their names (409 `builtin_role`).
 	//
 	// Requires the permission `roles:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -969,6 +979,8 @@ type ClientInterface interface {
 	//
 	// Requires the permission `roles:write`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
@@ -979,6 +991,8 @@ type ClientInterface interface {
 	// The whole new set. Every permission added or removed must be one you hold (403 `permission_not_held`); built-in roles cannot be changed (409 `builtin_role`). The role's holders have the new set from their next request.
 	//
 	// Requires the permission `roles:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1025,7 +1039,7 @@ type ClientInterface interface {
 
 	// UpdateMeWithBody Change your email or full name
 	//
-	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1034,7 +1048,7 @@ type ClientInterface interface {
 
 	// UpdateMe Change your email or full name
 	//
-	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1043,12 +1057,16 @@ type ClientInterface interface {
 
 	// ChangePasswordWithBody Change your password
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/users/me/password (the `ChangePassword` operationId).
 	ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePassword Change your password
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1099,6 +1117,8 @@ type ClientInterface interface {
 	//
 	// Requires the permission `roles:assign`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Corresponds with DELETE /api/users/{id}/roles/{role_id} (the `UnassignRole` operationId).
 	UnassignRole(ctx context.Context, id openapi_types.UUID, roleId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1107,6 +1127,8 @@ type ClientInterface interface {
 	// Idempotent. Not your own roles (403 `cannot_change_own_roles`), and only a role whose every permission you hold (403 `permission_not_held`; the admin role: be an admin).
 	//
 	// Requires the permission `roles:assign`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Corresponds with PUT /api/users/{id}/roles/{role_id} (the `AssignRole` operationId).
 	AssignRole(ctx context.Context, id openapi_types.UUID, roleId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1425,6 +1447,8 @@ func (c *Client) ListRoles(ctx context.Context, params *ListRolesParams, reqEdit
 //
 // Requires the permission `roles:write`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/roles (the `CreateRole` operationId).
@@ -1446,6 +1470,8 @@ func (c *Client) CreateRoleWithBody(ctx context.Context, contentType string, bod
 //
 // Requires the permission `roles:write`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/roles (the `CreateRole` operationId).
@@ -1466,6 +1492,8 @@ func (c *Client) CreateRole(ctx context.Context, body CreateRoleJSONRequestBody,
 // Its holders lose it. Built-in roles cannot be deleted (409 `builtin_role`).
 //
 // Requires the permission `roles:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Corresponds with DELETE /api/roles/{id} (the `DeleteRole` operationId).
 func (c *Client) DeleteRole(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1503,6 +1531,8 @@ func (c *Client) GetRole(ctx context.Context, id openapi_types.UUID, reqEditors 
 //
 // Requires the permission `roles:write`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/roles/{id} (the `RenameRole` operationId).
@@ -1523,6 +1553,8 @@ func (c *Client) RenameRoleWithBody(ctx context.Context, id openapi_types.UUID, 
 // Built-in roles keep their names (409 `builtin_role`).
 //
 // Requires the permission `roles:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1545,6 +1577,8 @@ func (c *Client) RenameRole(ctx context.Context, id openapi_types.UUID, body Ren
 //
 // Requires the permission `roles:write`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
@@ -1565,6 +1599,8 @@ func (c *Client) SetRolePermissionsWithBody(ctx context.Context, id openapi_type
 // The whole new set. Every permission added or removed must be one you hold (403 `permission_not_held`); built-in roles cannot be changed (409 `builtin_role`). The role's holders have the new set from their next request.
 //
 // Requires the permission `roles:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1661,7 +1697,7 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 
 // UpdateMeWithBody Change your email or full name
 //
-// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1680,7 +1716,7 @@ func (c *Client) UpdateMeWithBody(ctx context.Context, contentType string, body 
 
 // UpdateMe Change your email or full name
 //
-// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1699,6 +1735,8 @@ func (c *Client) UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, req
 
 // ChangePasswordWithBody Change your password
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/users/me/password (the `ChangePassword` operationId).
@@ -1715,6 +1753,8 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 }
 
 // ChangePassword Change your password
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1815,6 +1855,8 @@ func (c *Client) UpdateUser(ctx context.Context, id openapi_types.UUID, body Upd
 //
 // Requires the permission `roles:assign`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Corresponds with DELETE /api/users/{id}/roles/{role_id} (the `UnassignRole` operationId).
 func (c *Client) UnassignRole(ctx context.Context, id openapi_types.UUID, roleId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnassignRoleRequest(c.Server, id, roleId)
@@ -1833,6 +1875,8 @@ func (c *Client) UnassignRole(ctx context.Context, id openapi_types.UUID, roleId
 // Idempotent. Not your own roles (403 `cannot_change_own_roles`), and only a role whose every permission you hold (403 `permission_not_held`; the admin role: be an admin).
 //
 // Requires the permission `roles:assign`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Corresponds with PUT /api/users/{id}/roles/{role_id} (the `AssignRole` operationId).
 func (c *Client) AssignRole(ctx context.Context, id openapi_types.UUID, roleId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3170,6 +3214,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Requires the permission `roles:write`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/roles (the `CreateRole` operationId).
@@ -3181,6 +3227,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Requires the permission `roles:write`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/roles (the `CreateRole` operationId).
@@ -3191,6 +3239,8 @@ type ClientWithResponsesInterface interface {
 	// Its holders lose it. Built-in roles cannot be deleted (409 `builtin_role`).
 	//
 	// Requires the permission `roles:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3212,6 +3262,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Requires the permission `roles:write`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/roles/{id} (the `RenameRole` operationId).
@@ -3222,6 +3274,8 @@ type ClientWithResponsesInterface interface {
 	// Built-in roles keep their names (409 `builtin_role`).
 	//
 	// Requires the permission `roles:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3234,6 +3288,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Requires the permission `roles:write`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
@@ -3244,6 +3300,8 @@ type ClientWithResponsesInterface interface {
 	// The whole new set. Every permission added or removed must be one you hold (403 `permission_not_held`); built-in roles cannot be changed (409 `builtin_role`). The role's holders have the new set from their next request.
 	//
 	// Requires the permission `roles:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3294,7 +3352,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateMeWithBodyWithResponse Change your email or full name
 	//
-	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3303,7 +3361,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateMeWithResponse Change your email or full name
 	//
-	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3312,12 +3370,16 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change your password
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/users/me/password (the `ChangePassword` operationId).
 	ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
 
 	// ChangePasswordWithResponse Change your password
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3372,6 +3434,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Requires the permission `roles:assign`.
 	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/users/{id}/roles/{role_id} (the `UnassignRole` operationId).
@@ -3382,6 +3446,8 @@ type ClientWithResponsesInterface interface {
 	// Idempotent. Not your own roles (403 `cannot_change_own_roles`), and only a role whose every permission you hold (403 `permission_not_held`; the admin role: be an admin).
 	//
 	// Requires the permission `roles:assign`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6239,6 +6305,8 @@ func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, params 
 //
 // Requires the permission `roles:write`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/roles (the `CreateRole` operationId).
@@ -6256,6 +6324,8 @@ func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context
 //
 // Requires the permission `roles:write`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/roles (the `CreateRole` operationId).
@@ -6272,6 +6342,8 @@ func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, body C
 // Its holders lose it. Built-in roles cannot be deleted (409 `builtin_role`).
 //
 // Requires the permission `roles:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6305,6 +6377,8 @@ func (c *ClientWithResponses) GetRoleWithResponse(ctx context.Context, id openap
 //
 // Requires the permission `roles:write`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/roles/{id} (the `RenameRole` operationId).
@@ -6321,6 +6395,8 @@ func (c *ClientWithResponses) RenameRoleWithBodyWithResponse(ctx context.Context
 // Built-in roles keep their names (409 `builtin_role`).
 //
 // Requires the permission `roles:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6339,6 +6415,8 @@ func (c *ClientWithResponses) RenameRoleWithResponse(ctx context.Context, id ope
 //
 // Requires the permission `roles:write`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
@@ -6355,6 +6433,8 @@ func (c *ClientWithResponses) SetRolePermissionsWithBodyWithResponse(ctx context
 // The whole new set. Every permission added or removed must be one you hold (403 `permission_not_held`); built-in roles cannot be changed (409 `builtin_role`). The role's holders have the new set from their next request.
 //
 // Requires the permission `roles:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6435,7 +6515,7 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 
 // UpdateMeWithBodyWithResponse Change your email or full name
 //
-// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6450,7 +6530,7 @@ func (c *ClientWithResponses) UpdateMeWithBodyWithResponse(ctx context.Context, 
 
 // UpdateMeWithResponse Change your email or full name
 //
-// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6465,6 +6545,8 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, body Upd
 
 // ChangePasswordWithBodyWithResponse Change your password
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/users/me/password (the `ChangePassword` operationId).
@@ -6477,6 +6559,8 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 }
 
 // ChangePasswordWithResponse Change your password
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6561,6 +6645,8 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id ope
 //
 // Requires the permission `roles:assign`.
 //
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/users/{id}/roles/{role_id} (the `UnassignRole` operationId).
@@ -6577,6 +6663,8 @@ func (c *ClientWithResponses) UnassignRoleWithResponse(ctx context.Context, id o
 // Idempotent. Not your own roles (403 `cannot_change_own_roles`), and only a role whose every permission you hold (403 `permission_not_held`; the admin role: be an admin).
 //
 // Requires the permission `roles:assign`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
 //
 // Returns a wrapper object for the known response body format(s).
 //

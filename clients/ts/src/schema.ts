@@ -236,6 +236,8 @@ export interface paths {
          * @description Each permission must be declared (422 `unknown_permission` at its index) and held by you (403 `permission_not_held`).
          *
          *     Requires the permission `roles:write`.
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
          */
         post: operations["create-role"];
         delete?: never;
@@ -263,6 +265,8 @@ export interface paths {
          * @description Its holders lose it. Built-in roles cannot be deleted (409 `builtin_role`).
          *
          *     Requires the permission `roles:write`.
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
          */
         delete: operations["delete-role"];
         options?: never;
@@ -272,6 +276,8 @@ export interface paths {
          * @description Built-in roles keep their names (409 `builtin_role`).
          *
          *     Requires the permission `roles:write`.
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
          */
         patch: operations["rename-role"];
         trace?: never;
@@ -289,6 +295,8 @@ export interface paths {
          * @description The whole new set. Every permission added or removed must be one you hold (403 `permission_not_held`); built-in roles cannot be changed (409 `builtin_role`). The role's holders have the new set from their next request.
          *
          *     Requires the permission `roles:write`.
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
          */
         put: operations["set-role-permissions"];
         post?: never;
@@ -345,7 +353,7 @@ export interface paths {
         head?: never;
         /**
          * Change your email or full name
-         * @description A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.
+         * @description A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
          */
         patch: operations["update-me"];
         trace?: never;
@@ -359,7 +367,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change your password */
+        /**
+         * Change your password
+         * @description Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+         */
         post: operations["change-password"];
         delete?: never;
         options?: never;
@@ -412,6 +423,8 @@ export interface paths {
          * @description Idempotent. Not your own roles (403 `cannot_change_own_roles`), and only a role whose every permission you hold (403 `permission_not_held`; the admin role: be an admin).
          *
          *     Requires the permission `roles:assign`.
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
          */
         put: operations["assign-role"];
         post?: never;
@@ -420,6 +433,8 @@ export interface paths {
          * @description Idempotent, on the same terms as giving it. The admin role is never taken from the last active admin (409 `last_superuser`).
          *
          *     Requires the permission `roles:assign`.
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
          */
         delete: operations["unassign-role"];
         options?: never;

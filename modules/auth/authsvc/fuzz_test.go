@@ -18,7 +18,7 @@ import (
 // public key, wrong typ, unknown kid, jku/jwk headers, malformed parts.
 func FuzzVerifyAccessToken(f *testing.F) {
 	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Hour}, StaticKeys{testKey(f)}, nil)
-	valid, err := tokens.Issue(context.Background(), authn.Account{UserID: uuid.New()}, "web", uuid.New())
+	valid, err := tokens.Issue(context.Background(), authn.Account{UserID: uuid.New()}, "web", uuid.New(), time.Now())
 	if err != nil {
 		f.Fatal(err)
 	}

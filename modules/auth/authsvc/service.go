@@ -219,7 +219,7 @@ func (s *Service) startSession(ctx context.Context, a authn.Account, c Client) (
 	if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
 		return Grant{}, fmt.Errorf("start session: %w", err)
 	}
-	access, err := s.tokens.Issue(ctx, a, c.ID, sess.ID)
+	access, err := s.tokens.Issue(ctx, a, c.ID, sess.ID, sess.CreatedAt)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -315,7 +315,7 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 			return Grant{}, err
 		}
 	}
-	access, err := s.tokens.Issue(ctx, a, sess.ClientID, sess.ID)
+	access, err := s.tokens.Issue(ctx, a, sess.ClientID, sess.ID, sess.CreatedAt)
 	if err != nil {
 		return Grant{}, err
 	}

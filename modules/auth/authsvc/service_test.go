@@ -239,14 +239,14 @@ func TestAccessTokenNeedsALiveSession(t *testing.T) {
 	r.tokens.now = saved
 
 	// Another user's session under this user's subject.
-	other, err := r.tokens.Issue(t.Context(), authn.Account{UserID: uuid.New()}, "web", sid)
+	other, err := r.tokens.Issue(t.Context(), authn.Account{UserID: uuid.New()}, "web", sid, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := check(other.Token); !errors.Is(err, authn.ErrInvalidToken) {
 		t.Fatalf("token whose subject is not the session's user: %v", err)
 	}
-	gone, _ := r.tokens.Issue(t.Context(), a, "web", uuid.New())
+	gone, _ := r.tokens.Issue(t.Context(), a, "web", uuid.New(), time.Now())
 	if err := check(gone.Token); !errors.Is(err, authn.ErrInvalidToken) {
 		t.Fatalf("token of an unknown session: %v", err)
 	}

@@ -39,7 +39,15 @@ type accessClaims struct {
 	jwt.RegisteredClaims
 	ClientID  string `json:"client_id"`
 	SessionID string `json:"sid"`
+	// auth_time and amr (RFC 9068 §2.2.1, from OpenID Connect; values of
+	// RFC 8176): when and how the session's user signed in. Refreshing
+	// keeps them, so step-up operations can ask for a recent sign-in.
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	AMR      []string         `json:"amr,omitempty"`
 }
+
+// passwordAMR is the amr of a session a password grant started.
+var passwordAMR = []string{"pwd"}
 
 // KeySet gives the signing key and the verification keys by kid. KeyRing
 // implements it over the database; StaticKeys over one fixed key.
@@ -88,8 +96,9 @@ type Issued struct {
 	ExpiresIn time.Duration
 }
 
-// Issue signs an access token for an account in a session.
-func (t *Tokens) Issue(ctx context.Context, a authn.Account, clientID string, sessionID uuid.UUID) (Issued, error) {
+// Issue signs an access token for an account in a session whose user
+// signed in at authTime.
+func (t *Tokens) Issue(ctx context.Context, a authn.Account, clientID string, sessionID uuid.UUID, authTime time.Time) (Issued, error) {
 	key, err := t.keys.SigningKey(ctx)
 	if err != nil {
 		return Issued{}, fmt.Errorf("sign access token: %w", err)
@@ -107,6 +116,8 @@ func (t *Tokens) Issue(ctx context.Context, a authn.Account, clientID string, se
 		},
 		ClientID:  clientID,
 		SessionID: sessionID.String(),
+		AuthTime:  jwt.NewNumericDate(authTime.UTC().Truncate(time.Second)),
+		AMR:       passwordAMR,
 	}
 	tok := jwt.NewWithClaims(jwt.GetSigningMethod(Algorithm), claims)
 	tok.Header["typ"] = tokenType
@@ -154,7 +165,10 @@ func (t *Tokens) Verify(ctx context.Context, raw string) (authn.Claims, error) {
 	if err != nil {
 		return authn.Claims{}, authn.ErrInvalidToken
 	}
-	v := authn.Claims{Subject: sub, SessionID: sid, ClientID: claims.ClientID, TokenID: claims.ID}
+	v := authn.Claims{Subject: sub, SessionID: sid, ClientID: claims.ClientID, TokenID: claims.ID, AMR: claims.AMR}
+	if claims.AuthTime != nil {
+		v.AuthTime = claims.AuthTime.UTC()
+	}
 	t.cache.put(raw, v, kid, claims.ExpiresAt.Time) // ExpiresAt is required by the parser
 	return v, nil
 }

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,13 +63,22 @@ func TestIssueThenVerify(t *testing.T) {
 	key := testKey(t)
 	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Minute}, StaticKeys{key}, nil)
 	id := uuid.New()
-	issued, err := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", uuid.New())
+	signedIn := time.Now().Add(-time.Hour).UTC()
+	issued, err := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", uuid.New(), signedIn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	claims, err := tokens.Verify(t.Context(), issued.Token)
 	if err != nil || claims.Subject != id || claims.TokenID == "" || claims.SessionID == uuid.Nil {
 		t.Fatalf("verify: %+v %v", claims, err)
+	}
+	// auth_time (the sign-in, to the second) and amr travel in the token.
+	if !claims.AuthTime.Equal(signedIn.Truncate(time.Second)) || !slices.Equal(claims.AMR, []string{"pwd"}) {
+		t.Fatalf("auth_time %v amr %v, want %v [pwd]", claims.AuthTime, claims.AMR, signedIn)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(issued.Token, ".")[1])
+	if !strings.Contains(string(payload), `"auth_time":`+strconv.FormatInt(signedIn.Unix(), 10)) || !strings.Contains(string(payload), `"amr":["pwd"]`) {
+		t.Fatalf("payload: %s", payload)
 	}
 	// Another issuer's verifier with the same key refuses it.
 	other := NewTokens(TokenConfig{Issuer: "other", Audience: "aud", TTL: time.Minute}, StaticKeys{key}, nil)
@@ -76,7 +87,7 @@ func TestIssueThenVerify(t *testing.T) {
 	}
 	// Expiry is enforced (beyond the clock-skew leeway).
 	tokens.now = func() time.Time { return time.Now().Add(-time.Hour) }
-	old, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", uuid.New())
+	old, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", uuid.New(), time.Now())
 	if _, err := tokens.Verify(t.Context(), old.Token); err == nil {
 		t.Fatal("expired token accepted")
 	}
@@ -130,7 +141,7 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.Run("RS256-service", func(b *testing.B) {
 		tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Hour}, StaticKeys{testKey(b)}, nil)
-		issued, _ := tokens.Issue(b.Context(), authn.Account{UserID: uuid.New()}, "web", uuid.New())
+		issued, _ := tokens.Issue(b.Context(), authn.Account{UserID: uuid.New()}, "web", uuid.New(), time.Now())
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := tokens.Verify(b.Context(), issued.Token); err != nil {
@@ -148,11 +159,11 @@ func TestIssuedClaims(t *testing.T) {
 	key := testKey(t)
 	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: 7 * time.Minute}, StaticKeys{key}, nil)
 	user, sid := uuid.New(), uuid.New()
-	a, err := tokens.Issue(t.Context(), authn.Account{UserID: user}, "web", sid)
+	a, err := tokens.Issue(t.Context(), authn.Account{UserID: user}, "web", sid, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := tokens.Issue(t.Context(), authn.Account{UserID: user}, "web", sid)
+	b, _ := tokens.Issue(t.Context(), authn.Account{UserID: user}, "web", sid, time.Now())
 	var c accessClaims
 	tok, _, err := jwt.NewParser().ParseUnverified(a.Token, &c)
 	if err != nil {

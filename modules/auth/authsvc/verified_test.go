@@ -22,7 +22,7 @@ func TestVerifiedTokensSkipTheParser(t *testing.T) {
 	keys := &swappableKeys{StaticKeys: StaticKeys{testKey(t)}}
 	tokens := NewTokens(TokenConfig{Issuer: "iss", Audience: "aud", TTL: time.Minute}, keys, nil)
 	id, sid := uuid.New(), uuid.New()
-	first, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", sid)
+	first, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", sid, time.Now())
 	if _, err := tokens.Verify(t.Context(), first.Token); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestVerifiedTokensSkipTheParser(t *testing.T) {
 	}
 	// Control: an unseen token, and the cached one with a byte changed,
 	// both reach the (now refusing) parser.
-	second, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", sid)
+	second, _ := tokens.Issue(t.Context(), authn.Account{UserID: id}, "web", sid, time.Now())
 	tampered := first.Token[:len(first.Token)-2] + "AA"
 	for _, tok := range []string{second.Token, tampered} {
 		if _, err := tokens.Verify(t.Context(), tok); err == nil {

@@ -6,6 +6,7 @@ package userapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -66,13 +67,15 @@ func (r *Routes) Register(api huma.API) {
 		OperationID: "update-me", Method: http.MethodPatch, Path: Path + "/me",
 		Summary: "Change your email or full name", Tags: []string{tag},
 		Description: "A new `email` needs `current_password` in the same request (missing: 422 `required`, " +
-			"wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.",
-	}, usersvc.ErrEmailTaken, usersvc.ErrCurrentPasswordRequired.On("current_password"),
+			"wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: " +
+			"otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); " +
+			"the old address is told of the change.",
+	}, authn.ErrReauthenticate, usersvc.ErrEmailTaken, usersvc.ErrCurrentPasswordRequired.On("current_password"),
 		usersvc.ErrIncorrectPassword.On("current_password"), password.ErrBusy)), r.updateMe)
-	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
+	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(authn.Recent(huma.Operation{
 		OperationID: "change-password", Method: http.MethodPost, Path: Path + "/me/password",
 		Summary: "Change your password", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
-	}, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
+	}), authn.ErrReauthenticate, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
 		password.ErrCommon.On("new_password"), password.ErrBusy)), r.changePassword)
 
 	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
@@ -145,6 +148,11 @@ func (r *Routes) updateMe(ctx context.Context, in *struct{ Body userschema.Updat
 		return nil, err
 	}
 	b := in.Body
+	if b.Email != nil && !strings.EqualFold(*b.Email, p.Email) {
+		if err := r.auth.CheckRecent(ctx); err != nil {
+			return nil, err
+		}
+	}
 	u, err := r.svc.UpdateProfile(ctx, p.UserID, usersvc.ProfilePatch{Email: b.Email, FullName: b.FullName, CurrentPassword: b.CurrentPassword})
 	if err != nil {
 		return nil, err
