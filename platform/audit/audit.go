@@ -154,3 +154,13 @@ func plain(s string) bool {
 	}
 	return strings.IndexFunc(s, unicode.IsControl) < 0
 }
+
+// Clip shortens s to the payload's limit, so a long value (a list of
+// permissions) is recorded cut rather than failing the change.
+func Clip(s string) string {
+	if utf8.RuneCountInString(s) <= MaxPayloadValue {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:MaxPayloadValue-1]) + "…"
+}
