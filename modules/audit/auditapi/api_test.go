@@ -369,3 +369,32 @@ func mailedToken(t *testing.T, m testkit.Mail) string {
 	t.Fatalf("no reset token in:\n%s", m.Body)
 	return ""
 }
+
+// TestRefreshReuseIsRecorded: presenting a refresh token whose child has
+// been rotated already ends the session, and the system records it.
+func TestRefreshReuseIsRecorded(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := apptest.Start(t, db)
+		u := app.NewUser(false)
+		var tok struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		app.Do(http.MethodPost, authapi.TokenPath, url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}).
+			Expect(http.StatusOK).JSON(t, &tok)
+		first := tok.RefreshToken
+		refresh := func(rt string) *testkit.Response {
+			return app.Do(http.MethodPost, authapi.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		}
+		refresh(first).Expect(http.StatusOK).JSON(t, &tok)
+		refresh(tok.RefreshToken).Expect(http.StatusOK)
+		refresh(first).Expect(http.StatusBadRequest)
+		e := one(t, app, "auth.refresh.reuse_detected", "")
+		if e.Actor.Kind != "system" || e.Target.Type != "session" || e.Payload["user_id"] != u.ID.String() || e.ClientIP == "" {
+			t.Fatalf("auth.refresh.reuse_detected = %+v", e)
+		}
+		res := app.Do(http.MethodGet, path+"?limit=100", nil, testkit.Bearer(app.SuperuserToken()))
+		if strings.Contains(string(res.Body), first) {
+			t.Fatal("a refresh token is in the audit log")
+		}
+	})
+}
