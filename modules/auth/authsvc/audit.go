@@ -23,12 +23,17 @@ func (direct) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 
 // Actions the auth module records.
 const (
-	ActionSignIn          = "auth.sign_in.succeeded"
-	ActionSignInFailed    = "auth.sign_in.failed"
-	ActionRefreshReuse    = "auth.refresh.reuse_detected"
-	ActionSignOut         = "auth.session.revoked"
-	ActionSignOutAll      = "auth.sessions.revoked"
-	ActionResetRequested  = "auth.password_reset.requested"
+	ActionSignIn         = "auth.sign_in.succeeded"
+	ActionSignInFailed   = "auth.sign_in.failed"
+	ActionRefreshReuse   = "auth.refresh.reuse_detected"
+	ActionSignOut        = "auth.session.revoked"
+	ActionSignOutAll     = "auth.sessions.revoked"
+	ActionResetRequested = "auth.password_reset.requested"
+	// API keys: record these in the transaction of the key's insert and
+	// of its revocation (target "api_key", its id; payload its name and
+	// prefix, never the secret or its hash).
+	ActionKeyCreated      = "auth.key.created"
+	ActionKeyRevoked      = "auth.key.revoked"
 	targetUser, targetSes = "user", "session"
 )
 
