@@ -398,3 +398,19 @@ func TestRefreshReuseIsRecorded(t *testing.T) {
 		}
 	})
 }
+
+// TestRegistrationIsRecordedAsTheNewAccount: open signup is the new
+// account's own act.
+func TestRegistrationIsRecordedAsTheNewAccount(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := apptest.Start(t, db, testkit.WithEnv("SIGNUP_ENABLED", "true"))
+		var u struct {
+			ID string `json:"id"`
+		}
+		app.Do(http.MethodPost, "/api/auth/register", map[string]string{"email": "zoë-日本@example.test", "password": "a long enough passphrase"}).
+			Expect(http.StatusCreated).JSON(t, &u)
+		if e := one(t, app, "users.user.registered", u.ID); e.Actor.Kind != "user" || e.Actor.ID != u.ID || e.Payload["admin"] != "false" {
+			t.Fatalf("users.user.registered = %+v", e)
+		}
+	})
+}

@@ -301,9 +301,14 @@ func (s *Service) create(ctx context.Context, action string, nu NewUser) (User, 
 		if err != nil {
 			return err
 		}
-		return s.record(ctx, action, targetUser, u.ID, audit.Payload{
-			"admin": strconv.FormatBool(nu.Admin), "active": strconv.FormatBool(nu.IsActive),
-		})
+		e := audit.Entry{
+			Actor: actor(ctx), Action: action, Target: audit.Target{Type: targetUser, ID: u.ID.String()},
+			Payload: audit.Payload{"admin": strconv.FormatBool(nu.Admin), "active": strconv.FormatBool(nu.IsActive)},
+		}
+		if action == ActionUserRegistered {
+			e.Actor = audit.User(u.ID.String()) // who signed up is the new account
+		}
+		return s.audit.Record(ctx, e)
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
