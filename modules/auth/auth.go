@@ -18,6 +18,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authpages"
 	"github.com/acme/monolith/modules/auth/authstore"
 	"github.com/acme/monolith/modules/auth/authsvc"
+	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
@@ -49,7 +50,7 @@ var Module = fx.Module("auth",
 		func(t *authsvc.Tokens) authn.TokenVerifier { return t },
 		// The revoker depends on the store only, so the users module can
 		// use it without a dependency cycle.
-		func(s *authstore.Store) authn.Revoker { return authsvc.NewRevoker(s, s) },
+		func(p storeAudit) authn.Revoker { return authsvc.NewRevoker(p.Store, p.Store, p.Audit) },
 		newService,
 		httpserver.AsRoutes(authapi.New),
 		httpserver.AsRoutes(authpages.New),
@@ -202,11 +203,20 @@ func newResets(s *authstore.Store, m mail.Sender, log *zap.Logger) *authsvc.Rese
 	return authsvc.NewResets(s, m, log.Named("auth"))
 }
 
-func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets) *authsvc.Service {
+// storeAudit is the store and the audit module's recorder, optional so
+// the auth module runs without the audit module.
+type storeAudit struct {
+	fx.In
+	Store *authstore.Store
+	Audit audit.Recorder `optional:"true"`
+}
+
+func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets, sa storeAudit) *authsvc.Service {
 	return authsvc.New(u, t, s, l, limits, r, authsvc.Options{
 		IdleTTL: cfg.RefreshIdleTTL, AbsoluteTTL: cfg.RefreshAbsoluteTTL,
 		ReuseGrace: cfg.RefreshReuseGrace, ResetTTL: cfg.ResetTokenTTL,
 		ResetLink: cfg.ResetLink(http.PublicURL), Clients: cfg.Clients(),
+		Audit: sa.Audit, Tx: sa.Store,
 	})
 }
 

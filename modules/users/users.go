@@ -11,6 +11,7 @@ import (
 	"github.com/acme/monolith/modules/users/userapi"
 	"github.com/acme/monolith/modules/users/userstore"
 	"github.com/acme/monolith/modules/users/usersvc"
+	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/cli"
@@ -31,7 +32,7 @@ var Module = fx.Module("users",
 	cli.Provide(rolesCommand),
 	fx.Provide(
 		fx.Private,
-		fx.Annotate(userstore.New, fx.As(new(usersvc.Storer))),
+		fx.Annotate(userstore.New, fx.As(new(usersvc.Storer)), fx.As(new(usersvc.Transactor))),
 	),
 	fx.Provide(
 		newService,
@@ -53,6 +54,9 @@ type serviceParams struct {
 	Revoker     authn.Revoker `optional:"true"`
 	Limiter     *throttle.Limiter
 	Permissions *authz.Catalogue
+	Tx          usersvc.Transactor
+	// Provided by the audit module; optional so the users module runs alone.
+	Audit audit.Recorder `optional:"true"`
 }
 
 func newService(p serviceParams) *usersvc.Service {
@@ -66,6 +70,8 @@ func newService(p serviceParams) *usersvc.Service {
 		Limiter:       p.Limiter,
 		RegisterRule:  throttle.Rule{Name: "register.ip", Limit: p.Config.RegisterLimit, Window: p.Config.RegisterWindow},
 		Permissions:   p.Permissions,
+		Audit:         p.Audit,
+		Tx:            p.Tx,
 	}
 	if p.Revoker != nil {
 		opts.Revoker = p.Revoker

@@ -24,6 +24,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query the audit log
+         * @description Newest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header, with the filters); a cursor belongs to its filters. Filters combine: `from` <= time < `to`, both RFC 3339.
+         *
+         *     Requires the permission `audit:read`.
+         */
+        get: operations["list-audit-events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -446,6 +468,115 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "id": "3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f",
+         *       "kind": "user"
+         *     }
+         */
+        AuditActor: {
+            /**
+             * @description The account's id; absent for the system and for sign-in attempts.
+             * @example 3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f
+             */
+            id?: string;
+            /**
+             * @description user: an account (no id: someone signing in); service: a service account; system: the application or an operator's command.
+             * @enum {string}
+             */
+            kind: "user" | "service" | "system";
+        };
+        /**
+         * @example {
+         *       "action": "users.role.assigned",
+         *       "actor": {
+         *         "id": "3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f",
+         *         "kind": "user"
+         *       },
+         *       "client_ip": "203.0.113.7",
+         *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *       "request_id": "01HV6X3S8M2Q4R5T6Y7Z8A9B0C",
+         *       "target": {
+         *         "id": "3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f",
+         *         "type": "user"
+         *       },
+         *       "time": "2026-03-14T09:26:53Z"
+         *     }
+         */
+        AuditEvent: {
+            /** @example users.role.assigned */
+            action: string;
+            actor: components["schemas"]["AuditActor"];
+            /** @example 203.0.113.7 */
+            client_ip?: string;
+            /**
+             * Format: uuid
+             * @example 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+             */
+            id: string;
+            /** @description A few facts about the action (never a secret). */
+            payload?: {
+                [key: string]: string;
+            };
+            /** @example 01HV6X3S8M2Q4R5T6Y7Z8A9B0C */
+            request_id?: string;
+            target: components["schemas"]["AuditTarget"];
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            time: string;
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "action": "users.role.assigned",
+         *           "actor": {
+         *             "id": "3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f",
+         *             "kind": "user"
+         *           },
+         *           "client_ip": "203.0.113.7",
+         *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *           "request_id": "01HV6X3S8M2Q4R5T6Y7Z8A9B0C",
+         *           "target": {
+         *             "id": "3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f",
+         *             "type": "user"
+         *           },
+         *           "time": "2026-03-14T09:26:53Z"
+         *         }
+         *       ],
+         *       "next": "AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU",
+         *       "total": 42
+         *     }
+         */
+        AuditEventPage: {
+            /** @description This page's items, oldest first; [] when there are none. */
+            items: components["schemas"]["AuditEvent"][];
+            /**
+             * @description Pass as `cursor` for the next page; absent on the last page.
+             * @example AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU
+             */
+            next?: string;
+            /**
+             * Format: int64
+             * @description Every matching item, in all pages; only when asked with total=true.
+             * @example 42
+             */
+            total?: number;
+        };
+        /**
+         * @example {
+         *       "id": "3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f",
+         *       "type": "user"
+         *     }
+         */
+        AuditTarget: {
+            /** @example 3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f */
+            id?: string;
+            /** @example user */
+            type: string;
+        };
         /**
          * @example {
          *       "message": "If the address belongs to an account, a reset email is on its way."
@@ -1280,6 +1411,104 @@ export interface operations {
             /** @description Error */
             default: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-audit-events": {
+        parameters: {
+            query?: {
+                /** @description user, service or system. */
+                actor_kind?: string;
+                /** @description The actor's id. */
+                actor?: string;
+                /** @description An action, such as auth.sign_in.failed. */
+                action?: string;
+                /** @description What kind of thing was acted on (user, role, session). */
+                target_type?: string;
+                /** @description Its id (with target_type). */
+                target_id?: string;
+                /** @description Entries at or after this RFC 3339 time. */
+                from?: string;
+                /** @description Entries before this RFC 3339 time. */
+                to?: string;
+                /** @description Page size: 1 to 100 items. */
+                limit?: number;
+                /** @description Where the page starts: the `next` of the previous page, unchanged. Omit it for the first page. */
+                cursor?: string;
+                /** @description Also count every matching item (`total` in the answer); costs a count, so ask once rather than on every page. */
+                total?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {

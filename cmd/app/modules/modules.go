@@ -13,12 +13,14 @@ import "go.uber.org/fx"
 
 import "github.com/acme/monolith/modules/users"
 import "github.com/acme/monolith/modules/auth"
+import "github.com/acme/monolith/modules/audit"
 
 // All is every feature module the application runs, in no particular order:
 // fx resolves the dependencies between them.
 var All = []fx.Option{
 	users.Module,
 	auth.Module,
+	audit.Module,
 }
 
 // Accounts are the modules that sign users in: the least a test of a

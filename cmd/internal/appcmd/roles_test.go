@@ -58,4 +58,10 @@ func TestRolesCommands(t *testing.T) {
 	ops := app.Login("ops@example.test", "ops passphrase")
 	app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(ops)).Expect(http.StatusOK)
 	app.Do(http.MethodPost, "/api/users", map[string]any{"email": "x@example.test", "password": "x passphrase"}, testkit.Bearer(ops)).Expect(http.StatusForbidden)
+
+	// The commands' changes are in the audit log, made by the system.
+	out, err := run(t, env, "", "audit", "list", "--action", "users.role.permissions_set")
+	if err != nil || strings.Count(out, "users.role.permissions_set") != 2 || !strings.Contains(out, `"system"`) {
+		t.Fatalf("grant and revoke in the audit log: %v\n%s", err, out)
+	}
 }

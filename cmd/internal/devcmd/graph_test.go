@@ -118,8 +118,8 @@ func TestModuleGraph(t *testing.T) {
 		byType[gr.Type] = gr
 	}
 	routes, ok := byType["httpserver.Routes[group=routes]"]
-	if !ok || routes.Name != "routes" || len(routes.Members) != 2 || strings.Join(routes.Consumers, ",") != "platform" {
-		t.Errorf("routes group = %+v (ok %v), want users' and auth's members, collected by platform", routes, ok)
+	if !ok || routes.Name != "routes" || len(routes.Members) != 3 || strings.Join(routes.Consumers, ",") != "platform" {
+		t.Errorf("routes group = %+v (ok %v), want users', auth's and audit's members, collected by platform", routes, ok)
 	}
 	owners := map[string]string{}
 	for _, id := range routes.Members {
@@ -129,7 +129,7 @@ func TestModuleGraph(t *testing.T) {
 			}
 		}
 	}
-	if owners["users"] != "userapi.New" || owners["auth"] != "authapi.New" {
+	if owners["users"] != "userapi.New" || owners["auth"] != "authapi.New" || owners["audit"] != "auditapi.New" {
 		t.Errorf("routes members by module = %v", owners)
 	}
 	if _, ok := byType["health.Check[group=health_checks]"]; !ok {

@@ -476,7 +476,7 @@ func TestDebugGraphConsoleControl(t *testing.T) {
 }
 
 // TestDebugGraphReadableWithTenModules draws the application with ten
-// generated-like modules beside users and auth: every module and group is
+// generated-like modules beside users, auth and audit: every module and group is
 // one node, each group once however many modules add to it, nothing
 // overlaps, and the whole picture fits a 1600x1000 window with labels
 // still readable.
@@ -502,8 +502,8 @@ func TestDebugGraphReadableWithTenModules(t *testing.T) {
 			groups = append(groups, n.Text)
 		}
 	}
-	if !slices.Contains(groups, "routes\n12 from 12 modules") {
-		t.Errorf("group nodes %q, want one routes node for the 12 modules' routes", groups)
+	if !slices.Contains(groups, "routes\n13 from 13 modules") {
+		t.Errorf("group nodes %q, want one routes node for the 13 modules' routes", groups)
 	}
 	toRoutes := 0
 	for key := range p.arrows() {

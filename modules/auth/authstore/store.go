@@ -380,3 +380,9 @@ func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
 	}
 	return len(ids), nil
 }
+
+// InTx runs fn in one transaction carried by ctx (or the caller's), so
+// that a service's write and the audit entry it records commit together.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return txn.Run(ctx, s.db, fn)
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/password"
@@ -66,7 +67,17 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 	}
 	raw := newOpaqueToken()
 	now := s.now().UTC().Truncate(time.Microsecond)
-	if err := s.resets.store.CreateReset(ctx, a.UserID, hashToken(raw), now, now.Add(s.opts.ResetTTL)); err != nil {
+	err = s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.resets.store.CreateReset(ctx, a.UserID, hashToken(raw), now, now.Add(s.opts.ResetTTL)); err != nil {
+			return err
+		}
+		// Whoever asked is unknown until the link is used.
+		return s.opts.Audit.Record(ctx, audit.Entry{
+			Actor: audit.Actor{Kind: audit.ActorUser}, Action: ActionResetRequested,
+			Target: audit.Target{Type: targetUser, ID: a.UserID.String()}, ClientIP: c.IP,
+		})
+	})
+	if err != nil {
 		_ = res.Release(ctx)
 		return fmt.Errorf("password recovery: %w", err)
 	}

@@ -20,9 +20,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
+	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/throttle"
 )
@@ -90,6 +93,10 @@ type Options struct {
 	ResetLink string
 	// Clients are the registered OAuth2 clients.
 	Clients *Clients
+	// Audit, if set, records sign-ins, failures, reuse and revocations;
+	// Tx then makes each session write and its entry one transaction.
+	Audit audit.Recorder
+	Tx    Transactor
 }
 
 // Errors of the auth domain.
@@ -127,6 +134,7 @@ type Service struct {
 
 // New returns the service; limiter counts attempts by limits.
 func New(accounts authn.Accounts, tokens *Tokens, sessions SessionStore, limiter Limiter, limits Limits, resets *Resets, opts Options) *Service {
+	opts.Audit, opts.Tx = recorder(opts.Audit), transactor(opts.Tx)
 	return &Service{accounts: accounts, tokens: tokens, sessions: sessions, limiter: limiter, limits: limits, resets: resets, opts: opts, now: time.Now}
 }
 
@@ -163,6 +171,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	switch {
 	case errors.Is(err, authn.ErrInvalidCredentials):
+		s.signInFailed(ctx, email, a, c)
 		return Grant{}, fmt.Errorf("login: %w", err)
 	case err != nil:
 		// Its error is the answer; a failed release costs one attempt.
@@ -216,7 +225,16 @@ func (s *Service) startSession(ctx context.Context, a authn.Account, c Client) (
 		ID: uuid.New(), UserID: a.UserID, ClientID: c.ID, UserAgent: truncate(c.UserAgent, 256), IP: truncate(c.IP, 64),
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.opts.AbsoluteTTL),
 	}
-	if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
+	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
+			return err
+		}
+		e := sessionEntry(audit.User(a.UserID.String()), ActionSignIn, a.UserID, sess.ID, "")
+		e.Payload = audit.Payload{"user_id": a.UserID.String(), "client_id": audit.Clip(c.ID)}
+		e.ClientIP = c.IP
+		return s.opts.Audit.Record(ctx, e)
+	})
+	if err != nil {
 		return Grant{}, fmt.Errorf("start session: %w", err)
 	}
 	access, err := s.tokens.Issue(ctx, a, c.ID, sess.ID, sess.CreatedAt)
@@ -308,7 +326,16 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 			if errors.Is(err, ErrInvalidGrant) {
 				// Reuse of a rotated token: someone holds a copy. End the
 				// session, which also kills its access tokens (sid check).
-				if rerr := s.sessions.RevokeSession(ctx, sess.ID, ReasonReuse, now); rerr != nil {
+				rerr := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+					if err := s.sessions.RevokeSession(ctx, sess.ID, ReasonReuse, now); err != nil {
+						return err
+					}
+					// Nobody in particular acted: the system noticed a copy.
+					e := sessionEntry(audit.System, ActionRefreshReuse, sess.UserID, sess.ID, ReasonReuse)
+					e.ClientIP = c.IP
+					return s.opts.Audit.Record(ctx, e)
+				})
+				if rerr != nil {
 					return Grant{}, fmt.Errorf("revoke reused session: %w", rerr)
 				}
 			}
@@ -341,7 +368,14 @@ func (s *Service) graceChild(ctx context.Context, raw string, rt RefreshToken, n
 
 // Logout ends one session.
 func (s *Service) Logout(ctx context.Context, sessionID uuid.UUID) error {
-	if err := s.sessions.RevokeSession(ctx, sessionID, ReasonLogout, s.now().UTC()); err != nil && !errors.Is(err, ErrNoSession) {
+	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.sessions.RevokeSession(ctx, sessionID, ReasonLogout, s.now().UTC()); err != nil {
+			return err
+		}
+		by := actor(ctx)
+		return s.opts.Audit.Record(ctx, sessionEntry(by, ActionSignOut, uuidOf(by), sessionID, ReasonLogout))
+	})
+	if err != nil && !errors.Is(err, ErrNoSession) {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
@@ -349,7 +383,16 @@ func (s *Service) Logout(ctx context.Context, sessionID uuid.UUID) error {
 
 // LogoutAll ends every session of a user.
 func (s *Service) LogoutAll(ctx context.Context, userID uuid.UUID) error {
-	if err := s.sessions.RevokeUserSessions(ctx, userID, ReasonLogoutAll, s.now().UTC()); err != nil {
+	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.sessions.RevokeUserSessions(ctx, userID, ReasonLogoutAll, s.now().UTC()); err != nil {
+			return err
+		}
+		return s.opts.Audit.Record(ctx, audit.Entry{
+			Actor: actor(ctx), Action: ActionSignOutAll,
+			Target: audit.Target{Type: targetUser, ID: userID.String()}, Payload: audit.Payload{"reason": ReasonLogoutAll},
+		})
+	})
+	if err != nil {
 		return fmt.Errorf("logout everywhere: %w", err)
 	}
 	return nil
@@ -408,7 +451,14 @@ func (s *Service) Revoke(ctx context.Context, token, hint, client string) error 
 		case acting != sess.ClientID:
 			return ErrUnauthorizedClient
 		}
-		if err := s.sessions.RevokeSession(ctx, id, ReasonRevoked, now); err != nil && !errors.Is(err, ErrNoSession) {
+		err = s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+			if err := s.sessions.RevokeSession(ctx, id, ReasonRevoked, now); err != nil {
+				return err
+			}
+			// The token's holder acted; the session names its user.
+			return s.opts.Audit.Record(ctx, sessionEntry(audit.User(sess.UserID.String()), ActionSignOut, sess.UserID, id, ReasonRevoked))
+		})
+		if err != nil && !errors.Is(err, ErrNoSession) {
 			return fmt.Errorf("revoke: %w", err)
 		}
 		return nil
@@ -436,7 +486,13 @@ func (s *Service) EndSession(ctx context.Context, userID, sessionID uuid.UUID) e
 	if err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
-	if err := s.sessions.RevokeSession(ctx, sessionID, ReasonLogout, s.now().UTC()); err != nil {
+	err = s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.sessions.RevokeSession(ctx, sessionID, ReasonLogout, s.now().UTC()); err != nil {
+			return err
+		}
+		return s.opts.Audit.Record(ctx, sessionEntry(actor(ctx), ActionSignOut, userID, sessionID, ReasonLogout))
+	})
+	if err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil
@@ -449,16 +505,25 @@ func (s *Service) EndSession(ctx context.Context, userID, sessionID uuid.UUID) e
 type Revoker struct {
 	sessions SessionStore
 	resets   ResetStore
+	audit    audit.Recorder
 }
 
-// NewRevoker returns the revoker.
-func NewRevoker(sessions SessionStore, resets ResetStore) *Revoker {
-	return &Revoker{sessions: sessions, resets: resets}
+// NewRevoker returns the revoker; rec (nil: none) records each revocation
+// of a user's sessions, in the caller's transaction if there is one.
+func NewRevoker(sessions SessionStore, resets ResetStore, rec audit.Recorder) *Revoker {
+	return &Revoker{sessions: sessions, resets: resets, audit: recorder(rec)}
 }
 
 // RevokeUserSessions ends every session of userID.
 func (r *Revoker) RevokeUserSessions(ctx context.Context, userID uuid.UUID) error {
 	if err := r.sessions.RevokeUserSessions(ctx, userID, ReasonCredentials, time.Now().UTC()); err != nil {
+		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	err := r.audit.Record(ctx, audit.Entry{
+		Actor: actor(ctx), Action: ActionSignOutAll,
+		Target: audit.Target{Type: targetUser, ID: userID.String()}, Payload: audit.Payload{"reason": ReasonCredentials},
+	})
+	if err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
 	}
 	return nil
@@ -525,4 +590,29 @@ func truncate(s string, n int) string {
 		s = s[:len(s)-size]
 	}
 	return s
+}
+
+// signInFailed records a failed sign-in on its own: there is no change to
+// join, and the failure must be on record even though the request fails.
+// The target is the account when the password was right but the account
+// may not act, otherwise the email as typed when it is a well-formed one
+// (a password typed into the email field is not); never what was typed
+// as the password.
+func (s *Service) signInFailed(ctx context.Context, email string, a authn.Account, c Client) {
+	t := audit.Target{Type: "email"}
+	if a.UserID != uuid.Nil {
+		t = audit.Target{Type: targetUser, ID: a.UserID.String()}
+	} else if norm, err := authn.NormalizeEmail(email); err == nil && len(norm) <= audit.MaxID {
+		t.ID = norm
+	}
+	err := s.opts.Audit.Record(ctx, audit.Entry{Actor: audit.Actor{Kind: audit.ActorUser}, Action: ActionSignInFailed, Target: t, ClientIP: c.IP})
+	if err != nil {
+		logging.FromContext(ctx).Error("audit entry of a failed sign-in not written", zap.Error(err))
+	}
+}
+
+// uuidOf is the user id of a user actor, or uuid.Nil.
+func uuidOf(a audit.Actor) uuid.UUID {
+	id, _ := uuid.Parse(a.ID)
+	return id
 }

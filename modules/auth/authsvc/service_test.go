@@ -443,7 +443,7 @@ func TestRevokerEndsSessionsAndResets(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-r.mail.sent
-	rv := NewRevoker(r.store, r.store)
+	rv := NewRevoker(r.store, r.store, nil)
 	if err := rv.RevokeUserSessions(t.Context(), a.UserID); err != nil {
 		t.Fatal(err)
 	}

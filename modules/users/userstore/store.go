@@ -308,3 +308,9 @@ func toDomain(r *ent.User) usersvc.User {
 	u.Permissions = authz.Union(grants...)
 	return u
 }
+
+// InTx runs fn in one transaction carried by ctx (or the caller's), so
+// that a service's write and the audit entry it records commit together.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return txn.Run(ctx, s.db, fn)
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/paging"
@@ -196,7 +197,14 @@ func (s *Service) CreateRole(ctx context.Context, by Caller, name string, perms 
 	if err := by.covers(authz.Of(perms...)); err != nil {
 		return Role{}, err
 	}
-	r, err := s.store.CreateRole(ctx, Role{ID: uuid.New(), Name: name, Permissions: perms})
+	var r Role
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if r, err = s.store.CreateRole(ctx, Role{ID: uuid.New(), Name: name, Permissions: perms}); err != nil {
+			return err
+		}
+		return s.record(ctx, ActionRoleCreated, targetRole, r.ID, rolePayload(r))
+	})
 	if err != nil {
 		return Role{}, fmt.Errorf("create role: %w", err)
 	}
@@ -212,7 +220,7 @@ func (s *Service) RenameRole(ctx context.Context, id uuid.UUID, name string) (Ro
 	if _, err := s.editable(ctx, id); err != nil {
 		return Role{}, fmt.Errorf("rename role: %w", err)
 	}
-	r, err := s.store.UpdateRole(ctx, id, RoleChange{Name: &name})
+	r, err := s.updateRole(ctx, id, RoleChange{Name: &name}, ActionRoleRenamed)
 	if err != nil {
 		return Role{}, fmt.Errorf("rename role: %w", err)
 	}
@@ -234,7 +242,7 @@ func (s *Service) SetRolePermissions(ctx context.Context, by Caller, id uuid.UUI
 	if err := by.covers(authz.Of(append(slices.Clone(before.Permissions), perms...)...)); err != nil {
 		return Role{}, err
 	}
-	r, err := s.store.UpdateRole(ctx, id, RoleChange{Permissions: &perms})
+	r, err := s.updateRole(ctx, id, RoleChange{Permissions: &perms}, ActionRolePermissions)
 	if err != nil {
 		return Role{}, fmt.Errorf("set role permissions: %w", err)
 	}
@@ -258,7 +266,14 @@ func (s *Service) ChangeRolePermissions(ctx context.Context, by Caller, id uuid.
 	if err := by.covers(authz.Of(append(slices.Clone(add), remove...)...)); err != nil {
 		return Role{}, err
 	}
-	r, err := s.store.ChangeRolePermissions(ctx, id, add, remove)
+	var r Role
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if r, err = s.store.ChangeRolePermissions(ctx, id, add, remove); err != nil {
+			return err
+		}
+		return s.record(ctx, ActionRolePermissions, targetRole, id, rolePayload(r))
+	})
 	if err != nil {
 		return Role{}, fmt.Errorf("change role permissions: %w", err)
 	}
@@ -275,10 +290,54 @@ func (s *Service) DeleteRole(ctx context.Context, by Caller, id uuid.UUID) error
 	if err := by.covers(r.Grants()); err != nil {
 		return err
 	}
-	if err := s.store.DeleteRole(ctx, id); err != nil {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.DeleteRole(ctx, id); err != nil {
+			return err
+		}
+		return s.record(ctx, ActionRoleDeleted, targetRole, id, audit.Payload{"name": audit.Clip(r.Name)})
+	})
+	if err != nil {
 		return fmt.Errorf("delete role: %w", err)
 	}
 	return nil
+}
+
+// rolePayload is what an entry says about a role: its name and grants.
+func rolePayload(r Role) audit.Payload {
+	p := audit.Payload{"name": audit.Clip(r.Name)}
+	if r.All {
+		p["permissions"] = "*"
+	} else {
+		p["permissions"] = audit.Clip(strings.Join(r.Permissions, ","))
+	}
+	return p
+}
+
+// updateRole writes c and records action in the same transaction.
+func (s *Service) updateRole(ctx context.Context, id uuid.UUID, c RoleChange, action string) (Role, error) {
+	var r Role
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if r, err = s.store.UpdateRole(ctx, id, c); err != nil {
+			return err
+		}
+		return s.record(ctx, action, targetRole, id, rolePayload(r))
+	})
+	return r, err
+}
+
+// changeRoles assigns or unassigns with write and records action, the
+// user as target and the role in the payload, in one transaction.
+func (s *Service) changeRoles(ctx context.Context, userID, roleID uuid.UUID, write func(ctx context.Context, userID, roleID uuid.UUID) (User, error), action string) (User, error) {
+	var u User
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = write(ctx, userID, roleID); err != nil {
+			return err
+		}
+		return s.record(ctx, action, targetUser, userID, audit.Payload{"role_id": roleID.String()})
+	})
+	return u, err
 }
 
 // editable is the role id, unless it is built in.
@@ -299,7 +358,7 @@ func (s *Service) AssignRole(ctx context.Context, by Caller, userID, roleID uuid
 	if err := s.mayChangeRoles(ctx, by, userID, roleID); err != nil {
 		return User{}, fmt.Errorf("assign role: %w", err)
 	}
-	u, err := s.store.AssignRole(ctx, userID, roleID)
+	u, err := s.changeRoles(ctx, userID, roleID, s.store.AssignRole, ActionRoleAssigned)
 	if err != nil {
 		return User{}, fmt.Errorf("assign role: %w", err)
 	}
@@ -313,7 +372,7 @@ func (s *Service) UnassignRole(ctx context.Context, by Caller, userID, roleID uu
 	if err := s.mayChangeRoles(ctx, by, userID, roleID); err != nil {
 		return User{}, fmt.Errorf("unassign role: %w", err)
 	}
-	u, err := s.store.UnassignRole(ctx, userID, roleID)
+	u, err := s.changeRoles(ctx, userID, roleID, s.store.UnassignRole, ActionRoleUnassigned)
 	if err != nil {
 		return User{}, fmt.Errorf("unassign role: %w", err)
 	}

@@ -7,11 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/fault"
@@ -176,6 +178,8 @@ type Service struct {
 	limiter       Limiter
 	registerRule  throttle.Rule
 	perms         *authz.Catalogue
+	audit         audit.Recorder
+	tx            Transactor
 }
 
 // Options are the service's settings.
@@ -192,15 +196,27 @@ type Options struct {
 	// RegisterRule.
 	Limiter      Limiter
 	RegisterRule throttle.Rule
+	// Audit, if set, records the security-relevant changes; Tx then makes
+	// each change and its entry one transaction.
+	Audit audit.Recorder
+	Tx    Transactor
 }
 
 // New returns the service.
 func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
-	return &Service{
+	s := &Service{
 		store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled,
 		revoker: opts.Revoker, notices: opts.Notices, now: time.Now,
 		limiter: opts.Limiter, registerRule: opts.RegisterRule, perms: opts.Permissions,
+		audit: opts.Audit, tx: opts.Tx,
 	}
+	if s.audit == nil {
+		s.audit = audit.Discard{}
+	}
+	if s.tx == nil {
+		s.tx = direct{}
+	}
+	return s
 }
 
 // notify tells an account holder about a committed credential change.
@@ -248,7 +264,7 @@ func (s *Service) Register(ctx context.Context, email, pw, fullName, clientIP st
 			return User{}, fmt.Errorf("register: %w", err)
 		}
 	}
-	return s.create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true})
+	return s.create(ctx, ActionUserRegistered, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true})
 }
 
 // Create is an administrator's creation of an account; only an admin may
@@ -257,10 +273,10 @@ func (s *Service) Create(ctx context.Context, by Caller, nu NewUser) (User, erro
 	if nu.Admin && !by.Permissions.IsAll() {
 		return User{}, notHeld("")
 	}
-	return s.create(ctx, nu)
+	return s.create(ctx, ActionUserCreated, nu)
 }
 
-func (s *Service) create(ctx context.Context, nu NewUser) (User, error) {
+func (s *Service) create(ctx context.Context, action string, nu NewUser) (User, error) {
 	email, err := authn.NormalizeEmail(nu.Email)
 	var errs fault.Multi
 	if err != nil {
@@ -279,9 +295,24 @@ func (s *Service) create(ctx context.Context, nu NewUser) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	u, err := s.store.Create(ctx, NewAccount{
-		ID: uuid.New(), Email: email, FullName: nu.FullName, PasswordHash: hash,
-		IsActive: nu.IsActive, Admin: nu.Admin,
+	var u User
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		u, err = s.store.Create(ctx, NewAccount{
+			ID: uuid.New(), Email: email, FullName: nu.FullName, PasswordHash: hash,
+			IsActive: nu.IsActive, Admin: nu.Admin,
+		})
+		if err != nil {
+			return err
+		}
+		e := audit.Entry{
+			Actor: actor(ctx), Action: action, Target: audit.Target{Type: targetUser, ID: u.ID.String()},
+			Payload: audit.Payload{"admin": strconv.FormatBool(nu.Admin), "active": strconv.FormatBool(nu.IsActive)},
+		}
+		if action == ActionUserRegistered {
+			e.Actor = audit.User(u.ID.String()) // who signed up is the new account
+		}
+		return s.audit.Record(ctx, e)
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
@@ -292,7 +323,7 @@ func (s *Service) create(ctx context.Context, nu NewUser) (User, error) {
 // CreateSuperuser creates an active account holding the admin role (the
 // CLI and the first-start bootstrap use it).
 func (s *Service) CreateSuperuser(ctx context.Context, email, pw, fullName string) (User, error) {
-	return s.create(ctx, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true, Admin: true})
+	return s.create(ctx, ActionUserCreated, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true, Admin: true})
 }
 
 // EnsureSuperuser creates the superuser unless an account with that email
@@ -374,7 +405,12 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 			return User{}, ErrIncorrectPassword.On("current_password")
 		}
 	}
-	u, err := s.store.Update(ctx, id, c)
+	u, err := s.update(ctx, id, c, func(ctx context.Context, after User) error {
+		if c.Email == nil || before.Email == after.Email {
+			return nil // a new name is not a security event
+		}
+		return s.record(ctx, ActionEmailChanged, targetUser, id, nil)
+	})
 	if err != nil {
 		return User{}, fmt.Errorf("update profile: %w", err)
 	}
@@ -419,7 +455,9 @@ func (s *Service) Update(ctx context.Context, by Caller, id uuid.UUID, p Patch) 
 		}
 		c.PasswordHash = &hash
 	}
-	u, err := s.store.Update(ctx, id, c)
+	u, err := s.update(ctx, id, c, func(ctx context.Context, _ User) error {
+		return s.record(ctx, ActionUserUpdated, targetUser, id, audit.Payload{"fields": changedFields(c)})
+	})
 	if err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
 	}
@@ -427,6 +465,20 @@ func (s *Service) Update(ctx context.Context, by Caller, id uuid.UUID, p Patch) 
 		return User{}, fmt.Errorf("update user: %w", err)
 	}
 	return u, nil
+}
+
+// update writes c and, in the same transaction, what then records about
+// the account as it is after the change.
+func (s *Service) update(ctx context.Context, id uuid.UUID, c Change, then func(ctx context.Context, after User) error) (User, error) {
+	var u User
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = s.store.Update(ctx, id, c); err != nil {
+			return err
+		}
+		return then(ctx, u)
+	})
+	return u, err
 }
 
 // check validates a patch and turns it into a change (the password not
@@ -508,7 +560,9 @@ func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, nex
 		return fmt.Errorf("change password: %w", err)
 	}
 	c := Change{PasswordHash: &hash}
-	after, err := s.store.Update(ctx, id, c)
+	after, err := s.update(ctx, id, c, func(ctx context.Context, _ User) error {
+		return s.record(ctx, ActionPasswordChanged, targetUser, id, nil)
+	})
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
@@ -530,7 +584,13 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 		return fmt.Errorf("reset password: %w", err)
 	}
 	c := Change{PasswordHash: &hash}
-	after, err := s.store.Update(ctx, id, c)
+	after, err := s.update(ctx, id, c, func(ctx context.Context, _ User) error {
+		// The actor is whoever held the reset token mailed to the account.
+		return s.audit.Record(ctx, audit.Entry{
+			Actor: audit.User(id.String()), Action: ActionPasswordReset,
+			Target: audit.Target{Type: targetUser, ID: id.String()},
+		})
+	})
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
@@ -563,7 +623,13 @@ func (s *Service) Delete(ctx context.Context, by Caller, id uuid.UUID) error {
 	if err := by.covers(target.Permissions); err != nil {
 		return err
 	}
-	if err := s.store.Delete(ctx, id); err != nil {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Delete(ctx, id); err != nil {
+			return err
+		}
+		return s.record(ctx, ActionUserDeleted, targetUser, id, nil)
+	})
+	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	if err := s.endSessions(ctx, id); err != nil {

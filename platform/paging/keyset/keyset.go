@@ -35,3 +35,24 @@ func After(c paging.Cursor) func(*sql.Selector) {
 		))
 	}
 }
+
+// NewestFirst sorts rows in the reverse list order: newest first, then by
+// id descending, for logs read from the latest entry back (the audit log).
+// Pair it with Before.
+func NewestFirst(s *sql.Selector) {
+	s.OrderBy(sql.Desc(s.C(createdAt)), sql.Desc(s.C(id)))
+}
+
+// Before keeps the rows that sort before c, the next page of a
+// NewestFirst list; the zero cursor keeps every row.
+func Before(c paging.Cursor) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		if c.IsZero() {
+			return
+		}
+		s.Where(sql.Or(
+			sql.LT(s.C(createdAt), c.CreatedAt),
+			sql.And(sql.EQ(s.C(createdAt), c.CreatedAt), sql.LT(s.C(id), c.ID)),
+		))
+	}
+}
