@@ -55,7 +55,7 @@ var Module = fx.Module("platform",
 		newLimiter,
 		mail.New,
 		authz.NewCatalogue,
-		authn.NewResolver,
+		newResolver,
 		httpserver.New,
 		newMetrics,
 		newMetricsServer,
@@ -185,4 +185,16 @@ func newTracer(lc fx.Lifecycle, cfg config.Telemetry) (*tracing.Tracer, error) {
 // them).
 func WithConfig(cfg config.Config) fx.Option {
 	return fx.Replace(cfg, cfg.HTTP, cfg.Database, cfg.Password, cfg.Telemetry, cfg.Sessions, cfg.Mail)
+}
+
+type resolverParams struct {
+	fx.In
+	Tokens   authn.TokenVerifier
+	Accounts authn.Accounts
+	// API keys, when a module provides them (the auth module does).
+	Keys authn.KeyVerifier `optional:"true"`
+}
+
+func newResolver(p resolverParams) *authn.Resolver {
+	return authn.NewResolver(p.Tokens, p.Accounts).WithKeys(p.Keys)
 }

@@ -14,6 +14,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -73,7 +74,14 @@ type Principal struct {
 	Account
 	SessionID uuid.UUID
 	ClientID  string
+	// KeyID is the API key the request authenticated with (uuid.Nil for
+	// an access token); then SessionID is uuid.Nil and Permissions are
+	// the key's and the owner's current ones, intersected.
+	KeyID uuid.UUID
 }
+
+// ViaKey reports whether the request authenticated with an API key.
+func (p Principal) ViaKey() bool { return p.KeyID != uuid.Nil }
 
 // Claims is what a verified access token asserts.
 type Claims struct {
@@ -87,6 +95,24 @@ type Claims struct {
 // its session is live. The auth module provides it.
 type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, token string) (Claims, error)
+}
+
+// KeyVerifier checks API keys. The auth module provides it; the resolver
+// hands it every bearer value it Recognizes, and never a JWT.
+type KeyVerifier interface {
+	// Recognizes reports whether token carries an API-key prefix (no I/O).
+	Recognizes(token string) bool
+	// VerifyAPIKey checks the key's format and checksum before any
+	// lookup, then that it is stored, unrevoked and unexpired.
+	VerifyAPIKey(ctx context.Context, token string) (KeyClaims, error)
+}
+
+// KeyClaims is what a verified API key grants: at most Permissions, on
+// behalf of Owner.
+type KeyClaims struct {
+	KeyID       uuid.UUID
+	Owner       uuid.UUID
+	Permissions authz.Set
 }
 
 // Accounts is the account store authentication runs against. The users
@@ -133,6 +159,9 @@ var (
 	// operation requires; PermissionRequired names it in the detail.
 	ErrPermissionRequired = fault.New(fault.Forbidden, "permission_required", "This operation requires a permission you do not hold.")
 	ErrInvalidEmail       = fault.New(fault.Invalid, "invalid_email", "must be a valid email address")
+	// ErrSessionRequired is an API key on an operation that needs a
+	// signed-in session (key management, password change, sessions).
+	ErrSessionRequired = fault.New(fault.Forbidden, "session_required", "This operation needs a signed-in session; an API key cannot perform it.")
 )
 
 // PermissionRequired is ErrPermissionRequired naming the missing
@@ -172,11 +201,18 @@ func NormalizeEmail(e string) (string, error) {
 type Resolver struct {
 	verifier TokenVerifier
 	accounts Accounts
+	keys     KeyVerifier
 }
 
 // NewResolver returns a resolver.
 func NewResolver(v TokenVerifier, a Accounts) *Resolver {
 	return &Resolver{verifier: v, accounts: a}
+}
+
+// WithKeys makes r accept API keys too, checked by k; nil leaves r as is.
+func (r *Resolver) WithKeys(k KeyVerifier) *Resolver {
+	r.keys = k
+	return r
 }
 
 // Resolve authenticates an Authorization header value: a valid, unexpired
@@ -186,21 +222,49 @@ func (r *Resolver) Resolve(ctx context.Context, authorization string) (Principal
 	if err != nil {
 		return Principal{}, err
 	}
+	if r.keys != nil && r.keys.Recognizes(token) {
+		return r.resolveKey(ctx, token)
+	}
 	claims, err := r.verifier.VerifyAccessToken(ctx, token)
 	if err != nil {
 		return Principal{}, err
 	}
-	a, err := r.accounts.Account(ctx, claims.Subject)
+	a, err := r.account(ctx, claims.Subject)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{Account: a, SessionID: claims.SessionID, ClientID: claims.ClientID}, nil
+}
+
+// resolveKey authenticates an API key: the owner is loaded on every
+// request, like a token's account, so a key never outlives its owner's
+// deactivation, deletion or lost permissions.
+func (r *Resolver) resolveKey(ctx context.Context, token string) (Principal, error) {
+	kc, err := r.keys.VerifyAPIKey(ctx, token)
+	if err != nil {
+		return Principal{}, err
+	}
+	a, err := r.account(ctx, kc.Owner)
+	if err != nil {
+		return Principal{}, err
+	}
+	a.Permissions = authz.Intersect(kc.Permissions, a.Permissions)
+	return Principal{Account: a, KeyID: kc.KeyID}, nil
+}
+
+// account loads the caller's account, which must exist and may act.
+func (r *Resolver) account(ctx context.Context, id uuid.UUID) (Account, error) {
+	a, err := r.accounts.Account(ctx, id)
 	if err == nil {
 		err = a.MayAct()
 	}
 	if err != nil {
 		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated) {
-			return Principal{}, ErrInvalidToken
+			return Account{}, ErrInvalidToken
 		}
-		return Principal{}, err
+		return Account{}, err
 	}
-	return Principal{Account: a, SessionID: claims.SessionID, ClientID: claims.ClientID}, nil
+	return a, nil
 }
 
 // bearerToken extracts the token (RFC 6750 §2.1; the scheme is
@@ -247,9 +311,23 @@ func Public(op huma.Operation) huma.Operation {
 	return op
 }
 
-// Protect requires a signed-in, active user for op.
+// Protect requires a signed-in, active user for op; an API key may call
+// it.
 func (r *Resolver) Protect(api huma.API, op huma.Operation) huma.Operation {
-	return r.protect(api, op, nil)
+	return r.protect(api, op, nil, false)
+}
+
+// ProtectSession is Protect refusing API keys (403 session_required):
+// for what must stay with a person holding a session, such as creating
+// keys, so that a leaked key cannot mint more keys or take the account.
+func (r *Resolver) ProtectSession(api huma.API, op huma.Operation) huma.Operation {
+	line := "Needs a signed-in session: an API key is refused (403 `session_required`)."
+	if op.Description == "" {
+		op.Description = line
+	} else {
+		op.Description += "\n\n" + line
+	}
+	return r.protect(api, op, nil, true)
 }
 
 // Require requires a signed-in, active user holding every one of perms
@@ -277,17 +355,17 @@ func (r *Resolver) Require(api huma.API, op huma.Operation, perms ...string) hum
 	} else {
 		op.Description += "\n\n" + line
 	}
-	return r.protect(api, op, slices.Clone(perms))
+	return r.protect(api, op, slices.Clone(perms), false)
 }
 
-func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma.Operation {
+func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string, session bool) huma.Operation {
 	scopes := perms
 	if scopes == nil {
 		scopes = []string{}
 	}
 	op.Security = append(op.Security, map[string][]string{SecurityScheme: scopes})
 	for _, s := range []int{http.StatusUnauthorized, http.StatusForbidden} {
-		if len(perms) == 0 && s == http.StatusForbidden {
+		if len(perms) == 0 && !session && s == http.StatusForbidden {
 			continue
 		}
 		if !slices.Contains(op.Errors, s) {
@@ -299,6 +377,9 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma
 		if err == nil {
 			err = holds(p, perms)
 		}
+		if err == nil && session && p.ViaKey() {
+			err = ErrSessionRequired
+		}
 		if err != nil {
 			// The status is the table's, like every other answer's; what
 			// is added here is RFC 6750 §3's challenge for it. A failure to
@@ -308,6 +389,9 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma
 			case http.StatusUnauthorized:
 				ctx.SetHeader("WWW-Authenticate", challenge(err))
 			case http.StatusForbidden:
+				if errors.Is(err, ErrSessionRequired) {
+					break
+				}
 				// RFC 6750 §3.1: insufficient_scope, with the scope the
 				// operation needs.
 				ctx.SetHeader("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", scope="`+
