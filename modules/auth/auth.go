@@ -18,6 +18,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authstore"
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
@@ -50,6 +51,8 @@ var Module = fx.Module("auth",
 		// use it without a dependency cycle.
 		func(s *authstore.Store) authn.Revoker { return authsvc.NewRevoker(s, s) },
 		newService,
+		newAPIKeys,
+		func(k *authsvc.APIKeys) authn.KeyVerifier { return k },
 		httpserver.AsRoutes(authapi.New),
 		authapi.OAuth,
 	),
@@ -186,6 +189,18 @@ func listen(lc fx.Lifecycle, db *database.DB, c *authstore.SessionCache, ring *a
 			reloads.Wait()
 			return nil
 		},
+	})
+}
+
+// newAPIKeys builds the API-key service; failed key attempts count per
+// client address under the sign-in window and address limit.
+func newAPIKeys(cfg Settings, s *authstore.Store, l *throttle.Limiter, c *authz.Catalogue) *authsvc.APIKeys {
+	return authsvc.NewAPIKeys(s, l, c, authsvc.APIKeyOptions{
+		Format:      authsvc.KeyFormat{Prefix: cfg.APIKeyPrefix},
+		DefaultTTL:  cfg.APIKeyDefaultTTL,
+		MaxTTL:      cfg.APIKeyMaxTTL,
+		FailureRule: throttle.Rule{Name: "apikey.ip", Limit: cfg.ThrottleIP, Window: cfg.ThrottleWindow},
+		TouchEvery:  time.Minute,
 	})
 }
 

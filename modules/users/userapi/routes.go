@@ -69,7 +69,7 @@ func (r *Routes) Register(api huma.API) {
 			"wrong: 422 `incorrect_password`, both on `body.current_password`); the old address is told of the change.",
 	}, usersvc.ErrEmailTaken, usersvc.ErrCurrentPasswordRequired.On("current_password"),
 		usersvc.ErrIncorrectPassword.On("current_password"), password.ErrBusy)), r.updateMe)
-	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
+	huma.Register(api, r.auth.ProtectSession(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "change-password", Method: http.MethodPost, Path: Path + "/me/password",
 		Summary: "Change your password", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
 	}, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
