@@ -33,6 +33,7 @@ import (
 var Module = fx.Module("auth",
 	config.Provide[Settings]("auth", "access tokens, the initial signing key, sessions, password reset and sign-in throttling"),
 	cli.Provide(keysCommand),
+	cli.Provide(apiKeysCommand),
 	fx.Provide(
 		fx.Private,
 		authstore.New,
