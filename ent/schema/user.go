@@ -40,6 +40,10 @@ func (User) Fields() []ent.Field {
 			SchemaType(map[string]string{dialect.Postgres: "varchar(255)"}),
 		field.String("password_hash").Sensitive().NotEmpty(),
 		field.Bool("is_active").Default(true),
+		// A service account is a non-human principal: it holds roles like
+		// any account but has no usable password; it acts only through
+		// API keys an administrator creates for it.
+		field.Enum("kind").Values("user", "service").Default("user"),
 		// Deprecated: whether the account holds the admin role, kept in
 		// step with its roles for one release so that replicas of the
 		// previous release, which still read it, see what the roles say

@@ -42,6 +42,9 @@ type Account struct {
 	Email    string
 	FullName string
 	Active   bool
+	// Kind is KindUser or KindService (a service account: no password,
+	// only API keys).
+	Kind string
 	// Roles are the account's roles and Permissions what they grant, as
 	// loaded with the account: a change takes effect on the next request.
 	Roles       []RoleRef
@@ -49,6 +52,15 @@ type Account struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
+
+// The kinds of account.
+const (
+	KindUser    = "user"
+	KindService = "service"
+)
+
+// IsService reports whether a is a service account.
+func (a Account) IsService() bool { return a.Kind == KindService }
 
 // RoleRef names one role an account holds.
 type RoleRef struct {
@@ -339,6 +351,18 @@ func (r *Resolver) ProtectSession(api huma.API, op huma.Operation) huma.Operatio
 // security requirement and in its description. A permission no module
 // declared (authz.Provide) stops the server at start.
 func (r *Resolver) Require(api huma.API, op huma.Operation, perms ...string) huma.Operation {
+	return r.require(api, op, perms, false)
+}
+
+// RequireSession is Require refusing API keys (403 session_required),
+// as ProtectSession is Protect.
+func (r *Resolver) RequireSession(api huma.API, op huma.Operation, perms ...string) huma.Operation {
+	op = r.require(api, op, perms, true)
+	op.Description += "\n\nNeeds a signed-in session: an API key is refused (403 `session_required`)."
+	return op
+}
+
+func (r *Resolver) require(api huma.API, op huma.Operation, perms []string, session bool) huma.Operation {
 	if len(perms) == 0 {
 		panic("authn: Require needs at least one permission; use Protect for any signed-in user")
 	}
@@ -355,7 +379,7 @@ func (r *Resolver) Require(api huma.API, op huma.Operation, perms ...string) hum
 	} else {
 		op.Description += "\n\n" + line
 	}
-	return r.protect(api, op, slices.Clone(perms), false)
+	return r.protect(api, op, slices.Clone(perms), session)
 }
 
 func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string, session bool) huma.Operation {

@@ -105,6 +105,42 @@ func (e AuthTokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for UserKind.
+const (
+	UserKindService UserKind = "service"
+	UserKindUser    UserKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the UserKind enum.
+func (e UserKind) Valid() bool {
+	switch e {
+	case UserKindService:
+		return true
+	case UserKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserMeKind.
+const (
+	UserMeKindService UserMeKind = "service"
+	UserMeKindUser    UserMeKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the UserMeKind enum.
+func (e UserMeKind) Valid() bool {
+	switch e {
+	case UserMeKindService:
+		return true
+	case UserMeKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // AuthAPIKey Examples: {"created_at":"2026-03-14T09:26:53Z","expires_at":"2026-04-13T09:26:53Z","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","last_used_at":"2026-03-15T18:02:11Z","name":"deploy script","permissions":["users:read"],"prefix":"mkp_Xq3b"}
 type AuthAPIKey struct {
 	// CreatedAt Examples: 2026-03-14T09:26:53Z
@@ -434,7 +470,7 @@ type ProblemFieldError struct {
 	Message string `json:"message"`
 }
 
-// User Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
+// User Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
 type User struct {
 	// CreatedAt Examples: 2026-03-14T09:26:53Z
 	CreatedAt time.Time `json:"created_at"`
@@ -460,12 +496,22 @@ type User struct {
 	// Examples: false
 	IsSuperuser bool `json:"is_superuser"`
 
+	// Kind A person (user) or a service account, which has no password and acts only through API keys.
+	//
+	// Examples: user
+	Kind UserKind `json:"kind"`
+
 	// Roles The account's roles, by name.
 	Roles []UserRoleRef `json:"roles"`
 
 	// UpdatedAt Examples: 2026-03-14T09:26:53Z
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// UserKind A person (user) or a service account, which has no password and acts only through API keys.
+//
+// Examples: user
+type UserKind string
 
 // UserChangePassword Examples: {"current_password":"correct horse battery staple","new_password":"a new long passphrase"}
 type UserChangePassword struct {
@@ -511,7 +557,7 @@ type UserCreateRole struct {
 	Permissions *[]string `json:"permissions,omitempty"`
 }
 
-// UserMe Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"permissions":["users:read"],"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
+// UserMe Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","permissions":["users:read"],"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
 type UserMe struct {
 	// CreatedAt Examples: 2026-03-14T09:26:53Z
 	CreatedAt time.Time `json:"created_at"`
@@ -537,6 +583,11 @@ type UserMe struct {
 	// Examples: false
 	IsSuperuser bool `json:"is_superuser"`
 
+	// Kind A person (user) or a service account, which has no password and acts only through API keys.
+	//
+	// Examples: user
+	Kind UserMeKind `json:"kind"`
+
 	// Permissions Every permission the account's roles grant, sorted (an admin: every declared permission).
 	//
 	// Examples: ["users:read"]
@@ -549,7 +600,23 @@ type UserMe struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// UserPage Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}],"next":"AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU","total":42}
+// UserMeKind A person (user) or a service account, which has no password and acts only through API keys.
+//
+// Examples: user
+type UserMeKind string
+
+// UserNewServiceAccount Examples: {"email":"ci@service.invalid","full_name":"Nightly export"}
+type UserNewServiceAccount struct {
+	// Email Its unique name, in the form of an email address (a team's address, or e.g. ci@service.invalid); never mailed for a password reset.
+	//
+	// Examples: ci@service.invalid
+	Email string `json:"email"`
+
+	// FullName Examples: Nightly export
+	FullName *string `json:"full_name,omitempty"`
+}
+
+// UserPage Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}],"next":"AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU","total":42}
 type UserPage struct {
 	// Items This page's items, oldest first; [] when there are none.
 	Items []User `json:"items"`
@@ -766,6 +833,12 @@ type RenameRoleJSONRequestBody = UserRenameRole
 
 // SetRolePermissionsJSONRequestBody defines body for SetRolePermissions for application/json ContentType.
 type SetRolePermissionsJSONRequestBody = UserRolePermissions
+
+// CreateServiceAccountJSONRequestBody defines body for CreateServiceAccount for application/json ContentType.
+type CreateServiceAccountJSONRequestBody = UserNewServiceAccount
+
+// CreateServiceAccountApiKeyJSONRequestBody defines body for CreateServiceAccountApiKey for application/json ContentType.
+type CreateServiceAccountApiKeyJSONRequestBody = AuthNewAPIKey
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreate
@@ -1115,6 +1188,72 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
 	SetRolePermissions(ctx context.Context, id openapi_types.UUID, body SetRolePermissionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceAccountWithBody Create a service account
+	//
+	// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+	CreateServiceAccountWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceAccount Create a service account
+	//
+	// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+	CreateServiceAccount(ctx context.Context, body CreateServiceAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListServiceAccountApiKeys List a service account's live API keys (never their secrets)
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Corresponds with GET /api/service-accounts/{id}/api-keys (the `ListServiceAccountApiKeys` operationId).
+	ListServiceAccountApiKeys(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceAccountApiKeyWithBody Create an API key for a service account (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+	CreateServiceAccountApiKeyWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceAccountApiKey Create an API key for a service account (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+	CreateServiceAccountApiKey(ctx context.Context, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeServiceAccountApiKey Revoke a service account's API key (the next request with it fails)
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Corresponds with DELETE /api/service-accounts/{id}/api-keys/{key_id} (the `RevokeServiceAccountApiKey` operationId).
+	RevokeServiceAccountApiKey(ctx context.Context, id openapi_types.UUID, keyId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users
 	//
@@ -1790,6 +1929,132 @@ func (c *Client) SetRolePermissionsWithBody(ctx context.Context, id openapi_type
 // Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
 func (c *Client) SetRolePermissions(ctx context.Context, id openapi_types.UUID, body SetRolePermissionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetRolePermissionsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccountWithBody Create a service account
+//
+// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+//
+// Requires the permission `service_accounts:write`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+func (c *Client) CreateServiceAccountWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccount Create a service account
+//
+// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+//
+// Requires the permission `service_accounts:write`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+func (c *Client) CreateServiceAccount(ctx context.Context, body CreateServiceAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListServiceAccountApiKeys List a service account's live API keys (never their secrets)
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Corresponds with GET /api/service-accounts/{id}/api-keys (the `ListServiceAccountApiKeys` operationId).
+func (c *Client) ListServiceAccountApiKeys(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListServiceAccountApiKeysRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccountApiKeyWithBody Create an API key for a service account (the secret is shown once)
+//
+// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+func (c *Client) CreateServiceAccountApiKeyWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountApiKeyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccountApiKey Create an API key for a service account (the secret is shown once)
+//
+// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+func (c *Client) CreateServiceAccountApiKey(ctx context.Context, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountApiKeyRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeServiceAccountApiKey Revoke a service account's API key (the next request with it fails)
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Corresponds with DELETE /api/service-accounts/{id}/api-keys/{key_id} (the `RevokeServiceAccountApiKey` operationId).
+func (c *Client) RevokeServiceAccountApiKey(ctx context.Context, id openapi_types.UUID, keyId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeServiceAccountApiKeyRequest(c.Server, id, keyId)
 	if err != nil {
 		return nil, err
 	}
@@ -2871,6 +3136,168 @@ func NewSetRolePermissionsRequestWithBody(server string, id openapi_types.UUID, 
 	return req, nil
 }
 
+// NewCreateServiceAccountRequest calls the generic CreateServiceAccount builder with application/json body
+func NewCreateServiceAccountRequest(server string, body CreateServiceAccountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateServiceAccountRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateServiceAccountRequestWithBody constructs an http.Request for the CreateServiceAccount method, with any body, and a specified content type
+func NewCreateServiceAccountRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/service-accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListServiceAccountApiKeysRequest constructs an http.Request for the ListServiceAccountApiKeys method
+func NewListServiceAccountApiKeysRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/service-accounts/%s/api-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateServiceAccountApiKeyRequest calls the generic CreateServiceAccountApiKey builder with application/json body
+func NewCreateServiceAccountApiKeyRequest(server string, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateServiceAccountApiKeyRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreateServiceAccountApiKeyRequestWithBody constructs an http.Request for the CreateServiceAccountApiKey method, with any body, and a specified content type
+func NewCreateServiceAccountApiKeyRequestWithBody(server string, id openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/service-accounts/%s/api-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeServiceAccountApiKeyRequest constructs an http.Request for the RevokeServiceAccountApiKey method
+func NewRevokeServiceAccountApiKeyRequest(server string, id openapi_types.UUID, keyId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/service-accounts/%s/api-keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListUsersRequest constructs an http.Request for the ListUsers method
 func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request, error) {
 	var err error
@@ -3621,6 +4048,76 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
 	SetRolePermissionsWithResponse(ctx context.Context, id openapi_types.UUID, body SetRolePermissionsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRolePermissionsResponse, error)
+
+	// CreateServiceAccountWithBodyWithResponse Create a service account
+	//
+	// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+	CreateServiceAccountWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceAccountResponse, error)
+
+	// CreateServiceAccountWithResponse Create a service account
+	//
+	// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+	CreateServiceAccountWithResponse(ctx context.Context, body CreateServiceAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceAccountResponse, error)
+
+	// ListServiceAccountApiKeysWithResponse List a service account's live API keys (never their secrets)
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/service-accounts/{id}/api-keys (the `ListServiceAccountApiKeys` operationId).
+	ListServiceAccountApiKeysWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListServiceAccountApiKeysResponse, error)
+
+	// CreateServiceAccountApiKeyWithBodyWithResponse Create an API key for a service account (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+	CreateServiceAccountApiKeyWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceAccountApiKeyResponse, error)
+
+	// CreateServiceAccountApiKeyWithResponse Create an API key for a service account (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+	CreateServiceAccountApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceAccountApiKeyResponse, error)
+
+	// RevokeServiceAccountApiKeyWithResponse Revoke a service account's API key (the next request with it fails)
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/service-accounts/{id}/api-keys/{key_id} (the `RevokeServiceAccountApiKey` operationId).
+	RevokeServiceAccountApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, keyId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeServiceAccountApiKeyResponse, error)
 
 	// ListUsersWithResponse List users
 	//
@@ -5677,6 +6174,422 @@ func (r SetRolePermissionsResponse) ContentType() string {
 	return ""
 }
 
+// CreateServiceAccountResponse503Headers the declared response headers of an HTTP 503 response for CreateServiceAccount
+type CreateServiceAccountResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateServiceAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateServiceAccountResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateServiceAccountResponse) GetJSON201() *User {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateServiceAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateServiceAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateServiceAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateServiceAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListServiceAccountApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListServiceAccountApiKeys
+type ListServiceAccountApiKeysResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListServiceAccountApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthAPIKeys
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListServiceAccountApiKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListServiceAccountApiKeysResponse) GetJSON200() *AuthAPIKeys {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListServiceAccountApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListServiceAccountApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListServiceAccountApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListServiceAccountApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateServiceAccountApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateServiceAccountApiKey
+type CreateServiceAccountApiKeyResponse201Headers struct {
+	CacheControl *string
+}
+
+// CreateServiceAccountApiKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateServiceAccountApiKey
+type CreateServiceAccountApiKeyResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateServiceAccountApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AuthCreatedAPIKey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateServiceAccountApiKeyResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateServiceAccountApiKeyResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateServiceAccountApiKeyResponse) GetJSON201() *AuthCreatedAPIKey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateServiceAccountApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateServiceAccountApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateServiceAccountApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateServiceAccountApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeServiceAccountApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeServiceAccountApiKey
+type RevokeServiceAccountApiKeyResponse503Headers struct {
+	RetryAfter int
+}
+
+type RevokeServiceAccountApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeServiceAccountApiKeyResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeServiceAccountApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeServiceAccountApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeServiceAccountApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeServiceAccountApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListUsersResponse200Headers the declared response headers of an HTTP 200 response for ListUsers
 type ListUsersResponse200Headers struct {
 	Link *string
@@ -7132,6 +8045,112 @@ func (c *ClientWithResponses) SetRolePermissionsWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseSetRolePermissionsResponse(rsp)
+}
+
+// CreateServiceAccountWithBodyWithResponse Create a service account
+//
+// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+//
+// Requires the permission `service_accounts:write`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+func (c *ClientWithResponses) CreateServiceAccountWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceAccountResponse, error) {
+	rsp, err := c.CreateServiceAccountWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountResponse(rsp)
+}
+
+// CreateServiceAccountWithResponse Create a service account
+//
+// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+//
+// Requires the permission `service_accounts:write`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+func (c *ClientWithResponses) CreateServiceAccountWithResponse(ctx context.Context, body CreateServiceAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceAccountResponse, error) {
+	rsp, err := c.CreateServiceAccount(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountResponse(rsp)
+}
+
+// ListServiceAccountApiKeysWithResponse List a service account's live API keys (never their secrets)
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/service-accounts/{id}/api-keys (the `ListServiceAccountApiKeys` operationId).
+func (c *ClientWithResponses) ListServiceAccountApiKeysWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListServiceAccountApiKeysResponse, error) {
+	rsp, err := c.ListServiceAccountApiKeys(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListServiceAccountApiKeysResponse(rsp)
+}
+
+// CreateServiceAccountApiKeyWithBodyWithResponse Create an API key for a service account (the secret is shown once)
+//
+// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+func (c *ClientWithResponses) CreateServiceAccountApiKeyWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceAccountApiKeyResponse, error) {
+	rsp, err := c.CreateServiceAccountApiKeyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountApiKeyResponse(rsp)
+}
+
+// CreateServiceAccountApiKeyWithResponse Create an API key for a service account (the secret is shown once)
+//
+// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+func (c *ClientWithResponses) CreateServiceAccountApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceAccountApiKeyResponse, error) {
+	rsp, err := c.CreateServiceAccountApiKey(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountApiKeyResponse(rsp)
+}
+
+// RevokeServiceAccountApiKeyWithResponse Revoke a service account's API key (the next request with it fails)
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/service-accounts/{id}/api-keys/{key_id} (the `RevokeServiceAccountApiKey` operationId).
+func (c *ClientWithResponses) RevokeServiceAccountApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, keyId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeServiceAccountApiKeyResponse, error) {
+	rsp, err := c.RevokeServiceAccountApiKey(ctx, id, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeServiceAccountApiKeyResponse(rsp)
 }
 
 // ListUsersWithResponse List users
@@ -9130,6 +10149,392 @@ func ParseSetRolePermissionsResponse(rsp *http.Response) (*SetRolePermissionsRes
 	switch {
 	case rsp.StatusCode == 503:
 		var headers SetRolePermissionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateServiceAccountResponse parses an HTTP response from a CreateServiceAccountWithResponse call
+func ParseCreateServiceAccountResponse(rsp *http.Response) (*CreateServiceAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateServiceAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CreateServiceAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListServiceAccountApiKeysResponse parses an HTTP response from a ListServiceAccountApiKeysWithResponse call
+func ParseListServiceAccountApiKeysResponse(rsp *http.Response) (*ListServiceAccountApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListServiceAccountApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthAPIKeys
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListServiceAccountApiKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateServiceAccountApiKeyResponse parses an HTTP response from a CreateServiceAccountApiKeyWithResponse call
+func ParseCreateServiceAccountApiKeyResponse(rsp *http.Response) (*CreateServiceAccountApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateServiceAccountApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AuthCreatedAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateServiceAccountApiKeyResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateServiceAccountApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeServiceAccountApiKeyResponse parses an HTTP response from a RevokeServiceAccountApiKeyWithResponse call
+func ParseRevokeServiceAccountApiKeyResponse(rsp *http.Response) (*RevokeServiceAccountApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeServiceAccountApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RevokeServiceAccountApiKeyResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

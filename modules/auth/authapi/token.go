@@ -40,13 +40,15 @@ type Routes struct {
 	keys   *authsvc.KeyRing
 	auth   *authn.Resolver
 	events *Events
-	// apiKeys manages personal API keys.
-	apiKeys *authsvc.APIKeys
+	// apiKeys manages API keys; accounts finds the service accounts
+	// they are created for.
+	apiKeys  *authsvc.APIKeys
+	accounts authn.Accounts
 }
 
 // New returns the routes; events counts sign-ins and refreshes for /metrics.
-func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *Events, apiKeys *authsvc.APIKeys) *Routes {
-	return &Routes{svc: svc, keys: keys, auth: auth, events: events, apiKeys: apiKeys}
+func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *Events, apiKeys *authsvc.APIKeys, accounts authn.Accounts) *Routes {
+	return &Routes{svc: svc, keys: keys, auth: auth, events: events, apiKeys: apiKeys, accounts: accounts}
 }
 
 // Register implements httpserver.Routes.

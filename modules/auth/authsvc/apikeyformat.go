@@ -20,6 +20,8 @@ const (
 	keyChecksumLen = 6
 	// KindPersonal marks a key a user made for themself.
 	KindPersonal = "p"
+	// KindService marks a service account's key.
+	KindService = "s"
 	// keyHintRandom is how much of a key lists show beyond the prefix: 4
 	// random characters, far too little to guess the rest from.
 	keyHintRandom = 4
@@ -45,7 +47,7 @@ func (f KeyFormat) head(kind string) string { return f.Prefix + kind + "_" }
 // Recognizes reports whether token claims to be one of our keys; it may
 // still be forged (Check).
 func (f KeyFormat) Recognizes(token string) bool {
-	return strings.HasPrefix(token, f.head(KindPersonal))
+	return strings.HasPrefix(token, f.head(KindPersonal)) || strings.HasPrefix(token, f.head(KindService))
 }
 
 // New returns a fresh key of kind.
@@ -72,6 +74,9 @@ func (f KeyFormat) New(kind string) string {
 // truncated or mistyped key costs no database query.
 func (f KeyFormat) Check(token string) bool {
 	head := f.head(KindPersonal)
+	if strings.HasPrefix(token, f.head(KindService)) {
+		head = f.head(KindService)
+	}
 	if len(token) != len(head)+keyRandomLen+keyChecksumLen || !strings.HasPrefix(token, head) {
 		return false
 	}

@@ -93,6 +93,8 @@ type NewAPIKey struct {
 	Permissions []string
 	// TTL is the key's lifetime; 0 means the default.
 	TTL time.Duration
+	// Service makes a service account's key (prefix <prefix>s_).
+	Service bool
 }
 
 // Created is a new key with its secret, which is never shown again.
@@ -131,7 +133,11 @@ func (k *APIKeys) Create(ctx context.Context, owner uuid.UUID, held authz.Set, r
 		return Created{}, &e
 	}
 	now := k.now().UTC().Truncate(time.Microsecond)
-	secret := k.opts.Format.New(KindPersonal)
+	kind := KindPersonal
+	if req.Service {
+		kind = KindService
+	}
+	secret := k.opts.Format.New(kind)
 	key := APIKey{
 		ID: uuid.New(), UserID: owner, Name: name, Hint: k.opts.Format.Hint(secret),
 		Permissions: asked.Names(k.catalog), CreatedAt: now, ExpiresAt: now.Add(ttl),
