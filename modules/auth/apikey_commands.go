@@ -36,7 +36,7 @@ func apiKeysCommand(run cli.Run) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				c, err := keys.Create(ctx, a.UserID, a.Permissions, authsvc.NewAPIKey{Name: name, Permissions: args[1:], TTL: ttl})
+				c, err := keys.Create(ctx, a.UserID, a.Permissions, authsvc.NewAPIKey{Name: name, Permissions: args[1:], TTL: ttl, Service: a.IsService()})
 				if err != nil {
 					return err
 				}

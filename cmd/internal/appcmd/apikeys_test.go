@@ -56,3 +56,40 @@ func TestAPIKeysCommands(t *testing.T) {
 	}
 	app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(secret)).Expect(http.StatusUnauthorized)
 }
+
+// TestServiceAccountCommands: `app service-accounts create` makes an
+// account that holds roles like any other and acts through a service key
+// (mks_) from `app api-keys create`, and never signs in with a password.
+func TestServiceAccountCommands(t *testing.T) {
+	url := testkit.NewDatabaseURL(t, dialect.SQLite)
+	env := baseEnv(t, url)
+	for _, args := range [][]string{
+		{"users", "create-superuser", "--email", "admin@example.test", "--password", "admin passphrase"},
+		{"service-accounts", "create", "ci@service.invalid", "--name", "CI"},
+		{"roles", "create", "reader", "users:read"},
+		{"roles", "assign", "reader", "ci@service.invalid"},
+	} {
+		if out, err := run(t, env, "", args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if out, err := run(t, env, "", "service-accounts", "create", "ci@service.invalid"); err == nil {
+		t.Fatalf("a second account with the email:\n%s", out)
+	}
+	out, err := run(t, env, "", "api-keys", "create", "ci@service.invalid", "users:read")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	secret := lines[len(lines)-1]
+	if !strings.HasPrefix(secret, "mks_") {
+		t.Fatalf("service key %q", secret)
+	}
+	db, err := database.Open(config.Database{URL: url, MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	app := apptest.Start(t, db)
+	app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(secret)).Expect(http.StatusOK)
+}
