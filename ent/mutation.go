@@ -4818,8 +4818,8 @@ type UserMutation struct {
 	full_name     *string
 	password_hash *string
 	is_active     *bool
-	kind          *user.Kind
 	is_superuser  *bool
+	kind          *user.Kind
 	clearedFields map[string]struct{}
 	roles         map[uuid.UUID]struct{}
 	removedroles  map[uuid.UUID]struct{}
@@ -5149,42 +5149,6 @@ func (m *UserMutation) ResetIsActive() {
 	m.is_active = nil
 }
 
-// SetKind sets the "kind" field.
-func (m *UserMutation) SetKind(u user.Kind) {
-	m.kind = &u
-}
-
-// Kind returns the value of the "kind" field in the mutation.
-func (m *UserMutation) Kind() (r user.Kind, exists bool) {
-	v := m.kind
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldKind returns the old "kind" field's value of the User entity.
-// If the User object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserMutation) OldKind(ctx context.Context) (v user.Kind, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldKind is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldKind requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldKind: %w", err)
-	}
-	return oldValue.Kind, nil
-}
-
-// ResetKind resets all changes to the "kind" field.
-func (m *UserMutation) ResetKind() {
-	m.kind = nil
-}
-
 // SetIsSuperuser sets the "is_superuser" field.
 func (m *UserMutation) SetIsSuperuser(b bool) {
 	m.is_superuser = &b
@@ -5219,6 +5183,42 @@ func (m *UserMutation) OldIsSuperuser(ctx context.Context) (v bool, err error) {
 // ResetIsSuperuser resets all changes to the "is_superuser" field.
 func (m *UserMutation) ResetIsSuperuser() {
 	m.is_superuser = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *UserMutation) SetKind(u user.Kind) {
+	m.kind = &u
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *UserMutation) Kind() (r user.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldKind(ctx context.Context) (v user.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *UserMutation) ResetKind() {
+	m.kind = nil
 }
 
 // AddRoleIDs adds the "roles" edge to the Role entity by ids.
@@ -5328,11 +5328,11 @@ func (m *UserMutation) Fields() []string {
 	if m.is_active != nil {
 		fields = append(fields, user.FieldIsActive)
 	}
-	if m.kind != nil {
-		fields = append(fields, user.FieldKind)
-	}
 	if m.is_superuser != nil {
 		fields = append(fields, user.FieldIsSuperuser)
+	}
+	if m.kind != nil {
+		fields = append(fields, user.FieldKind)
 	}
 	return fields
 }
@@ -5354,10 +5354,10 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.PasswordHash()
 	case user.FieldIsActive:
 		return m.IsActive()
-	case user.FieldKind:
-		return m.Kind()
 	case user.FieldIsSuperuser:
 		return m.IsSuperuser()
+	case user.FieldKind:
+		return m.Kind()
 	}
 	return nil, false
 }
@@ -5379,10 +5379,10 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPasswordHash(ctx)
 	case user.FieldIsActive:
 		return m.OldIsActive(ctx)
-	case user.FieldKind:
-		return m.OldKind(ctx)
 	case user.FieldIsSuperuser:
 		return m.OldIsSuperuser(ctx)
+	case user.FieldKind:
+		return m.OldKind(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -5434,19 +5434,19 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetIsActive(v)
 		return nil
-	case user.FieldKind:
-		v, ok := value.(user.Kind)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetKind(v)
-		return nil
 	case user.FieldIsSuperuser:
 		v, ok := value.(bool)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetIsSuperuser(v)
+		return nil
+	case user.FieldKind:
+		v, ok := value.(user.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
@@ -5515,11 +5515,11 @@ func (m *UserMutation) ResetField(name string) error {
 	case user.FieldIsActive:
 		m.ResetIsActive()
 		return nil
-	case user.FieldKind:
-		m.ResetKind()
-		return nil
 	case user.FieldIsSuperuser:
 		m.ResetIsSuperuser()
+		return nil
+	case user.FieldKind:
+		m.ResetKind()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

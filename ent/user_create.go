@@ -90,20 +90,6 @@ func (_c *UserCreate) SetNillableIsActive(v *bool) *UserCreate {
 	return _c
 }
 
-// SetKind sets the "kind" field.
-func (_c *UserCreate) SetKind(v user.Kind) *UserCreate {
-	_c.mutation.SetKind(v)
-	return _c
-}
-
-// SetNillableKind sets the "kind" field if the given value is not nil.
-func (_c *UserCreate) SetNillableKind(v *user.Kind) *UserCreate {
-	if v != nil {
-		_c.SetKind(*v)
-	}
-	return _c
-}
-
 // SetIsSuperuser sets the "is_superuser" field.
 func (_c *UserCreate) SetIsSuperuser(v bool) *UserCreate {
 	_c.mutation.SetIsSuperuser(v)
@@ -114,6 +100,20 @@ func (_c *UserCreate) SetIsSuperuser(v bool) *UserCreate {
 func (_c *UserCreate) SetNillableIsSuperuser(v *bool) *UserCreate {
 	if v != nil {
 		_c.SetIsSuperuser(*v)
+	}
+	return _c
+}
+
+// SetKind sets the "kind" field.
+func (_c *UserCreate) SetKind(v user.Kind) *UserCreate {
+	_c.mutation.SetKind(v)
+	return _c
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_c *UserCreate) SetNillableKind(v *user.Kind) *UserCreate {
+	if v != nil {
+		_c.SetKind(*v)
 	}
 	return _c
 }
@@ -198,13 +198,13 @@ func (_c *UserCreate) defaults() {
 		v := user.DefaultIsActive
 		_c.mutation.SetIsActive(v)
 	}
-	if _, ok := _c.mutation.Kind(); !ok {
-		v := user.DefaultKind
-		_c.mutation.SetKind(v)
-	}
 	if _, ok := _c.mutation.IsSuperuser(); !ok {
 		v := user.DefaultIsSuperuser
 		_c.mutation.SetIsSuperuser(v)
+	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		v := user.DefaultKind
+		_c.mutation.SetKind(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := user.DefaultID()
@@ -247,6 +247,9 @@ func (_c *UserCreate) check() error {
 	if _, ok := _c.mutation.IsActive(); !ok {
 		return &ValidationError{Name: "is_active", err: errors.New(`ent: missing required field "User.is_active"`)}
 	}
+	if _, ok := _c.mutation.IsSuperuser(); !ok {
+		return &ValidationError{Name: "is_superuser", err: errors.New(`ent: missing required field "User.is_superuser"`)}
+	}
 	if _, ok := _c.mutation.Kind(); !ok {
 		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "User.kind"`)}
 	}
@@ -254,9 +257,6 @@ func (_c *UserCreate) check() error {
 		if err := user.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "User.kind": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.IsSuperuser(); !ok {
-		return &ValidationError{Name: "is_superuser", err: errors.New(`ent: missing required field "User.is_superuser"`)}
 	}
 	return nil
 }
@@ -317,13 +317,13 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_spec.SetField(user.FieldIsActive, field.TypeBool, value)
 		_node.IsActive = value
 	}
-	if value, ok := _c.mutation.Kind(); ok {
-		_spec.SetField(user.FieldKind, field.TypeEnum, value)
-		_node.Kind = value
-	}
 	if value, ok := _c.mutation.IsSuperuser(); ok {
 		_spec.SetField(user.FieldIsSuperuser, field.TypeBool, value)
 		_node.IsSuperuser = value
+	}
+	if value, ok := _c.mutation.Kind(); ok {
+		_spec.SetField(user.FieldKind, field.TypeEnum, value)
+		_node.Kind = value
 	}
 	if nodes := _c.mutation.RolesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

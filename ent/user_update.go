@@ -93,20 +93,6 @@ func (_u *UserUpdate) SetNillableIsActive(v *bool) *UserUpdate {
 	return _u
 }
 
-// SetKind sets the "kind" field.
-func (_u *UserUpdate) SetKind(v user.Kind) *UserUpdate {
-	_u.mutation.SetKind(v)
-	return _u
-}
-
-// SetNillableKind sets the "kind" field if the given value is not nil.
-func (_u *UserUpdate) SetNillableKind(v *user.Kind) *UserUpdate {
-	if v != nil {
-		_u.SetKind(*v)
-	}
-	return _u
-}
-
 // SetIsSuperuser sets the "is_superuser" field.
 func (_u *UserUpdate) SetIsSuperuser(v bool) *UserUpdate {
 	_u.mutation.SetIsSuperuser(v)
@@ -117,6 +103,20 @@ func (_u *UserUpdate) SetIsSuperuser(v bool) *UserUpdate {
 func (_u *UserUpdate) SetNillableIsSuperuser(v *bool) *UserUpdate {
 	if v != nil {
 		_u.SetIsSuperuser(*v)
+	}
+	return _u
+}
+
+// SetKind sets the "kind" field.
+func (_u *UserUpdate) SetKind(v user.Kind) *UserUpdate {
+	_u.mutation.SetKind(v)
+	return _u
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableKind(v *user.Kind) *UserUpdate {
+	if v != nil {
+		_u.SetKind(*v)
 	}
 	return _u
 }
@@ -256,11 +256,11 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.IsActive(); ok {
 		_spec.SetField(user.FieldIsActive, field.TypeBool, value)
 	}
-	if value, ok := _u.mutation.Kind(); ok {
-		_spec.SetField(user.FieldKind, field.TypeEnum, value)
-	}
 	if value, ok := _u.mutation.IsSuperuser(); ok {
 		_spec.SetField(user.FieldIsSuperuser, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Kind(); ok {
+		_spec.SetField(user.FieldKind, field.TypeEnum, value)
 	}
 	if _u.mutation.RolesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -391,20 +391,6 @@ func (_u *UserUpdateOne) SetNillableIsActive(v *bool) *UserUpdateOne {
 	return _u
 }
 
-// SetKind sets the "kind" field.
-func (_u *UserUpdateOne) SetKind(v user.Kind) *UserUpdateOne {
-	_u.mutation.SetKind(v)
-	return _u
-}
-
-// SetNillableKind sets the "kind" field if the given value is not nil.
-func (_u *UserUpdateOne) SetNillableKind(v *user.Kind) *UserUpdateOne {
-	if v != nil {
-		_u.SetKind(*v)
-	}
-	return _u
-}
-
 // SetIsSuperuser sets the "is_superuser" field.
 func (_u *UserUpdateOne) SetIsSuperuser(v bool) *UserUpdateOne {
 	_u.mutation.SetIsSuperuser(v)
@@ -415,6 +401,20 @@ func (_u *UserUpdateOne) SetIsSuperuser(v bool) *UserUpdateOne {
 func (_u *UserUpdateOne) SetNillableIsSuperuser(v *bool) *UserUpdateOne {
 	if v != nil {
 		_u.SetIsSuperuser(*v)
+	}
+	return _u
+}
+
+// SetKind sets the "kind" field.
+func (_u *UserUpdateOne) SetKind(v user.Kind) *UserUpdateOne {
+	_u.mutation.SetKind(v)
+	return _u
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableKind(v *user.Kind) *UserUpdateOne {
+	if v != nil {
+		_u.SetKind(*v)
 	}
 	return _u
 }
@@ -584,11 +584,11 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	if value, ok := _u.mutation.IsActive(); ok {
 		_spec.SetField(user.FieldIsActive, field.TypeBool, value)
 	}
-	if value, ok := _u.mutation.Kind(); ok {
-		_spec.SetField(user.FieldKind, field.TypeEnum, value)
-	}
 	if value, ok := _u.mutation.IsSuperuser(); ok {
 		_spec.SetField(user.FieldIsSuperuser, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Kind(); ok {
+		_spec.SetField(user.FieldKind, field.TypeEnum, value)
 	}
 	if _u.mutation.RolesCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -206,8 +206,8 @@ var (
 		{Name: "full_name", Type: field.TypeString, Size: 255, Default: "", SchemaType: map[string]string{"postgres": "varchar(255)"}},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "is_active", Type: field.TypeBool, Default: true},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"user", "service"}, Default: "user"},
 		{Name: "is_superuser", Type: field.TypeBool, Default: false},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"user", "service"}, Default: "user"},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{

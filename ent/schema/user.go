@@ -40,15 +40,18 @@ func (User) Fields() []ent.Field {
 			SchemaType(map[string]string{dialect.Postgres: "varchar(255)"}),
 		field.String("password_hash").Sensitive().NotEmpty(),
 		field.Bool("is_active").Default(true),
-		// A service account is a non-human principal: it holds roles like
-		// any account but has no usable password; it acts only through
-		// API keys an administrator creates for it.
-		field.Enum("kind").Values("user", "service").Default("user"),
 		// Deprecated: whether the account holds the admin role, kept in
 		// step with its roles for one release so that replicas of the
 		// previous release, which still read it, see what the roles say
 		// during a rolling deploy (docs/security.md). Nothing reads it.
 		field.Bool("is_superuser").Default(false),
+		// A service account is a non-human principal: it holds roles like
+		// any account but has no usable password; it acts only through
+		// API keys an administrator creates for it. Last, so that SQLite
+		// adds the column instead of rebuilding the table (a rebuild's
+		// DROP would cascade to user_roles: PRAGMA foreign_keys cannot be
+		// turned off inside the migration's transaction).
+		field.Enum("kind").Values("user", "service").Default("user"),
 	}
 }
 

@@ -376,6 +376,16 @@ func IsActiveNEQ(v bool) predicate.User {
 	return predicate.User(sql.FieldNEQ(FieldIsActive, v))
 }
 
+// IsSuperuserEQ applies the EQ predicate on the "is_superuser" field.
+func IsSuperuserEQ(v bool) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldIsSuperuser, v))
+}
+
+// IsSuperuserNEQ applies the NEQ predicate on the "is_superuser" field.
+func IsSuperuserNEQ(v bool) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldIsSuperuser, v))
+}
+
 // KindEQ applies the EQ predicate on the "kind" field.
 func KindEQ(v Kind) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldKind, v))
@@ -394,16 +404,6 @@ func KindIn(vs ...Kind) predicate.User {
 // KindNotIn applies the NotIn predicate on the "kind" field.
 func KindNotIn(vs ...Kind) predicate.User {
 	return predicate.User(sql.FieldNotIn(FieldKind, vs...))
-}
-
-// IsSuperuserEQ applies the EQ predicate on the "is_superuser" field.
-func IsSuperuserEQ(v bool) predicate.User {
-	return predicate.User(sql.FieldEQ(FieldIsSuperuser, v))
-}
-
-// IsSuperuserNEQ applies the NEQ predicate on the "is_superuser" field.
-func IsSuperuserNEQ(v bool) predicate.User {
-	return predicate.User(sql.FieldNEQ(FieldIsSuperuser, v))
 }
 
 // HasRoles applies the HasEdge predicate on the "roles" edge.
