@@ -17,7 +17,7 @@ import (
 )
 
 // APIKeysPath is the caller's API keys.
-const APIKeysPath = "/api/auth/api-keys"
+const APIKeysPath = "/api/auth/api-keys" //nolint:gosec // a path, not a credential
 
 type apiKeyPath struct {
 	ID uuid.UUID `path:"id" doc:"API key id."`
