@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
@@ -80,6 +81,7 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			apikey.Table:        apikey.ValidColumn,
 			auditevent.Table:    auditevent.ValidColumn,
 			passwordreset.Table: passwordreset.ValidColumn,
 			refreshtoken.Table:  refreshtoken.ValidColumn,

@@ -5,6 +5,7 @@ package ent
 import (
 	"time"
 
+	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
@@ -21,6 +22,46 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	apikeyFields := schema.APIKey{}.Fields()
+	_ = apikeyFields
+	// apikeyDescName is the schema descriptor for name field.
+	apikeyDescName := apikeyFields[2].Descriptor()
+	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	apikey.NameValidator = func() func(string) error {
+		validators := apikeyDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescHint is the schema descriptor for hint field.
+	apikeyDescHint := apikeyFields[3].Descriptor()
+	// apikey.HintValidator is a validator for the "hint" field. It is called by the builders before save.
+	apikey.HintValidator = apikeyDescHint.Validators[0].(func(string) error)
+	// apikeyDescSecretHash is the schema descriptor for secret_hash field.
+	apikeyDescSecretHash := apikeyFields[4].Descriptor()
+	// apikey.SecretHashValidator is a validator for the "secret_hash" field. It is called by the builders before save.
+	apikey.SecretHashValidator = apikeyDescSecretHash.Validators[0].(func(string) error)
+	// apikeyDescPermissions is the schema descriptor for permissions field.
+	apikeyDescPermissions := apikeyFields[5].Descriptor()
+	// apikey.DefaultPermissions holds the default value on creation for the permissions field.
+	apikey.DefaultPermissions = apikeyDescPermissions.Default.([]string)
+	// apikeyDescCreatedAt is the schema descriptor for created_at field.
+	apikeyDescCreatedAt := apikeyFields[6].Descriptor()
+	// apikey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apikey.DefaultCreatedAt = apikeyDescCreatedAt.Default.(func() time.Time)
+	// apikeyDescID is the schema descriptor for id field.
+	apikeyDescID := apikeyFields[0].Descriptor()
+	// apikey.DefaultID holds the default value on creation for the id field.
+	apikey.DefaultID = apikeyDescID.Default.(func() uuid.UUID)
 	auditeventMixin := schema.AuditEvent{}.Mixin()
 	auditeventMixinFields0 := auditeventMixin[0].Fields()
 	_ = auditeventMixinFields0

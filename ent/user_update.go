@@ -107,6 +107,20 @@ func (_u *UserUpdate) SetNillableIsSuperuser(v *bool) *UserUpdate {
 	return _u
 }
 
+// SetKind sets the "kind" field.
+func (_u *UserUpdate) SetKind(v user.Kind) *UserUpdate {
+	_u.mutation.SetKind(v)
+	return _u
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableKind(v *user.Kind) *UserUpdate {
+	if v != nil {
+		_u.SetKind(*v)
+	}
+	return _u
+}
+
 // AddRoleIDs adds the "roles" edge to the Role entity by IDs.
 func (_u *UserUpdate) AddRoleIDs(ids ...uuid.UUID) *UserUpdate {
 	_u.mutation.AddRoleIDs(ids...)
@@ -201,6 +215,11 @@ func (_u *UserUpdate) check() error {
 			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Kind(); ok {
+		if err := user.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "User.kind": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -239,6 +258,9 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.IsSuperuser(); ok {
 		_spec.SetField(user.FieldIsSuperuser, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Kind(); ok {
+		_spec.SetField(user.FieldKind, field.TypeEnum, value)
 	}
 	if _u.mutation.RolesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -383,6 +405,20 @@ func (_u *UserUpdateOne) SetNillableIsSuperuser(v *bool) *UserUpdateOne {
 	return _u
 }
 
+// SetKind sets the "kind" field.
+func (_u *UserUpdateOne) SetKind(v user.Kind) *UserUpdateOne {
+	_u.mutation.SetKind(v)
+	return _u
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableKind(v *user.Kind) *UserUpdateOne {
+	if v != nil {
+		_u.SetKind(*v)
+	}
+	return _u
+}
+
 // AddRoleIDs adds the "roles" edge to the Role entity by IDs.
 func (_u *UserUpdateOne) AddRoleIDs(ids ...uuid.UUID) *UserUpdateOne {
 	_u.mutation.AddRoleIDs(ids...)
@@ -490,6 +526,11 @@ func (_u *UserUpdateOne) check() error {
 			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Kind(); ok {
+		if err := user.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "User.kind": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -545,6 +586,9 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.IsSuperuser(); ok {
 		_spec.SetField(user.FieldIsSuperuser, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Kind(); ok {
+		_spec.SetField(user.FieldKind, field.TypeEnum, value)
 	}
 	if _u.mutation.RolesCleared() {
 		edge := &sqlgraph.EdgeSpec{

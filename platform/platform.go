@@ -65,18 +65,6 @@ var Module = fx.Module("platform",
 	fx.Invoke(httpserver.StartPprof),
 )
 
-type resolverIn struct {
-	fx.In
-	Verifier authn.TokenVerifier
-	Accounts authn.Accounts
-	// Optional like the server's: a command that builds no route needs no edge settings.
-	Edge config.Sessions `optional:"true"`
-}
-
-func newResolver(in resolverIn) *authn.Resolver {
-	return authn.NewResolver(in.Verifier, in.Accounts, in.Edge.StepUpMaxAge)
-}
-
 // Logger routes fx's own events through zap. fx.WithLogger only takes effect
 // at the root of the application, so the application adds it beside Module.
 var Logger = fx.WithLogger(logging.FxLogger)
@@ -197,4 +185,18 @@ func newTracer(lc fx.Lifecycle, cfg config.Telemetry) (*tracing.Tracer, error) {
 // them).
 func WithConfig(cfg config.Config) fx.Option {
 	return fx.Replace(cfg, cfg.HTTP, cfg.Database, cfg.Password, cfg.Telemetry, cfg.Sessions, cfg.Mail)
+}
+
+type resolverParams struct {
+	fx.In
+	Tokens   authn.TokenVerifier
+	Accounts authn.Accounts
+	// API keys, when a module provides them (the auth module does).
+	Keys authn.KeyVerifier `optional:"true"`
+	// Optional like the server's: a command that builds no route needs no edge settings.
+	Edge config.Sessions `optional:"true"`
+}
+
+func newResolver(p resolverParams) *authn.Resolver {
+	return authn.NewResolver(p.Tokens, p.Accounts, p.Edge.StepUpMaxAge).WithKeys(p.Keys)
 }

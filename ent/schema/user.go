@@ -45,6 +45,13 @@ func (User) Fields() []ent.Field {
 		// previous release, which still read it, see what the roles say
 		// during a rolling deploy (docs/security.md). Nothing reads it.
 		field.Bool("is_superuser").Default(false),
+		// A service account is a non-human principal: it holds roles like
+		// any account but has no usable password; it acts only through
+		// API keys an administrator creates for it. Last, so that SQLite
+		// adds the column instead of rebuilding the table (a rebuild's
+		// DROP would cascade to user_roles: PRAGMA foreign_keys cannot be
+		// turned off inside the migration's transaction).
+		field.Enum("kind").Values("user", "service").Default("user"),
 	}
 }
 

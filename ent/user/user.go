@@ -3,6 +3,7 @@
 package user
 
 import (
+	"fmt"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -29,6 +30,8 @@ const (
 	FieldIsActive = "is_active"
 	// FieldIsSuperuser holds the string denoting the is_superuser field in the database.
 	FieldIsSuperuser = "is_superuser"
+	// FieldKind holds the string denoting the kind field in the database.
+	FieldKind = "kind"
 	// EdgeRoles holds the string denoting the roles edge name in mutations.
 	EdgeRoles = "roles"
 	// Table holds the table name of the user in the database.
@@ -50,6 +53,7 @@ var Columns = []string{
 	FieldPasswordHash,
 	FieldIsActive,
 	FieldIsSuperuser,
+	FieldKind,
 }
 
 var (
@@ -90,6 +94,32 @@ var (
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
+
+// Kind defines the type for the "kind" enum field.
+type Kind string
+
+// KindUser is the default value of the Kind enum.
+const DefaultKind = KindUser
+
+// Kind values.
+const (
+	KindUser    Kind = "user"
+	KindService Kind = "service"
+)
+
+func (k Kind) String() string {
+	return string(k)
+}
+
+// KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
+func KindValidator(k Kind) error {
+	switch k {
+	case KindUser, KindService:
+		return nil
+	default:
+		return fmt.Errorf("user: invalid enum value for kind field: %q", k)
+	}
+}
 
 // OrderOption defines the ordering options for the User queries.
 type OrderOption func(*sql.Selector)
@@ -132,6 +162,11 @@ func ByIsActive(opts ...sql.OrderTermOption) OrderOption {
 // ByIsSuperuser orders the results by the is_superuser field.
 func ByIsSuperuser(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldIsSuperuser, opts...).ToFunc()
+}
+
+// ByKind orders the results by the kind field.
+func ByKind(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldKind, opts...).ToFunc()
 }
 
 // ByRolesCount orders the results by roles count.

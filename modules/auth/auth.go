@@ -20,6 +20,7 @@ import (
 	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
@@ -34,6 +35,7 @@ import (
 var Module = fx.Module("auth",
 	config.Provide[Settings]("auth", "access tokens, the initial signing key, sessions, password reset and sign-in throttling"),
 	cli.Provide(keysCommand),
+	cli.Provide(apiKeysCommand),
 	fx.Provide(
 		fx.Private,
 		authstore.New,
@@ -52,6 +54,8 @@ var Module = fx.Module("auth",
 		// use it without a dependency cycle.
 		func(p storeAudit) authn.Revoker { return authsvc.NewRevoker(p.Store, p.Store, p.Audit) },
 		newService,
+		newAPIKeys,
+		func(k *authsvc.APIKeys) authn.KeyVerifier { return k },
 		httpserver.AsRoutes(authapi.New),
 		httpserver.AsRoutes(authpages.New),
 		authapi.OAuth,
@@ -189,6 +193,20 @@ func listen(lc fx.Lifecycle, db *database.DB, c *authstore.SessionCache, ring *a
 			reloads.Wait()
 			return nil
 		},
+	})
+}
+
+// newAPIKeys builds the API-key service; failed key attempts count per
+// client address under the sign-in window and address limit.
+func newAPIKeys(cfg Settings, sa storeAudit, l *throttle.Limiter, c *authz.Catalogue) *authsvc.APIKeys {
+	s := sa.Store
+	return authsvc.NewAPIKeys(s, l, c, authsvc.APIKeyOptions{
+		Audit: sa.Audit, Tx: s,
+		Format:      authsvc.KeyFormat{Prefix: cfg.APIKeyPrefix},
+		DefaultTTL:  cfg.APIKeyDefaultTTL,
+		MaxTTL:      cfg.APIKeyMaxTTL,
+		FailureRule: throttle.Rule{Name: "apikey.ip", Limit: cfg.ThrottleIP, Window: cfg.ThrottleWindow},
+		TouchEvery:  time.Minute,
 	})
 }
 

@@ -49,6 +49,10 @@ type Settings struct {
 	ThrottleWindow    time.Duration "env:\"AUTH_THROTTLE_WINDOW\" envDefault:\"15m\" min:\"1s\" max:\"24h\" doc:\"the window of every sign-in, refresh, recovery and reset counter (at most 24h)\""
 	// password-recovery requests (emails) per account per window
 	RecoveryAccount int "env:\"AUTH_RECOVERY_ACCOUNT_LIMIT\" envDefault:\"5\" min:\"1\" max:\"1000\" doc:\"password-recovery requests (emails) per account per window\""
+	// API keys: the prefix secret scanners look for, and their lifetimes.
+	APIKeyPrefix     string        "env:\"API_KEY_PREFIX\" envDefault:\"mk\" doc:\"start of every API key: personal keys read `<prefix>p_` then 36 base62 characters (30 random, 6 of CRC32 checksum); 2 to 12 lower-case letters and digits. Register the pattern with your secret scanner ([security.md](security.md#api-keys)); changing it makes every existing key unusable\""
+	APIKeyDefaultTTL time.Duration "env:\"API_KEY_DEFAULT_TTL\" envDefault:\"720h\" min:\"1m\" doc:\"lifetime of an API key whose creator names none (at most `API_KEY_MAX_TTL`)\""
+	APIKeyMaxTTL     time.Duration "env:\"API_KEY_MAX_TTL\" envDefault:\"8760h\" min:\"1m\" doc:\"the longest lifetime an API key may be given\""
 	// the first-party OAuth2 clients (clients.go reads them)
 	ClientList    []string "env:\"OAUTH_CLIENTS\" envDefault:\"default\" doc:\"first-party OAuth2 clients of the token and revocation endpoints, comma-separated: `ID` for a public client (a browser app, the Swagger UI, a CLI: it names itself, holds no secret), `ID=sha256:HEX` for a confidential one (HEX is the SHA-256 of its secret: `printf %s \\\"$SECRET\\\" | sha256sum`; use a random secret of 32 bytes or more). Clients send their id and secret in an HTTP Basic header or as `client_id`/`client_secret` in the body\""
 	DefaultClient string   "env:\"OAUTH_DEFAULT_CLIENT\" envDefault:\"default\" doc:\"the public client a token request that names no client acts as\""
@@ -82,6 +86,12 @@ func (s *Settings) Validate(env config.Env) error {
 		if msg := checkLinkTemplate(s.ResetURL); msg != "" {
 			p.Add("PASSWORD_RESET_URL", msg)
 		}
+	}
+	if !authsvc.ValidKeyPrefix(s.APIKeyPrefix) {
+		p.Add("API_KEY_PREFIX", "must be 2 to 12 lower-case letters and digits, starting with a letter")
+	}
+	if s.APIKeyDefaultTTL > s.APIKeyMaxTTL {
+		p.Add("API_KEY_DEFAULT_TTL", "must not exceed API_KEY_MAX_TTL")
 	}
 	s.registered = clients(s.ClientList, s.DefaultClient, &p)
 	switch {

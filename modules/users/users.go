@@ -30,6 +30,7 @@ var Module = fx.Module("users",
 	authz.Provide(usersvc.Permissions...),
 	cli.Provide(usersCommand),
 	cli.Provide(rolesCommand),
+	cli.Provide(serviceAccountsCommand),
 	fx.Provide(
 		fx.Private,
 		fx.Annotate(userstore.New, fx.As(new(usersvc.Storer)), fx.As(new(usersvc.Transactor))),

@@ -14,6 +14,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -42,6 +43,9 @@ type Account struct {
 	Email    string
 	FullName string
 	Active   bool
+	// Kind is KindUser or KindService (a service account: no password,
+	// only API keys).
+	Kind string
 	// Roles are the account's roles and Permissions what they grant, as
 	// loaded with the account: a change takes effect on the next request.
 	Roles       []RoleRef
@@ -49,6 +53,15 @@ type Account struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
+
+// The kinds of account.
+const (
+	KindUser    = "user"
+	KindService = "service"
+)
+
+// IsService reports whether a is a service account.
+func (a Account) IsService() bool { return a.Kind == KindService }
 
 // RoleRef names one role an account holds.
 type RoleRef struct {
@@ -78,7 +91,14 @@ type Principal struct {
 	// with a password; refreshing keeps it), AMR how (RFC 8176 values).
 	AuthTime time.Time
 	AMR      []string
+	// KeyID is the API key the request authenticated with (uuid.Nil for
+	// an access token); then SessionID is uuid.Nil and Permissions are
+	// the key's and the owner's current ones, intersected.
+	KeyID uuid.UUID
 }
+
+// ViaKey reports whether the request authenticated with an API key.
+func (p Principal) ViaKey() bool { return p.KeyID != uuid.Nil }
 
 // Claims is what a verified access token asserts.
 type Claims struct {
@@ -97,6 +117,24 @@ type Claims struct {
 // its session is live. The auth module provides it.
 type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, token string) (Claims, error)
+}
+
+// KeyVerifier checks API keys. The auth module provides it; the resolver
+// hands it every bearer value it Recognizes, and never a JWT.
+type KeyVerifier interface {
+	// Recognizes reports whether token carries an API-key prefix (no I/O).
+	Recognizes(token string) bool
+	// VerifyAPIKey checks the key's format and checksum before any
+	// lookup, then that it is stored, unrevoked and unexpired.
+	VerifyAPIKey(ctx context.Context, token string) (KeyClaims, error)
+}
+
+// KeyClaims is what a verified API key grants: at most Permissions, on
+// behalf of Owner.
+type KeyClaims struct {
+	KeyID       uuid.UUID
+	Owner       uuid.UUID
+	Permissions authz.Set
 }
 
 // Accounts is the account store authentication runs against. The users
@@ -146,6 +184,9 @@ var (
 	// ErrReauthenticate is a valid token whose sign-in is older than the
 	// operation accepts (RFC 9470): the client signs in again.
 	ErrReauthenticate = fault.New(fault.Unauthenticated, "reauthentication_required", "This operation needs a recent sign-in: sign in again, then retry.")
+	// ErrSessionRequired is an API key on an operation that needs a
+	// signed-in session (key management, password change, sessions).
+	ErrSessionRequired = fault.New(fault.Forbidden, "session_required", "This operation needs a signed-in session; an API key cannot perform it.")
 )
 
 // PermissionRequired is ErrPermissionRequired naming the missing
@@ -188,6 +229,7 @@ type Resolver struct {
 	// stepUp is how recent a sign-in Recent operations need.
 	stepUp time.Duration
 	now    func() time.Time
+	keys   KeyVerifier
 }
 
 // DefaultStepUpMaxAge is AUTH_STEP_UP_MAX_AGE's default.
@@ -202,6 +244,12 @@ func NewResolver(v TokenVerifier, a Accounts, stepUp time.Duration) *Resolver {
 	return &Resolver{verifier: v, accounts: a, stepUp: stepUp, now: time.Now}
 }
 
+// WithKeys makes r accept API keys too, checked by k; nil leaves r as is.
+func (r *Resolver) WithKeys(k KeyVerifier) *Resolver {
+	r.keys = k
+	return r
+}
+
 // Resolve authenticates an Authorization header value: a valid, unexpired
 // token of a live session whose account still exists and may act.
 func (r *Resolver) Resolve(ctx context.Context, authorization string) (Principal, error) {
@@ -209,21 +257,49 @@ func (r *Resolver) Resolve(ctx context.Context, authorization string) (Principal
 	if err != nil {
 		return Principal{}, err
 	}
+	if r.keys != nil && r.keys.Recognizes(token) {
+		return r.resolveKey(ctx, token)
+	}
 	claims, err := r.verifier.VerifyAccessToken(ctx, token)
 	if err != nil {
 		return Principal{}, err
 	}
-	a, err := r.accounts.Account(ctx, claims.Subject)
+	a, err := r.account(ctx, claims.Subject)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{Account: a, SessionID: claims.SessionID, ClientID: claims.ClientID, AuthTime: claims.AuthTime, AMR: claims.AMR}, nil
+}
+
+// resolveKey authenticates an API key: the owner is loaded on every
+// request, like a token's account, so a key never outlives its owner's
+// deactivation, deletion or lost permissions.
+func (r *Resolver) resolveKey(ctx context.Context, token string) (Principal, error) {
+	kc, err := r.keys.VerifyAPIKey(ctx, token)
+	if err != nil {
+		return Principal{}, err
+	}
+	a, err := r.account(ctx, kc.Owner)
+	if err != nil {
+		return Principal{}, err
+	}
+	a.Permissions = authz.Intersect(kc.Permissions, a.Permissions)
+	return Principal{Account: a, KeyID: kc.KeyID}, nil
+}
+
+// account loads the caller's account, which must exist and may act.
+func (r *Resolver) account(ctx context.Context, id uuid.UUID) (Account, error) {
+	a, err := r.accounts.Account(ctx, id)
 	if err == nil {
 		err = a.MayAct()
 	}
 	if err != nil {
 		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated) {
-			return Principal{}, ErrInvalidToken
+			return Account{}, ErrInvalidToken
 		}
-		return Principal{}, err
+		return Account{}, err
 	}
-	return Principal{Account: a, SessionID: claims.SessionID, ClientID: claims.ClientID, AuthTime: claims.AuthTime, AMR: claims.AMR}, nil
+	return a, nil
 }
 
 // recentKey marks an operation Recent in its metadata.
@@ -255,6 +331,9 @@ func (r *Resolver) CheckRecent(ctx context.Context) error {
 	p, err := CurrentUser(ctx)
 	if err != nil {
 		return err
+	}
+	if p.ViaKey() {
+		return ErrSessionRequired
 	}
 	if err := r.recent(p); err != nil {
 		return huma.ErrorWithHeaders(err, http.Header{"Www-Authenticate": {r.challenge(err)}})
@@ -316,9 +395,23 @@ func Public(op huma.Operation) huma.Operation {
 	return op
 }
 
-// Protect requires a signed-in, active user for op.
+// Protect requires a signed-in, active user for op; an API key may call
+// it.
 func (r *Resolver) Protect(api huma.API, op huma.Operation) huma.Operation {
-	return r.protect(api, op, nil)
+	return r.protect(api, op, nil, false)
+}
+
+// ProtectSession is Protect refusing API keys (403 session_required):
+// for what must stay with a person holding a session, such as creating
+// keys, so that a leaked key cannot mint more keys or take the account.
+func (r *Resolver) ProtectSession(api huma.API, op huma.Operation) huma.Operation {
+	line := "Needs a signed-in session: an API key is refused (403 `session_required`)."
+	if op.Description == "" {
+		op.Description = line
+	} else {
+		op.Description += "\n\n" + line
+	}
+	return r.protect(api, op, nil, true)
 }
 
 // Require requires a signed-in, active user holding every one of perms
@@ -330,6 +423,18 @@ func (r *Resolver) Protect(api huma.API, op huma.Operation) huma.Operation {
 // security requirement and in its description. A permission no module
 // declared (authz.Provide) stops the server at start.
 func (r *Resolver) Require(api huma.API, op huma.Operation, perms ...string) huma.Operation {
+	return r.require(api, op, perms, false)
+}
+
+// RequireSession is Require refusing API keys (403 session_required),
+// as ProtectSession is Protect.
+func (r *Resolver) RequireSession(api huma.API, op huma.Operation, perms ...string) huma.Operation {
+	op = r.require(api, op, perms, true)
+	op.Description += "\n\nNeeds a signed-in session: an API key is refused (403 `session_required`)."
+	return op
+}
+
+func (r *Resolver) require(api huma.API, op huma.Operation, perms []string, session bool) huma.Operation {
 	if len(perms) == 0 {
 		panic("authn: Require needs at least one permission; use Protect for any signed-in user")
 	}
@@ -346,24 +451,24 @@ func (r *Resolver) Require(api huma.API, op huma.Operation, perms ...string) hum
 	} else {
 		op.Description += "\n\n" + line
 	}
-	return r.protect(api, op, slices.Clone(perms))
+	return r.protect(api, op, slices.Clone(perms), session)
 }
 
-func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma.Operation {
+func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string, session bool) huma.Operation {
 	scopes := perms
 	if scopes == nil {
 		scopes = []string{}
 	}
 	op.Security = append(op.Security, map[string][]string{SecurityScheme: scopes})
+	recent := IsRecent(&op)
 	for _, s := range []int{http.StatusUnauthorized, http.StatusForbidden} {
-		if len(perms) == 0 && s == http.StatusForbidden {
+		if len(perms) == 0 && !session && !recent && s == http.StatusForbidden {
 			continue
 		}
 		if !slices.Contains(op.Errors, s) {
 			op.Errors = append(op.Errors, s)
 		}
 	}
-	recent := IsRecent(&op)
 	if recent {
 		op.Description = strings.TrimSpace(op.Description + "\n\nNeeds a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): " +
 			"an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.")
@@ -372,6 +477,11 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma
 		p, err := r.Resolve(ctx.Context(), ctx.Header("Authorization"))
 		if err == nil {
 			err = holds(p, perms)
+		}
+		// A key can never sign in again, so a Recent operation is one
+		// only a session may perform.
+		if err == nil && (session || recent) && p.ViaKey() {
+			err = ErrSessionRequired
 		}
 		if err == nil && recent {
 			err = r.recent(p)
@@ -385,6 +495,9 @@ func (r *Resolver) protect(api huma.API, op huma.Operation, perms []string) huma
 			case http.StatusUnauthorized:
 				ctx.SetHeader("WWW-Authenticate", r.challenge(err))
 			case http.StatusForbidden:
+				if errors.Is(err, ErrSessionRequired) {
+					break
+				}
 				// RFC 6750 §3.1: insufficient_scope, with the scope the
 				// operation needs.
 				ctx.SetHeader("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", scope="`+

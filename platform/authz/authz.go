@@ -194,6 +194,24 @@ func Union(sets ...Set) Set {
 	return Of(names...)
 }
 
+// Intersect is the set holding what both a and b hold: an API key's
+// effective permissions are its own and its owner's current ones.
+func Intersect(a, b Set) Set {
+	switch {
+	case a.all:
+		return b
+	case b.all:
+		return a
+	}
+	var names []string
+	for _, n := range a.names {
+		if b.Has(n) {
+			names = append(names, n)
+		}
+	}
+	return Of(names...)
+}
+
 // IsAll reports whether s holds every permission.
 func (s Set) IsAll() bool { return s.all }
 

@@ -58,7 +58,7 @@ var baseSecurityHeaders = [][2]string{
 // queryCredentialParams are never accepted in a URL: URLs end up in logs,
 // proxies and browser histories (RFC 6750 §2.3 is deliberately unsupported,
 // RFC 9700 §4.3.2).
-var queryCredentialParams = []string{"access_token", "refresh_token", "password"}
+var queryCredentialParams = []string{"access_token", "refresh_token", "password", "api_key", "apikey"}
 
 // writeOAuthError answers an OAuth endpoint in RFC 6749 §5.2 form, for
 // refusals made at the edge before the auth module's handler runs.

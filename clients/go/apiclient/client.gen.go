@@ -126,6 +126,42 @@ func (e AuthTokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for UserKind.
+const (
+	UserKindService UserKind = "service"
+	UserKindUser    UserKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the UserKind enum.
+func (e UserKind) Valid() bool {
+	switch e {
+	case UserKindService:
+		return true
+	case UserKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UserMeKind.
+const (
+	UserMeKindService UserMeKind = "service"
+	UserMeKindUser    UserMeKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the UserMeKind enum.
+func (e UserMeKind) Valid() bool {
+	switch e {
+	case UserMeKindService:
+		return true
+	case UserMeKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // AuditActor Examples: {"id":"3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f","kind":"user"}
 type AuditActor struct {
 	// Id The account's id; absent for the system and for sign-in attempts.
@@ -192,10 +228,76 @@ type AuditTarget struct {
 	Type string `json:"type"`
 }
 
+// AuthAPIKey Examples: {"created_at":"2026-03-14T09:26:53Z","expires_at":"2026-04-13T09:26:53Z","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","last_used_at":"2026-03-15T18:02:11Z","name":"deploy script","permissions":["users:read"],"prefix":"mkp_Xq3b"}
+type AuthAPIKey struct {
+	// CreatedAt Examples: 2026-03-14T09:26:53Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Examples: 2026-04-13T09:26:53Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Examples: 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+	Id openapi_types.UUID `json:"id"`
+
+	// LastUsedAt Recorded at most once a minute; null if never used.
+	//
+	// Examples: 2026-03-15T18:02:11Z
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name Examples: deploy script
+	Name string `json:"name"`
+
+	// Permissions Examples: ["users:read"]
+	Permissions []string `json:"permissions"`
+
+	// Prefix The start of the key, to recognise it by.
+	//
+	// Examples: mkp_Xq3b
+	Prefix string `json:"prefix"`
+}
+
+// AuthAPIKeys Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","expires_at":"2026-04-13T09:26:53Z","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","last_used_at":"2026-03-15T18:02:11Z","name":"deploy script","permissions":["users:read"],"prefix":"mkp_Xq3b"}]}
+type AuthAPIKeys struct {
+	Items []AuthAPIKey `json:"items"`
+}
+
 // AuthAccepted Examples: {"message":"If the address belongs to an account, a reset email is on its way."}
 type AuthAccepted struct {
 	// Message Examples: If the address belongs to an account, a reset email is on its way.
 	Message string `json:"message"`
+}
+
+// AuthCreatedAPIKey Examples: {"created_at":"2026-03-14T09:26:53Z","expires_at":"2026-04-13T09:26:53Z","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","last_used_at":"2026-03-15T18:02:11Z","name":"deploy script","permissions":["users:read"],"prefix":"mkp_Xq3b","secret":"mkp_Xq3bT9vLm2RkP8sW1cZ4nY7hD0aE5fG6jQbC1a2B"}
+type AuthCreatedAPIKey struct {
+	// CreatedAt Examples: 2026-03-14T09:26:53Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Examples: 2026-04-13T09:26:53Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Examples: 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+	Id openapi_types.UUID `json:"id"`
+
+	// LastUsedAt Recorded at most once a minute; null if never used.
+	//
+	// Examples: 2026-03-15T18:02:11Z
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name Examples: deploy script
+	Name string `json:"name"`
+
+	// Permissions Examples: ["users:read"]
+	Permissions []string `json:"permissions"`
+
+	// Prefix The start of the key, to recognise it by.
+	//
+	// Examples: mkp_Xq3b
+	Prefix string `json:"prefix"`
+
+	// Secret Send it as Authorization: Bearer. Shown only in this answer; only its hash is stored.
+	//
+	// Examples: mkp_Xq3bT9vLm2RkP8sW1cZ4nY7hD0aE5fG6jQbC1a2B
+	Secret string `json:"secret"`
 }
 
 // AuthError Examples: {"error":"invalid_grant","error_description":"Incorrect email or password."}
@@ -240,6 +342,24 @@ type AuthJWK struct {
 // AuthJWKS Examples: {"keys":[{"alg":"RS256","e":"AQAB","kid":"3k8nQy1vX0bGZr4fJm2cT7wLp9sHd6eA5uVx0iOq_Eo","kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","use":"sig"}]}
 type AuthJWKS struct {
 	Keys []AuthJWK `json:"keys"`
+}
+
+// AuthNewAPIKey Examples: {"expires_in":2592000,"name":"deploy script","permissions":["users:read"]}
+type AuthNewAPIKey struct {
+	// ExpiresIn Lifetime in seconds; 0 or absent: API_KEY_DEFAULT_TTL. At most API_KEY_MAX_TTL.
+	//
+	// Examples: 2592000
+	ExpiresIn *int64 `json:"expires_in,omitempty"`
+
+	// Name What the key is for; shown in the list.
+	//
+	// Examples: deploy script
+	Name string `json:"name"`
+
+	// Permissions At most the permissions you hold now; the key never acts beyond what you hold at the time of each request.
+	//
+	// Examples: ["users:read"]
+	Permissions []string `json:"permissions"`
 }
 
 // AuthPasswordGrant Examples: {"client_id":"web","client_secret":"","grant_type":"password","password":"correct horse battery staple","refresh_token":"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs","scope":"","username":"ada@example.com"}
@@ -437,7 +557,7 @@ type ProblemFieldError struct {
 	Message string `json:"message"`
 }
 
-// User Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
+// User Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
 type User struct {
 	// CreatedAt Examples: 2026-03-14T09:26:53Z
 	CreatedAt time.Time `json:"created_at"`
@@ -463,12 +583,22 @@ type User struct {
 	// Examples: false
 	IsSuperuser bool `json:"is_superuser"`
 
+	// Kind A person (user) or a service account, which has no password and acts only through API keys.
+	//
+	// Examples: user
+	Kind UserKind `json:"kind"`
+
 	// Roles The account's roles, by name.
 	Roles []UserRoleRef `json:"roles"`
 
 	// UpdatedAt Examples: 2026-03-14T09:26:53Z
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// UserKind A person (user) or a service account, which has no password and acts only through API keys.
+//
+// Examples: user
+type UserKind string
 
 // UserChangePassword Examples: {"current_password":"correct horse battery staple","new_password":"a new long passphrase"}
 type UserChangePassword struct {
@@ -514,7 +644,7 @@ type UserCreateRole struct {
 	Permissions *[]string `json:"permissions,omitempty"`
 }
 
-// UserMe Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"permissions":["users:read"],"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
+// UserMe Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","permissions":["users:read"],"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
 type UserMe struct {
 	// CreatedAt Examples: 2026-03-14T09:26:53Z
 	CreatedAt time.Time `json:"created_at"`
@@ -540,6 +670,11 @@ type UserMe struct {
 	// Examples: false
 	IsSuperuser bool `json:"is_superuser"`
 
+	// Kind A person (user) or a service account, which has no password and acts only through API keys.
+	//
+	// Examples: user
+	Kind UserMeKind `json:"kind"`
+
 	// Permissions Every permission the account's roles grant, sorted (an admin: every declared permission).
 	//
 	// Examples: ["users:read"]
@@ -552,7 +687,23 @@ type UserMe struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// UserPage Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}],"next":"AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU","total":42}
+// UserMeKind A person (user) or a service account, which has no password and acts only through API keys.
+//
+// Examples: user
+type UserMeKind string
+
+// UserNewServiceAccount Examples: {"email":"ci@service.invalid","full_name":"Nightly export"}
+type UserNewServiceAccount struct {
+	// Email Its unique name, in the form of an email address (a team's address, or e.g. ci@service.invalid); never mailed for a password reset.
+	//
+	// Examples: ci@service.invalid
+	Email string `json:"email"`
+
+	// FullName Examples: Nightly export
+	FullName *string `json:"full_name,omitempty"`
+}
+
+// UserPage Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}],"next":"AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU","total":42}
 type UserPage struct {
 	// Items This page's items, oldest first; [] when there are none.
 	Items []User `json:"items"`
@@ -776,6 +927,9 @@ type ListUsersParams struct {
 	Total *bool `form:"total,omitempty" json:"total,omitempty"`
 }
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = AuthNewAPIKey
+
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = AuthPasswordGrant
 
@@ -799,6 +953,12 @@ type RenameRoleJSONRequestBody = UserRenameRole
 
 // SetRolePermissionsJSONRequestBody defines body for SetRolePermissions for application/json ContentType.
 type SetRolePermissionsJSONRequestBody = UserRolePermissions
+
+// CreateServiceAccountJSONRequestBody defines body for CreateServiceAccount for application/json ContentType.
+type CreateServiceAccountJSONRequestBody = UserNewServiceAccount
+
+// CreateServiceAccountApiKeyJSONRequestBody defines body for CreateServiceAccountApiKey for application/json ContentType.
+type CreateServiceAccountApiKeyJSONRequestBody = AuthNewAPIKey
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreate
@@ -902,6 +1062,46 @@ type ClientInterface interface {
 	// Corresponds with GET /api/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListApiKeys List your live API keys, newest first (never their secrets)
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Corresponds with GET /api/auth/api-keys (the `ListApiKeys` operationId).
+	ListApiKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create a personal API key (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create a personal API key (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/api-keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeApiKey Revoke one of your API keys (the next request with it fails, on every replica)
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
+	RevokeApiKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LoginWithBody Get tokens (OAuth2 password and refresh_token grants)
 	//
 	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
@@ -926,10 +1126,14 @@ type ClientInterface interface {
 
 	// Logout End the current session (its refresh token and access tokens stop working at once)
 	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
 	// Corresponds with POST /api/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LogoutAll End every session of the current user
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
 	//
 	// Corresponds with POST /api/auth/logout-all (the `LogoutAll` operationId).
 	LogoutAll(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1006,10 +1210,14 @@ type ClientInterface interface {
 	//
 	// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
 	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
 	// Corresponds with GET /api/auth/sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndSession End one of the current user's sessions
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
 	//
 	// Corresponds with DELETE /api/auth/sessions/{id} (the `EndSession` operationId).
 	EndSession(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1127,6 +1335,76 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
 	SetRolePermissions(ctx context.Context, id openapi_types.UUID, body SetRolePermissionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceAccountWithBody Create a service account
+	//
+	// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+	CreateServiceAccountWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceAccount Create a service account
+	//
+	// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+	CreateServiceAccount(ctx context.Context, body CreateServiceAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListServiceAccountApiKeys List a service account's live API keys (never their secrets)
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Corresponds with GET /api/service-accounts/{id}/api-keys (the `ListServiceAccountApiKeys` operationId).
+	ListServiceAccountApiKeys(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceAccountApiKeyWithBody Create an API key for a service account (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+	CreateServiceAccountApiKeyWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceAccountApiKey Create an API key for a service account (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+	CreateServiceAccountApiKey(ctx context.Context, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeServiceAccountApiKey Revoke a service account's API key (the next request with it fails)
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Corresponds with DELETE /api/service-accounts/{id}/api-keys/{key_id} (the `RevokeServiceAccountApiKey` operationId).
+	RevokeServiceAccountApiKey(ctx context.Context, id openapi_types.UUID, keyId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users
 	//
@@ -1299,6 +1577,86 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 	return c.Client.Do(req)
 }
 
+// ListApiKeys List your live API keys, newest first (never their secrets)
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Corresponds with GET /api/auth/api-keys (the `ListApiKeys` operationId).
+func (c *Client) ListApiKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListApiKeysRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create a personal API key (the secret is shown once)
+//
+// The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create a personal API key (the secret is shown once)
+//
+// The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeApiKey Revoke one of your API keys (the next request with it fails, on every replica)
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
+func (c *Client) RevokeApiKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeApiKeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LoginWithBody Get tokens (OAuth2 password and refresh_token grants)
 //
 // The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
@@ -1343,6 +1701,8 @@ func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRe
 
 // Logout End the current session (its refresh token and access tokens stop working at once)
 //
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
 // Corresponds with POST /api/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server)
@@ -1357,6 +1717,8 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 }
 
 // LogoutAll End every session of the current user
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
 //
 // Corresponds with POST /api/auth/logout-all (the `LogoutAll` operationId).
 func (c *Client) LogoutAll(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1523,6 +1885,8 @@ func (c *Client) RevokeWithFormdataBody(ctx context.Context, body RevokeFormdata
 //
 // Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
 //
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
 // Corresponds with GET /api/auth/sessions (the `ListSessions` operationId).
 func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSessionsRequest(c.Server, params)
@@ -1537,6 +1901,8 @@ func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, r
 }
 
 // EndSession End one of the current user's sessions
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
 //
 // Corresponds with DELETE /api/auth/sessions/{id} (the `EndSession` operationId).
 func (c *Client) EndSession(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1755,6 +2121,136 @@ func (c *Client) SetRolePermissionsWithBody(ctx context.Context, id openapi_type
 // Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
 func (c *Client) SetRolePermissions(ctx context.Context, id openapi_types.UUID, body SetRolePermissionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetRolePermissionsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccountWithBody Create a service account
+//
+// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+//
+// Requires the permission `service_accounts:write`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+func (c *Client) CreateServiceAccountWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccount Create a service account
+//
+// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+//
+// Requires the permission `service_accounts:write`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+func (c *Client) CreateServiceAccount(ctx context.Context, body CreateServiceAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListServiceAccountApiKeys List a service account's live API keys (never their secrets)
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Corresponds with GET /api/service-accounts/{id}/api-keys (the `ListServiceAccountApiKeys` operationId).
+func (c *Client) ListServiceAccountApiKeys(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListServiceAccountApiKeysRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccountApiKeyWithBody Create an API key for a service account (the secret is shown once)
+//
+// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+func (c *Client) CreateServiceAccountApiKeyWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountApiKeyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccountApiKey Create an API key for a service account (the secret is shown once)
+//
+// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+func (c *Client) CreateServiceAccountApiKey(ctx context.Context, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountApiKeyRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeServiceAccountApiKey Revoke a service account's API key (the next request with it fails)
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Corresponds with DELETE /api/service-accounts/{id}/api-keys/{key_id} (the `RevokeServiceAccountApiKey` operationId).
+func (c *Client) RevokeServiceAccountApiKey(ctx context.Context, id openapi_types.UUID, keyId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeServiceAccountApiKeyRequest(c.Server, id, keyId)
 	if err != nil {
 		return nil, err
 	}
@@ -2221,6 +2717,107 @@ func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*h
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListApiKeysRequest constructs an http.Request for the ListApiKeys method
+func NewListApiKeysRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeApiKeyRequest constructs an http.Request for the RevokeApiKey method
+func NewRevokeApiKeyRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/api-keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2901,6 +3498,168 @@ func NewSetRolePermissionsRequestWithBody(server string, id openapi_types.UUID, 
 	return req, nil
 }
 
+// NewCreateServiceAccountRequest calls the generic CreateServiceAccount builder with application/json body
+func NewCreateServiceAccountRequest(server string, body CreateServiceAccountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateServiceAccountRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateServiceAccountRequestWithBody constructs an http.Request for the CreateServiceAccount method, with any body, and a specified content type
+func NewCreateServiceAccountRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/service-accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListServiceAccountApiKeysRequest constructs an http.Request for the ListServiceAccountApiKeys method
+func NewListServiceAccountApiKeysRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/service-accounts/%s/api-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateServiceAccountApiKeyRequest calls the generic CreateServiceAccountApiKey builder with application/json body
+func NewCreateServiceAccountApiKeyRequest(server string, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateServiceAccountApiKeyRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreateServiceAccountApiKeyRequestWithBody constructs an http.Request for the CreateServiceAccountApiKey method, with any body, and a specified content type
+func NewCreateServiceAccountApiKeyRequestWithBody(server string, id openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/service-accounts/%s/api-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeServiceAccountApiKeyRequest constructs an http.Request for the RevokeServiceAccountApiKey method
+func NewRevokeServiceAccountApiKeyRequest(server string, id openapi_types.UUID, keyId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/service-accounts/%s/api-keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListUsersRequest constructs an http.Request for the ListUsers method
 func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request, error) {
 	var err error
@@ -3387,6 +4146,50 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
 
+	// ListApiKeysWithResponse List your live API keys, newest first (never their secrets)
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/auth/api-keys (the `ListApiKeys` operationId).
+	ListApiKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create a personal API key (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// CreateApiKeyWithResponse Create a personal API key (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// RevokeApiKeyWithResponse Revoke one of your API keys (the next request with it fails, on every replica)
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
+	RevokeApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
+
 	// LoginWithBodyWithResponse Get tokens (OAuth2 password and refresh_token grants)
 	//
 	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
@@ -3411,12 +4214,16 @@ type ClientWithResponsesInterface interface {
 
 	// LogoutWithResponse End the current session (its refresh token and access tokens stop working at once)
 	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
 
 	// LogoutAllWithResponse End every session of the current user
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3495,12 +4302,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
 	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/auth/sessions (the `ListSessions` operationId).
 	ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
 
 	// EndSessionWithResponse End one of the current user's sessions
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3628,6 +4439,80 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/roles/{id}/permissions (the `SetRolePermissions` operationId).
 	SetRolePermissionsWithResponse(ctx context.Context, id openapi_types.UUID, body SetRolePermissionsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRolePermissionsResponse, error)
+
+	// CreateServiceAccountWithBodyWithResponse Create a service account
+	//
+	// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+	CreateServiceAccountWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceAccountResponse, error)
+
+	// CreateServiceAccountWithResponse Create a service account
+	//
+	// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+	CreateServiceAccountWithResponse(ctx context.Context, body CreateServiceAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceAccountResponse, error)
+
+	// ListServiceAccountApiKeysWithResponse List a service account's live API keys (never their secrets)
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/service-accounts/{id}/api-keys (the `ListServiceAccountApiKeys` operationId).
+	ListServiceAccountApiKeysWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListServiceAccountApiKeysResponse, error)
+
+	// CreateServiceAccountApiKeyWithBodyWithResponse Create an API key for a service account (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+	CreateServiceAccountApiKeyWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceAccountApiKeyResponse, error)
+
+	// CreateServiceAccountApiKeyWithResponse Create an API key for a service account (the secret is shown once)
+	//
+	// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+	CreateServiceAccountApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceAccountApiKeyResponse, error)
+
+	// RevokeServiceAccountApiKeyWithResponse Revoke a service account's API key (the next request with it fails)
+	//
+	// Requires the permission `service_accounts:write`.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/service-accounts/{id}/api-keys/{key_id} (the `RevokeServiceAccountApiKey` operationId).
+	RevokeServiceAccountApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, keyId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeServiceAccountApiKeyResponse, error)
 
 	// ListUsersWithResponse List users
 	//
@@ -3949,6 +4834,290 @@ func (r ListAuditEventsResponse) ContentType() string {
 	return ""
 }
 
+// ListApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListApiKeys
+type ListApiKeysResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthAPIKeys
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListApiKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListApiKeysResponse) GetJSON200() *AuthAPIKeys {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateApiKey
+type CreateApiKeyResponse201Headers struct {
+	CacheControl *string
+}
+
+// CreateApiKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateApiKey
+type CreateApiKeyResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AuthCreatedAPIKey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateApiKeyResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateApiKeyResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyResponse) GetJSON201() *AuthCreatedAPIKey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeApiKey
+type RevokeApiKeyResponse503Headers struct {
+	RetryAfter int
+}
+
+type RevokeApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeApiKeyResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // LoginResponse401Headers the declared response headers of an HTTP 401 response for Login
 type LoginResponse401Headers struct {
 	WWWAuthenticate *string
@@ -4058,6 +5227,8 @@ type LogoutResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Problem
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -4074,6 +5245,11 @@ func (r LogoutResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r LogoutResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -4127,6 +5303,8 @@ type LogoutAllResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Problem
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -4143,6 +5321,11 @@ func (r LogoutAllResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r LogoutAllResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LogoutAllResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -4598,6 +5781,8 @@ type ListSessionsResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -4623,6 +5808,11 @@ func (r ListSessionsResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListSessionsResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSessionsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -4681,6 +5871,8 @@ type EndSessionResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -4701,6 +5893,11 @@ func (r EndSessionResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r EndSessionResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r EndSessionResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -5473,6 +6670,422 @@ func (r SetRolePermissionsResponse) ContentType() string {
 	return ""
 }
 
+// CreateServiceAccountResponse503Headers the declared response headers of an HTTP 503 response for CreateServiceAccount
+type CreateServiceAccountResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateServiceAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateServiceAccountResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateServiceAccountResponse) GetJSON201() *User {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateServiceAccountResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateServiceAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateServiceAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateServiceAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateServiceAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListServiceAccountApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListServiceAccountApiKeys
+type ListServiceAccountApiKeysResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListServiceAccountApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthAPIKeys
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListServiceAccountApiKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListServiceAccountApiKeysResponse) GetJSON200() *AuthAPIKeys {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListServiceAccountApiKeysResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListServiceAccountApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListServiceAccountApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListServiceAccountApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListServiceAccountApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateServiceAccountApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateServiceAccountApiKey
+type CreateServiceAccountApiKeyResponse201Headers struct {
+	CacheControl *string
+}
+
+// CreateServiceAccountApiKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateServiceAccountApiKey
+type CreateServiceAccountApiKeyResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateServiceAccountApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AuthCreatedAPIKey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateServiceAccountApiKeyResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateServiceAccountApiKeyResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateServiceAccountApiKeyResponse) GetJSON201() *AuthCreatedAPIKey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateServiceAccountApiKeyResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateServiceAccountApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateServiceAccountApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateServiceAccountApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateServiceAccountApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeServiceAccountApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeServiceAccountApiKey
+type RevokeServiceAccountApiKeyResponse503Headers struct {
+	RetryAfter int
+}
+
+type RevokeServiceAccountApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeServiceAccountApiKeyResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeServiceAccountApiKeyResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeServiceAccountApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeServiceAccountApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeServiceAccountApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeServiceAccountApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListUsersResponse200Headers the declared response headers of an HTTP 200 response for ListUsers
 type ListUsersResponse200Headers struct {
 	Link *string
@@ -5771,6 +7384,8 @@ type UpdateMeResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -5800,6 +7415,11 @@ func (r UpdateMeResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r UpdateMeResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateMeResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -5873,6 +7493,8 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -5895,6 +7517,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6496,6 +8123,74 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 	return ParseListAuditEventsResponse(rsp)
 }
 
+// ListApiKeysWithResponse List your live API keys, newest first (never their secrets)
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/auth/api-keys (the `ListApiKeys` operationId).
+func (c *ClientWithResponses) ListApiKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error) {
+	rsp, err := c.ListApiKeys(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListApiKeysResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create a personal API key (the secret is shown once)
+//
+// The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create a personal API key (the secret is shown once)
+//
+// The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// RevokeApiKeyWithResponse Revoke one of your API keys (the next request with it fails, on every replica)
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
+func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error) {
+	rsp, err := c.RevokeApiKey(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeApiKeyResponse(rsp)
+}
+
 // LoginWithBodyWithResponse Get tokens (OAuth2 password and refresh_token grants)
 //
 // The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
@@ -6532,6 +8227,8 @@ func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Cont
 
 // LogoutWithResponse End the current session (its refresh token and access tokens stop working at once)
 //
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/auth/logout (the `Logout` operationId).
@@ -6544,6 +8241,8 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 }
 
 // LogoutAllWithResponse End every session of the current user
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6676,6 +8375,8 @@ func (c *ClientWithResponses) RevokeWithFormdataBodyWithResponse(ctx context.Con
 //
 // Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
 //
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/auth/sessions (the `ListSessions` operationId).
@@ -6688,6 +8389,8 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, para
 }
 
 // EndSessionWithResponse End one of the current user's sessions
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6880,6 +8583,116 @@ func (c *ClientWithResponses) SetRolePermissionsWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseSetRolePermissionsResponse(rsp)
+}
+
+// CreateServiceAccountWithBodyWithResponse Create a service account
+//
+// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+//
+// Requires the permission `service_accounts:write`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+func (c *ClientWithResponses) CreateServiceAccountWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceAccountResponse, error) {
+	rsp, err := c.CreateServiceAccountWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountResponse(rsp)
+}
+
+// CreateServiceAccountWithResponse Create a service account
+//
+// A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+//
+// Requires the permission `service_accounts:write`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/service-accounts (the `CreateServiceAccount` operationId).
+func (c *ClientWithResponses) CreateServiceAccountWithResponse(ctx context.Context, body CreateServiceAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceAccountResponse, error) {
+	rsp, err := c.CreateServiceAccount(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountResponse(rsp)
+}
+
+// ListServiceAccountApiKeysWithResponse List a service account's live API keys (never their secrets)
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/service-accounts/{id}/api-keys (the `ListServiceAccountApiKeys` operationId).
+func (c *ClientWithResponses) ListServiceAccountApiKeysWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListServiceAccountApiKeysResponse, error) {
+	rsp, err := c.ListServiceAccountApiKeys(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListServiceAccountApiKeysResponse(rsp)
+}
+
+// CreateServiceAccountApiKeyWithBodyWithResponse Create an API key for a service account (the secret is shown once)
+//
+// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+func (c *ClientWithResponses) CreateServiceAccountApiKeyWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceAccountApiKeyResponse, error) {
+	rsp, err := c.CreateServiceAccountApiKeyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountApiKeyResponse(rsp)
+}
+
+// CreateServiceAccountApiKeyWithResponse Create an API key for a service account (the secret is shown once)
+//
+// The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/service-accounts/{id}/api-keys (the `CreateServiceAccountApiKey` operationId).
+func (c *ClientWithResponses) CreateServiceAccountApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, body CreateServiceAccountApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceAccountApiKeyResponse, error) {
+	rsp, err := c.CreateServiceAccountApiKey(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountApiKeyResponse(rsp)
+}
+
+// RevokeServiceAccountApiKeyWithResponse Revoke a service account's API key (the next request with it fails)
+//
+// Requires the permission `service_accounts:write`.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/service-accounts/{id}/api-keys/{key_id} (the `RevokeServiceAccountApiKey` operationId).
+func (c *ClientWithResponses) RevokeServiceAccountApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, keyId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeServiceAccountApiKeyResponse, error) {
+	rsp, err := c.RevokeServiceAccountApiKey(ctx, id, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeServiceAccountApiKeyResponse(rsp)
 }
 
 // ListUsersWithResponse List users
@@ -7273,6 +9086,269 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 	return response, nil
 }
 
+// ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
+func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthAPIKeys
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListApiKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AuthCreatedAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateApiKeyResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeApiKeyResponse parses an HTTP response from a RevokeApiKeyWithResponse call
+func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RevokeApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseLoginResponse parses an HTTP response from a LoginWithResponse call
 func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7398,6 +9474,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7460,6 +9543,13 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem
@@ -7905,6 +9995,13 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7984,6 +10081,13 @@ func ParseEndSessionResponse(rsp *http.Response) (*EndSessionResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Problem
@@ -8695,6 +10799,392 @@ func ParseSetRolePermissionsResponse(rsp *http.Response) (*SetRolePermissionsRes
 	return response, nil
 }
 
+// ParseCreateServiceAccountResponse parses an HTTP response from a CreateServiceAccountWithResponse call
+func ParseCreateServiceAccountResponse(rsp *http.Response) (*CreateServiceAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateServiceAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CreateServiceAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListServiceAccountApiKeysResponse parses an HTTP response from a ListServiceAccountApiKeysWithResponse call
+func ParseListServiceAccountApiKeysResponse(rsp *http.Response) (*ListServiceAccountApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListServiceAccountApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthAPIKeys
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListServiceAccountApiKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateServiceAccountApiKeyResponse parses an HTTP response from a CreateServiceAccountApiKeyWithResponse call
+func ParseCreateServiceAccountApiKeyResponse(rsp *http.Response) (*CreateServiceAccountApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateServiceAccountApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AuthCreatedAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateServiceAccountApiKeyResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateServiceAccountApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeServiceAccountApiKeyResponse parses an HTTP response from a RevokeServiceAccountApiKeyWithResponse call
+func ParseRevokeServiceAccountApiKeyResponse(rsp *http.Response) (*RevokeServiceAccountApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeServiceAccountApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RevokeServiceAccountApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListUsersResponse parses an HTTP response from a ListUsersWithResponse call
 func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8990,6 +11480,13 @@ func ParseUpdateMeResponse(rsp *http.Response) (*UpdateMeResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9080,6 +11577,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem

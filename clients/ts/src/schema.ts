@@ -46,6 +46,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your live API keys, newest first (never their secrets)
+         * @description Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
+        get: operations["list-api-keys"];
+        put?: never;
+        /**
+         * Create a personal API key (the secret is shown once)
+         * @description The key holds at most the listed permissions, all of which you must hold now (403 `api_key_permission_not_held` otherwise), and at each request only those you still hold.
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+         */
+        post: operations["create-api-key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of your API keys (the next request with it fails, on every replica)
+         * @description Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
+        delete: operations["revoke-api-key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -77,7 +125,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the current session (its refresh token and access tokens stop working at once) */
+        /**
+         * End the current session (its refresh token and access tokens stop working at once)
+         * @description Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -94,7 +145,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End every session of the current user */
+        /**
+         * End every session of the current user
+         * @description Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
         post: operations["logout-all"];
         delete?: never;
         options?: never;
@@ -189,6 +243,8 @@ export interface paths {
         /**
          * List the current user's active sessions
          * @description Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
          */
         get: operations["list-sessions"];
         put?: never;
@@ -209,7 +265,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** End one of the current user's sessions */
+        /**
+         * End one of the current user's sessions
+         * @description Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
         delete: operations["end-session"];
         options?: never;
         head?: never;
@@ -323,6 +382,82 @@ export interface paths {
         put: operations["set-role-permissions"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a service account
+         * @description A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); it has no password (sign-in and password reset answer as for an unknown email) and acts only through API keys created for it (`POST /api/service-accounts/{id}/api-keys`).
+         *
+         *     Requires the permission `service_accounts:write`.
+         */
+        post: operations["create-service-account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-accounts/{id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a service account's live API keys (never their secrets)
+         * @description Requires the permission `service_accounts:write`.
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
+        get: operations["list-service-account-api-keys"];
+        put?: never;
+        /**
+         * Create an API key for a service account (the secret is shown once)
+         * @description The key holds at most the listed permissions, each held by the service account and by you (403 `api_key_permission_not_held` otherwise), and at each request only those the service account still holds.
+         *
+         *     Requires the permission `service_accounts:write`.
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
+        post: operations["create-service-account-api-key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service-accounts/{id}/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a service account's API key (the next request with it fails)
+         * @description Requires the permission `service_accounts:write`.
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
+        delete: operations["revoke-service-account-api-key"];
         options?: never;
         head?: never;
         patch?: never;
@@ -579,12 +714,136 @@ export interface components {
         };
         /**
          * @example {
+         *       "created_at": "2026-03-14T09:26:53Z",
+         *       "expires_at": "2026-04-13T09:26:53Z",
+         *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *       "last_used_at": "2026-03-15T18:02:11Z",
+         *       "name": "deploy script",
+         *       "permissions": [
+         *         "users:read"
+         *       ],
+         *       "prefix": "mkp_Xq3b"
+         *     }
+         */
+        AuthAPIKey: {
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-04-13T09:26:53Z
+             */
+            expires_at: string;
+            /**
+             * Format: uuid
+             * @example 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Recorded at most once a minute; null if never used.
+             * @example 2026-03-15T18:02:11Z
+             */
+            last_used_at: string | null;
+            /** @example deploy script */
+            name: string;
+            /**
+             * @example [
+             *       "users:read"
+             *     ]
+             */
+            permissions: string[];
+            /**
+             * @description The start of the key, to recognise it by.
+             * @example mkp_Xq3b
+             */
+            prefix: string;
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-03-14T09:26:53Z",
+         *           "expires_at": "2026-04-13T09:26:53Z",
+         *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *           "last_used_at": "2026-03-15T18:02:11Z",
+         *           "name": "deploy script",
+         *           "permissions": [
+         *             "users:read"
+         *           ],
+         *           "prefix": "mkp_Xq3b"
+         *         }
+         *       ]
+         *     }
+         */
+        AuthAPIKeys: {
+            items: components["schemas"]["AuthAPIKey"][];
+        };
+        /**
+         * @example {
          *       "message": "If the address belongs to an account, a reset email is on its way."
          *     }
          */
         AuthAccepted: {
             /** @example If the address belongs to an account, a reset email is on its way. */
             message: string;
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-03-14T09:26:53Z",
+         *       "expires_at": "2026-04-13T09:26:53Z",
+         *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *       "last_used_at": "2026-03-15T18:02:11Z",
+         *       "name": "deploy script",
+         *       "permissions": [
+         *         "users:read"
+         *       ],
+         *       "prefix": "mkp_Xq3b",
+         *       "secret": "mkp_Xq3bT9vLm2RkP8sW1cZ4nY7hD0aE5fG6jQbC1a2B"
+         *     }
+         */
+        AuthCreatedAPIKey: {
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-04-13T09:26:53Z
+             */
+            expires_at: string;
+            /**
+             * Format: uuid
+             * @example 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Recorded at most once a minute; null if never used.
+             * @example 2026-03-15T18:02:11Z
+             */
+            last_used_at: string | null;
+            /** @example deploy script */
+            name: string;
+            /**
+             * @example [
+             *       "users:read"
+             *     ]
+             */
+            permissions: string[];
+            /**
+             * @description The start of the key, to recognise it by.
+             * @example mkp_Xq3b
+             */
+            prefix: string;
+            /**
+             * @description Send it as Authorization: Bearer. Shown only in this answer; only its hash is stored.
+             * @example mkp_Xq3bT9vLm2RkP8sW1cZ4nY7hD0aE5fG6jQbC1a2B
+             */
+            secret: string;
         };
         /**
          * @example {
@@ -650,6 +909,35 @@ export interface components {
          */
         AuthJWKS: {
             keys: components["schemas"]["AuthJWK"][];
+        };
+        /**
+         * @example {
+         *       "expires_in": 2592000,
+         *       "name": "deploy script",
+         *       "permissions": [
+         *         "users:read"
+         *       ]
+         *     }
+         */
+        AuthNewAPIKey: {
+            /**
+             * Format: int64
+             * @description Lifetime in seconds; 0 or absent: API_KEY_DEFAULT_TTL. At most API_KEY_MAX_TTL.
+             * @example 2592000
+             */
+            expires_in?: number;
+            /**
+             * @description What the key is for; shown in the list.
+             * @example deploy script
+             */
+            name: string;
+            /**
+             * @description At most the permissions you hold now; the key never acts beyond what you hold at the time of each request.
+             * @example [
+             *       "users:read"
+             *     ]
+             */
+            permissions: string[];
         };
         /**
          * @example {
@@ -931,6 +1219,7 @@ export interface components {
          *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
          *       "is_active": true,
          *       "is_superuser": false,
+         *       "kind": "user",
          *       "roles": [
          *         {
          *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
@@ -967,6 +1256,12 @@ export interface components {
              * @example false
              */
             is_superuser: boolean;
+            /**
+             * @description A person (user) or a service account, which has no password and acts only through API keys.
+             * @example user
+             * @enum {string}
+             */
+            kind: "user" | "service";
             /** @description The account's roles, by name. */
             roles: components["schemas"]["UserRoleRef"][];
             /**
@@ -1047,6 +1342,7 @@ export interface components {
          *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
          *       "is_active": true,
          *       "is_superuser": false,
+         *       "kind": "user",
          *       "permissions": [
          *         "users:read"
          *       ],
@@ -1087,6 +1383,12 @@ export interface components {
              */
             is_superuser: boolean;
             /**
+             * @description A person (user) or a service account, which has no password and acts only through API keys.
+             * @example user
+             * @enum {string}
+             */
+            kind: "user" | "service";
+            /**
              * @description Every permission the account's roles grant, sorted (an admin: every declared permission).
              * @example [
              *       "users:read"
@@ -1103,6 +1405,21 @@ export interface components {
         };
         /**
          * @example {
+         *       "email": "ci@service.invalid",
+         *       "full_name": "Nightly export"
+         *     }
+         */
+        UserNewServiceAccount: {
+            /**
+             * @description Its unique name, in the form of an email address (a team's address, or e.g. ci@service.invalid); never mailed for a password reset.
+             * @example ci@service.invalid
+             */
+            email: string;
+            /** @example Nightly export */
+            full_name?: string;
+        };
+        /**
+         * @example {
          *       "items": [
          *         {
          *           "created_at": "2026-03-14T09:26:53Z",
@@ -1111,6 +1428,7 @@ export interface components {
          *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
          *           "is_active": true,
          *           "is_superuser": false,
+         *           "kind": "user",
          *           "roles": [
          *             {
          *               "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
@@ -1517,6 +1835,258 @@ export interface operations {
             };
         };
     };
+    "list-api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthAPIKeys"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthNewAPIKey"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthCreatedAPIKey"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "revoke-api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description API key id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1626,6 +2196,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Internal Server Error */
             500: {
                 headers: {
@@ -1675,6 +2254,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2099,6 +2687,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -2160,6 +2757,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2886,6 +3492,400 @@ export interface operations {
             };
         };
     };
+    "create-service-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserNewServiceAccount"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-service-account-api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Service account id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthAPIKeys"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "create-service-account-api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Service account id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthNewAPIKey"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthCreatedAPIKey"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "revoke-service-account-api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Service account id. */
+                id: string;
+                /** @description API key id. */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "list-users": {
         parameters: {
             query?: {
@@ -3175,6 +4175,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflict */
             409: {
                 headers: {
@@ -3264,6 +4273,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

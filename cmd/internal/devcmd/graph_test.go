@@ -3,6 +3,7 @@ package devcmd
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,18 +119,22 @@ func TestModuleGraph(t *testing.T) {
 		byType[gr.Type] = gr
 	}
 	routes, ok := byType["httpserver.Routes[group=routes]"]
-	if !ok || routes.Name != "routes" || len(routes.Members) != 3 || strings.Join(routes.Consumers, ",") != "platform" {
-		t.Errorf("routes group = %+v (ok %v), want users', auth's and audit's members, collected by platform", routes, ok)
+	if !ok || routes.Name != "routes" || len(routes.Members) != 4 || strings.Join(routes.Consumers, ",") != "platform" {
+		t.Errorf("routes group = %+v (ok %v), want users', auth's (API and pages) and audit's members, collected by platform", routes, ok)
 	}
-	owners := map[string]string{}
+	owners := map[string][]string{}
 	for _, id := range routes.Members {
 		for _, p := range g.Providers {
 			if p.ID == id {
-				owners[p.Module] = p.Constructor
+				owners[p.Module] = append(owners[p.Module], p.Constructor)
 			}
 		}
 	}
-	if owners["users"] != "userapi.New" || owners["auth"] != "authapi.New" || owners["audit"] != "auditapi.New" {
+	for _, l := range owners {
+		slices.Sort(l)
+	}
+	if !slices.Equal(owners["users"], []string{"userapi.New"}) || !slices.Equal(owners["auth"], []string{"authapi.New", "authpages.New"}) ||
+		!slices.Equal(owners["audit"], []string{"auditapi.New"}) {
 		t.Errorf("routes members by module = %v", owners)
 	}
 	if _, ok := byType["health.Check[group=health_checks]"]; !ok {

@@ -329,26 +329,33 @@ func TestABurstOfFailedSignInsIsAllRecorded(t *testing.T) {
 		const n = 24
 		var wg sync.WaitGroup
 		var mu sync.Mutex
-		failed := 0
+		failed, busy := 0, 0
 		for i := range n {
 			wg.Go(func() {
 				res := app.Do(http.MethodPost, authapi.TokenPath, url.Values{
 					"grant_type": {"password"}, "username": {fmt.Sprintf("nobody-%d-ß@example.test", i)}, "password": {"not-the-password"},
 				})
-				if res.Status == http.StatusBadRequest {
-					mu.Lock()
+				mu.Lock()
+				defer mu.Unlock()
+				switch res.Status {
+				case http.StatusBadRequest:
 					failed++
-					mu.Unlock()
+				case http.StatusServiceUnavailable:
+					// The hashing queue's backpressure on a loaded machine:
+					// no password was checked, so nothing is recorded.
+					busy++
+				default:
+					t.Errorf("attempt %d: %d %s", i, res.Status, res.Body)
 				}
 			})
 		}
 		wg.Wait()
-		if failed != n {
-			t.Fatalf("%d of %d attempts failed as expected", failed, n)
+		if failed < n/2 || failed+busy != n {
+			t.Fatalf("%d of %d attempts failed as expected (%d busy)", failed, n, busy)
 		}
 		p := events(t, app, url.Values{"action": {"auth.sign_in.failed"}, "total": {"true"}})
-		if p.Total == nil || *p.Total != n {
-			t.Fatalf("%v entries of %d failures", p.Total, n)
+		if p.Total == nil || *p.Total != failed {
+			t.Fatalf("%v entries of %d failures", p.Total, failed)
 		}
 		raw, _ := json.Marshal(p)
 		if strings.Contains(string(raw), "not-the-password") {
@@ -411,6 +418,34 @@ func TestRegistrationIsRecordedAsTheNewAccount(t *testing.T) {
 			Expect(http.StatusCreated).JSON(t, &u)
 		if e := one(t, app, "users.user.registered", u.ID); e.Actor.Kind != "user" || e.Actor.ID != u.ID || e.Payload["admin"] != "false" {
 			t.Fatalf("users.user.registered = %+v", e)
+		}
+	})
+}
+
+// TestAPIKeysAreRecorded: a key's creation and revocation, with its
+// owner and hint, never its secret.
+func TestAPIKeysAreRecorded(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := apptest.Start(t, db)
+		u := app.NewUser(false)
+		var key struct {
+			ID     string `json:"id"`
+			Secret string `json:"secret"`
+		}
+		app.Do(http.MethodPost, "/api/auth/api-keys", map[string]any{"name": "déploiement 日本", "permissions": []string{}},
+			testkit.Bearer(u.Token)).Expect(http.StatusCreated).JSON(t, &key)
+		created := one(t, app, "auth.key.created", key.ID)
+		if created.Actor.ID != u.ID.String() || created.Target.Type != "api_key" || created.Payload["owner_id"] != u.ID.String() ||
+			created.Payload["name"] != "déploiement 日本" || created.Payload["hint"] == "" {
+			t.Fatalf("auth.key.created = %+v", created)
+		}
+		app.Do(http.MethodDelete, "/api/auth/api-keys/"+key.ID, nil, testkit.Bearer(u.Token)).Expect(http.StatusNoContent)
+		if e := one(t, app, "auth.key.revoked", key.ID); e.Actor.ID != u.ID.String() {
+			t.Fatalf("auth.key.revoked = %+v", e)
+		}
+		res := app.Do(http.MethodGet, path+"?limit=100", nil, testkit.Bearer(app.SuperuserToken())).Expect(http.StatusOK)
+		if strings.Contains(string(res.Body), key.Secret) || strings.Contains(string(res.Body), key.Secret[len(key.Secret)-10:]) {
+			t.Fatal("the audit log holds the key's secret")
 		}
 	})
 }

@@ -108,22 +108,22 @@ func (r *Routes) registerSessions(api huma.API) {
 		Description: "Every key that may sign or has recently signed: the next key is published here " +
 			"before it signs, and retired keys stay until the tokens they signed have expired.",
 	}), r.jwks)
-	huma.Register(api, r.auth.Protect(api, huma.Operation{
+	huma.Register(api, r.auth.ProtectSession(api, huma.Operation{
 		OperationID: "logout", Method: http.MethodPost, Path: "/api/auth/logout", Tags: []string{tag},
 		DefaultStatus: http.StatusNoContent,
 		Summary:       "End the current session (its refresh token and access tokens stop working at once)",
 	}), r.logout)
-	huma.Register(api, r.auth.Protect(api, huma.Operation{
+	huma.Register(api, r.auth.ProtectSession(api, huma.Operation{
 		OperationID: "logout-all", Method: http.MethodPost, Path: "/api/auth/logout-all", Tags: []string{tag},
 		DefaultStatus: http.StatusNoContent,
 		Summary:       "End every session of the current user",
 	}), r.logoutAll)
-	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
+	huma.Register(api, r.auth.ProtectSession(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "list-sessions", Method: http.MethodGet, Path: "/api/auth/sessions", Tags: []string{tag},
 		Summary:     "List the current user's active sessions",
 		Description: "Oldest first, a page at a time: pass `next` as `cursor` for the following page (also in the `Link` header).",
 	}, paging.ErrInvalidCursor)), r.sessions)
-	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(huma.Operation{
+	huma.Register(api, r.auth.ProtectSession(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "end-session", Method: http.MethodDelete, Path: "/api/auth/sessions/{id}", Tags: []string{tag},
 		DefaultStatus: http.StatusNoContent,
 		Summary:       "End one of the current user's sessions",

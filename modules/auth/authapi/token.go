@@ -40,11 +40,15 @@ type Routes struct {
 	keys   *authsvc.KeyRing
 	auth   *authn.Resolver
 	events *Events
+	// apiKeys manages API keys; accounts finds the service accounts
+	// they are created for.
+	apiKeys  *authsvc.APIKeys
+	accounts authn.Accounts
 }
 
 // New returns the routes; events counts sign-ins and refreshes for /metrics.
-func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *Events) *Routes {
-	return &Routes{svc: svc, keys: keys, auth: auth, events: events}
+func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *Events, apiKeys *authsvc.APIKeys, accounts authn.Accounts) *Routes {
+	return &Routes{svc: svc, keys: keys, auth: auth, events: events, apiKeys: apiKeys, accounts: accounts}
 }
 
 // Register implements httpserver.Routes.
@@ -52,6 +56,7 @@ func (r *Routes) Register(api huma.API) {
 	r.registerToken(api)
 	r.registerRevoke(api)
 	r.registerSessions(api)
+	r.registerAPIKeys(api)
 }
 
 func (r *Routes) registerToken(api huma.API) {

@@ -88,3 +88,32 @@ type ResetPassword struct {
 type Accepted struct {
 	Message string `json:"message" example:"If the address belongs to an account, a reset email is on its way."`
 }
+
+// NewAPIKey asks for a personal API key.
+type NewAPIKey struct {
+	Name        string   `json:"name" minLength:"1" maxLength:"100" doc:"What the key is for; shown in the list." example:"deploy script"`
+	Permissions []string `json:"permissions" nullable:"false" maxItems:"256" doc:"At most the permissions you hold now; the key never acts beyond what you hold at the time of each request." example:"[\"users:read\"]"`
+	ExpiresIn   int64    `json:"expires_in,omitempty" minimum:"0" doc:"Lifetime in seconds; 0 or absent: API_KEY_DEFAULT_TTL. At most API_KEY_MAX_TTL." example:"2592000"`
+}
+
+// APIKey is a key as lists show it: never its secret nor its hash.
+type APIKey struct {
+	ID          uuid.UUID  `json:"id"`
+	Name        string     `json:"name" example:"deploy script"`
+	Prefix      string     `json:"prefix" doc:"The start of the key, to recognise it by." example:"mkp_Xq3b"`
+	Permissions []string   `json:"permissions" nullable:"false" example:"[\"users:read\"]"`
+	CreatedAt   time.Time  `json:"created_at" example:"2026-03-14T09:26:53Z"`
+	LastUsedAt  *time.Time `json:"last_used_at" doc:"Recorded at most once a minute; null if never used." example:"2026-03-15T18:02:11Z"`
+	ExpiresAt   time.Time  `json:"expires_at" example:"2026-04-13T09:26:53Z"`
+}
+
+// CreatedAPIKey is a new key with its secret, shown this once only.
+type CreatedAPIKey struct {
+	APIKey
+	Secret string `json:"secret" doc:"Send it as Authorization: Bearer. Shown only in this answer; only its hash is stored." example:"mkp_Xq3bT9vLm2RkP8sW1cZ4nY7hD0aE5fG6jQbC1a2B"`
+}
+
+// APIKeys is the caller's live keys, newest first.
+type APIKeys struct {
+	Items []APIKey `json:"items" nullable:"false"`
+}

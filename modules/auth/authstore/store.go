@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/ent"
+	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/session"
@@ -377,6 +378,11 @@ func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
 	}
 	if _, err := s.client(ctx).PasswordReset.Delete().Where(passwordreset.ExpiresAtLT(now)).Exec(ctx); err != nil {
 		return 0, fmt.Errorf("prune reset tokens: %w", err)
+	}
+	// API keys dead for the retention too: kept a while, like sessions,
+	// so an investigation can still tell which key a request used.
+	if _, err := s.client(ctx).APIKey.Delete().Where(apikey.Or(apikey.ExpiresAtLT(cutoff), apikey.RevokedAtLT(cutoff))).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("prune api keys: %w", err)
 	}
 	return len(ids), nil
 }

@@ -29,12 +29,12 @@ const (
 	ActionSignOut        = "auth.session.revoked"
 	ActionSignOutAll     = "auth.sessions.revoked"
 	ActionResetRequested = "auth.password_reset.requested"
-	// API keys: record these in the transaction of the key's insert and
-	// of its revocation (target "api_key", its id; payload its name and
-	// prefix, never the secret or its hash).
+	// API keys, in the transaction of the key's insert and of its
+	// revocation (target the key; never its secret or hash).
 	ActionKeyCreated      = "auth.key.created"
 	ActionKeyRevoked      = "auth.key.revoked"
 	targetUser, targetSes = "user", "session"
+	targetKey             = "api_key"
 )
 
 // actor is who is acting in ctx: the signed-in caller of a request, or

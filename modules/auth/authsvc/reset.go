@@ -58,6 +58,11 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 	if err == nil {
 		err = a.MayAct()
 	}
+	if err == nil && a.IsService() {
+		// A service account has no password to reset: the same silence
+		// as for an unknown email.
+		return nil
+	}
 	if err != nil {
 		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated || fe.Kind == fault.Invalid) {
 			return nil

@@ -47,7 +47,7 @@ func (r *Routes) registerRoles(api huma.API) {
 		OperationID: "create-role", Method: http.MethodPost, Path: "/api/roles",
 		Summary: "Create a role", Tags: []string{rolesTag}, DefaultStatus: http.StatusCreated,
 		Description: "Each permission must be declared (422 `unknown_permission` at its index) and held by you (403 `permission_not_held`).",
-	}), authn.ErrReauthenticate, usersvc.ErrRoleNameTaken, usersvc.ErrPermissionNotHeld, usersvc.ErrUnknownPermission.On("permissions[0]")), usersvc.PermRolesWrite), r.createRole)
+	}), authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrRoleNameTaken, usersvc.ErrPermissionNotHeld, usersvc.ErrUnknownPermission.On("permissions[0]")), usersvc.PermRolesWrite), r.createRole)
 	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
 		OperationID: "get-role", Method: http.MethodGet, Path: "/api/roles/{id}",
 		Summary: "Get a role", Tags: []string{rolesTag},
@@ -56,31 +56,31 @@ func (r *Routes) registerRoles(api huma.API) {
 		OperationID: "rename-role", Method: http.MethodPatch, Path: "/api/roles/{id}",
 		Summary: "Rename a role", Tags: []string{rolesTag},
 		Description: "Built-in roles keep their names (409 `builtin_role`).",
-	}), authn.ErrReauthenticate, usersvc.ErrRoleNotFound, usersvc.ErrRoleNameTaken, usersvc.ErrBuiltinRole), usersvc.PermRolesWrite), r.renameRole)
+	}), authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrRoleNotFound, usersvc.ErrRoleNameTaken, usersvc.ErrBuiltinRole), usersvc.PermRolesWrite), r.renameRole)
 	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(authn.Recent(huma.Operation{
 		OperationID: "set-role-permissions", Method: http.MethodPut, Path: "/api/roles/{id}/permissions",
 		Summary: "Set the permissions a role grants", Tags: []string{rolesTag},
 		Description: "The whole new set. Every permission added or removed must be one you hold (403 `permission_not_held`); " +
 			"built-in roles cannot be changed (409 `builtin_role`). The role's holders have the new set from their next request.",
-	}), authn.ErrReauthenticate, usersvc.ErrRoleNotFound, usersvc.ErrBuiltinRole, usersvc.ErrPermissionNotHeld, usersvc.ErrUnknownPermission.On("permissions[0]")),
+	}), authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrRoleNotFound, usersvc.ErrBuiltinRole, usersvc.ErrPermissionNotHeld, usersvc.ErrUnknownPermission.On("permissions[0]")),
 		usersvc.PermRolesWrite), r.setRolePermissions)
 	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(authn.Recent(huma.Operation{
 		OperationID: "delete-role", Method: http.MethodDelete, Path: "/api/roles/{id}",
 		Summary: "Delete a role", Tags: []string{rolesTag}, DefaultStatus: http.StatusNoContent,
 		Description: "Its holders lose it. Built-in roles cannot be deleted (409 `builtin_role`).",
-	}), authn.ErrReauthenticate, usersvc.ErrRoleNotFound, usersvc.ErrBuiltinRole, usersvc.ErrPermissionNotHeld), usersvc.PermRolesWrite), r.deleteRole)
+	}), authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrRoleNotFound, usersvc.ErrBuiltinRole, usersvc.ErrPermissionNotHeld), usersvc.PermRolesWrite), r.deleteRole)
 
 	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(authn.Recent(huma.Operation{
 		OperationID: "assign-role", Method: http.MethodPut, Path: "/api/users/{id}/roles/{role_id}",
 		Summary: "Give a user a role", Tags: []string{tag},
 		Description: "Idempotent. Not your own roles (403 `cannot_change_own_roles`), and only a role whose every permission " +
 			"you hold (403 `permission_not_held`; the admin role: be an admin).",
-	}), authn.ErrReauthenticate, usersvc.ErrNotFound, usersvc.ErrRoleNotFound, usersvc.ErrOwnRoles, usersvc.ErrPermissionNotHeld), usersvc.PermRolesAssign), r.assignRole)
+	}), authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrNotFound, usersvc.ErrRoleNotFound, usersvc.ErrOwnRoles, usersvc.ErrPermissionNotHeld), usersvc.PermRolesAssign), r.assignRole)
 	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(authn.Recent(huma.Operation{
 		OperationID: "unassign-role", Method: http.MethodDelete, Path: "/api/users/{id}/roles/{role_id}",
 		Summary: "Take a role from a user", Tags: []string{tag},
 		Description: "Idempotent, on the same terms as giving it. The admin role is never taken from the last active admin (409 `last_superuser`).",
-	}), authn.ErrReauthenticate, usersvc.ErrNotFound, usersvc.ErrRoleNotFound, usersvc.ErrOwnRoles, usersvc.ErrPermissionNotHeld, usersvc.ErrLastSuperuser),
+	}), authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrNotFound, usersvc.ErrRoleNotFound, usersvc.ErrOwnRoles, usersvc.ErrPermissionNotHeld, usersvc.ErrLastSuperuser),
 		usersvc.PermRolesAssign), r.unassignRole)
 }
 

@@ -70,12 +70,12 @@ func (r *Routes) Register(api huma.API) {
 			"wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: " +
 			"otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); " +
 			"the old address is told of the change.",
-	}, authn.ErrReauthenticate, usersvc.ErrEmailTaken, usersvc.ErrCurrentPasswordRequired.On("current_password"),
+	}, authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrEmailTaken, usersvc.ErrCurrentPasswordRequired.On("current_password"),
 		usersvc.ErrIncorrectPassword.On("current_password"), password.ErrBusy)), r.updateMe)
 	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(authn.Recent(huma.Operation{
 		OperationID: "change-password", Method: http.MethodPost, Path: Path + "/me/password",
 		Summary: "Change your password", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
-	}), authn.ErrReauthenticate, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
+	}), authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrIncorrectPassword.On("current_password"), usersvc.ErrSamePassword.On("new_password"),
 		password.ErrCommon.On("new_password"), password.ErrBusy)), r.changePassword)
 
 	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
@@ -110,6 +110,21 @@ func (r *Routes) Register(api huma.API) {
 	}, usersvc.ErrNotFound, usersvc.ErrDeleteSelf, usersvc.ErrPermissionNotHeld, usersvc.ErrLastSuperuser), usersvc.PermUsersWrite), r.delete)
 
 	r.registerRoles(api)
+	huma.Register(api, r.auth.Require(api, httpserver.WithErrors(huma.Operation{
+		OperationID: "create-service-account", Method: http.MethodPost, Path: "/api/service-accounts",
+		Summary: "Create a service account", Tags: []string{tag}, DefaultStatus: http.StatusCreated,
+		Description: "A non-human account: give it roles like any account (`PUT /api/users/{id}/roles/{role_id}`); " +
+			"it has no password (sign-in and password reset answer as for an unknown email) and acts only through " +
+			"API keys created for it (`POST /api/service-accounts/{id}/api-keys`).",
+	}, usersvc.ErrEmailTaken, usersvc.ErrInvalidEmail.On("email")), usersvc.PermServiceAccountsWrite), r.createServiceAccount)
+}
+
+func (r *Routes) createServiceAccount(ctx context.Context, in *struct{ Body userschema.NewServiceAccount }) (*userOut, error) {
+	u, err := r.svc.CreateServiceAccount(ctx, in.Body.Email, in.Body.FullName)
+	if err != nil {
+		return nil, err
+	}
+	return &userOut{Body: toDTO(u)}, nil
 }
 
 func (r *Routes) register(ctx context.Context, in *struct{ Body userschema.Register }) (*userOut, error) {
@@ -245,7 +260,7 @@ func toDTO(u usersvc.User) userschema.User {
 		roles[i] = userschema.RoleRef{ID: ro.ID, Name: ro.Name}
 	}
 	return userschema.User{
-		ID: u.ID, Email: u.Email, FullName: u.FullName, IsActive: u.IsActive,
+		ID: u.ID, Email: u.Email, FullName: u.FullName, IsActive: u.IsActive, Kind: u.Kind,
 		IsSuperuser: u.IsAdmin(), Roles: roles, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }

@@ -19,6 +19,7 @@ type User struct {
 	Email       string    `json:"email" format:"email" doc:"Email address, stored lower-cased." example:"ada@example.com"`
 	FullName    string    `json:"full_name" example:"Ada Lovelace"`
 	IsActive    bool      `json:"is_active" example:"true"`
+	Kind        string    `json:"kind" enum:"user,service" doc:"A person (user) or a service account, which has no password and acts only through API keys." example:"user"`
 	IsSuperuser bool      `json:"is_superuser" doc:"Whether the account holds the built-in admin role (every permission)." example:"false"`
 	Roles       []RoleRef `json:"roles" nullable:"false" doc:"The account's roles, by name."`
 	CreatedAt   time.Time `json:"created_at" example:"2026-03-14T09:26:53Z"`
@@ -117,4 +118,10 @@ type Update struct {
 type ChangePassword struct {
 	CurrentPassword string `json:"current_password" minLength:"1" maxLength:"128" example:"correct horse battery staple"`
 	NewPassword     string `json:"new_password" minLength:"8" maxLength:"128" example:"a new long passphrase"`
+}
+
+// NewServiceAccount creates a service account.
+type NewServiceAccount struct {
+	Email    string `json:"email" maxLength:"254" minLength:"1" doc:"Its unique name, in the form of an email address (a team's address, or e.g. ci@service.invalid); never mailed for a password reset." example:"ci@service.invalid"`
+	FullName string `json:"full_name,omitempty" maxLength:"255" example:"Nightly export"`
 }

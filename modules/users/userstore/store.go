@@ -47,6 +47,9 @@ func (s *Store) Create(ctx context.Context, u usersvc.NewAccount) (usersvc.User,
 		SetPasswordHash(u.PasswordHash).
 		SetIsActive(u.IsActive).
 		SetIsSuperuser(u.Admin)
+	if u.Service {
+		c.SetKind(user.KindService)
+	}
 	if u.Admin {
 		c.AddRoleIDs(usersvc.AdminRoleID)
 	}
@@ -70,6 +73,7 @@ type accountRow struct {
 	FullName     string         `sql:"full_name"`
 	PasswordHash string         `sql:"password_hash"`
 	IsActive     bool           `sql:"is_active"`
+	Kind         string         `sql:"kind"`
 	CreatedAt    time.Time      `sql:"created_at"`
 	UpdatedAt    time.Time      `sql:"updated_at"`
 	RoleID       uuid.NullUUID  `sql:"role_id"`
@@ -91,7 +95,7 @@ func one(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.Use
 	err := db.User.Query().Where(which).Modify(func(s *sql.Selector) {
 		ur, r := sql.Table(user.RolesTable), sql.Table(role.Table)
 		s.Select(s.C(user.FieldID), s.C(user.FieldEmail), s.C(user.FieldFullName), s.C(user.FieldPasswordHash),
-			s.C(user.FieldIsActive), s.C(user.FieldCreatedAt), s.C(user.FieldUpdatedAt))
+			s.C(user.FieldIsActive), s.C(user.FieldKind), s.C(user.FieldCreatedAt), s.C(user.FieldUpdatedAt))
 		s.LeftJoin(ur).On(s.C(user.FieldID), ur.C(user.RolesPrimaryKey[0])).
 			LeftJoin(r).On(ur.C(user.RolesPrimaryKey[1]), r.C(role.FieldID)).
 			AppendSelect(
@@ -108,7 +112,7 @@ func one(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.Use
 	first := rows[0]
 	u := &ent.User{
 		ID: first.ID, Email: first.Email, FullName: first.FullName, PasswordHash: first.PasswordHash,
-		IsActive: first.IsActive, CreatedAt: first.CreatedAt, UpdatedAt: first.UpdatedAt,
+		IsActive: first.IsActive, Kind: user.Kind(first.Kind), CreatedAt: first.CreatedAt, UpdatedAt: first.UpdatedAt,
 	}
 	for _, row := range rows {
 		if !row.RoleID.Valid {
@@ -294,6 +298,7 @@ func toDomain(r *ent.User) usersvc.User {
 		FullName:     r.FullName,
 		PasswordHash: r.PasswordHash,
 		IsActive:     r.IsActive,
+		Kind:         string(r.Kind),
 		Roles:        []authn.RoleRef{},
 		CreatedAt:    r.CreatedAt.UTC(),
 		UpdatedAt:    r.UpdatedAt.UTC(),

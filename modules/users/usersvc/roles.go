@@ -23,6 +23,8 @@ const (
 	PermRolesRead   = "roles:read"
 	PermRolesWrite  = "roles:write"
 	PermRolesAssign = "roles:assign"
+	// PermServiceAccountsWrite creates service accounts and their API keys.
+	PermServiceAccountsWrite = "service_accounts:write"
 )
 
 // Permissions are what the users module declares (authz.Provide).
@@ -32,6 +34,7 @@ var Permissions = []authz.Permission{
 	{Name: PermRolesRead, Description: "List roles and the permissions they grant"},
 	{Name: PermRolesWrite, Description: "Create, rename and delete roles and set their permissions (only permissions you hold)"},
 	{Name: PermRolesAssign, Description: "Give roles to accounts and take them away (only roles within your own permissions; never your own)"},
+	{Name: PermServiceAccountsWrite, Description: "Create service accounts, and create, list and revoke their API keys (only within your own permissions)"},
 }
 
 // AdminRoleID is the built-in admin role, created by the migration that

@@ -30,6 +30,8 @@ type User struct {
 	FullName     string
 	PasswordHash string
 	IsActive     bool
+	// Kind is authn.KindUser or authn.KindService.
+	Kind string
 	// Roles are the account's roles, Permissions what they grant
 	// together (the store fills both).
 	Roles       []authn.RoleRef
@@ -121,6 +123,8 @@ type NewAccount struct {
 	PasswordHash string
 	IsActive     bool
 	Admin        bool
+	// Service makes a service account.
+	Service bool
 }
 
 // Hasher hashes and verifies passwords.
@@ -319,6 +323,34 @@ func (s *Service) create(ctx context.Context, action string, nu NewUser) (User, 
 	}
 	return u, nil
 }
+
+// CreateServiceAccount creates an active service account: no password
+// (its stored hash matches none, and Authenticate refuses the kind
+// before looking), no roles until given some, API keys only.
+func (s *Service) CreateServiceAccount(ctx context.Context, email, fullName string) (User, error) {
+	norm, err := authn.NormalizeEmail(email)
+	var errs fault.Multi
+	if err != nil {
+		errs = append(errs, ErrInvalidEmail.On("email"))
+	}
+	if err := checkFullName(fullName); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errs.Err(); err != nil {
+		return User{}, err
+	}
+	u, err := s.store.Create(ctx, NewAccount{
+		ID: uuid.New(), Email: norm, FullName: fullName, PasswordHash: noPassword, IsActive: true, Service: true,
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("create service account: %w", err)
+	}
+	return u, nil
+}
+
+// noPassword is a service account's stored hash: not of the form any
+// hash has, so no password verifies against it.
+const noPassword = "!service-account"
 
 // CreateSuperuser creates an active account holding the admin role (the
 // CLI and the first-start bootstrap use it).
@@ -579,6 +611,14 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 	if err := password.Check("new_password", pw); err != nil {
 		return err
 	}
+	u, err := s.store.ByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	if u.Kind == authn.KindService {
+		// A service account never gets a password.
+		return fmt.Errorf("reset password: %w", ErrNotFound)
+	}
 	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
@@ -658,6 +698,14 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Acc
 		}
 		return authn.Account{}, authn.ErrInvalidCredentials
 	}
+	if u.Kind == authn.KindService {
+		// No password signs a service account in; it answers as an
+		// unknown email does, after the same work.
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return authn.Account{}, fmt.Errorf("authenticate: %w", err)
+		}
+		return authn.Account{}, authn.ErrInvalidCredentials
+	}
 	ok, err := s.hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil {
 		return authn.Account{}, fmt.Errorf("authenticate: %w", err)
@@ -689,7 +737,7 @@ func (s *Service) Account(ctx context.Context, id uuid.UUID) (authn.Account, err
 
 func account(u User) authn.Account {
 	return authn.Account{
-		UserID: u.ID, Email: u.Email, FullName: u.FullName, Active: u.IsActive,
+		UserID: u.ID, Email: u.Email, FullName: u.FullName, Active: u.IsActive, Kind: u.Kind,
 		Roles: u.Roles, Permissions: u.Permissions, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }

@@ -1,0 +1,2 @@
+-- Modify "users" table
+ALTER TABLE "users" ADD COLUMN "kind" character varying NOT NULL DEFAULT 'user';
