@@ -43,7 +43,7 @@ func (w *slowWorker) Work(ctx context.Context, _ *jobs.Job[slowArgs]) error {
 }
 
 // workerApp is the job runner alone, with the worker, over db.
-func workerApp(t *testing.T, db *database.DB, w *slowWorker) (*fx.App, *jobs.Queue) {
+func workerApp(t *testing.T, db *database.DB, w *slowWorker, extra ...fx.Option) (*fx.App, *jobs.Queue) {
 	t.Helper()
 	var q *jobs.Queue
 	app := fx.New(fx.NopLogger,
@@ -53,6 +53,7 @@ func workerApp(t *testing.T, db *database.DB, w *slowWorker) (*fx.App, *jobs.Que
 		fx.Provide(jobs.New, jobs.NewRunner),
 		fx.Invoke(func(*jobs.Runner) {}),
 		fx.Populate(&q),
+		fx.Options(extra...),
 	)
 	if err := app.Err(); err != nil {
 		t.Fatal(err)
@@ -128,4 +129,51 @@ func TestGracefulStopLosesNothing(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestPeriodicJobOneLeader: two replicas on one Postgres register the
+// same schedule; only the elected leader enqueues its occurrences, and
+// each is worked once.
+func TestPeriodicJobOneLeader(t *testing.T) {
+	testkit.RequirePostgres(t)
+	db := testkit.NewDB(t, "postgres")
+	w := &slowWorker{d: time.Millisecond}
+	var calls [2]atomic.Int64
+	var apps [2]*fx.App
+	var q *jobs.Queue
+	for i := range apps {
+		apps[i], q = workerApp(t, db, w, jobs.ProvideSchedule(func() jobs.Schedule {
+			return jobs.Schedule{Every: 200 * time.Millisecond, RunOnStart: true, Args: func() jobs.Args {
+				calls[i].Add(1)
+				return slowArgs{N: i}
+			}}
+		}))
+		if err := apps[i].Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); w.done.Load() < 4; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d periodic jobs worked within 30s", w.done.Load())
+		}
+	}
+	for _, app := range apps {
+		stop, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if err := app.Stop(stop); err != nil {
+			t.Error(err)
+		}
+		cancel()
+	}
+	a, b := calls[0].Load(), calls[1].Load()
+	if (a == 0) == (b == 0) {
+		t.Errorf("occurrences enqueued by replica 0: %d, replica 1: %d; want one leader", a, b)
+	}
+	got := states(t, q)
+	total := 0
+	for _, n := range got {
+		total += n
+	}
+	if int64(total) != a+b || int64(got[rivertype.JobStateCompleted]) != w.done.Load() {
+		t.Errorf("%d occurrences, jobs %v, %d worked", a+b, got, w.done.Load())
+	}
 }
