@@ -207,4 +207,3 @@ func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tok
 		PublicURL: http.PublicURL, Clients: cfg.Clients(),
 	})
 }
-
