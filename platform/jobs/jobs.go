@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -126,6 +127,7 @@ type Queue struct {
 	client   *river.Client[*sql.Tx]
 	settings Settings
 	log      *zap.Logger
+	metrics  *metrics
 }
 
 // Params are what New needs.
@@ -134,6 +136,7 @@ type Params struct {
 	DB        *database.DB
 	Settings  Settings
 	Log       *zap.Logger
+	Metrics   prometheus.Registerer
 	Workers   []Registration `group:"jobs.workers"`
 	Schedules []Schedule     `group:"jobs.schedules"`
 }
@@ -142,6 +145,10 @@ type Params struct {
 // or started.
 func New(p Params) (*Queue, error) {
 	log := p.Log.Named("jobs")
+	m, err := newMetrics(p.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	workers := river.NewWorkers()
 	for _, r := range p.Workers {
 		if err := r.register(workers); err != nil {
@@ -175,7 +182,7 @@ func New(p Params) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, settings: p.Settings, log: log}, nil
+	return &Queue{client: client, settings: p.Settings, log: log, metrics: m}, nil
 }
 
 // driver chooses River's driver for the pool: both work on the same
@@ -208,6 +215,9 @@ func (q *Queue) Enqueue(ctx context.Context, args Args, opts *InsertOpts) (*JobR
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
+	if !res.UniqueSkippedAsDuplicate {
+		q.metrics.enqueued.WithLabelValues(args.Kind()).Inc()
+	}
 	return res.Job, nil
 }
 
@@ -227,7 +237,9 @@ func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
 // Runner works jobs while the application runs, in a process whose
 // settings say so (JOBS_WORK).
 type Runner struct {
-	q *Queue
+	q           *Queue
+	unsubscribe func()
+	observed    chan struct{}
 }
 
 // NewRunner starts the workers after the database is ready: its hook is
@@ -243,6 +255,15 @@ func NewRunner(lc fx.Lifecycle, q *Queue) *Runner {
 	}
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
+			events, unsubscribe := q.client.Subscribe(observedEvents...)
+			r.observed = make(chan struct{})
+			r.unsubscribe = unsubscribe
+			go func() {
+				defer close(r.observed)
+				for e := range events {
+					q.metrics.observe(e)
+				}
+			}()
 			// Not the start context: ending Start's context stops River hard.
 			if err := q.client.Start(context.Background()); err != nil {
 				return fmt.Errorf("jobs: start workers: %w", err)
@@ -251,6 +272,10 @@ func NewRunner(lc fx.Lifecycle, q *Queue) *Runner {
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
+			defer func() {
+				r.unsubscribe()
+				<-r.observed
+			}()
 			soft, cancel := softDeadline(ctx)
 			defer cancel()
 			err := q.client.Stop(soft)

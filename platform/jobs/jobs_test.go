@@ -16,6 +16,7 @@ import (
 	"github.com/acme/monolith/ent/role"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/jobs"
+	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/testkit"
 	"github.com/acme/monolith/platform/txn"
 )
@@ -54,17 +55,49 @@ func (*echoWorker) NextRetry(*jobs.Job[echoArgs]) time.Time { return time.Now() 
 // says whether this process works jobs.
 func startApp(t *testing.T, db *database.DB, work bool) (*apptest.App, *jobs.Queue, chan string) {
 	t.Helper()
+	app, q, done, _ := startAppWithMetrics(t, db, work)
+	return app, q, done
+}
+
+func startAppWithMetrics(t *testing.T, db *database.DB, work bool) (*apptest.App, *jobs.Queue, chan string, *metrics.Registry) {
+	t.Helper()
 	done := make(chan string, 100)
 	var q *jobs.Queue
+	var reg *metrics.Registry
 	app := apptest.Start(t, db,
 		testkit.WithEnv("JOBS_WORK", fmt.Sprint(work)),
 		testkit.WithEnv("JOBS_POLL_INTERVAL", "50ms"),
 		testkit.WithFx(
 			jobs.ProvideWorker[echoArgs](func() *echoWorker { return &echoWorker{done: done} }),
 			fx.Invoke(func(*jobs.Runner) {}),
-			fx.Populate(&q),
+			fx.Populate(&q, &reg),
 		))
-	return app, q, done
+	return app, q, done, reg
+}
+
+// counter reads one kind's value of a jobs metric (a histogram: its count).
+func counter(t *testing.T, reg *metrics.Registry, name, kind string) float64 {
+	t.Helper()
+	families, err := reg.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "kind" && l.GetValue() == kind {
+					if h := m.GetHistogram(); h != nil {
+						return float64(h.GetSampleCount())
+					}
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func waitState(t *testing.T, q *jobs.Queue, id int64, want rivertype.JobState) *jobs.JobRow {
@@ -98,7 +131,7 @@ func receive(t *testing.T, done chan string) string {
 
 func TestEnqueueAndWork(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		_, q, done := startApp(t, db, true)
+		_, q, done, reg := startAppWithMetrics(t, db, true)
 		ctx := context.Background()
 
 		j, err := q.Enqueue(ctx, echoArgs{Text: "Zoë 日本 🚀"}, nil)
@@ -149,6 +182,24 @@ func TestEnqueueAndWork(t *testing.T) {
 		b, err := q.Enqueue(ctx, echoArgs{Text: "once"}, opts)
 		if err != nil || a.ID != b.ID {
 			t.Errorf("a unique job was inserted twice: %d, %d (%v)", a.ID, b.ID, err)
+		}
+
+		// Per-kind metrics, as River reported the outcomes: 2 completed;
+		// 1 retried then 2 failed attempts of which the last discarded;
+		// 1 cancelled; every attempt's queue latency. The duplicate unique
+		// enqueue counts nothing.
+		for name, want := range map[string]float64{
+			"jobs_enqueued_total": 5, "jobs_completed_total": 2, "jobs_failed_total": 3,
+			"jobs_retried_total": 2, "jobs_discarded_total": 1, "jobs_cancelled_total": 1,
+			"jobs_queue_latency_seconds": 6,
+		} {
+			deadline := time.Now().Add(10 * time.Second)
+			for counter(t, reg, name, "test_echo") != want && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got := counter(t, reg, name, "test_echo"); got != want {
+				t.Errorf("%s{kind=test_echo} = %v, want %v", name, got, want)
+			}
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"go.uber.org/fx"
@@ -48,6 +49,7 @@ func workerApp(t *testing.T, db *database.DB, w *slowWorker, extra ...fx.Option)
 	var q *jobs.Queue
 	app := fx.New(fx.NopLogger,
 		fx.Supply(db, jobs.Settings{Work: true, Concurrency: 4, PollInterval: 50 * time.Millisecond}),
+		fx.Provide(func() prometheus.Registerer { return prometheus.NewRegistry() }),
 		fx.Provide(func() *zap.Logger { return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)) }),
 		jobs.ProvideWorker[slowArgs](func() *slowWorker { return w }),
 		fx.Provide(jobs.New, jobs.NewRunner),
