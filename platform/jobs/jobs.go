@@ -34,6 +34,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/txn"
@@ -80,6 +81,7 @@ type Settings struct {
 var Module = fx.Options(
 	config.Provide[Settings]("jobs", "background jobs (River, on the application database)"),
 	fx.Provide(New, NewRunner),
+	cli.Provide(command),
 )
 
 const (
@@ -93,6 +95,10 @@ type Registration interface {
 }
 
 type registration[T Args] struct{ w Worker[T] }
+
+// RegistrationOf is w as ProvideWorker registers it, for building a Queue
+// with New outside fx (tests, tools).
+func RegistrationOf[T Args](w Worker[T]) Registration { return registration[T]{w} }
 
 func (r registration[T]) register(ws *river.Workers) error { return river.AddWorkerSafely(ws, r.w) }
 
