@@ -284,6 +284,6 @@ func capture(ctx context.Context, tx dialect.Tx) {
 		return
 	}
 	if et, ok := tx.(*entsql.Tx); ok {
-		s.tx, _ = et.Conn.ExecQuerier.(*sql.Tx)
+		s.tx, _ = et.ExecQuerier.(*sql.Tx)
 	}
 }

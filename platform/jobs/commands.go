@@ -56,9 +56,13 @@ func command(run cli.Run) *cobra.Command {
 	list.Flags().IntVar(&limit, "limit", 50, "at most this many")
 	cmd.AddCommand(list,
 		byID(run, "retry", "Make a job available to work now (a discarded or cancelled one too)",
-			func(ctx context.Context, q *Queue, id int64) (*rivertype.JobRow, error) { return q.client.JobRetry(ctx, id) }),
+			func(ctx context.Context, q *Queue, id int64) (*rivertype.JobRow, error) {
+				return q.client.JobRetry(ctx, id)
+			}),
 		byID(run, "cancel", "Cancel a job: a waiting one at once, a running one when its worker next sees its context",
-			func(ctx context.Context, q *Queue, id int64) (*rivertype.JobRow, error) { return q.client.JobCancel(ctx, id) }),
+			func(ctx context.Context, q *Queue, id int64) (*rivertype.JobRow, error) {
+				return q.client.JobCancel(ctx, id)
+			}),
 	)
 	return cmd
 }
