@@ -40,12 +40,10 @@ var pruning = fx.Options(
 	jobs.ProvideWorker[PruneArgs](func(s *authstore.Store, log *zap.Logger) *pruneWorker {
 		return &pruneWorker{p: authsvc.NewPruner(s, log.Named("auth"), 7*24*time.Hour)}
 	}),
-	jobs.ProvideSchedule(func() jobs.Schedule {
-		return jobs.Schedule{
-			Every:      pruneEvery,
-			Args:       func() jobs.Args { return PruneArgs{} },
-			Opts:       &jobs.InsertOpts{MaxAttempts: 5},
-			RunOnStart: true,
-		}
+	jobs.ProvideSchedule(jobs.Schedule{
+		Every:      pruneEvery,
+		Args:       func() jobs.Args { return PruneArgs{} },
+		Opts:       &jobs.InsertOpts{MaxAttempts: 5},
+		RunOnStart: true,
 	}),
 )

@@ -84,14 +84,19 @@ var Module = fx.Options(
 	cli.Provide(command),
 )
 
-const (
-	workersGroup   = "jobs.workers"
-	schedulesGroup = "jobs.schedules"
-)
+// group is the fx value group of what modules contribute: workers and
+// schedules, in one group so the module picture shows one node for jobs.
+const group = "jobs"
 
-// Registration is one worker, as ProvideWorker contributes it.
+// Registration is a worker or a schedule, as ProvideWorker and
+// ProvideSchedule contribute them.
 type Registration interface {
-	register(*river.Workers) error
+	apply(*setup) error
+}
+
+type setup struct {
+	workers   *river.Workers
+	schedules []Schedule
 }
 
 type registration[T Args] struct{ w Worker[T] }
@@ -100,7 +105,7 @@ type registration[T Args] struct{ w Worker[T] }
 // with New outside fx (tests, tools).
 func RegistrationOf[T Args](w Worker[T]) Registration { return registration[T]{w} }
 
-func (r registration[T]) register(ws *river.Workers) error { return river.AddWorkerSafely(ws, r.w) }
+func (r registration[T]) apply(s *setup) error { return river.AddWorkerSafely(s.workers, r.w) }
 
 // ProvideWorker registers the worker of kind T: ctor is an fx constructor
 // returning a type that implements Worker[T] (and optionally an error).
@@ -108,7 +113,7 @@ func (r registration[T]) register(ws *river.Workers) error { return river.AddWor
 func ProvideWorker[T Args](ctor any) fx.Option {
 	return fx.Provide(
 		fx.Annotate(ctor, fx.As(new(Worker[T]))),
-		fx.Annotate(func(w Worker[T]) Registration { return registration[T]{w} }, fx.ResultTags(`group:"`+workersGroup+`"`)),
+		fx.Annotate(func(w Worker[T]) Registration { return registration[T]{w} }, fx.ResultTags(`group:"`+group+`"`)),
 	)
 }
 
@@ -122,10 +127,17 @@ type Schedule struct {
 	RunOnStart bool // also at the leader's start, not only after Every
 }
 
-// ProvideSchedule registers a periodic job: ctor is an fx constructor
-// returning a Schedule.
-func ProvideSchedule(ctor any) fx.Option {
-	return fx.Provide(fx.Annotate(ctor, fx.ResultTags(`group:"`+schedulesGroup+`"`)))
+func (s Schedule) apply(st *setup) error {
+	if s.Every <= 0 || s.Args == nil {
+		return errors.New("a Schedule needs a positive Every and an Args function")
+	}
+	st.schedules = append(st.schedules, s)
+	return nil
+}
+
+// ProvideSchedule registers a periodic job.
+func ProvideSchedule(s Schedule) fx.Option {
+	return fx.Provide(fx.Annotate(func() Registration { return s }, fx.ResultTags(`group:"`+group+`"`)))
 }
 
 // Queue enqueues jobs and reads them.
@@ -139,12 +151,12 @@ type Queue struct {
 // Params are what New needs.
 type Params struct {
 	fx.In
-	DB        *database.DB
-	Settings  Settings
-	Log       *zap.Logger
-	Metrics   prometheus.Registerer
-	Workers   []Registration `group:"jobs.workers"`
-	Schedules []Schedule     `group:"jobs.schedules"`
+	DB       *database.DB
+	Settings Settings
+	Log      *zap.Logger
+	Metrics  prometheus.Registerer
+	// Registrations are the workers and schedules (group "jobs").
+	Registrations []Registration `group:"jobs"`
 }
 
 // New builds the River client. It connects to nothing until it is used
@@ -155,12 +167,13 @@ func New(p Params) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	workers := river.NewWorkers()
-	for _, r := range p.Workers {
-		if err := r.register(workers); err != nil {
-			return nil, fmt.Errorf("jobs: register worker: %w", err)
+	st := &setup{workers: river.NewWorkers()}
+	for _, r := range p.Registrations {
+		if err := r.apply(st); err != nil {
+			return nil, fmt.Errorf("jobs: register: %w", err)
 		}
 	}
+	workers := st.workers
 	cfg := &river.Config{
 		Logger:  slog.New(zapslog.NewHandler(log.Core())),
 		Workers: workers,
@@ -175,10 +188,7 @@ func New(p Params) (*Queue, error) {
 	}
 	if p.Settings.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: p.Settings.Concurrency}}
-		for _, s := range p.Schedules {
-			if s.Every <= 0 || s.Args == nil {
-				return nil, errors.New("jobs: a Schedule needs a positive Every and an Args function")
-			}
+		for _, s := range st.schedules {
 			cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(s.Every),
 				func() (river.JobArgs, *river.InsertOpts) { return s.Args(), s.Opts },
 				&river.PeriodicJobOpts{RunOnStart: s.RunOnStart}))

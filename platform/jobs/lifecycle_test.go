@@ -144,12 +144,10 @@ func TestPeriodicJobOneLeader(t *testing.T) {
 	var apps [2]*fx.App
 	var q *jobs.Queue
 	for i := range apps {
-		apps[i], q = workerApp(t, db, w, jobs.ProvideSchedule(func() jobs.Schedule {
-			return jobs.Schedule{Every: 200 * time.Millisecond, RunOnStart: true, Args: func() jobs.Args {
-				calls[i].Add(1)
-				return slowArgs{N: i}
-			}}
-		}))
+		apps[i], q = workerApp(t, db, w, jobs.ProvideSchedule(jobs.Schedule{Every: 200 * time.Millisecond, RunOnStart: true, Args: func() jobs.Args {
+			calls[i].Add(1)
+			return slowArgs{N: i}
+		}}))
 		if err := apps[i].Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,7 @@ func TestJobsCommands(t *testing.T) {
 	}
 	defer db.Close()
 	q, err := jobs.New(jobs.Params{DB: db, Settings: jobs.Settings{PollInterval: time.Second}, Log: zap.NewNop(), Metrics: prometheus.NewRegistry(),
-		Workers: []jobs.Registration{jobs.RegistrationOf[cliArgs](cliWorker{})}})
+		Registrations: []jobs.Registration{jobs.RegistrationOf[cliArgs](cliWorker{})}})
 	if err != nil {
 		t.Fatal(err)
 	}
