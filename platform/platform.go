@@ -21,6 +21,7 @@ import (
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/jobs"
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/metrics"
@@ -62,6 +63,7 @@ var Module = fx.Module("platform",
 		newTracer,
 		func(r *metrics.Registry) prometheus.Registerer { return r.Registerer() },
 	),
+	jobs.Module,
 	fx.Invoke(httpserver.StartPprof),
 )
 

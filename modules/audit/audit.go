@@ -8,7 +8,6 @@ import (
 	"context"
 
 	"go.uber.org/fx"
-	"go.uber.org/zap"
 
 	"github.com/acme/monolith/modules/audit/auditapi"
 	"github.com/acme/monolith/modules/audit/auditstore"
@@ -37,7 +36,7 @@ var Module = fx.Module("audit",
 		func(s *auditsvc.Service) platformaudit.Recorder { return s },
 		httpserver.AsRoutes(auditapi.New),
 	),
-	fx.Invoke(startPruner),
+	pruning,
 )
 
 // requestContext is what the platform's request middleware put in ctx.
@@ -47,11 +46,4 @@ func requestContext(ctx context.Context) (string, string) {
 
 func newService(store auditsvc.Storer, cfg Settings) *auditsvc.Service {
 	return auditsvc.New(store, auditsvc.Options{Retention: cfg.Retention, Context: requestContext})
-}
-
-// startPruner deletes the entries older than AUDIT_RETENTION hourly, the
-// way the auth module prunes dead sessions.
-func startPruner(lc fx.Lifecycle, svc *auditsvc.Service, log *zap.Logger) {
-	p := auditsvc.NewPruner(svc, log.Named("audit"))
-	lc.Append(fx.Hook{OnStart: p.Start, OnStop: p.Stop})
 }

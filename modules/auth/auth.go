@@ -45,7 +45,7 @@ var Module = fx.Module("auth",
 		newSessionCache,
 		authapi.NewEvents,
 	),
-	fx.Invoke(startPruner),
+	pruning,
 	fx.Provide(
 		NewKeyRing,
 		newTokens,
@@ -236,11 +236,4 @@ func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tok
 		ResetLink: cfg.ResetLink(http.PublicURL), Clients: cfg.Clients(),
 		Audit: sa.Audit, Tx: sa.Store,
 	})
-}
-
-// startPruner deletes dead sessions and reset tokens hourly; dead sessions are
-// kept for a week first, for audit.
-func startPruner(lc fx.Lifecycle, s *authstore.Store, log *zap.Logger) {
-	p := authsvc.NewPruner(s, log.Named("auth"), 7*24*time.Hour)
-	lc.Append(fx.Hook{OnStart: p.Start, OnStop: p.Stop})
 }

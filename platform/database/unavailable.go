@@ -197,6 +197,7 @@ func (d classifying) begin(parent context.Context, start func(context.Context) (
 		cancel(nil)
 		return nil, classifyCall(ctx, parent, err)
 	}
+	capture(parent, tx)
 	t.Tx = tx
 	return t, nil
 }
@@ -257,4 +258,32 @@ func (t *classifyingTx) ExecContext(ctx context.Context, query string, args ...a
 	defer cancel()
 	r, err := ex.ExecContext(cctx, query, args...)
 	return r, classifyCall(cctx, ctx, err)
+}
+
+// txSink receives the *sql.Tx under the next transaction begun with its
+// context: ent's generated Tx does not expose it, and a library that
+// writes through database/sql (the job queue) must join that very
+// transaction.
+type txSink struct{ tx *sql.Tx }
+
+type txSinkKey struct{}
+
+// CaptureTx returns a context for beginning one ent transaction through
+// a driver wrapped by Classify, and a function that returns that
+// transaction's *sql.Tx once it has begun (nil if the driver is not ours
+// or nothing began).
+func CaptureTx(ctx context.Context) (context.Context, func() *sql.Tx) {
+	s := &txSink{}
+	return context.WithValue(ctx, txSinkKey{}, s), func() *sql.Tx { return s.tx }
+}
+
+// capture hands the *sql.Tx under tx to the sink in ctx, if any.
+func capture(ctx context.Context, tx dialect.Tx) {
+	s, ok := ctx.Value(txSinkKey{}).(*txSink)
+	if !ok {
+		return
+	}
+	if et, ok := tx.(*entsql.Tx); ok {
+		s.tx, _ = et.ExecQuerier.(*sql.Tx)
+	}
 }

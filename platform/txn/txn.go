@@ -6,9 +6,11 @@ package txn
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/acme/monolith/ent"
+	"github.com/acme/monolith/platform/database"
 )
 
 // Run runs fn in a transaction on client and commits it if fn returns
@@ -19,7 +21,8 @@ func Run(ctx context.Context, client *ent.Client, fn func(ctx context.Context) e
 	if ent.TxFromContext(ctx) != nil {
 		return fn(ctx)
 	}
-	tx, err := client.Tx(ctx)
+	begin, sqlTx := database.CaptureTx(ctx)
+	tx, err := client.Tx(begin)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -29,7 +32,11 @@ func Run(ctx context.Context, client *ent.Client, fn func(ctx context.Context) e
 			panic(v)
 		}
 	}()
-	if err := fn(ent.NewTxContext(ctx, tx)); err != nil {
+	ctx = ent.NewTxContext(ctx, tx)
+	if raw := sqlTx(); raw != nil {
+		ctx = context.WithValue(ctx, sqlTxKey{}, raw)
+	}
+	if err := fn(ctx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -50,3 +57,14 @@ func Client(ctx context.Context, client *ent.Client) *ent.Client {
 
 // InTx reports whether ctx carries a transaction.
 func InTx(ctx context.Context) bool { return ent.TxFromContext(ctx) != nil }
+
+type sqlTxKey struct{}
+
+// SQLTx is the database/sql transaction under the ent transaction ctx
+// carries, for a library that writes through database/sql (the job
+// queue) and must commit or roll back with the stores' writes. It is
+// absent outside Run, or when the client's driver is not the platform's.
+func SQLTx(ctx context.Context) (*sql.Tx, bool) {
+	tx, ok := ctx.Value(sqlTxKey{}).(*sql.Tx)
+	return tx, ok && ent.TxFromContext(ctx) != nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/acme/monolith/platform"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/jobs"
 	"github.com/acme/monolith/platform/metrics"
 )
 
@@ -42,7 +43,7 @@ func serveCmd(debugGraph func(config.Config) fx.Option) *cobra.Command {
 			// fx's default 15 s stop budget would cut the drain short: give
 			// it the shutdown delay and timeout plus time to close the pool.
 			stop := cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout + 5*time.Second
-			app := fx.New(appOptions(platform.WithConfig(cfg), fx.Invoke(serveMetrics, announce), fx.StopTimeout(stop), debugGraph(cfg)))
+			app := fx.New(appOptions(platform.WithConfig(cfg), fx.Invoke(serveMetrics, serveJobs, announce), fx.StopTimeout(stop), debugGraph(cfg)))
 			if err := app.Err(); err != nil {
 				return err
 			}
@@ -97,3 +98,9 @@ func announce(lc fx.Lifecycle, s *httpserver.Server, cfg config.Config, log *zap
 // HTTP server is built, so it starts first and stops after the drain: the
 // last scrapes see the shutdown.
 func serveMetrics(*metrics.Server) {}
+
+// serveJobs asks for the job runner, so that serve (and no one-shot
+// command) works jobs when JOBS_WORK allows. Invoked before the HTTP
+// server is built, its workers stop after the HTTP drain, finishing the
+// jobs requests enqueued last.
+func serveJobs(*jobs.Runner) {}

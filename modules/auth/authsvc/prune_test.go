@@ -24,7 +24,9 @@ func (p *recordingPrune) Prune(_ context.Context, now, cutoff time.Time) (int, e
 func TestPruneKeepsDeadSessionsForTheRetention(t *testing.T) {
 	store := &recordingPrune{}
 	p := NewPruner(store, zaptest.NewLogger(t), 7*24*time.Hour)
-	p.RunOnce(t.Context())
+	if err := p.Prune(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if len(store.calls) != 1 || store.calls[0].now.Sub(store.calls[0].cutoff) != 7*24*time.Hour {
 		t.Fatalf("calls %+v", store.calls)
 	}

@@ -2,6 +2,7 @@ package authoring_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"ariga.io/atlas/sql/migrate"
@@ -34,7 +35,9 @@ func TestNoDrift(t *testing.T) {
 }
 
 // TestDriftDetected shows the drift check can fail: without the newest
-// migration file the schema is ahead of the directory.
+// migration file of the ent schema the schema is ahead of the directory.
+// (River's tables are not in the ent schema, and planning ignores tables
+// it does not know, so their file is kept.)
 func TestDriftDetected(t *testing.T) {
 	ctx := context.Background()
 	dir, err := migrator.EmbeddedDir(dialect.SQLite)
@@ -42,9 +45,17 @@ func TestDriftDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := dir.Files()
+	newest := ""
+	for _, f := range files {
+		if !strings.HasSuffix(f.Name(), "_river_jobs.sql") {
+			newest = f.Name()
+		}
+	}
 	trimmed := &migrate.MemDir{}
-	for _, f := range files[:len(files)-1] {
-		_ = trimmed.WriteFile(f.Name(), f.Bytes())
+	for _, f := range files {
+		if f.Name() != newest {
+			_ = trimmed.WriteFile(f.Name(), f.Bytes())
+		}
 	}
 	sum, _ := trimmed.Checksum()
 	if err := migrate.WriteSumFile(trimmed, sum); err != nil {
