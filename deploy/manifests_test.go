@@ -209,7 +209,7 @@ var requiredSecrets = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_KEY_ENCRY
 
 // migrationSecrets are all the migration Job may hold: `migrate up`
 // validates the database section only (appcmd migrateUses).
-var migrationSecrets = []string{"DATABASE_URL"}
+var migrationSecrets = []string{"DATABASE_URL", "DATABASE_DIRECT_URL"}
 
 // secretRefs lists the variables a container takes from a Secret.
 func secretRefs(c corev1.Container) []string {
