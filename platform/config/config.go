@@ -76,8 +76,8 @@ type Database struct {
 	URL string
 	// DirectURL reaches Postgres without a transaction pooler in between,
 	// for what needs one session throughout: the LISTEN connection and
-	// migrations (their session advisory lock). The same as URL unless
-	// DATABASE_DIRECT_URL says otherwise.
+	// migrations (their session advisory lock). Empty: URL itself (kept
+	// empty rather than copied, so that code changing URL needs no care).
 	DirectURL       string
 	MaxOpenConns    int
 	MaxIdleConns    int
@@ -247,9 +247,7 @@ func (c *Config) load(l *loader) {
 	if !strings.HasPrefix(c.Database.URL, "sqlite://") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
 	}
-	if c.Database.DirectURL == "" {
-		c.Database.DirectURL = c.Database.URL
-	} else if !strings.HasPrefix(c.Database.URL, "postgres") || !strings.HasPrefix(c.Database.DirectURL, "postgres://") && !strings.HasPrefix(c.Database.DirectURL, "postgresql://") {
+	if c.Database.DirectURL != "" && (!strings.HasPrefix(c.Database.URL, "postgres") || !strings.HasPrefix(c.Database.DirectURL, "postgres://") && !strings.HasPrefix(c.Database.DirectURL, "postgresql://")) {
 		l.fail("DATABASE_DIRECT_URL", "must be a postgres:// URL, and only with a Postgres DATABASE_URL (the same database, bypassing the pooler)")
 	}
 
@@ -366,7 +364,7 @@ func (c *Config) checkProduction(l *loader) {
 		if why := insecurePostgres(c.Database.URL); why != "" {
 			l.fail("DATABASE_URL", why)
 		}
-		if why := insecurePostgres(c.Database.DirectURL); why != "" && c.Database.DirectURL != c.Database.URL {
+		if why := insecurePostgres(c.Database.DirectURL); why != "" && c.Database.DirectURL != "" {
 			l.fail("DATABASE_DIRECT_URL", why)
 		}
 	}

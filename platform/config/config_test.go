@@ -152,8 +152,8 @@ func TestDirectURL(t *testing.T) {
 	pooled := "postgres://app@127.0.0.1:6432/app?default_query_exec_mode=exec"
 	direct := "postgres://app@127.0.0.1:5432/app"
 	c, err := config.LoadSectionsFrom(env(map[string]string{"DATABASE_URL": pooled}), config.DatabaseSection)
-	if err != nil || c.Database.DirectURL != pooled {
-		t.Fatalf("default: %q %v, want DATABASE_URL", c.Database.DirectURL, err)
+	if err != nil || c.Database.DirectURL != "" {
+		t.Fatalf("default: %q %v, want empty (DATABASE_URL itself)", c.Database.DirectURL, err)
 	}
 	c, err = config.LoadSectionsFrom(env(map[string]string{"DATABASE_URL": pooled, "DATABASE_DIRECT_URL": direct}), config.DatabaseSection)
 	if err != nil || c.Database.DirectURL != direct || c.Database.URL != pooled {
