@@ -105,6 +105,10 @@ func ReachableDialects(t testing.TB) []string {
 	return []string{dialect.SQLite}
 }
 
+// BehindPgBouncer reports whether the tests reach Postgres through a
+// pooler (TEST_DATABASE_DIRECT_URL differs from TEST_DATABASE_URL).
+func BehindPgBouncer() bool { return PostgresDirectURL() != PostgresURL() }
+
 // Dialects are the databases every database test runs on: SQLite and
 // Postgres, or those TEST_DIALECTS lists (comma-separated), so that a
 // second run through PgBouncer repeats only the Postgres half.
