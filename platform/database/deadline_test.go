@@ -73,8 +73,9 @@ func TestLockedDatabaseAnswers503(t *testing.T) {
 // transaction longer than the timeout in total still commits.
 func TestQueryDeadline(t *testing.T) {
 	if testkit.BehindPgBouncer() {
-		// Seen every time: the cancel requests of the frozen calls make
-		// Debian 12's PgBouncer 1.18 exit ("bad client state: 0"), and
+		// Seen every time: the cancel requests of the calls frozen
+		// between the app and PgBouncer make Debian 12's PgBouncer 1.18
+		// exit ("bad client state: 0"), and
 		// every later test would fail for it (docs/operations.md,
 		// "PgBouncer"). The first run, on the server itself, covers
 		// the deadlines.
