@@ -75,7 +75,7 @@ func StartPgBouncer(t testing.TB, poolSize int) *PgBouncer {
 	if os.Geteuid() == 0 {
 		args = append([]string{"-u", "nobody"}, args...)
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, args...) //nolint:gosec // the pgbouncer binary found on PATH, with a config written above
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -86,10 +86,12 @@ func StartPgBouncer(t testing.TB, poolSize int) *PgBouncer {
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-exited:
+		case err := <-exited:
+			_ = err // a signalled exit: nothing to report
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			err := <-exited
+			_ = err // killed: nothing to report
 		}
 	})
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
