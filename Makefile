@@ -13,6 +13,9 @@ LDFLAGS       := -s -w -X $(MODULE)/platform/buildinfo.Version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 TEST_FLAGS    ?= -race -count=1 -timeout 20m
 LINT_PKGS     ?= ./...
+# The second, Postgres-only run through PgBouncer: without -race, which the
+# first run already covers, to keep CI's time down.
+PGBOUNCER_TEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: help
 help: ## List the targets
@@ -35,6 +38,10 @@ run: build-dev ## Build the development binary and serve on the SQLite default (
 .PHONY: test
 test: ## Run every test (SQLite always; Postgres when reachable, required with CI=true)
 	$(GO) test $(TEST_FLAGS) ./...
+
+.PHONY: test-pgbouncer
+test-pgbouncer: ## Run the Postgres tests again through a transaction-mode PgBouncer on 127.0.0.1:6432 (needs pgbouncer installed; see .ci/pgbouncer)
+	bash .ci/pgbouncer $(GO) test $(PGBOUNCER_TEST_FLAGS) ./...
 
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint (pinned)

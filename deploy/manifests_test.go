@@ -201,7 +201,7 @@ func namedPort(t *testing.T, c corev1.Container, name string) int32 {
 }
 
 // Secret variables must come from a Secret, never a ConfigMap or a literal.
-var secretVars = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE", "JWT_KEY_ENCRYPTION_KEY", "FIRST_SUPERUSER_PASSWORD", "SMTP_PASSWORD"}
+var secretVars = []string{"DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE", "JWT_KEY_ENCRYPTION_KEY", "FIRST_SUPERUSER_PASSWORD", "SMTP_PASSWORD"}
 
 // requiredSecrets are what production `serve` and `keys rotate` refuse to
 // start without.
@@ -209,7 +209,7 @@ var requiredSecrets = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_KEY_ENCRY
 
 // migrationSecrets are all the migration Job may hold: `migrate up`
 // validates the database section only (appcmd migrateUses).
-var migrationSecrets = []string{"DATABASE_URL"}
+var migrationSecrets = []string{"DATABASE_URL", "DATABASE_DIRECT_URL"}
 
 // secretRefs lists the variables a container takes from a Secret.
 func secretRefs(c corev1.Container) []string {

@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/zip"
+
+	"github.com/acme/monolith/platform/testkit"
 )
 
 // templateVersion is the version the test's proxy serves the repository at.
@@ -37,6 +39,9 @@ const templateVersion = "v1.0.0"
 func TestStartFromTemplate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow end-to-end template test: skipped with -short")
+	}
+	if testkit.BehindPgBouncer() {
+		t.Skip("the template's own suite is not the pooler's business; it ran in the first pass")
 	}
 	for _, tool := range []string{"git", "make", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {

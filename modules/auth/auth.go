@@ -120,8 +120,10 @@ func listen(lc fx.Lifecycle, db *database.DB, c *authstore.SessionCache, ring *a
 		return
 	}
 	log = log.Named("auth")
-	if n := db.SQL.Stats().MaxOpenConnections; n == 1 {
-		// The listener would hold the pool's only connection.
+	if n := db.Direct().Stats().MaxOpenConnections; n == 1 {
+		// The listener would hold the pool's only connection (the
+		// direct pool of DATABASE_DIRECT_URL, when there is one, is
+		// apart and never that small).
 		log.Warn("session cache off, and signing-key removals reach this replica only at JWT_KEY_REFRESH_INTERVAL: LISTEN needs a second pool connection (DB_MAX_OPEN_CONNS=1)")
 		return
 	}

@@ -73,7 +73,12 @@ type HTTP struct {
 
 // Database configures the connection pool and migration policy.
 type Database struct {
-	URL             string
+	URL string
+	// DirectURL reaches Postgres without a transaction pooler in between,
+	// for what needs one session throughout: the LISTEN connection and
+	// migrations (their session advisory lock). Empty: URL itself (kept
+	// empty rather than copied, so that code changing URL needs no care).
+	DirectURL       string
 	MaxOpenConns    int
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
@@ -228,6 +233,7 @@ func (c *Config) load(l *loader) {
 	l.section = DatabaseSection
 	c.Database = Database{
 		URL:                    l.str("DATABASE_URL", DefaultDatabaseURL),
+		DirectURL:              l.str("DATABASE_DIRECT_URL", ""),
 		MaxOpenConns:           l.integer("DB_MAX_OPEN_CONNS", 20, 1, 1000),
 		MaxIdleConns:           l.integer("DB_MAX_IDLE_CONNS", 10, 0, 1000),
 		ConnMaxLifetime:        l.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute),
@@ -242,6 +248,9 @@ func (c *Config) load(l *loader) {
 	}
 	if !strings.HasPrefix(c.Database.URL, "sqlite://") && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		l.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite://")
+	}
+	if c.Database.DirectURL != "" && (!strings.HasPrefix(c.Database.URL, "postgres") || !strings.HasPrefix(c.Database.DirectURL, "postgres://") && !strings.HasPrefix(c.Database.DirectURL, "postgresql://")) {
+		l.fail("DATABASE_DIRECT_URL", "must be a postgres:// URL, and only with a Postgres DATABASE_URL (the same database, bypassing the pooler)")
 	}
 
 	// The loader bounds each value, so the narrowing conversions are safe.
@@ -350,9 +359,19 @@ func (c *Config) checkProduction(l *loader) {
 			l.fail("DATABASE_URL", "its password is a placeholder; use the real secret")
 		}
 	}
+	if _, set := l.lookup("DATABASE_DIRECT_URL"); set {
+		if u, err := url.Parse(c.Database.DirectURL); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok && isPlaceholder(pw) {
+				l.fail("DATABASE_DIRECT_URL", "its password is a placeholder; use the real secret")
+			}
+		}
+	}
 	if !c.Database.AllowInsecureTransport {
 		if why := insecurePostgres(c.Database.URL); why != "" {
 			l.fail("DATABASE_URL", why)
+		}
+		if why := insecurePostgres(c.Database.DirectURL); why != "" && c.Database.DirectURL != "" {
+			l.fail("DATABASE_DIRECT_URL", why)
 		}
 	}
 	l.section = PasswordSection

@@ -70,6 +70,7 @@ func TestProductionRequiresExplicitSecrets(t *testing.T) {
 	}
 	placeholders := map[string]string{
 		"DATABASE_URL":             "postgres://app:changethis@db:5432/app?sslmode=require",
+		"DATABASE_DIRECT_URL":      "postgres://app:changethis@db:5432/app?sslmode=require",
 		"PASSWORD_HASH_MEMORY_KIB": "1024",
 	}
 	for name, value := range placeholders {
@@ -141,5 +142,42 @@ func TestQueryTimeout(t *testing.T) {
 	// A migration does not serve HTTP: the comparison is not its business.
 	if _, err := config.LoadSectionsFrom(env(map[string]string{"DB_QUERY_TIMEOUT": "10s", "HTTP_WRITE_TIMEOUT": "5s"}), config.DatabaseSection); err != nil {
 		t.Errorf("database section alone: %v", err)
+	}
+}
+
+// TestDirectURL: DATABASE_DIRECT_URL defaults to DATABASE_URL, is taken
+// as given next to a pooled Postgres URL, is refused beside SQLite or when
+// it is not Postgres, and production holds it to the same TLS rule.
+func TestDirectURL(t *testing.T) {
+	pooled := "postgres://app@127.0.0.1:6432/app?default_query_exec_mode=exec"
+	direct := "postgres://app@127.0.0.1:5432/app"
+	c, err := config.LoadSectionsFrom(env(map[string]string{"DATABASE_URL": pooled}), config.DatabaseSection)
+	if err != nil || c.Database.DirectURL != "" {
+		t.Fatalf("default: %q %v, want empty (DATABASE_URL itself)", c.Database.DirectURL, err)
+	}
+	c, err = config.LoadSectionsFrom(env(map[string]string{"DATABASE_URL": pooled, "DATABASE_DIRECT_URL": direct}), config.DatabaseSection)
+	if err != nil || c.Database.DirectURL != direct || c.Database.URL != pooled {
+		t.Fatalf("set: %+v %v", c.Database, err)
+	}
+	for name, kv := range map[string]map[string]string{
+		"beside SQLite": {"DATABASE_URL": "sqlite://./var/x.db", "DATABASE_DIRECT_URL": direct},
+		"not Postgres":  {"DATABASE_URL": pooled, "DATABASE_DIRECT_URL": "mysql://db/app"},
+	} {
+		if _, err := config.LoadSectionsFrom(env(kv), config.DatabaseSection); err == nil || !strings.Contains(err.Error(), "DATABASE_DIRECT_URL") {
+			t.Errorf("%s: accepted (%v)", name, err)
+		}
+	}
+	prod := map[string]string{
+		"APP_ENV":                "production",
+		"DATABASE_URL":           "postgres://app:s3cr3t-Value@pgbouncer:6432/app?sslmode=require",
+		"DATABASE_DIRECT_URL":    "postgres://app:s3cr3t-Value@db:5432/app?sslmode=disable",
+		"JWT_KEY_ENCRYPTION_KEY": "cXu2bG2Sxaf3sDH+VydA6l9I+CJ0sHXlnOm9/erSUqQ=",
+	}
+	if _, err := config.LoadFrom(env(prod)); err == nil || !strings.Contains(err.Error(), "DATABASE_DIRECT_URL") {
+		t.Fatalf("a direct URL without TLS accepted in production: %v", err)
+	}
+	prod["DATABASE_DIRECT_URL"] = "postgres://app:s3cr3t-Value@db:5432/app?sslmode=verify-full"
+	if _, err := config.LoadFrom(env(prod)); err != nil {
+		t.Fatalf("control: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ var platformVars = map[string]struct{ Shown, Doc string }{
 	"HTTP_MAX_CONNS_PER_IP":             {Shown: "", Doc: "open connections per client address (per /64 for IPv6); more get 429 `too_many_connections`. Peers in `TRUSTED_PROXIES` are exempt; `0` in the pods, whose only peers are the ingress (which limits per client itself)"},
 	"HTTP_DOCS":                         {Shown: "", Doc: "serve `/docs` and the OpenAPI document (false in prod)"},
 	"DATABASE_URL":                      {Shown: "", Doc: "`postgres://…` or `sqlite://PATH`; a Secret in the pods. Production requires `sslmode=require`, `verify-ca` or `verify-full` for any host but loopback or a Unix socket"},
+	"DATABASE_DIRECT_URL":               {Shown: "`DATABASE_URL`", Doc: "Postgres without the transaction pooler, when `DATABASE_URL` goes through PgBouncer: the session cache's `LISTEN` connection and migrations (a session advisory lock) use it; a Secret in the pods (see [PgBouncer](#pgbouncer))"},
 	"DATABASE_ALLOW_INSECURE_TRANSPORT": {Shown: "", Doc: "production only: accept a remote Postgres without TLS because a sidecar or service mesh encrypts the hop (the one documented opt-out)"},
 	"DB_MAX_OPEN_CONNS":                 {Shown: "", Doc: "pool size per pod: pods × this must fit Postgres `max_connections`"},
 	"DB_MAX_IDLE_CONNS":                 {Shown: "", Doc: "idle connections kept"},
@@ -58,7 +59,7 @@ var platformVars = map[string]struct{ Shown, Doc string }{
 // secretVars are the platform's variables that hold secrets: `app config`
 // redacts them, and the pods take them from the Secret.
 var secretVars = map[string]bool{
-	"DATABASE_URL": true, "JWT_KEY_ENCRYPTION_KEY": true, "SMTP_PASSWORD": true,
+	"DATABASE_URL": true, "DATABASE_DIRECT_URL": true, "JWT_KEY_ENCRYPTION_KEY": true, "SMTP_PASSWORD": true,
 	// a development server, but its URL may carry a password
 	"MIGRATE_DEV_URL": true,
 }

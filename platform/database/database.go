@@ -36,10 +36,30 @@ type DB struct {
 	// QueryTimeout is the deadline of each ent call (DB_QUERY_TIMEOUT);
 	// the LISTEN connection pings at this interval too. 0: none.
 	QueryTimeout time.Duration
+	// direct bypasses a transaction pooler (DATABASE_DIRECT_URL); SQL
+	// itself when there is none.
+	direct *sql.DB
 }
 
-// Close closes the pool.
-func (db *DB) Close() error { return db.Ent.Close() }
+// Direct is the pool for what needs one server session throughout
+// (LISTEN, session advisory locks, SET): behind a transaction-mode
+// PgBouncer each transaction of SQL may run on another server connection.
+// It is SQL itself unless DATABASE_DIRECT_URL names another URL.
+func (db *DB) Direct() *sql.DB {
+	if db.direct != nil {
+		return db.direct
+	}
+	return db.SQL
+}
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.Ent.Close()
+	if db.direct != nil && db.direct != db.SQL {
+		err = errors.Join(err, db.direct.Close())
+	}
+	return err
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
@@ -58,7 +78,7 @@ func Open(cfg config.Database) (*DB, error) {
 	}
 	var sqlDB *sql.DB
 	if dia == dialect.Postgres {
-		if sqlDB, err = openPostgres(dsn, cfg.QueryTimeout); err != nil {
+		if sqlDB, err = openPostgres("DATABASE_URL", dsn, cfg.QueryTimeout); err != nil {
 			return nil, err
 		}
 	} else {
@@ -73,7 +93,34 @@ func Open(cfg config.Database) (*DB, error) {
 	sqlDB.SetMaxIdleConns(cfg.MaxIdleConns)
 	sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	sqlDB.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
-	return Wrap(sqlDB, dia, cfg.QueryTimeout), nil
+	db := Wrap(sqlDB, dia, cfg.QueryTimeout)
+	if dia == dialect.Postgres && cfg.DirectURL != "" && cfg.DirectURL != cfg.URL {
+		if db.direct, err = openDirect(cfg); err != nil {
+			_ = sqlDB.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// directConns bounds the direct pool: it serves the LISTEN connection and
+// a migration (its lock's session and its transaction), not requests.
+const directConns = 4
+
+func openDirect(cfg config.Database) (*sql.DB, error) {
+	driver, dsn, dia, err := ParseURL(cfg.DirectURL)
+	if err != nil || dia != dialect.Postgres || driver != "pgx" {
+		return nil, errors.New("DATABASE_DIRECT_URL: must be a postgres:// URL")
+	}
+	direct, err := openPostgres("DATABASE_DIRECT_URL", dsn, cfg.QueryTimeout)
+	if err != nil {
+		return nil, err
+	}
+	direct.SetMaxOpenConns(directConns)
+	direct.SetMaxIdleConns(directConns)
+	direct.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	direct.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
+	return direct, nil
 }
 
 // Wrap builds a DB around an open pool; every ent call gets queryTimeout

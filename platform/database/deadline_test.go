@@ -72,6 +72,15 @@ func TestLockedDatabaseAnswers503(t *testing.T) {
 // outage); begin, each statement and commit are bounded one by one, and a
 // transaction longer than the timeout in total still commits.
 func TestQueryDeadline(t *testing.T) {
+	if testkit.BehindPgBouncer() {
+		// Seen every time: the cancel requests of the calls frozen
+		// between the app and PgBouncer make Debian 12's PgBouncer 1.18
+		// exit ("bad client state: 0"), and
+		// every later test would fail for it (docs/operations.md,
+		// "PgBouncer"). The first run, on the server itself, covers
+		// the deadlines.
+		t.Skip("crashes PgBouncer 1.18 (the run through PgBouncer skips it)")
+	}
 	db, px := testkit.NewFaultyPostgres(t, 4, func(c *config.Database) {
 		c.QueryTimeout = frozenQueryTimeout
 		c.URL += "&connect_timeout=600"

@@ -24,7 +24,8 @@ type Subscriber struct {
 // ErrNoListen is Listen on a database without LISTEN/NOTIFY (SQLite).
 var ErrNoListen = errors.New("database: LISTEN needs Postgres")
 
-// Listen holds one connection of the pool for LISTEN on channel and
+// Listen holds one connection of the direct pool (Direct: a transaction
+// pooler would hand the session to other clients, and deliver nothing) for LISTEN on channel and
 // delivers its notifications to sub until ctx ends, reconnecting with
 // backoff when the connection fails. The first LISTEN is in place when
 // Listen returns without error; the reconnect loop runs in the background.
@@ -77,7 +78,7 @@ func (db *DB) listenCheck() time.Duration {
 func (db *DB) listenOnce(ctx context.Context, channel string, sub Subscriber, first chan<- error) error {
 	check := db.listenCheck()
 	cctx, cancel := context.WithTimeout(ctx, check) // only for getting the connection
-	conn, err := db.SQL.Conn(cctx)
+	conn, err := db.Direct().Conn(cctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", channel, err)

@@ -33,15 +33,15 @@ const (
 // up on does not keep running there. An explicit statement_timeout in the
 // URL wins. (PgBouncer refuses startup parameters it does not know: see
 // docs/operations.md.)
-func openPostgres(dsn string, queryTimeout time.Duration) (*sql.DB, error) {
+func openPostgres(setting, dsn string, queryTimeout time.Duration) (*sql.DB, error) {
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message quotes the URL, best-effort redacted; its cause
 		// never holds it.
 		if cause := errors.Unwrap(err); cause != nil {
-			return nil, fmt.Errorf("DATABASE_URL is not a valid Postgres URL: %w", cause)
+			return nil, fmt.Errorf("%s is not a valid Postgres URL: %w", setting, cause)
 		}
-		return nil, errors.New("DATABASE_URL is not a valid Postgres URL (check its host, port and parameters)")
+		return nil, fmt.Errorf("%s is not a valid Postgres URL (check its host, port and parameters)", setting)
 	}
 	d := &net.Dialer{
 		Timeout: cc.ConnectTimeout,

@@ -6,7 +6,10 @@
 // was edited after it was applied is refused (Atlas's own Validate only
 // checks that atlas.sum matches the files, not that history is unchanged).
 // On Postgres a session advisory lock makes concurrent runs apply each file
-// exactly once.
+// exactly once. Everything runs on the direct pool (DATABASE_DIRECT_URL):
+// through a transaction-mode PgBouncer the lock's session would be handed
+// to other clients between statements, and its unlock could run on
+// another server connection, leaving the lock held.
 package migrator
 
 import (
@@ -54,7 +57,7 @@ func New(db *database.DB, log *zap.Logger) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Migrator{db: db.SQL, dialect: db.Dialect, dir: dir, log: log, lockTimeout: 5 * time.Minute}, nil
+	return &Migrator{db: db.Direct(), dialect: db.Dialect, dir: dir, log: log, lockTimeout: 5 * time.Minute}, nil
 }
 
 // DirName is the directory under migrations/ of a dialect.

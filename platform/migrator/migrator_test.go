@@ -123,11 +123,13 @@ func TestTamperedChecksumIsRefused(t *testing.T) {
 func TestMigrationOutlivesStatementTimeout(t *testing.T) {
 	ctx := context.Background()
 	db := testkit.NewDB(t, dialect.Postgres, func(c *config.Database) { c.QueryTimeout = 200 * time.Millisecond })
+	// Migrations run on the direct pool (behind PgBouncer, the only one
+	// that gets statement_timeout at connection start).
 	var st string
-	if err := db.SQL.QueryRowContext(ctx, "SHOW statement_timeout").Scan(&st); err != nil || st != "200ms" {
+	if err := db.Direct().QueryRowContext(ctx, "SHOW statement_timeout").Scan(&st); err != nil || st != "200ms" {
 		t.Fatalf("control: statement_timeout = %q (%v)", st, err)
 	}
-	if _, err := db.SQL.ExecContext(ctx, "SELECT pg_sleep(0.6)"); err == nil {
+	if _, err := db.Direct().ExecContext(ctx, "SELECT pg_sleep(0.6)"); err == nil {
 		t.Fatal("control: a statement outlived statement_timeout outside a migration")
 	}
 	m, err := migrator.New(db, zap.NewNop())

@@ -8,8 +8,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +41,18 @@ func PostgresURL() string {
 		return u
 	}
 	return DefaultPostgresURL
+}
+
+// PostgresDirectURL is the same server without a pooler in between
+// (TEST_DATABASE_DIRECT_URL; PostgresURL when unset). When it differs, the
+// tests run behind a transaction-mode PgBouncer (make test-pgbouncer): test
+// databases are created and dropped through it, and each test database's
+// DATABASE_DIRECT_URL points at it.
+func PostgresDirectURL() string {
+	if u := os.Getenv("TEST_DATABASE_DIRECT_URL"); u != "" {
+		return u
+	}
+	return PostgresURL()
 }
 
 var (
@@ -89,8 +105,33 @@ func ReachableDialects(t testing.TB) []string {
 	return []string{dialect.SQLite}
 }
 
-// Dialects are the databases every database test runs on.
-var Dialects = []string{dialect.SQLite, dialect.Postgres}
+// BehindPgBouncer reports whether the tests reach Postgres through a
+// pooler (TEST_DATABASE_DIRECT_URL differs from TEST_DATABASE_URL).
+func BehindPgBouncer() bool { return PostgresDirectURL() != PostgresURL() }
+
+// Dialects are the databases every database test runs on: SQLite and
+// Postgres, or those TEST_DIALECTS lists (comma-separated), so that a
+// second run through PgBouncer repeats only the Postgres half.
+var Dialects = dialectsFrom(os.Getenv("TEST_DIALECTS"))
+
+func dialectsFrom(env string) []string {
+	all := []string{dialect.SQLite, dialect.Postgres}
+	if strings.TrimSpace(env) == "" {
+		return all
+	}
+	var out []string
+	for _, d := range strings.Split(env, ",") {
+		d = strings.TrimSpace(d)
+		if d == "sqlite" {
+			d = dialect.SQLite
+		}
+		if !slices.Contains(all, d) {
+			panic(fmt.Sprintf("TEST_DIALECTS: unknown dialect %q (want sqlite3 or postgres)", d))
+		}
+		out = append(out, d)
+	}
+	return out
+}
 
 // ForEachDB runs fn as a subtest on a fresh, migrated database of each
 // dialect ("sqlite3", "postgres").
@@ -121,7 +162,8 @@ func NewDB(t testing.TB, dia string, configure ...func(*config.Database)) *datab
 // NewEmptyDB returns a fresh database with no tables.
 func NewEmptyDB(t testing.TB, dia string, configure ...func(*config.Database)) *database.DB {
 	t.Helper()
-	cfg := config.Database{URL: NewDatabaseURL(t, dia), MaxOpenConns: 10, MaxIdleConns: 5, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: time.Minute,
+	url, direct := NewDatabaseURLs(t, dia)
+	cfg := config.Database{URL: url, DirectURL: direct, MaxOpenConns: 10, MaxIdleConns: 5, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: time.Minute,
 		QueryTimeout: QueryTimeout}
 	for _, f := range configure {
 		f(&cfg)
@@ -138,16 +180,43 @@ func NewEmptyDB(t testing.TB, dia string, configure ...func(*config.Database)) *
 // the database is removed when the test ends.
 func NewDatabaseURL(t testing.TB, dia string) string {
 	t.Helper()
+	url, _ := NewDatabaseURLs(t, dia)
+	return url
+}
+
+// NewDatabaseURLs creates an empty database and returns its DATABASE_URL
+// and DATABASE_DIRECT_URL (equal unless the tests run behind PgBouncer).
+// It is created and dropped on the direct server: DROP DATABASE ... WITH
+// (FORCE) there also ends PgBouncer's server connections to it, which a
+// DROP through PgBouncer would wait on.
+func NewDatabaseURLs(t testing.TB, dia string) (url, direct string) {
+	t.Helper()
 	if dia == dialect.SQLite {
-		return "sqlite://" + filepath.Join(t.TempDir(), "test.db")
+		url := "sqlite://" + filepath.Join(t.TempDir(), "test.db")
+		return url, url
 	}
 	RequirePostgres(t)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	url, drop, err := migrator.CreatePostgresDatabase(context.Background(), PostgresURL(), "test_"+hex.EncodeToString(b[:]))
+	name := "test_" + hex.EncodeToString(b[:])
+	direct, drop, err := migrator.CreatePostgresDatabase(context.Background(), PostgresDirectURL(), name)
 	if err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(drop)
-	return url
+	if PostgresDirectURL() == PostgresURL() {
+		return direct, direct
+	}
+	return WithDatabase(t, PostgresURL(), name), direct
+}
+
+// WithDatabase is serverURL naming database name instead.
+func WithDatabase(t testing.TB, serverURL, name string) string {
+	t.Helper()
+	u, err := neturl.Parse(serverURL)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }

@@ -21,8 +21,10 @@ import (
 // on one fresh Postgres database: every one succeeds and each file is
 // applied exactly once (the advisory lock serialises them).
 func TestConcurrentMigrateUp(t *testing.T) {
-	url := testkit.NewDatabaseURL(t, dialect.Postgres)
-	db, err := database.Open(config.Database{URL: url, MaxOpenConns: 2})
+	// Behind PgBouncer (make test-pgbouncer) the processes get the direct
+	// URL too, as the migration Job does.
+	url, direct := testkit.NewDatabaseURLs(t, dialect.Postgres)
+	db, err := database.Open(config.Database{URL: url, DirectURL: direct, MaxOpenConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestConcurrentMigrateUp(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			cmd := exec.Command(binary, "migrate", "up")
-			cmd.Env = environ(map[string]string{"DATABASE_URL": url, "LOG_LEVEL": "warn"})
+			cmd.Env = environ(map[string]string{"DATABASE_URL": url, "DATABASE_DIRECT_URL": direct, "LOG_LEVEL": "warn"})
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			<-start

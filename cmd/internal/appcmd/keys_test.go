@@ -52,29 +52,39 @@ func jwksKIDs(t *testing.T, app *apptest.App) string {
 // key leaves their JWKS, and signing moves to the key that replaced it.
 // The only current key is removed only when told (--force).
 func TestKeysRemoveReachesEveryReplica(t *testing.T) {
-	url := testkit.NewDatabaseURL(t, dialect.Postgres)
+	// Behind PgBouncer (make test-pgbouncer) the listeners take the
+	// direct URL.
+	url, direct := testkit.NewDatabaseURLs(t, dialect.Postgres)
 	env := baseEnv(t, url)
+	if direct != url {
+		env["DATABASE_DIRECT_URL"] = direct
+	}
 	if out, err := run(t, env, "", "migrate", "up"); err != nil {
 		t.Fatalf("migrate up: %v\n%s", err, out)
 	}
-	open := func(url string) *database.DB {
-		db, err := database.Open(config.Database{URL: url, MaxOpenConns: 10, MaxIdleConns: 5, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: time.Minute})
+	open := func(url, direct string) *database.DB {
+		db, err := database.Open(config.Database{URL: url, DirectURL: direct, MaxOpenConns: 10, MaxIdleConns: 5, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = db.Close() })
 		return db
 	}
-	// Replica b reaches the database through a proxy that can cut it off.
-	u, err := neturl.Parse(url)
+	// Replica b reaches the database (its listener, at least) through a
+	// proxy that can cut it off.
+	u, err := neturl.Parse(direct)
 	if err != nil {
 		t.Fatal(err)
 	}
 	px := testkit.NewFaultProxy(t, u.Host)
 	u.Host = px.Addr()
+	bURL := url
+	if direct == url {
+		bURL = u.String()
+	}
 	hour := testkit.WithEnv("JWT_KEY_REFRESH_INTERVAL", "1h")
-	a := apptest.Start(t, open(url), hour)
-	b := apptest.Start(t, open(u.String()), hour)
+	a := apptest.Start(t, open(url, direct), hour)
+	b := apptest.Start(t, open(bURL, u.String()), hour)
 	replicas := map[string]*apptest.App{"a": a, "b": b}
 
 	status := func(app *apptest.App, token string) int {
