@@ -239,7 +239,29 @@ func (m *Migrator) apply(ctx context.Context, f migrate.File) (err error) {
 	if err != nil {
 		return fmt.Errorf("read statements of %s: %w", f.Name(), err)
 	}
-	tx, err := m.db.BeginTx(ctx, nil)
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin %s: %w", f.Name(), err)
+	}
+	defer func() { _ = conn.Close() }()
+	if m.dialect == dialect.SQLite {
+		// A file that rebuilds a table (Atlas's plan for most SQLite
+		// changes) drops the old one; with foreign keys on, the drop
+		// deletes every row that references it, cascading. The file's own
+		// PRAGMA foreign_keys = off cannot help: SQLite ignores it inside a
+		// transaction. So keys are off for the file's transaction, on this
+		// connection only, and checked before it commits.
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
+			return fmt.Errorf("begin %s: %w", f.Name(), err)
+		}
+		defer func() {
+			if _, ferr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = on"); ferr != nil {
+				// Never hand the pool a connection without foreign keys.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin %s: %w", f.Name(), err)
 	}
@@ -285,6 +307,11 @@ func (m *Migrator) apply(ctx context.Context, f migrate.File) (err error) {
 	})
 	if err != nil {
 		return fmt.Errorf("record %s: %w", f.Name(), err)
+	}
+	if m.dialect == dialect.SQLite {
+		if err := foreignKeyCheck(ctx, tx); err != nil {
+			return fmt.Errorf("apply %s: %w", f.Name(), err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", f.Name(), err)
@@ -377,4 +404,24 @@ func WithDir(m *Migrator, dir *migrate.MemDir) *Migrator {
 	c := *m
 	c.dir = dir
 	return &c
+}
+
+// foreignKeyCheck fails if a row references one that does not exist, as
+// foreign keys would have refused had they been on, naming the first.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("check foreign keys: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return fmt.Errorf("check foreign keys: %w", err)
+		}
+		return fmt.Errorf("it leaves a row of %s (rowid %d) referencing a missing row of %s: foreign keys would refuse it", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }
