@@ -348,9 +348,6 @@ func (r *Resolver) recent(p Principal) error {
 	return nil
 }
 
-// StepUpMaxAge is how recent a sign-in Recent operations need.
-func (r *Resolver) StepUpMaxAge() time.Duration { return r.stepUp }
-
 // bearerToken extracts the token (RFC 6750 §2.1; the scheme is
 // case-insensitive per RFC 9110 §11.1).
 func bearerToken(h string) (string, error) {

@@ -269,14 +269,9 @@ func (s *Service) ChangeRolePermissions(ctx context.Context, by Caller, id uuid.
 	if err := by.covers(authz.Of(append(slices.Clone(add), remove...)...)); err != nil {
 		return Role{}, err
 	}
-	var r Role
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if r, err = s.store.ChangeRolePermissions(ctx, id, add, remove); err != nil {
-			return err
-		}
-		return s.record(ctx, ActionRolePermissions, targetRole, id, rolePayload(r))
-	})
+	r, err := s.writeRole(ctx, id, func(ctx context.Context) (Role, error) {
+		return s.store.ChangeRolePermissions(ctx, id, add, remove)
+	}, ActionRolePermissions)
 	if err != nil {
 		return Role{}, fmt.Errorf("change role permissions: %w", err)
 	}
@@ -318,10 +313,16 @@ func rolePayload(r Role) audit.Payload {
 
 // updateRole writes c and records action in the same transaction.
 func (s *Service) updateRole(ctx context.Context, id uuid.UUID, c RoleChange, action string) (Role, error) {
+	return s.writeRole(ctx, id, func(ctx context.Context) (Role, error) { return s.store.UpdateRole(ctx, id, c) }, action)
+}
+
+// writeRole runs write and records action for the role it returns, in
+// one transaction.
+func (s *Service) writeRole(ctx context.Context, id uuid.UUID, write func(context.Context) (Role, error), action string) (Role, error) {
 	var r Role
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if r, err = s.store.UpdateRole(ctx, id, c); err != nil {
+		if r, err = write(ctx); err != nil {
 			return err
 		}
 		return s.record(ctx, action, targetRole, id, rolePayload(r))
