@@ -51,6 +51,7 @@ type options struct {
 	base        string
 	out         string
 	starts      int
+	peer        string
 }
 
 func main() {
@@ -66,6 +67,7 @@ func main() {
 	flag.StringVar(&o.base, "base", "", "a previous revision (any git rev) whose binary size, cold start and idle RSS are measured for comparison")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for results.json, summary.md and chart.svg")
 	flag.IntVar(&o.starts, "starts", 7, "cold starts measured per binary (the median is reported)")
+	flag.StringVar(&o.peer, "peer", "github.com/pocketbase/pocketbase/examples/base@v0.36.8", "the peer measured on SQLite beside the baseline (package@version from the Go module proxy; \"\" skips it)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -80,6 +82,7 @@ type harness struct {
 	tmp      string
 	app      string
 	baseline string
+	peer     string // the peer's binary, when built
 	keyFile  string
 	kek      string // JWT_KEY_ENCRYPTION_KEY for this run
 	run      *report.Run
@@ -104,6 +107,12 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := build(ctx, ".", "./bench/baseline", h.baseline); err != nil {
 		return err
+	}
+	if o.peer != "" && slices.Contains(strings.Split(strings.ReplaceAll(o.dbs, " ", ""), ","), "sqlite") {
+		log.Printf("building the peer %s", o.peer)
+		if h.peer, err = buildPeer(ctx, o.peer, tmp); err != nil {
+			return err
+		}
 	}
 	if h.keyFile, err = writeKey(tmp); err != nil {
 		return err
@@ -428,6 +437,13 @@ func (h *harness) database(ctx context.Context, name string, soak bool) (report.
 	r := load.Run(ctx, load.NewClient(at.Workers), at, getMe(app.url, accts))
 	s.AtRate = &r
 	dr.Scenarios = append(dr.Scenarios, s)
+	if name == "sqlite" && h.peer != "" {
+		p, err := h.peerRead(ctx, name, opts, s.App)
+		if err != nil {
+			return dr, err
+		}
+		dr.Scenarios = append(dr.Scenarios, p)
+	}
 
 	// 2. The superuser listing.
 	s = report.Scenario{Name: "GET /api/users?limit=50 (superuser)", BaseName: baselineName}
@@ -567,6 +583,8 @@ func (h *harness) budgets() {
 						// everything, which flattens p99/p50: no pass then.
 						x <= 3 && a.Errors == 0 && a.Rate >= 0.95*0.7*s.App.Rate)
 				}
+			case s.Name == peerScenario:
+				add(db.Name+": read path vs "+s.BaseName, ">= 4x", fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", s.Ratio, s.App.Rate, s.Baseline.Rate), s.Ratio >= 4)
 			case strings.HasPrefix(s.Name, "POST /api/auth/login (password, "):
 				var first *report.Measure
 				for _, o := range db.Scenarios {

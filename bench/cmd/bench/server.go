@@ -21,7 +21,9 @@ type server struct {
 	url     string
 	pprof   string // base URL of the pprof listener, if any
 	logPath string
-	exited  chan struct{}
+	// readyPath answers 200 once the server serves.
+	readyPath string
+	exited    chan struct{}
 }
 
 func freeAddr() (string, error) {
@@ -34,8 +36,18 @@ func freeAddr() (string, error) {
 }
 
 // start runs bin with args and exactly env (plus PATH and HOME), logs to
-// logPath, and waits for GET readyPath to answer 200.
+// logPath, and waits for GET /readyz to answer 200.
 func start(bin string, args, env []string, addr, logPath string) (*server, time.Duration, error) {
+	return startAt(bin, args, env, addr, logPath, "/readyz")
+}
+
+// startReady is start for a server whose readiness is at readyPath.
+func startReady(bin string, args, env []string, addr, logPath, readyPath string) (*server, error) {
+	s, _, err := startAt(bin, args, env, addr, logPath, readyPath)
+	return s, err
+}
+
+func startAt(bin string, args, env []string, addr, logPath, readyPath string) (*server, time.Duration, error) {
 	logf, err := os.Create(logPath) //nolint:gosec // path built by the harness in its temp dir
 	if err != nil {
 		return nil, 0, err
@@ -48,7 +60,7 @@ func start(bin string, args, env []string, addr, logPath string) (*server, time.
 		_ = logf.Close()
 		return nil, 0, fmt.Errorf("start %s: %w", bin, err)
 	}
-	s := &server{cmd: cmd, url: "http://" + addr, logPath: logPath, exited: make(chan struct{})}
+	s := &server{cmd: cmd, url: "http://" + addr, logPath: logPath, readyPath: readyPath, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); _ = logf.Close(); close(s.exited) }()
 	ready, err := s.waitReady(began)
 	if err != nil {
@@ -60,7 +72,7 @@ func start(bin string, args, env []string, addr, logPath string) (*server, time.
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
-// waitReady polls /readyz with fresh connections every millisecond.
+// waitReady polls readyPath with fresh connections every millisecond.
 func (s *server) waitReady(began time.Time) (time.Duration, error) {
 	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := began.Add(90 * time.Second)
@@ -70,7 +82,7 @@ func (s *server) waitReady(began time.Time) (time.Duration, error) {
 			return 0, fmt.Errorf("server exited before ready; log %s:\n%s", s.logPath, tail(s.logPath))
 		default:
 		}
-		res, err := c.Get(s.url + "/readyz")
+		res, err := c.Get(s.url + s.readyPath)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, res.Body)
 			_ = res.Body.Close()
