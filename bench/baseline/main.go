@@ -73,16 +73,7 @@ func run(addr, dbURL, keyFile, issuer, audience string) error {
 	// The application's pool defaults.
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(10)
-	s := &server{
-		db: db, pg: dia == dialect.Postgres, key: key,
-		parser: jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(issuer), jwt.WithAudience(audience),
-			jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(30*time.Second)),
-	}
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second})
-	app.Get("/readyz", func(c *fiber.Ctx) error { return c.SendString("ok") })
-	app.Get("/api/users/me", s.me)
-	app.Patch("/api/users/me", s.patchMe)
-	app.Get("/api/users", s.list)
+	app := newApp(newServer(db, dia == dialect.Postgres, key, issuer, audience))
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
@@ -90,6 +81,23 @@ func run(addr, dbURL, keyFile, issuer, audience string) error {
 		_ = app.Shutdown()
 	}()
 	return app.Listen(addr)
+}
+
+func newServer(db *sql.DB, pg bool, key *rsa.PublicKey, issuer, audience string) *server {
+	return &server{
+		db: db, pg: pg, key: key,
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(issuer), jwt.WithAudience(audience),
+			jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(30*time.Second)),
+	}
+}
+
+func newApp(s *server) *fiber.App {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second})
+	app.Get("/readyz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/api/users/me", s.me)
+	app.Patch("/api/users/me", s.patchMe)
+	app.Get("/api/users", s.list)
+	return app
 }
 
 func publicKey(p []byte) (*rsa.PublicKey, error) {
