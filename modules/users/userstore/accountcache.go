@@ -94,6 +94,25 @@ func (s *Store) Account(ctx context.Context, id uuid.UUID) (usersvc.User, error)
 	return shared(kept), nil
 }
 
+// keepOnCommit caches u, as tx's own statement read it (seen), once tx
+// commits, so that the writer's next request does not reload what it has
+// just written. Nothing is kept if tx rolls back: versions that never
+// committed could later be reached by a different write. A write
+// committed by someone else between this commit and the store leaves the
+// entry older than the database, which the next check sees.
+func (s *Store) keepOnCommit(tx *ent.Tx, u usersvc.User, seen versions) {
+	u.PasswordHash = ""
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			if err == nil {
+				s.accounts.entries.Add(u.ID, cachedAccount{user: u, seen: seen})
+			}
+			return err
+		})
+	})
+}
+
 // shared is a cached user handed to a caller: the slice it could append
 // to is its own.
 func shared(u usersvc.User) usersvc.User {

@@ -19,6 +19,7 @@ import (
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
+	"github.com/acme/monolith/platform/txn"
 )
 
 // counting is db's pool behind an ent client that counts statements.
@@ -36,7 +37,8 @@ func TestAccountCacheFollowsEveryWrite(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		var n atomic.Int64
-		s := userstore.New(counting(db, &n))
+		c := counting(db, &n)
+		s := userstore.New(c)
 		if _, err := s.Create(ctx, user("root@example.com", true)); err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +65,27 @@ func TestAccountCacheFollowsEveryWrite(t *testing.T) {
 		}
 		if q := n.Load() - before; q != 1 {
 			t.Fatalf("a cached account cost %d statements, want 1", q)
+		}
+
+		// A write rolled back leaves nothing behind, so the next write,
+		// which reaches the same version numbers, is not mistaken for it.
+		ghost, real := "ghost", "réel"
+		boom := errors.New("boom")
+		if err := txn.Run(ctx, c, func(ctx context.Context) error {
+			if _, err := s.Update(ctx, u.ID, usersvc.Change{FullName: &ghost}); err != nil {
+				return err
+			}
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatalf("rolled back update: %v", err)
+		}
+		// The next write is another process's (a second store: a replica,
+		// the CLI), so this cache learns of it only by its versions.
+		if _, err := userstore.New(db.Ent).Update(ctx, u.ID, usersvc.Change{FullName: &real}); err != nil {
+			t.Fatal(err)
+		}
+		if a := account(); a.FullName != real {
+			t.Fatalf("after a rollback then a write: %+v", a)
 		}
 
 		name := "Ωmega 名前"

@@ -162,8 +162,12 @@ func (s *Store) AssignRole(ctx context.Context, userID, roleID uuid.UUID) (users
 				return err
 			}
 		}
-		out, err = byID(ctx, tx.Client(), userID)
-		return err
+		var seen versions
+		if out, seen, err = load(ctx, tx.Client(), user.ID(userID)); err != nil {
+			return err
+		}
+		s.keepOnCommit(tx, out, seen)
+		return nil
 	})
 	if ent.IsConstraintError(err) {
 		// A concurrent assignment of the same role won: it is held.
@@ -195,9 +199,13 @@ func (s *Store) UnassignRole(ctx context.Context, userID, roleID uuid.UUID) (use
 		if err := u.Exec(ctx); err != nil {
 			return err
 		}
+		var seen versions
 		var err error
-		out, err = byID(ctx, tx.Client(), userID)
-		return err
+		if out, seen, err = load(ctx, tx.Client(), user.ID(userID)); err != nil {
+			return err
+		}
+		s.keepOnCommit(tx, out, seen)
+		return nil
 	})
 	if err != nil {
 		return usersvc.User{}, translateRole(err)

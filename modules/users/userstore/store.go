@@ -212,8 +212,12 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, c usersvc.Change) (use
 			return err
 		}
 		var err error
-		out, err = byID(ctx, tx.Client(), id)
-		return err
+		var seen versions
+		if out, seen, err = load(ctx, tx.Client(), user.ID(id)); err != nil {
+			return err
+		}
+		s.keepOnCommit(tx, out, seen)
+		return nil
 	})
 	if err != nil {
 		return usersvc.User{}, translate(err)
