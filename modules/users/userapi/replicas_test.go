@@ -32,10 +32,10 @@ func TestRoleChangesReachEveryReplica(t *testing.T) {
 	b.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(u.Token)).Expect(http.StatusForbidden)
 	b.Do(http.MethodGet, "/api/roles", nil, testkit.Bearer(u.Token)).Expect(http.StatusOK)
 
-	a.Do(http.MethodPatch, rolePath(r.ID), map[string]any{"name": "lecteurs-ü"}, testkit.Bearer(a.SuperuserToken())).Expect(http.StatusOK)
+	a.Do(http.MethodPatch, rolePath(r.ID), map[string]any{"name": "lesende-ü"}, testkit.Bearer(a.SuperuserToken())).Expect(http.StatusOK)
 	var renamed me
 	b.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)).Expect(http.StatusOK).JSON(t, &renamed)
-	if len(renamed.Roles) != 1 || renamed.Roles[0].Name != "lecteurs-ü" {
+	if len(renamed.Roles) != 1 || renamed.Roles[0].Name != "lesende-ü" {
 		t.Fatalf("me on b after the rename = %+v", renamed)
 	}
 

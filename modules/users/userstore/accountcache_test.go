@@ -90,7 +90,7 @@ func TestAccountCacheFollowsEveryWrite(t *testing.T) {
 
 		name := "Ωmega 名前"
 		perms := []string{"users:write"}
-		renamed := "lecteurs-ü"
+		renamed := "lesende-ü"
 		yes, no := true, false
 		steps := []struct {
 			name  string
