@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
+	"github.com/acme/monolith/ent/authzepoch"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/role"
@@ -34,6 +35,8 @@ type Client struct {
 	APIKey *APIKeyClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuthzEpoch is the client for interacting with the AuthzEpoch builders.
+	AuthzEpoch *AuthzEpochClient
 	// PasswordReset is the client for interacting with the PasswordReset builders.
 	PasswordReset *PasswordResetClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
@@ -60,6 +63,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.APIKey = NewAPIKeyClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.AuthzEpoch = NewAuthzEpochClient(c.config)
 	c.PasswordReset = NewPasswordResetClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.Role = NewRoleClient(c.config)
@@ -161,6 +165,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:        cfg,
 		APIKey:        NewAPIKeyClient(cfg),
 		AuditEvent:    NewAuditEventClient(cfg),
+		AuthzEpoch:    NewAuthzEpochClient(cfg),
 		PasswordReset: NewPasswordResetClient(cfg),
 		RefreshToken:  NewRefreshTokenClient(cfg),
 		Role:          NewRoleClient(cfg),
@@ -189,6 +194,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:        cfg,
 		APIKey:        NewAPIKeyClient(cfg),
 		AuditEvent:    NewAuditEventClient(cfg),
+		AuthzEpoch:    NewAuthzEpochClient(cfg),
 		PasswordReset: NewPasswordResetClient(cfg),
 		RefreshToken:  NewRefreshTokenClient(cfg),
 		Role:          NewRoleClient(cfg),
@@ -225,8 +231,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditEvent, c.PasswordReset, c.RefreshToken, c.Role, c.Session,
-		c.SigningKey, c.Throttle, c.User,
+		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.PasswordReset, c.RefreshToken, c.Role,
+		c.Session, c.SigningKey, c.Throttle, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -236,8 +242,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditEvent, c.PasswordReset, c.RefreshToken, c.Role, c.Session,
-		c.SigningKey, c.Throttle, c.User,
+		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.PasswordReset, c.RefreshToken, c.Role,
+		c.Session, c.SigningKey, c.Throttle, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -250,6 +256,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.APIKey.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AuthzEpochMutation:
+		return c.AuthzEpoch.mutate(ctx, m)
 	case *PasswordResetMutation:
 		return c.PasswordReset.mutate(ctx, m)
 	case *RefreshTokenMutation:
@@ -532,6 +540,139 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// AuthzEpochClient is a client for the AuthzEpoch schema.
+type AuthzEpochClient struct {
+	config
+}
+
+// NewAuthzEpochClient returns a client for the AuthzEpoch from the given config.
+func NewAuthzEpochClient(c config) *AuthzEpochClient {
+	return &AuthzEpochClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `authzepoch.Hooks(f(g(h())))`.
+func (c *AuthzEpochClient) Use(hooks ...Hook) {
+	c.hooks.AuthzEpoch = append(c.hooks.AuthzEpoch, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `authzepoch.Intercept(f(g(h())))`.
+func (c *AuthzEpochClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuthzEpoch = append(c.inters.AuthzEpoch, interceptors...)
+}
+
+// Create returns a builder for creating a AuthzEpoch entity.
+func (c *AuthzEpochClient) Create() *AuthzEpochCreate {
+	mutation := newAuthzEpochMutation(c.config, OpCreate)
+	return &AuthzEpochCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuthzEpoch entities.
+func (c *AuthzEpochClient) CreateBulk(builders ...*AuthzEpochCreate) *AuthzEpochCreateBulk {
+	return &AuthzEpochCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuthzEpochClient) MapCreateBulk(slice any, setFunc func(*AuthzEpochCreate, int)) *AuthzEpochCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuthzEpochCreateBulk{err: fmt.Errorf("calling to AuthzEpochClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuthzEpochCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuthzEpochCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuthzEpoch.
+func (c *AuthzEpochClient) Update() *AuthzEpochUpdate {
+	mutation := newAuthzEpochMutation(c.config, OpUpdate)
+	return &AuthzEpochUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuthzEpochClient) UpdateOne(_m *AuthzEpoch) *AuthzEpochUpdateOne {
+	mutation := newAuthzEpochMutation(c.config, OpUpdateOne, withAuthzEpoch(_m))
+	return &AuthzEpochUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuthzEpochClient) UpdateOneID(id int) *AuthzEpochUpdateOne {
+	mutation := newAuthzEpochMutation(c.config, OpUpdateOne, withAuthzEpochID(id))
+	return &AuthzEpochUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuthzEpoch.
+func (c *AuthzEpochClient) Delete() *AuthzEpochDelete {
+	mutation := newAuthzEpochMutation(c.config, OpDelete)
+	return &AuthzEpochDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuthzEpochClient) DeleteOne(_m *AuthzEpoch) *AuthzEpochDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuthzEpochClient) DeleteOneID(id int) *AuthzEpochDeleteOne {
+	builder := c.Delete().Where(authzepoch.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuthzEpochDeleteOne{builder}
+}
+
+// Query returns a query builder for AuthzEpoch.
+func (c *AuthzEpochClient) Query() *AuthzEpochQuery {
+	return &AuthzEpochQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuthzEpoch},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuthzEpoch entity by its id.
+func (c *AuthzEpochClient) Get(ctx context.Context, id int) (*AuthzEpoch, error) {
+	return c.Query().Where(authzepoch.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuthzEpochClient) GetX(ctx context.Context, id int) *AuthzEpoch {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuthzEpochClient) Hooks() []Hook {
+	return c.hooks.AuthzEpoch
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuthzEpochClient) Interceptors() []Interceptor {
+	return c.inters.AuthzEpoch
+}
+
+func (c *AuthzEpochClient) mutate(ctx context.Context, m *AuthzEpochMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuthzEpochCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuthzEpochUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuthzEpochUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuthzEpochDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuthzEpoch mutation op: %q", m.Op())
 	}
 }
 
@@ -1501,12 +1642,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEvent, PasswordReset, RefreshToken, Role, Session, SigningKey,
-		Throttle, User []ent.Hook
+		APIKey, AuditEvent, AuthzEpoch, PasswordReset, RefreshToken, Role, Session,
+		SigningKey, Throttle, User []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEvent, PasswordReset, RefreshToken, Role, Session, SigningKey,
-		Throttle, User []ent.Interceptor
+		APIKey, AuditEvent, AuthzEpoch, PasswordReset, RefreshToken, Role, Session,
+		SigningKey, Throttle, User []ent.Interceptor
 	}
 )
 

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
+	"github.com/acme/monolith/ent/authzepoch"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/predicate"
 	"github.com/acme/monolith/ent/refreshtoken"
@@ -35,6 +36,7 @@ const (
 	// Node types.
 	TypeAPIKey        = "APIKey"
 	TypeAuditEvent    = "AuditEvent"
+	TypeAuthzEpoch    = "AuthzEpoch"
 	TypePasswordReset = "PasswordReset"
 	TypeRefreshToken  = "RefreshToken"
 	TypeRole          = "Role"
@@ -1703,6 +1705,374 @@ func (m *AuditEventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditEvent edge %s", name)
+}
+
+// AuthzEpochMutation represents an operation that mutates the AuthzEpoch nodes in the graph.
+type AuthzEpochMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	version       *int64
+	addversion    *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuthzEpoch, error)
+	predicates    []predicate.AuthzEpoch
+}
+
+var _ ent.Mutation = (*AuthzEpochMutation)(nil)
+
+// authzepochOption allows management of the mutation configuration using functional options.
+type authzepochOption func(*AuthzEpochMutation)
+
+// newAuthzEpochMutation creates new mutation for the AuthzEpoch entity.
+func newAuthzEpochMutation(c config, op Op, opts ...authzepochOption) *AuthzEpochMutation {
+	m := &AuthzEpochMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuthzEpoch,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuthzEpochID sets the ID field of the mutation.
+func withAuthzEpochID(id int) authzepochOption {
+	return func(m *AuthzEpochMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuthzEpoch
+		)
+		m.oldValue = func(ctx context.Context) (*AuthzEpoch, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuthzEpoch.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuthzEpoch sets the old AuthzEpoch of the mutation.
+func withAuthzEpoch(node *AuthzEpoch) authzepochOption {
+	return func(m *AuthzEpochMutation) {
+		m.oldValue = func(context.Context) (*AuthzEpoch, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuthzEpochMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuthzEpochMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AuthzEpoch entities.
+func (m *AuthzEpochMutation) SetID(id int) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuthzEpochMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuthzEpochMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuthzEpoch.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetVersion sets the "version" field.
+func (m *AuthzEpochMutation) SetVersion(i int64) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *AuthzEpochMutation) Version() (r int64, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the AuthzEpoch entity.
+// If the AuthzEpoch object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuthzEpochMutation) OldVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *AuthzEpochMutation) AddVersion(i int64) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *AuthzEpochMutation) AddedVersion() (r int64, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *AuthzEpochMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// Where appends a list predicates to the AuthzEpochMutation builder.
+func (m *AuthzEpochMutation) Where(ps ...predicate.AuthzEpoch) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuthzEpochMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuthzEpochMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuthzEpoch, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuthzEpochMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuthzEpochMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuthzEpoch).
+func (m *AuthzEpochMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuthzEpochMutation) Fields() []string {
+	fields := make([]string, 0, 1)
+	if m.version != nil {
+		fields = append(fields, authzepoch.FieldVersion)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuthzEpochMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case authzepoch.FieldVersion:
+		return m.Version()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuthzEpochMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case authzepoch.FieldVersion:
+		return m.OldVersion(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuthzEpoch field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuthzEpochMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case authzepoch.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuthzEpoch field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuthzEpochMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, authzepoch.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuthzEpochMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case authzepoch.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuthzEpochMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case authzepoch.FieldVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuthzEpoch numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuthzEpochMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuthzEpochMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuthzEpochMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuthzEpoch nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuthzEpochMutation) ResetField(name string) error {
+	switch name {
+	case authzepoch.FieldVersion:
+		m.ResetVersion()
+		return nil
+	}
+	return fmt.Errorf("unknown AuthzEpoch field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuthzEpochMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuthzEpochMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuthzEpochMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuthzEpochMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuthzEpochMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuthzEpochMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuthzEpochMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuthzEpoch unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuthzEpochMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuthzEpoch edge %s", name)
 }
 
 // PasswordResetMutation represents an operation that mutates the PasswordReset nodes in the graph.
@@ -5651,24 +6021,26 @@ func (m *ThrottleMutation) ResetEdge(name string) error {
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *uuid.UUID
-	created_at    *time.Time
-	updated_at    *time.Time
-	email         *string
-	full_name     *string
-	password_hash *string
-	is_active     *bool
-	is_superuser  *bool
-	kind          *user.Kind
-	clearedFields map[string]struct{}
-	roles         map[uuid.UUID]struct{}
-	removedroles  map[uuid.UUID]struct{}
-	clearedroles  bool
-	done          bool
-	oldValue      func(context.Context) (*User, error)
-	predicates    []predicate.User
+	op               Op
+	typ              string
+	id               *uuid.UUID
+	created_at       *time.Time
+	updated_at       *time.Time
+	email            *string
+	full_name        *string
+	password_hash    *string
+	is_active        *bool
+	is_superuser     *bool
+	kind             *user.Kind
+	authz_version    *int64
+	addauthz_version *int64
+	clearedFields    map[string]struct{}
+	roles            map[uuid.UUID]struct{}
+	removedroles     map[uuid.UUID]struct{}
+	clearedroles     bool
+	done             bool
+	oldValue         func(context.Context) (*User, error)
+	predicates       []predicate.User
 }
 
 var _ ent.Mutation = (*UserMutation)(nil)
@@ -6063,6 +6435,62 @@ func (m *UserMutation) ResetKind() {
 	m.kind = nil
 }
 
+// SetAuthzVersion sets the "authz_version" field.
+func (m *UserMutation) SetAuthzVersion(i int64) {
+	m.authz_version = &i
+	m.addauthz_version = nil
+}
+
+// AuthzVersion returns the value of the "authz_version" field in the mutation.
+func (m *UserMutation) AuthzVersion() (r int64, exists bool) {
+	v := m.authz_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAuthzVersion returns the old "authz_version" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldAuthzVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAuthzVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAuthzVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAuthzVersion: %w", err)
+	}
+	return oldValue.AuthzVersion, nil
+}
+
+// AddAuthzVersion adds i to the "authz_version" field.
+func (m *UserMutation) AddAuthzVersion(i int64) {
+	if m.addauthz_version != nil {
+		*m.addauthz_version += i
+	} else {
+		m.addauthz_version = &i
+	}
+}
+
+// AddedAuthzVersion returns the value that was added to the "authz_version" field in this mutation.
+func (m *UserMutation) AddedAuthzVersion() (r int64, exists bool) {
+	v := m.addauthz_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAuthzVersion resets all changes to the "authz_version" field.
+func (m *UserMutation) ResetAuthzVersion() {
+	m.authz_version = nil
+	m.addauthz_version = nil
+}
+
 // AddRoleIDs adds the "roles" edge to the Role entity by ids.
 func (m *UserMutation) AddRoleIDs(ids ...uuid.UUID) {
 	if m.roles == nil {
@@ -6151,7 +6579,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, user.FieldCreatedAt)
 	}
@@ -6175,6 +6603,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.kind != nil {
 		fields = append(fields, user.FieldKind)
+	}
+	if m.authz_version != nil {
+		fields = append(fields, user.FieldAuthzVersion)
 	}
 	return fields
 }
@@ -6200,6 +6631,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.IsSuperuser()
 	case user.FieldKind:
 		return m.Kind()
+	case user.FieldAuthzVersion:
+		return m.AuthzVersion()
 	}
 	return nil, false
 }
@@ -6225,6 +6658,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldIsSuperuser(ctx)
 	case user.FieldKind:
 		return m.OldKind(ctx)
+	case user.FieldAuthzVersion:
+		return m.OldAuthzVersion(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -6290,6 +6725,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetKind(v)
 		return nil
+	case user.FieldAuthzVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAuthzVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -6297,13 +6739,21 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *UserMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addauthz_version != nil {
+		fields = append(fields, user.FieldAuthzVersion)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *UserMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case user.FieldAuthzVersion:
+		return m.AddedAuthzVersion()
+	}
 	return nil, false
 }
 
@@ -6312,6 +6762,13 @@ func (m *UserMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *UserMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case user.FieldAuthzVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAuthzVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User numeric field %s", name)
 }
@@ -6362,6 +6819,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldKind:
 		m.ResetKind()
+		return nil
+	case user.FieldAuthzVersion:
+		m.ResetAuthzVersion()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

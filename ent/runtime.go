@@ -7,6 +7,7 @@ import (
 
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
+	"github.com/acme/monolith/ent/authzepoch"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/role"
@@ -145,6 +146,12 @@ func init() {
 	auditeventDescID := auditeventMixinFields0[0].Descriptor()
 	// auditevent.DefaultID holds the default value on creation for the id field.
 	auditevent.DefaultID = auditeventDescID.Default.(func() uuid.UUID)
+	authzepochFields := schema.AuthzEpoch{}.Fields()
+	_ = authzepochFields
+	// authzepochDescVersion is the schema descriptor for version field.
+	authzepochDescVersion := authzepochFields[1].Descriptor()
+	// authzepoch.DefaultVersion holds the default value on creation for the version field.
+	authzepoch.DefaultVersion = authzepochDescVersion.Default.(int64)
 	passwordresetFields := schema.PasswordReset{}.Fields()
 	_ = passwordresetFields
 	// passwordresetDescTokenHash is the schema descriptor for token_hash field.
@@ -369,6 +376,10 @@ func init() {
 	userDescIsSuperuser := userFields[4].Descriptor()
 	// user.DefaultIsSuperuser holds the default value on creation for the is_superuser field.
 	user.DefaultIsSuperuser = userDescIsSuperuser.Default.(bool)
+	// userDescAuthzVersion is the schema descriptor for authz_version field.
+	userDescAuthzVersion := userFields[6].Descriptor()
+	// user.DefaultAuthzVersion holds the default value on creation for the authz_version field.
+	user.DefaultAuthzVersion = userDescAuthzVersion.Default.(int64)
 	// userDescID is the schema descriptor for id field.
 	userDescID := userMixinFields0[0].Descriptor()
 	// user.DefaultID holds the default value on creation for the id field.

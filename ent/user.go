@@ -34,6 +34,8 @@ type User struct {
 	IsSuperuser bool `json:"is_superuser,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind user.Kind `json:"kind,omitempty"`
+	// AuthzVersion holds the value of the "authz_version" field.
+	AuthzVersion int64 `json:"authz_version,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -65,6 +67,8 @@ func (*User) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case user.FieldIsActive, user.FieldIsSuperuser:
 			values[i] = new(sql.NullBool)
+		case user.FieldAuthzVersion:
+			values[i] = new(sql.NullInt64)
 		case user.FieldEmail, user.FieldFullName, user.FieldPasswordHash, user.FieldKind:
 			values[i] = new(sql.NullString)
 		case user.FieldCreatedAt, user.FieldUpdatedAt:
@@ -140,6 +144,12 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Kind = user.Kind(value.String)
 			}
+		case user.FieldAuthzVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field authz_version", values[i])
+			} else if value.Valid {
+				_m.AuthzVersion = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -203,6 +213,9 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("kind=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
+	builder.WriteString(", ")
+	builder.WriteString("authz_version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.AuthzVersion))
 	builder.WriteByte(')')
 	return builder.String()
 }

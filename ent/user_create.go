@@ -118,6 +118,20 @@ func (_c *UserCreate) SetNillableKind(v *user.Kind) *UserCreate {
 	return _c
 }
 
+// SetAuthzVersion sets the "authz_version" field.
+func (_c *UserCreate) SetAuthzVersion(v int64) *UserCreate {
+	_c.mutation.SetAuthzVersion(v)
+	return _c
+}
+
+// SetNillableAuthzVersion sets the "authz_version" field if the given value is not nil.
+func (_c *UserCreate) SetNillableAuthzVersion(v *int64) *UserCreate {
+	if v != nil {
+		_c.SetAuthzVersion(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *UserCreate) SetID(v uuid.UUID) *UserCreate {
 	_c.mutation.SetID(v)
@@ -206,6 +220,10 @@ func (_c *UserCreate) defaults() {
 		v := user.DefaultKind
 		_c.mutation.SetKind(v)
 	}
+	if _, ok := _c.mutation.AuthzVersion(); !ok {
+		v := user.DefaultAuthzVersion
+		_c.mutation.SetAuthzVersion(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := user.DefaultID()
 		_c.mutation.SetID(v)
@@ -257,6 +275,9 @@ func (_c *UserCreate) check() error {
 		if err := user.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "User.kind": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.AuthzVersion(); !ok {
+		return &ValidationError{Name: "authz_version", err: errors.New(`ent: missing required field "User.authz_version"`)}
 	}
 	return nil
 }
@@ -324,6 +345,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(user.FieldKind, field.TypeEnum, value)
 		_node.Kind = value
+	}
+	if value, ok := _c.mutation.AuthzVersion(); ok {
+		_spec.SetField(user.FieldAuthzVersion, field.TypeInt64, value)
+		_node.AuthzVersion = value
 	}
 	if nodes := _c.mutation.RolesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

@@ -121,6 +121,27 @@ func (_u *UserUpdate) SetNillableKind(v *user.Kind) *UserUpdate {
 	return _u
 }
 
+// SetAuthzVersion sets the "authz_version" field.
+func (_u *UserUpdate) SetAuthzVersion(v int64) *UserUpdate {
+	_u.mutation.ResetAuthzVersion()
+	_u.mutation.SetAuthzVersion(v)
+	return _u
+}
+
+// SetNillableAuthzVersion sets the "authz_version" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableAuthzVersion(v *int64) *UserUpdate {
+	if v != nil {
+		_u.SetAuthzVersion(*v)
+	}
+	return _u
+}
+
+// AddAuthzVersion adds value to the "authz_version" field.
+func (_u *UserUpdate) AddAuthzVersion(v int64) *UserUpdate {
+	_u.mutation.AddAuthzVersion(v)
+	return _u
+}
+
 // AddRoleIDs adds the "roles" edge to the Role entity by IDs.
 func (_u *UserUpdate) AddRoleIDs(ids ...uuid.UUID) *UserUpdate {
 	_u.mutation.AddRoleIDs(ids...)
@@ -261,6 +282,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(user.FieldKind, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.AuthzVersion(); ok {
+		_spec.SetField(user.FieldAuthzVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedAuthzVersion(); ok {
+		_spec.AddField(user.FieldAuthzVersion, field.TypeInt64, value)
 	}
 	if _u.mutation.RolesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -416,6 +443,27 @@ func (_u *UserUpdateOne) SetNillableKind(v *user.Kind) *UserUpdateOne {
 	if v != nil {
 		_u.SetKind(*v)
 	}
+	return _u
+}
+
+// SetAuthzVersion sets the "authz_version" field.
+func (_u *UserUpdateOne) SetAuthzVersion(v int64) *UserUpdateOne {
+	_u.mutation.ResetAuthzVersion()
+	_u.mutation.SetAuthzVersion(v)
+	return _u
+}
+
+// SetNillableAuthzVersion sets the "authz_version" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableAuthzVersion(v *int64) *UserUpdateOne {
+	if v != nil {
+		_u.SetAuthzVersion(*v)
+	}
+	return _u
+}
+
+// AddAuthzVersion adds value to the "authz_version" field.
+func (_u *UserUpdateOne) AddAuthzVersion(v int64) *UserUpdateOne {
+	_u.mutation.AddAuthzVersion(v)
 	return _u
 }
 
@@ -589,6 +637,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.Kind(); ok {
 		_spec.SetField(user.FieldKind, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.AuthzVersion(); ok {
+		_spec.SetField(user.FieldAuthzVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedAuthzVersion(); ok {
+		_spec.AddField(user.FieldAuthzVersion, field.TypeInt64, value)
 	}
 	if _u.mutation.RolesCleared() {
 		edge := &sqlgraph.EdgeSpec{

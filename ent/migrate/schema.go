@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -80,6 +81,17 @@ var (
 				Columns: []*schema.Column{AuditEventsColumns[5], AuditEventsColumns[1], AuditEventsColumns[0]},
 			},
 		},
+	}
+	// AuthzEpochsColumns holds the columns for the "authz_epochs" table.
+	AuthzEpochsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "version", Type: field.TypeInt64, Default: 0},
+	}
+	// AuthzEpochsTable holds the schema information for the "authz_epochs" table.
+	AuthzEpochsTable = &schema.Table{
+		Name:       "authz_epochs",
+		Columns:    AuthzEpochsColumns,
+		PrimaryKey: []*schema.Column{AuthzEpochsColumns[0]},
 	}
 	// PasswordResetsColumns holds the columns for the "password_resets" table.
 	PasswordResetsColumns = []*schema.Column{
@@ -250,6 +262,7 @@ var (
 		{Name: "is_active", Type: field.TypeBool, Default: true},
 		{Name: "is_superuser", Type: field.TypeBool, Default: false},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"user", "service"}, Default: "user"},
+		{Name: "authz_version", Type: field.TypeInt64, Default: 0},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -298,6 +311,7 @@ var (
 	Tables = []*schema.Table{
 		APIKeysTable,
 		AuditEventsTable,
+		AuthzEpochsTable,
 		PasswordResetsTable,
 		RefreshTokensTable,
 		RolesTable,
@@ -310,6 +324,9 @@ var (
 )
 
 func init() {
+	AuthzEpochsTable.Annotation = &entsql.Annotation{
+		Table: "authz_epochs",
+	}
 	UserRolesTable.ForeignKeys[0].RefTable = UsersTable
 	UserRolesTable.ForeignKeys[1].RefTable = RolesTable
 }

@@ -52,6 +52,12 @@ func (User) Fields() []ent.Field {
 		// DROP would cascade to user_roles: PRAGMA foreign_keys cannot be
 		// turned off inside the migration's transaction).
 		field.Enum("kind").Values("user", "service").Default("user"),
+		// authz_version counts the writes that change what the account
+		// cache holds for this account (its columns, its roles); with the
+		// roles' AuthzEpoch it tells every replica, in one primary-key
+		// read, whether a cached account is still current. Last, for the
+		// same reason as kind.
+		field.Int64("authz_version").Default(0),
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	FieldIsSuperuser = "is_superuser"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
+	// FieldAuthzVersion holds the string denoting the authz_version field in the database.
+	FieldAuthzVersion = "authz_version"
 	// EdgeRoles holds the string denoting the roles edge name in mutations.
 	EdgeRoles = "roles"
 	// Table holds the table name of the user in the database.
@@ -54,6 +56,7 @@ var Columns = []string{
 	FieldIsActive,
 	FieldIsSuperuser,
 	FieldKind,
+	FieldAuthzVersion,
 }
 
 var (
@@ -91,6 +94,8 @@ var (
 	DefaultIsActive bool
 	// DefaultIsSuperuser holds the default value on creation for the "is_superuser" field.
 	DefaultIsSuperuser bool
+	// DefaultAuthzVersion holds the default value on creation for the "authz_version" field.
+	DefaultAuthzVersion int64
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -167,6 +172,11 @@ func ByIsSuperuser(opts ...sql.OrderTermOption) OrderOption {
 // ByKind orders the results by the kind field.
 func ByKind(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldKind, opts...).ToFunc()
+}
+
+// ByAuthzVersion orders the results by the authz_version field.
+func ByAuthzVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAuthzVersion, opts...).ToFunc()
 }
 
 // ByRolesCount orders the results by roles count.

@@ -91,6 +91,11 @@ func IsSuperuser(v bool) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldIsSuperuser, v))
 }
 
+// AuthzVersion applies equality check predicate on the "authz_version" field. It's identical to AuthzVersionEQ.
+func AuthzVersion(v int64) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldAuthzVersion, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -404,6 +409,46 @@ func KindIn(vs ...Kind) predicate.User {
 // KindNotIn applies the NotIn predicate on the "kind" field.
 func KindNotIn(vs ...Kind) predicate.User {
 	return predicate.User(sql.FieldNotIn(FieldKind, vs...))
+}
+
+// AuthzVersionEQ applies the EQ predicate on the "authz_version" field.
+func AuthzVersionEQ(v int64) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldAuthzVersion, v))
+}
+
+// AuthzVersionNEQ applies the NEQ predicate on the "authz_version" field.
+func AuthzVersionNEQ(v int64) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldAuthzVersion, v))
+}
+
+// AuthzVersionIn applies the In predicate on the "authz_version" field.
+func AuthzVersionIn(vs ...int64) predicate.User {
+	return predicate.User(sql.FieldIn(FieldAuthzVersion, vs...))
+}
+
+// AuthzVersionNotIn applies the NotIn predicate on the "authz_version" field.
+func AuthzVersionNotIn(vs ...int64) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldAuthzVersion, vs...))
+}
+
+// AuthzVersionGT applies the GT predicate on the "authz_version" field.
+func AuthzVersionGT(v int64) predicate.User {
+	return predicate.User(sql.FieldGT(FieldAuthzVersion, v))
+}
+
+// AuthzVersionGTE applies the GTE predicate on the "authz_version" field.
+func AuthzVersionGTE(v int64) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldAuthzVersion, v))
+}
+
+// AuthzVersionLT applies the LT predicate on the "authz_version" field.
+func AuthzVersionLT(v int64) predicate.User {
+	return predicate.User(sql.FieldLT(FieldAuthzVersion, v))
+}
+
+// AuthzVersionLTE applies the LTE predicate on the "authz_version" field.
+func AuthzVersionLTE(v int64) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldAuthzVersion, v))
 }
 
 // HasRoles applies the HasEdge predicate on the "roles" edge.

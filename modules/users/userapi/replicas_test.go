@@ -9,10 +9,11 @@ import (
 )
 
 // TestRoleChangesReachEveryReplica runs two replicas on one Postgres
-// database, each with its session cache warm: a role given, changed or
-// taken on one replica applies to the very next request on the other,
-// with no wait (the account and its roles are read with every request,
-// never cached), while the session cache stays in use.
+// database, each with its session and account caches warm: a role given,
+// changed, renamed or taken, and the account's deactivation, on one
+// replica apply to the very next request on the other, with no wait and
+// no message between them (every request checks the cached account's
+// versions in the database).
 func TestRoleChangesReachEveryReplica(t *testing.T) {
 	db := testkit.NewDB(t, "postgres")
 	long := testkit.WithEnv("SESSION_CACHE_TTL", "1m")
@@ -31,6 +32,13 @@ func TestRoleChangesReachEveryReplica(t *testing.T) {
 	b.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(u.Token)).Expect(http.StatusForbidden)
 	b.Do(http.MethodGet, "/api/roles", nil, testkit.Bearer(u.Token)).Expect(http.StatusOK)
 
+	a.Do(http.MethodPatch, rolePath(r.ID), map[string]any{"name": "lesende-ü"}, testkit.Bearer(a.SuperuserToken())).Expect(http.StatusOK)
+	var renamed me
+	b.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)).Expect(http.StatusOK).JSON(t, &renamed)
+	if len(renamed.Roles) != 1 || renamed.Roles[0].Name != "lesende-ü" {
+		t.Fatalf("me on b after the rename = %+v", renamed)
+	}
+
 	a.Do(http.MethodDelete, rolePath(r.ID), nil, testkit.Bearer(a.SuperuserToken())).Expect(http.StatusNoContent)
 	b.Do(http.MethodGet, "/api/roles", nil, testkit.Bearer(u.Token)).Expect(http.StatusForbidden)
 	var m me
@@ -38,4 +46,7 @@ func TestRoleChangesReachEveryReplica(t *testing.T) {
 	if len(m.Permissions) != 0 || len(m.Roles) != 0 {
 		t.Fatalf("me on b = %+v", m)
 	}
+
+	a.Do(http.MethodPatch, "/api/users/"+u.ID.String(), map[string]any{"is_active": false}, testkit.Bearer(a.SuperuserToken())).Expect(http.StatusOK)
+	b.Do(http.MethodGet, "/api/users/me", nil, testkit.Bearer(u.Token)).Expect(http.StatusUnauthorized)
 }

@@ -103,3 +103,44 @@ func TestRenameCostsNoPasswordCheck(t *testing.T) {
 		}
 	})
 }
+
+// TestAPIKeyCostsOneLookupMore: once caches are warm, a request with an
+// API key runs exactly one statement more than the same request with an
+// access token (the key's lookup by its unique index), and the token's
+// request runs one (the account cache's version check), on both
+// databases; the control, a role renamed, shows the counter sees the
+// account being reloaded.
+func TestAPIKeyCostsOneLookupMore(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		var n atomic.Int64
+		app := apptest.Start(t, countingDB(db, &n))
+		u := app.NewUserWith("roles:read")
+		var key struct {
+			Secret string `json:"secret"`
+		}
+		app.Do(http.MethodPost, "/api/auth/api-keys", map[string]any{"name": "clé", "permissions": []string{"roles:read"}},
+			testkit.Bearer(u.Token)).Expect(http.StatusCreated).JSON(t, &key)
+		queries := func(bearer string) int64 {
+			t.Helper()
+			before := n.Load()
+			app.Do(http.MethodGet, "/api/permissions", nil, testkit.Bearer(bearer)).Expect(http.StatusOK)
+			return n.Load() - before
+		}
+		queries(u.Token)
+		queries(key.Secret)
+		if q := queries(u.Token); q != 1 {
+			t.Fatalf("token: %d statements, want 1 (the account's versions)", q)
+		}
+		if q := queries(key.Secret); q != 2 {
+			t.Fatalf("API key: %d statements, want 2 (the key, the account's versions)", q)
+		}
+		// Renaming any role makes every cached account stale.
+		var other role
+		app.Do(http.MethodPost, "/api/roles", map[string]any{"name": "other", "permissions": []string{}}, testkit.Bearer(app.SuperuserToken())).
+			Expect(http.StatusCreated).JSON(t, &other)
+		app.Do(http.MethodPatch, rolePath(other.ID), map[string]any{"name": "autre-名"}, testkit.Bearer(app.SuperuserToken())).Expect(http.StatusOK)
+		if q := queries(u.Token); q != 2 {
+			t.Fatalf("control: token after a change: %d statements, want 2 (versions, reload)", q)
+		}
+	})
+}

@@ -77,17 +77,26 @@ func (s *Store) CreateRole(ctx context.Context, r usersvc.Role) (usersvc.Role, e
 
 // UpdateRole applies the non-nil fields of c to a role that is not built
 // in (the condition is part of the update, so a built-in role is not
-// found here whatever the caller checked).
+// found here whatever the caller checked), and advances the roles'
+// version with it: every holder's cached account is stale.
 func (s *Store) UpdateRole(ctx context.Context, id uuid.UUID, c usersvc.RoleChange) (usersvc.Role, error) {
-	u := s.client(ctx).Role.UpdateOneID(id).Where(role.Builtin(false)).SetNillableName(c.Name)
-	if c.Permissions != nil {
-		u.SetPermissions(nonNil(*c.Permissions))
-	}
-	row, err := u.Save(ctx)
+	var out usersvc.Role
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		u := tx.Role.UpdateOneID(id).Where(role.Builtin(false)).SetNillableName(c.Name)
+		if c.Permissions != nil {
+			u.SetPermissions(nonNil(*c.Permissions))
+		}
+		row, err := u.Save(ctx)
+		if err != nil {
+			return err
+		}
+		out = roleDomain(row)
+		return advanceRoles(ctx, tx)
+	})
 	if err != nil {
 		return usersvc.Role{}, translateRole(err)
 	}
-	return roleDomain(row), nil
+	return out, nil
 }
 
 // ChangeRolePermissions applies add and remove to the role's current
@@ -106,7 +115,7 @@ func (s *Store) ChangeRolePermissions(ctx context.Context, id uuid.UUID, add, re
 			return err
 		}
 		out = roleDomain(row)
-		return nil
+		return advanceRoles(ctx, tx)
 	})
 	if err != nil {
 		return usersvc.Role{}, translateRole(err)
@@ -115,14 +124,20 @@ func (s *Store) ChangeRolePermissions(ctx context.Context, id uuid.UUID, add, re
 }
 
 // DeleteRole deletes a role that is not built in; its memberships go
-// with it.
+// with it, and the roles' version advances.
 func (s *Store) DeleteRole(ctx context.Context, id uuid.UUID) error {
-	n, err := s.client(ctx).Role.Delete().Where(role.ID(id), role.Builtin(false)).Exec(ctx)
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		n, err := tx.Role.Delete().Where(role.ID(id), role.Builtin(false)).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return usersvc.ErrRoleNotFound
+		}
+		return advanceRoles(ctx, tx)
+	})
 	if err != nil {
 		return translateRole(err)
-	}
-	if n == 0 {
-		return usersvc.ErrRoleNotFound
 	}
 	return nil
 }
@@ -139,7 +154,7 @@ func (s *Store) AssignRole(ctx context.Context, userID, roleID uuid.UUID) (users
 			return err
 		}
 		if !has {
-			u := tx.User.UpdateOneID(userID).AddRoleIDs(roleID)
+			u := tx.User.UpdateOneID(userID).AddRoleIDs(roleID).AddAuthzVersion(1)
 			if roleID == usersvc.AdminRoleID {
 				u.SetIsSuperuser(true)
 			}
@@ -147,8 +162,12 @@ func (s *Store) AssignRole(ctx context.Context, userID, roleID uuid.UUID) (users
 				return err
 			}
 		}
-		out, err = byID(ctx, tx.Client(), userID)
-		return err
+		var seen versions
+		if out, seen, err = load(ctx, tx.Client(), user.ID(userID)); err != nil {
+			return err
+		}
+		s.keepOnCommit(tx, out, seen)
+		return nil
 	})
 	if ent.IsConstraintError(err) {
 		// A concurrent assignment of the same role won: it is held.
@@ -173,16 +192,20 @@ func (s *Store) UnassignRole(ctx context.Context, userID, roleID uuid.UUID) (use
 		if err := exists(ctx, tx, userID, roleID); err != nil {
 			return err
 		}
-		u := tx.User.UpdateOneID(userID).RemoveRoleIDs(roleID)
+		u := tx.User.UpdateOneID(userID).RemoveRoleIDs(roleID).AddAuthzVersion(1)
 		if roleID == usersvc.AdminRoleID {
 			u.SetIsSuperuser(false)
 		}
 		if err := u.Exec(ctx); err != nil {
 			return err
 		}
+		var seen versions
 		var err error
-		out, err = byID(ctx, tx.Client(), userID)
-		return err
+		if out, seen, err = load(ctx, tx.Client(), user.ID(userID)); err != nil {
+			return err
+		}
+		s.keepOnCommit(tx, out, seen)
+		return nil
 	})
 	if err != nil {
 		return usersvc.User{}, translateRole(err)

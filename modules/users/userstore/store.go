@@ -30,13 +30,16 @@ import (
 
 // Store implements usersvc.Storer.
 type Store struct {
-	db *ent.Client
+	db       *ent.Client
+	accounts *accountCache
 }
 
 var _ usersvc.Storer = (*Store)(nil)
 
 // New returns the store.
-func New(db *ent.Client) *Store { return &Store{db: db} }
+func New(db *ent.Client) *Store {
+	return &Store{db: db, accounts: newAccountCache(AccountCacheSize)}
+}
 
 // Create inserts a user, with the admin role when asked.
 func (s *Store) Create(ctx context.Context, u usersvc.NewAccount) (usersvc.User, error) {
@@ -59,8 +62,7 @@ func (s *Store) Create(ctx context.Context, u usersvc.NewAccount) (usersvc.User,
 	return s.ByID(ctx, u.ID)
 }
 
-// ByID finds a user by id, with its roles: the resolver's one lookup per
-// request (two statements: the row, then its roles).
+// ByID finds a user by id, with its roles, in one statement.
 func (s *Store) ByID(ctx context.Context, id uuid.UUID) (usersvc.User, error) {
 	return byID(ctx, s.client(ctx), id)
 }
@@ -80,34 +82,44 @@ type accountRow struct {
 	RoleName     sql.NullString `sql:"role_name"`
 	RolePerms    sql.NullString `sql:"role_permissions"`
 	RoleAll      sql.NullBool   `sql:"role_all"`
+	AuthzVersion int64          `sql:"authz_version"`
+	AuthzEpoch   int64          `sql:"authz_epoch"`
 }
 
 // byID loads a user and its roles in one statement (users LEFT JOIN
-// user_roles LEFT JOIN roles): the resolver runs it on every request, so
-// a role change shows on the next one and costs no second round trip.
+// user_roles LEFT JOIN roles), so reading them costs one round trip.
 func byID(ctx context.Context, db *ent.Client, id uuid.UUID) (usersvc.User, error) {
 	return one(ctx, db, user.ID(id))
 }
 
 // one is the user matching which, with its roles, in one statement.
 func one(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.User, error) {
+	u, _, err := load(ctx, db, which)
+	return u, err
+}
+
+// load is one, with the versions of what it read (accountcache.go), read
+// by the same statement so that they describe the same state.
+func load(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.User, versions, error) {
 	var rows []accountRow
 	err := db.User.Query().Where(which).Modify(func(s *sql.Selector) {
 		ur, r := sql.Table(user.RolesTable), sql.Table(role.Table)
 		s.Select(s.C(user.FieldID), s.C(user.FieldEmail), s.C(user.FieldFullName), s.C(user.FieldPasswordHash),
-			s.C(user.FieldIsActive), s.C(user.FieldKind), s.C(user.FieldCreatedAt), s.C(user.FieldUpdatedAt))
+			s.C(user.FieldIsActive), s.C(user.FieldKind), s.C(user.FieldCreatedAt), s.C(user.FieldUpdatedAt),
+			s.C(user.FieldAuthzVersion))
 		s.LeftJoin(ur).On(s.C(user.FieldID), ur.C(user.RolesPrimaryKey[0])).
 			LeftJoin(r).On(ur.C(user.RolesPrimaryKey[1]), r.C(role.FieldID)).
 			AppendSelect(
 				sql.As(r.C(role.FieldID), "role_id"), sql.As(r.C(role.FieldName), "role_name"),
 				sql.As(r.C(role.FieldPermissions), "role_permissions"), sql.As(r.C(role.FieldAllPermissions), "role_all"),
+				epochExpr,
 			)
 	}).Scan(ctx, &rows)
 	if err != nil {
-		return usersvc.User{}, translate(err)
+		return usersvc.User{}, versions{}, translate(err)
 	}
 	if len(rows) == 0 {
-		return usersvc.User{}, usersvc.ErrNotFound
+		return usersvc.User{}, versions{}, usersvc.ErrNotFound
 	}
 	first := rows[0]
 	u := &ent.User{
@@ -121,12 +133,12 @@ func one(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.Use
 		ro := &ent.Role{ID: row.RoleID.UUID, Name: row.RoleName.String, AllPermissions: row.RoleAll.Bool}
 		if row.RolePerms.Valid {
 			if err := json.Unmarshal([]byte(row.RolePerms.String), &ro.Permissions); err != nil {
-				return usersvc.User{}, fmt.Errorf("users store: role %s permissions: %w", ro.ID, err)
+				return usersvc.User{}, versions{}, fmt.Errorf("users store: role %s permissions: %w", ro.ID, err)
 			}
 		}
 		u.Edges.Roles = append(u.Edges.Roles, ro)
 	}
-	return toDomain(u), nil
+	return toDomain(u), versions{account: first.AuthzVersion, roles: first.AuthzEpoch}, nil
 }
 
 // ByEmail finds a user by normalised email.
@@ -175,7 +187,8 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, c usersvc.Change) (use
 			SetNillableFullName(c.FullName).
 			SetNillablePasswordHash(c.PasswordHash).
 			SetNillableIsActive(c.IsActive).
-			SetNillableIsSuperuser(c.Admin)
+			SetNillableIsSuperuser(c.Admin).
+			AddAuthzVersion(1)
 		if c.Admin != nil && *c.Admin {
 			// Adding an edge that exists would break the key: remove first.
 			u.RemoveRoleIDs(usersvc.AdminRoleID).AddRoleIDs(usersvc.AdminRoleID)
@@ -199,8 +212,12 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, c usersvc.Change) (use
 			return err
 		}
 		var err error
-		out, err = byID(ctx, tx.Client(), id)
-		return err
+		var seen versions
+		if out, seen, err = load(ctx, tx.Client(), user.ID(id)); err != nil {
+			return err
+		}
+		s.keepOnCommit(tx, out, seen)
+		return nil
 	})
 	if err != nil {
 		return usersvc.User{}, translate(err)

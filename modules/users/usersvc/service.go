@@ -95,6 +95,10 @@ func (c Change) RemovesAdmin() bool {
 type Storer interface {
 	Create(ctx context.Context, u NewAccount) (User, error)
 	ByID(ctx context.Context, id uuid.UUID) (User, error)
+	// Account is ByID for the per-request lookup: as current as ByID
+	// (a change committed before the call, on any replica, shows), but it
+	// may answer from memory, and without the password hash.
+	Account(ctx context.Context, id uuid.UUID) (User, error)
 	ByEmail(ctx context.Context, email string) (User, error)
 	List(ctx context.Context, r paging.Request) (paging.Result[User], error)
 	Update(ctx context.Context, id uuid.UUID, c Change) (User, error)
@@ -728,7 +732,7 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Acc
 // Account implements authn.Accounts: the account behind a token or a
 // session, whether or not it may act.
 func (s *Service) Account(ctx context.Context, id uuid.UUID) (authn.Account, error) {
-	u, err := s.store.ByID(ctx, id)
+	u, err := s.store.Account(ctx, id)
 	if err != nil {
 		return authn.Account{}, fmt.Errorf("find account: %w", err)
 	}

@@ -69,6 +69,10 @@ func (m *memStore) ByID(_ context.Context, id uuid.UUID) (usersvc.User, error) {
 	return m.fill(u), nil
 }
 
+func (m *memStore) Account(ctx context.Context, id uuid.UUID) (usersvc.User, error) {
+	return m.ByID(ctx, id)
+}
+
 func (m *memStore) ByEmail(_ context.Context, email string) (usersvc.User, error) {
 	m.reads++
 	for _, u := range m.users {
