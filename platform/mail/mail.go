@@ -131,9 +131,23 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("smtp dial: %w", err)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
+	// go-smtp gives each command its own deadline (minutes), replacing
+	// any set on the connection: closing it when ctx ends is what bounds
+	// an attempt against a relay that accepts and never answers.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	if err := s.converse(conn, body, m.To); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+		return err
 	}
+	return nil
+}
+
+// converse runs the SMTP dialogue on conn.
+func (s *SMTP) converse(conn net.Conn, body []byte, to string) error {
+	var err error
 	tlsCfg := s.TLSConfig
 	if tlsCfg == nil {
 		tlsCfg = &tls.Config{ServerName: s.cfg.SMTPHost, MinVersion: tls.VersionTLS12}
@@ -158,7 +172,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		}
 	}
 	from, _ := mail.ParseAddress(s.cfg.SMTPFrom)
-	if err := c.SendMail(from.Address, []string{m.To}, bytes.NewReader(body)); err != nil {
+	if err := c.SendMail(from.Address, []string{to}, bytes.NewReader(body)); err != nil {
 		var reply *smtp.SMTPError
 		if errors.As(err, &reply) && reply.Code >= 500 && reply.Code < 600 {
 			// RFC 5321 4.2.1: a 5yz reply is a permanent rejection of
@@ -167,7 +181,10 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		}
 		return fmt.Errorf("smtp send: %w", err)
 	}
-	return c.Quit()
+	// The relay took the message with its reply to DATA: a failed QUIT
+	// must not fail the delivery, whose retry would send it twice.
+	_ = c.Quit()
+	return nil
 }
 
 func (s *SMTP) compose(m Message) ([]byte, error) {

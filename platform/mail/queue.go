@@ -199,14 +199,19 @@ func newWorker(t Transport, s *Sealer, db *database.DB, settings Settings, log *
 // dialogue (connection included) honours.
 func (w *worker) Timeout(*jobs.Job[sendArgs]) time.Duration { return w.settings.SendTimeout }
 
-// NextRetry implements jobs.Worker: MAIL_RETRY_BACKOFF, doubling per
-// failed attempt, capped at an hour.
+// NextRetry implements jobs.Worker.
 func (w *worker) NextRetry(j *jobs.Job[sendArgs]) time.Time {
+	return time.Now().Add(w.backoff(j.Attempt))
+}
+
+// backoff is the wait after failed attempt n: MAIL_RETRY_BACKOFF,
+// doubling per failed attempt, capped at an hour.
+func (w *worker) backoff(attempt int) time.Duration {
 	d := w.settings.RetryBackoff
-	for i := 1; i < j.Attempt && d < maxBackoff; i++ {
+	for i := 1; i < attempt && d < maxBackoff; i++ {
 		d *= 2
 	}
-	return time.Now().Add(min(d, maxBackoff))
+	return min(d, maxBackoff)
 }
 
 // Work implements jobs.Worker. A temporary failure (no connection, a
