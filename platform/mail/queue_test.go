@@ -18,6 +18,7 @@ import (
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/jobs"
 	"github.com/acme/monolith/platform/mail"
+	"github.com/acme/monolith/platform/metrics"
 	"github.com/acme/monolith/platform/testkit"
 	"github.com/acme/monolith/platform/txn"
 )
@@ -61,6 +62,28 @@ func waitJob(t *testing.T, q *jobs.Queue, want rivertype.JobState) *rivertype.Jo
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// kindCount is the mail kind's value of a jobs counter.
+func kindCount(t *testing.T, reg *metrics.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "kind" && l.GetValue() == kind {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // storedRow is the job's row as the database holds it, as text.
@@ -121,6 +144,22 @@ func TestQueuedMailSealedAtRestAndErasedOnceSent(t *testing.T) {
 		if row := storedRow(t, db, j.ID); strings.Contains(row, `"sealed"`) {
 			t.Fatalf("the completed job still holds the sealed message: %s", row)
 		}
+
+		// Replayed (an operator's retry of the completed job), it sends
+		// nothing: what was delivered is gone from it.
+		if _, err := q2.Client().JobRetry(t.Context(), j.ID); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for j = waitJob(t, q2, rivertype.JobStateCompleted); j.Attempt < 2; j = waitJob(t, q2, rivertype.JobStateCompleted) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the retried job did not run again within 20s (attempt %d)", j.Attempt)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := len(box.To("zoe@example.test")); n != 1 {
+			t.Fatalf("a replayed mail job sent the email %d times", n)
+		}
 	})
 }
 
@@ -166,7 +205,8 @@ func TestQueuedMailJoinsTheTransaction(t *testing.T) {
 func TestQueuedMailRetriesTemporaryFailures(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box := testkit.StartMailbox(t)
-		s, q := startPlatform(t, db, testkit.WithMailbox(box))
+		var reg *metrics.Registry
+		s, q := startPlatform(t, db, testkit.WithMailbox(box), testkit.WithFx(fx.Populate(&reg)))
 		box.Reject(2, 451)
 		if err := s.Send(t.Context(), mail.Message{To: "later@example.test", Subject: "retried", Text: "retried"}); err != nil {
 			t.Fatal(err)
@@ -193,6 +233,12 @@ func TestQueuedMailRetriesTemporaryFailures(t *testing.T) {
 		}
 		if got := box.Rejected(); got != 3 {
 			t.Fatalf("%d rejections in all, want 3: a permanent rejection was retried", got)
+		}
+		// The queue's metrics count the kind's outcomes as River reported them.
+		for name, want := range map[string]float64{"jobs_completed_total": 1, "jobs_retried_total": 2, "jobs_cancelled_total": 1, "jobs_enqueued_total": 2} {
+			if got := kindCount(t, reg, name); got != want {
+				t.Errorf("%s{kind=%q} = %v, want %v", name, kind, got, want)
+			}
 		}
 	})
 }
