@@ -1,6 +1,9 @@
-// Package mail sends email. Sender is the contract; SMTP delivers through a
-// relay (SMTP_HOST), Log writes messages to the log when no relay is
-// configured. Modules depend on Sender only.
+// Package mail sends email. Sender is the contract modules depend on; the
+// one fx provides them is Queued, which enqueues each message as a job
+// (joining the caller's txn.Run transaction) for the mail worker to
+// deliver with retries. The Transport delivers: SMTP through a relay
+// (SMTP_HOST), or Log, which writes messages to the log when no relay is
+// configured; only the worker uses it.
 package mail
 
 import (
@@ -40,14 +43,26 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
-// New returns the SMTP sender when SMTP_HOST is set, otherwise the log
-// sender (which redacts Message.Secret in production).
-func New(cfg config.Mail, app config.Config, log *zap.Logger) Sender {
+// Transport puts a message on the wire (or in the log). It is a type of
+// its own so that fx gives modules the queued Sender and the worker alone
+// the delivery.
+type Transport interface {
+	Sender
+}
+
+// NewTransport returns the SMTP sender when SMTP_HOST is set, otherwise
+// the log sender (which redacts Message.Secret in production).
+func NewTransport(cfg config.Mail, app config.Config, log *zap.Logger) Transport {
 	if cfg.SMTPHost == "" {
 		return &Log{log: log.Named("mail"), Redact: app.IsProduction()}
 	}
 	return &SMTP{cfg: cfg}
 }
+
+// ErrPermanent marks a failure that retrying cannot cure: the relay
+// rejected the message with a 5xx reply, or the message itself is
+// malformed. The worker stops retrying such a message.
+var ErrPermanent = errors.New("mail: permanent failure")
 
 // Log writes messages to the log instead of sending them.
 type Log struct {
@@ -80,7 +95,22 @@ type SMTP struct {
 func NewSMTP(cfg config.Mail) *SMTP { return &SMTP{cfg: cfg} }
 
 // ErrBadHeader means a header value held a line break (header injection).
-var ErrBadHeader = errors.New("mail: header value contains a line break")
+var ErrBadHeader = fmt.Errorf("%w: header value contains a line break", ErrPermanent)
+
+// Check refuses a message no relay could be given: a line break in a
+// header value, or a recipient that is not an address. Both are
+// permanent (ErrPermanent).
+func Check(m Message) error {
+	for _, v := range []string{m.To, m.Subject} {
+		if strings.ContainsAny(v, "\r\n") {
+			return ErrBadHeader
+		}
+	}
+	if _, err := mail.ParseAddress(m.To); err != nil {
+		return fmt.Errorf("%w: recipient: %w", ErrPermanent, err)
+	}
+	return nil
+}
 
 // Send implements Sender.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
@@ -89,16 +119,35 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	addr := net.JoinHostPort(s.cfg.SMTPHost, strconv.Itoa(s.cfg.SMTPPort))
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		// The worker's per-kind timeout bounds an attempt; a direct
+		// caller still never waits on a relay forever.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("smtp dial: %w", err)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
+	// go-smtp gives each command its own deadline (minutes), replacing
+	// any set on the connection: closing it when ctx ends is what bounds
+	// an attempt against a relay that accepts and never answers.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	if err := s.converse(conn, body, m.To); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+		return err
 	}
+	return nil
+}
+
+// converse runs the SMTP dialogue on conn.
+func (s *SMTP) converse(conn net.Conn, body []byte, to string) error {
+	var err error
 	tlsCfg := s.TLSConfig
 	if tlsCfg == nil {
 		tlsCfg = &tls.Config{ServerName: s.cfg.SMTPHost, MinVersion: tls.VersionTLS12}
@@ -123,20 +172,24 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		}
 	}
 	from, _ := mail.ParseAddress(s.cfg.SMTPFrom)
-	if err := c.SendMail(from.Address, []string{m.To}, bytes.NewReader(body)); err != nil {
+	if err := c.SendMail(from.Address, []string{to}, bytes.NewReader(body)); err != nil {
+		var reply *smtp.SMTPError
+		if errors.As(err, &reply) && reply.Code >= 500 && reply.Code < 600 {
+			// RFC 5321 4.2.1: a 5yz reply is a permanent rejection of
+			// this transaction; sending it again gets the same answer.
+			return fmt.Errorf("smtp send: %w: %w", ErrPermanent, err)
+		}
 		return fmt.Errorf("smtp send: %w", err)
 	}
-	return c.Quit()
+	// The relay took the message with its reply to DATA: a failed QUIT
+	// must not fail the delivery, whose retry would send it twice.
+	_ = c.Quit()
+	return nil
 }
 
 func (s *SMTP) compose(m Message) ([]byte, error) {
-	for _, v := range []string{m.To, m.Subject} {
-		if strings.ContainsAny(v, "\r\n") {
-			return nil, ErrBadHeader
-		}
-	}
-	if _, err := mail.ParseAddress(m.To); err != nil {
-		return nil, fmt.Errorf("mail: recipient: %w", err)
+	if err := Check(m); err != nil {
+		return nil, err
 	}
 	var id [12]byte
 	_, _ = rand.Read(id[:])

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -129,5 +130,42 @@ func TestSMTPTLSModes(t *testing.T) {
 				t.Fatalf("received %q", b.msgs)
 			}
 		})
+	}
+}
+
+// TestSMTPAttemptEndsWithItsContext: a relay that accepts the connection
+// and never answers holds an attempt only until its context ends, in each
+// TLS mode (go-smtp's own per-command deadlines are minutes long).
+func TestSMTPAttemptEndsWithItsContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var held sync.WaitGroup
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held.Go(func() { _, _ = io.Copy(io.Discard, c) }) // reads, never answers
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	for _, mode := range []string{"none", "starttls", "tls"} {
+		s := NewSMTP(config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: mode})
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		done := make(chan error, 1)
+		go func() { done <- s.Send(ctx, Message{To: "a@example.test", Subject: "x", Text: "x"}) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: err = %v, want the context's deadline", mode, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: the attempt outlived its context by 20s", mode)
+		}
+		cancel()
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/jobs"
 )
 
 var (
@@ -76,6 +77,7 @@ type options struct {
 	modules   []fx.Option
 	extra     []fx.Option
 	secrets   []string
+	work      bool
 }
 
 // WithConfig edits the configuration before start.
@@ -105,6 +107,18 @@ func WithSecret(s string) Option {
 // WithFx adds fx options (fx.Populate to reach a service, fx.Decorate...).
 func WithFx(opts ...fx.Option) Option {
 	return func(o *options) { o.extra = append(o.extra, opts...) }
+}
+
+// WithJobs makes the application work jobs, as serve does; an app of a
+// test that does not ask works none (its CPU stays with the test). Jobs
+// are polled every 50 ms unless JOBS_POLL_INTERVAL is set.
+func WithJobs() Option {
+	return func(o *options) {
+		if _, set := o.env["JOBS_POLL_INTERVAL"]; !set {
+			o.env["JOBS_POLL_INTERVAL"] = "50ms"
+		}
+		o.work = true
+	}
 }
 
 // App is a started application serving on a loopback port.
@@ -154,6 +168,9 @@ func Start(t testing.TB, db *database.DB, opts ...Option) *App {
 	}
 	fxOpts = append(fxOpts, o.modules...)
 	fxOpts = append(fxOpts, o.extra...)
+	if o.work {
+		fxOpts = append(fxOpts, fx.Invoke(func(*jobs.Runner) {}))
+	}
 	app := fxtest.New(t, fxOpts...)
 	app.RequireStart()
 	t.Cleanup(app.RequireStop)

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net"
 	"net/mail"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,10 @@ type Mailbox struct {
 	mu      sync.Mutex
 	msgs    []Mail
 	arrived chan struct{}
+	// reject answers the next rejects transactions with rejectCode.
+	rejects    int
+	rejectCode int
+	rejected   int
 }
 
 // StartMailbox starts the server; it stops when the test ends.
@@ -65,11 +70,41 @@ func StartMailbox(t testing.TB) *Mailbox {
 	return m
 }
 
-// WithMailbox sends the application's email to m, in clear on loopback.
+// Addr is the server's host:port (to put a FaultProxy in front of it).
+func (m *Mailbox) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.port)) }
+
+// WithMailbox sends the application's email to m, in clear on loopback,
+// and works jobs (WithJobs): email is delivered by the mail worker.
 func WithMailbox(m *Mailbox) Option {
-	return WithConfig(func(c *config.Config) {
-		c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: m.port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
-	})
+	return WithSMTP("127.0.0.1", m.port)
+}
+
+// WithSMTP sends the application's email to the SMTP server at host:port,
+// in clear, and works jobs (WithJobs) so that the mail worker delivers it.
+func WithSMTP(host string, port int) Option {
+	return func(o *options) {
+		WithConfig(func(c *config.Config) {
+			c.Mail = config.Mail{SMTPHost: host, SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
+		})(o)
+		WithJobs()(o)
+	}
+}
+
+// Reject makes the server refuse the next n mail transactions with the
+// SMTP reply code (4xx: a temporary failure the sender retries; 5xx: a
+// permanent rejection), as a relay that is overloaded or refuses a
+// recipient does.
+func (m *Mailbox) Reject(n, code int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rejects, m.rejectCode = n, code
+}
+
+// Rejected is how many transactions the server has refused so far.
+func (m *Mailbox) Rejected() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rejected
 }
 
 // NewSession implements smtp.Backend.
@@ -80,9 +115,18 @@ type mailboxSession struct {
 	rcpt []string
 }
 
-func (s *mailboxSession) Reset()                               { s.rcpt = nil }
-func (s *mailboxSession) Logout() error                        { return nil }
-func (s *mailboxSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *mailboxSession) Reset()        { s.rcpt = nil }
+func (s *mailboxSession) Logout() error { return nil }
+func (s *mailboxSession) Mail(string, *smtp.MailOptions) error {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if s.m.rejects > 0 {
+		s.m.rejects--
+		s.m.rejected++
+		return &smtp.SMTPError{Code: s.m.rejectCode, Message: "refused by the test mailbox"}
+	}
+	return nil
+}
 func (s *mailboxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.rcpt = append(s.rcpt, to)
 	return nil

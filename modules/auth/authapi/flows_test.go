@@ -323,7 +323,7 @@ func startSMTP(t *testing.T) (*mailbox, int) {
 func TestPasswordResetByEmail(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box, port := startSMTP(t)
-		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		app := apptest.Start(t, db, testkit.WithJobs(), testkit.WithConfig(func(c *config.Config) {
 			c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 			c.HTTP.PublicURL = "https://app.example.test"
 		}))

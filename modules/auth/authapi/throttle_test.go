@@ -60,7 +60,7 @@ func resetTokenIn(t *testing.T, msg string) string {
 func TestRecoveryBurstSendsAtMostTheLimit(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box, port := startSMTP(t)
-		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		app := apptest.Start(t, db, testkit.WithJobs(), testkit.WithConfig(func(c *config.Config) {
 			c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 		}), testkit.WithEnv("AUTH_RECOVERY_ACCOUNT_LIMIT", "5"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "1000"))
 		u := app.NewUser(false)
@@ -111,7 +111,7 @@ func TestRecoveryBurstSendsAtMostTheLimit(t *testing.T) {
 func TestOwnerSignsInDuringLockout(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
 		box, port := startSMTP(t)
-		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+		app := apptest.Start(t, db, testkit.WithJobs(), testkit.WithConfig(func(c *config.Config) {
 			c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 			c.Sessions.TrustedProxies = []string{"127.0.0.1"}
 		}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "5"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "10"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "100"))

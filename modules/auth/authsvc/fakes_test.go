@@ -334,10 +334,16 @@ func (l *memLimiter) Forget(_ context.Context, rule throttle.Rule, _ throttle.Su
 	return nil
 }
 
-// memMail delivers to a channel.
-type memMail struct{ sent chan mail.Message }
+// memMail delivers to a channel, or fails with fail.
+type memMail struct {
+	sent chan mail.Message
+	fail error
+}
 
 func (m *memMail) Send(_ context.Context, msg mail.Message) error {
+	if m.fail != nil {
+		return m.fail
+	}
 	m.sent <- msg
 	return nil
 }

@@ -44,8 +44,9 @@ func NewResets(store ResetStore, mailer mail.Sender, log *zap.Logger) *Resets {
 
 // RequestReset sends a reset token to email if it belongs to an active
 // account. The caller always gets the same answer: whether the email
-// exists is not revealed, and the email is sent in the background so the
-// response time does not reveal it either.
+// exists is not revealed, and the email is only queued, never delivered
+// while the request waits, so the response time does not reveal it
+// either.
 func (s *Service) RequestReset(ctx context.Context, email string, c Client) error {
 	// Every request counts, reserved before the account is even looked up:
 	// each one may send an email. The address first, so a flood of
@@ -72,20 +73,6 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 	}
 	raw := newOpaqueToken()
 	now := s.now().UTC().Truncate(time.Microsecond)
-	err = s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.resets.store.CreateReset(ctx, a.UserID, hashToken(raw), now, now.Add(s.opts.ResetTTL)); err != nil {
-			return err
-		}
-		// Whoever asked is unknown until the link is used.
-		return s.opts.Audit.Record(ctx, audit.Entry{
-			Actor: audit.Actor{Kind: audit.ActorUser}, Action: ActionResetRequested,
-			Target: audit.Target{Type: targetUser, ID: a.UserID.String()}, ClientIP: c.IP,
-		})
-	})
-	if err != nil {
-		_ = res.Release(ctx)
-		return fmt.Errorf("password recovery: %w", err)
-	}
 	link := strings.ReplaceAll(s.opts.ResetLink, "{token}", raw)
 	msg := mail.Message{
 		To:      a.Email,
@@ -96,14 +83,27 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 			"Or send this token to POST /api/auth/reset-password:\n" + raw + "\n\n" +
 			"It expires in " + s.opts.ResetTTL.String() + " and works once. If you did not ask, ignore this email.\n",
 	}
-	// Detached on purpose: the request must not wait for (or reveal) delivery.
-	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := s.resets.mailer.Send(ctx, msg); err != nil {
-			s.resets.log.Error("send password-reset email", zap.Error(err))
+	err = s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.resets.store.CreateReset(ctx, a.UserID, hashToken(raw), now, now.Add(s.opts.ResetTTL)); err != nil {
+			return err
 		}
-	}()
+		// Whoever asked is unknown until the link is used.
+		if err := s.opts.Audit.Record(ctx, audit.Entry{
+			Actor: audit.Actor{Kind: audit.ActorUser}, Action: ActionResetRequested,
+			Target: audit.Target{Type: targetUser, ID: a.UserID.String()}, ClientIP: c.IP,
+		}); err != nil {
+			return err
+		}
+		// Queued in the token's transaction: a token that rolls back is
+		// never mailed, and a committed one is delivered by the mail
+		// worker, with retries, however long the relay is away. The
+		// request waits for the enqueue only, never for (or on) delivery.
+		return s.resets.mailer.Send(ctx, msg)
+	})
+	if err != nil {
+		_ = res.Release(ctx)
+		return fmt.Errorf("password recovery: %w", err)
+	}
 	return nil
 }
 

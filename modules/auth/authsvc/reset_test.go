@@ -63,6 +63,20 @@ func TestRecoveryRevealsNoAccount(t *testing.T) {
 	}
 }
 
+// TestRecoveryFailsWhenTheEmailCannotBeQueued: the email is queued in the
+// token's transaction, so a queue that refuses it fails the request (the
+// transaction then rolls back: a token nobody is told about is not left
+// standing) rather than answering as if an email were on its way.
+func TestRecoveryFailsWhenTheEmailCannotBeQueued(t *testing.T) {
+	r := newRig(t)
+	r.accounts.add("ada@example.test", "a long passphrase")
+	queueDown := errors.New("enqueue mail.send: connection refused")
+	r.mail.fail = queueDown
+	if err := r.svc.RequestReset(t.Context(), "ada@example.test", Client{}); !errors.Is(err, queueDown) {
+		t.Fatalf("RequestReset with the queue down: %v", err)
+	}
+}
+
 // TestResetTokenWorksOnce: a redeemed token changes the password through
 // the accounts, forgets the account's sign-in failures, and is refused
 // the second time.

@@ -303,7 +303,7 @@ func TestNoticesNeverHoldTheRequest(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	relay := startFrozenRelay(t)
 	port := relay.ln.Addr().(*net.TCPAddr).Port
-	app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, db, testkit.WithJobs(), testkit.WithConfig(func(c *config.Config) {
 		c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 	}))
 	u := app.NewUser(false)

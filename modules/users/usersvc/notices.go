@@ -50,9 +50,9 @@ type Notifier interface {
 	Notify(ctx context.Context, n Notice) error
 }
 
-// MailNotices sends notices through the platform's mail.Sender in the
-// background, like the password-reset email: the response never waits for
-// (or depends on) the mail relay.
+// MailNotices hands notices to the platform's mail.Sender, which queues
+// them for the mail worker: the response never waits for (or depends on)
+// the mail relay.
 type MailNotices struct {
 	sender  mail.Sender
 	log     *zap.Logger
