@@ -18,6 +18,12 @@ type Tx struct {
 	APIKey *APIKeyClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// MFAChallenge is the client for interacting with the MFAChallenge builders.
+	MFAChallenge *MFAChallengeClient
+	// MFAFactor is the client for interacting with the MFAFactor builders.
+	MFAFactor *MFAFactorClient
+	// MFARecoveryCode is the client for interacting with the MFARecoveryCode builders.
+	MFARecoveryCode *MFARecoveryCodeClient
 	// PasswordReset is the client for interacting with the PasswordReset builders.
 	PasswordReset *PasswordResetClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
@@ -165,6 +171,9 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.MFAChallenge = NewMFAChallengeClient(tx.config)
+	tx.MFAFactor = NewMFAFactorClient(tx.config)
+	tx.MFARecoveryCode = NewMFARecoveryCodeClient(tx.config)
 	tx.PasswordReset = NewPasswordResetClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)

@@ -12,6 +12,15 @@ type APIKey func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// MFAChallenge is the predicate function for mfachallenge builders.
+type MFAChallenge func(*sql.Selector)
+
+// MFAFactor is the predicate function for mfafactor builders.
+type MFAFactor func(*sql.Selector)
+
+// MFARecoveryCode is the predicate function for mfarecoverycode builders.
+type MFARecoveryCode func(*sql.Selector)
+
 // PasswordReset is the predicate function for passwordreset builders.
 type PasswordReset func(*sql.Selector)
 
