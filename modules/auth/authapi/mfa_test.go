@@ -233,9 +233,10 @@ func TestMFAEnrolmentNeedsRecentSession(t *testing.T) {
 		for _, path := range []string{"", "/enrolment", "/enrolment/confirm", "/disable"} {
 			method := http.MethodPost
 			var body any = map[string]string{"code": "123456", "password": "x"}
-			if path == "" {
+			switch path {
+			case "":
 				method, body = http.MethodGet, nil
-			} else if path == "/enrolment" {
+			case "/enrolment":
 				body = nil
 			}
 			if p := app.Do(method, authapi.MFAPath+path, body, testkit.Bearer(key.Secret)).Expect(http.StatusForbidden).Problem(t); p.Code != "session_required" {

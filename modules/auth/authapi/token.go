@@ -72,6 +72,7 @@ func (r *Routes) Register(api huma.API) {
 
 func (r *Routes) registerToken(api huma.API) {
 	reg := api.OpenAPI().Components.Schemas
+	oauthError := reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")
 	op := authn.Public(huma.Operation{
 		OperationID: "login",
 		Method:      http.MethodPost,
@@ -105,29 +106,30 @@ func (r *Routes) registerToken(api huma.API) {
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Token](), true, "Token")},
 			}},
 			"400": {Description: "RFC 6749 §5.2 error.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				"application/json": {Schema: oauthError,
 					Examples: oauthExamples(errInvalidGrant, authsvc.ErrInvalidGrant, authsvc.ErrMFAGrant, errUnsupportedGrant, invalidRequest("Missing grant_type."), errBothMethods)},
 			}},
 			"401": invalidClientResponse(reg),
 			"403": {Description: "mfa_required: the password was right and the account has a second factor; continue with the mfa_token. " +
 				"mfa_enrollment_required: an administrator without a second factor, while AUTH_MFA_REQUIRED_FOR_ADMINS is on.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.MFAError](), true, "MFAError"),
 					Examples: map[string]*huma.Example{
-						"mfa_required": {Summary: mfaRequiredDescription, Value: authschema.Error{
-							Error: "mfa_required", ErrorDescription: mfaRequiredDescription, MFAToken: "mfa_Fe26.2kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKq"}},
-						"mfa_enrollment_required": {Summary: authsvc.ErrMFAEnrolmentRequired.Message, Value: answerOf(authsvc.ErrMFAEnrolmentRequired).body},
+						"mfa_required": {Summary: mfaRequiredDescription, Value: authschema.MFAError{
+							Error: "mfa_required", ErrorDescription: mfaRequiredDescription, MFAToken: exampleMFAToken}},
+						"mfa_enrollment_required": {Summary: authsvc.ErrMFAEnrolmentRequired.Message, Value: authschema.MFAError{
+							Error: authsvc.ErrMFAEnrolmentRequired.Code, ErrorDescription: authsvc.ErrMFAEnrolmentRequired.Message}},
 					}},
 			}},
 			"429": {Description: "Too many failed attempts from this account or address; see Retry-After.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				"application/json": {Schema: oauthError,
 					Examples: oauthExamples(authsvc.ErrThrottled.WithRetryAfter(time.Second))},
 			}},
 			"503": {Description: "temporarily_unavailable: the database is unreachable or the server is too busy to check passwords; see Retry-After.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				"application/json": {Schema: oauthError,
 					Examples: oauthExamples(&fault.Error{Kind: fault.Unavailable})},
 			}},
 			"500": {Description: "server_error: an unexpected failure, logged with the request id.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				"application/json": {Schema: oauthError,
 					Examples: oauthExamples(errServer)},
 			}},
 		},
@@ -216,6 +218,9 @@ func refused(code, desc string) error {
 
 func invalidRequest(desc string) error { return refused("invalid_request", desc) }
 
+// exampleMFAToken is the documented example: a made-up value.
+const exampleMFAToken = "mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w" //nolint:gosec // an example, not a credential
+
 // mfaRequiredDescription is the error_description of mfa_required.
 const mfaRequiredDescription = "Multifactor authentication required: send the mfa_token with a code."
 
@@ -243,7 +248,7 @@ func (r *Routes) token(hctx huma.Context) {
 	}
 	var mfa *authsvc.MFARequired
 	if errors.As(err, &mfa) {
-		write(hctx, http.StatusForbidden, authschema.Error{Error: "mfa_required", ErrorDescription: mfaRequiredDescription, MFAToken: mfa.Token})
+		write(hctx, http.StatusForbidden, authschema.MFAError{Error: "mfa_required", ErrorDescription: mfaRequiredDescription, MFAToken: mfa.Token})
 		return
 	}
 	writeError(hctx, answerOf(err))

@@ -131,7 +131,9 @@ func TestMFAAttacks(t *testing.T) {
 				var wg sync.WaitGroup
 				statuses := make([]int, n)
 				for i := range n {
-					wg.Go(func() { statuses[i] = app.Do(http.MethodPost, "/api/auth/login", form("grant_type", grantMFAOTP, "mfa_token", tokens[i], "otp", next)).Status })
+					wg.Go(func() {
+						statuses[i] = app.Do(http.MethodPost, "/api/auth/login", form("grant_type", grantMFAOTP, "mfa_token", tokens[i], "otp", next)).Status
+					})
 				}
 				wg.Wait()
 				ok := 0

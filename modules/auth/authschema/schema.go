@@ -17,7 +17,7 @@ type PasswordGrant struct {
 	Username     string `json:"username,omitempty" doc:"password grant: the account's email address." example:"ada@example.com"`
 	Password     string `json:"password,omitempty" doc:"password grant: the password." example:"correct horse battery staple"`
 	RefreshToken string `json:"refresh_token,omitempty" doc:"refresh_token grant: the refresh token." example:"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs"`
-	MFAToken     string `json:"mfa_token,omitempty" doc:"MFA grants: the mfa_token of the mfa_required answer." example:"mfa_Fe26.2kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKq"`
+	MFAToken     string `json:"mfa_token,omitempty" doc:"MFA grants: the mfa_token of the mfa_required answer." example:"mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w"`
 	OTP          string `json:"otp,omitempty" doc:"mfa-otp grant: the 6-digit code of the authenticator app." example:"123456"`
 	RecoveryCode string `json:"recovery_code,omitempty" doc:"mfa-recovery-code grant: one of the recovery codes given at enrolment (dashes and case do not matter)." example:"abcdef-ghijkl-mnopqr-stuvwx"`
 	Scope        string `json:"scope,omitempty" doc:"Ignored: tokens carry no scopes." example:""`
@@ -36,10 +36,17 @@ type Token struct {
 // Error is the token endpoint's error response (RFC 6749 §5.2). It is not
 // problem JSON, because OAuth2 clients parse this shape.
 type Error struct {
-	Error            string `json:"error" enum:"invalid_request,invalid_client,invalid_grant,unauthorized_client,unsupported_grant_type,invalid_scope,server_error,temporarily_unavailable,mfa_required,mfa_enrollment_required" example:"invalid_grant"`
+	Error            string `json:"error" enum:"invalid_request,invalid_client,invalid_grant,unauthorized_client,unsupported_grant_type,invalid_scope,server_error,temporarily_unavailable" example:"invalid_grant"`
 	ErrorDescription string `json:"error_description,omitempty" example:"Incorrect email or password."`
-	// MFAToken comes with mfa_required only.
-	MFAToken string `json:"mfa_token,omitempty" doc:"With mfa_required: continues the sign-in at an MFA grant (single use, short-lived)." example:"mfa_Fe26.2kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKq"`
+}
+
+// MFAError is the token endpoint's 403: the two-factor answers, in
+// Auth0's shape (mfa_required carries the mfa_token that continues the
+// sign-in; the other errors are Error's).
+type MFAError struct {
+	Error            string `json:"error" enum:"mfa_required,mfa_enrollment_required" example:"mfa_required"`
+	ErrorDescription string `json:"error_description,omitempty" example:"Multifactor authentication required: send the mfa_token with a code."`
+	MFAToken         string `json:"mfa_token,omitempty" doc:"With mfa_required: continues the sign-in at an MFA grant (single use, short-lived)." example:"mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w"`
 }
 
 // Revocation documents the RFC 7009 §2.1 request (form-encoded).
@@ -125,10 +132,10 @@ type APIKeys struct {
 
 // MFAStatus is whether the caller's account has a second factor.
 type MFAStatus struct {
-	Enabled           bool       `json:"enabled" doc:"A confirmed TOTP factor: every password sign-in needs a code."`
-	EnabledAt         *time.Time `json:"enabled_at,omitempty" doc:"When the enrolment was confirmed."`
-	Pending           bool       `json:"pending" doc:"An enrolment was started and awaits its first code."`
-	RecoveryCodesLeft int        `json:"recovery_codes_left" doc:"Unused recovery codes."`
+	Enabled           bool       `json:"enabled" doc:"A confirmed TOTP factor: every password sign-in needs a code." example:"true"`
+	EnabledAt         *time.Time `json:"enabled_at,omitempty" doc:"When the enrolment was confirmed." example:"2026-03-14T09:26:53Z"`
+	Pending           bool       `json:"pending" doc:"An enrolment was started and awaits its first code." example:"false"`
+	RecoveryCodesLeft int        `json:"recovery_codes_left" doc:"Unused recovery codes." example:"10"`
 }
 
 // MFAEnrolment is a new, unconfirmed TOTP factor: what an authenticator
@@ -152,6 +159,6 @@ type MFARecoveryCodes struct {
 
 // MFADisable is what disabling two-factor authentication needs.
 type MFADisable struct {
-	Password string `json:"password" maxLength:"1024" doc:"The account's password."`
+	Password string `json:"password" maxLength:"1024" doc:"The account's password." example:"correct horse battery staple"`
 	Code     string `json:"code" minLength:"6" maxLength:"40" doc:"A current 6-digit code, or a recovery code." example:"123456"`
 }

@@ -102,17 +102,19 @@ type MFAStore interface {
 var (
 	ErrMFAEnabled    = fault.New(fault.Conflict, "mfa_already_enabled", "Two-factor authentication is already enabled; disable it first to enrol a new authenticator.")
 	ErrMFANotEnabled = fault.New(fault.Conflict, "mfa_not_enabled", "Two-factor authentication is not enabled.")
-	ErrMFANoPending  = fault.New(fault.Conflict, "mfa_enrolment_not_started", "Start an enrolment first.")
+	ErrMFANoPending  = fault.New(fault.Conflict, "mfa_enrollment_not_started", "Start an enrolment first.")
 	// ErrMFACode is a wrong, replayed or expired code (or password, on
 	// disabling): which one is not said.
 	ErrMFACode = fault.New(fault.Invalid, "invalid_mfa_code", "The code (or password) is incorrect.")
 	// ErrMFAGrant is any failure of an MFA grant: unknown, expired, used
 	// or foreign mfa_token, wrong or replayed code all read the same.
-	ErrMFAGrant = fault.New(fault.Refused, "invalid_grant", "The mfa_token or the code is invalid or expired.")
+	// Not declared (fault.New): the catalogue lists invalid_grant once, as
+	// the refresh grant's; this is the same OAuth2 code.
+	ErrMFAGrant = &fault.Error{Kind: fault.Refused, Code: "invalid_grant", Message: "The mfa_token or the code is invalid or expired."}
 	// ErrMFAEnrolmentRequired refuses the sign-in of an administrator
 	// without a second factor when AUTH_MFA_REQUIRED_FOR_ADMINS is on.
 	ErrMFAEnrolmentRequired = fault.New(fault.Forbidden, "mfa_enrollment_required",
-		"Administrators must use two-factor authentication: sign in with an account holding no admin role, or have an administrator with two-factor enrol you first.")
+		"Administrators must use two-factor authentication: enrol while you do not hold the admin role (another administrator can take it away and give it back), then sign in with your code.")
 )
 
 // MFARequired is the password grant's answer for an account with a
@@ -400,7 +402,11 @@ func (m *MFA) match(userID uuid.UUID, f Factor, code string) (int64, bool) {
 	var found int64 = -1
 	for d := int64(-1); d <= 1; d++ {
 		step := cur + d
-		want, err := hotp.GenerateCodeCustom(enc, uint64(step), hotp.ValidateOpts{Digits: totpDigits, Algorithm: otp.AlgorithmSHA1})
+		if step < 0 {
+			continue // a clock before 1970
+		}
+		counter := uint64(step)
+		want, err := hotp.GenerateCodeCustom(enc, counter, hotp.ValidateOpts{Digits: totpDigits, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {
 			continue
 		}
