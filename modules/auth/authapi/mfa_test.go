@@ -298,3 +298,81 @@ func TestOAuth2ClientSignsInWithMFA(t *testing.T) {
 		_ = res.Body.Close()
 	})
 }
+
+// TestMFACodeWindow: a code is accepted one 30-second step either side of
+// now and no further (RFC 6238 §5.2's drift allowance), and never for a
+// step at or before the last one accepted.
+func TestMFACodeWindow(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := apptest.Start(t, db)
+		u := app.NewUser(false)
+		var e mfaEnrolment
+		app.Do(http.MethodPost, authapi.MFAPath+"/enrolment", nil, testkit.Bearer(u.Token)).Expect(http.StatusOK).JSON(t, &e)
+		// Two steps behind: refused; one behind: accepted.
+		for _, c := range []struct {
+			steps  int
+			status int
+		}{{-3, http.StatusUnprocessableEntity}, {3, http.StatusUnprocessableEntity}, {-1, http.StatusOK}} {
+			got := code(t, e.Secret, c.steps)
+			if c.status != http.StatusOK && (got == code(t, e.Secret, -1) || got == code(t, e.Secret, 0) || got == code(t, e.Secret, 1)) {
+				continue // the far code happens to equal a near one
+			}
+			app.Do(http.MethodPost, authapi.MFAPath+"/enrolment/confirm", map[string]string{"code": got}, testkit.Bearer(u.Token)).Expect(c.status)
+		}
+		// Two ahead: out of the window; one ahead: in it.
+		_, a := passwordGrant(t, app, u)
+		if far := code(t, e.Secret, 3); far != code(t, e.Secret, 1) && far != code(t, e.Secret, 0) {
+			if res, _ := mfaGrant(t, app, a.MFAToken, far); res.Status != http.StatusBadRequest {
+				t.Fatalf("code three steps ahead: %d %s", res.Status, res.Body)
+			}
+		}
+		if res, _ := mfaGrant(t, app, a.MFAToken, code(t, e.Secret, 1)); res.Status != http.StatusOK {
+			t.Fatalf("code one step ahead: %d %s", res.Status, res.Body)
+		}
+		// Now the current step's code is older than the last accepted one.
+		_, a = passwordGrant(t, app, u)
+		if res, _ := mfaGrant(t, app, a.MFAToken, code(t, e.Secret, 0)); res.Status != http.StatusBadRequest {
+			t.Fatalf("code of an earlier step: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestMFAHostileInput: codes and tokens that are no such thing (multibyte
+// digits, NUL, oversized, empty) are refused as a wrong code would be,
+// never a 500.
+func TestMFAHostileInput(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := apptest.Start(t, db, testkit.WithEnv("AUTH_MFA_THROTTLE_LIMIT", "100"))
+		u := app.NewUser(false)
+		enrol(t, app, u)
+		for _, v := range []string{"１２３４５６", "12345\x00", strings.Repeat("9", 4000), "١٢٣٤٥٦", "abcdef-ghijkl-mnopqr-stuvw\u00e9"} {
+			_, a := passwordGrant(t, app, u)
+			for _, grant := range []string{authapi.GrantMFAOTP, authapi.GrantMFARecovery} {
+				field := "otp"
+				if grant == authapi.GrantMFARecovery {
+					field = "recovery_code"
+				}
+				res := app.Do(http.MethodPost, authapi.TokenPath, url.Values{"grant_type": {grant}, "mfa_token": {a.MFAToken}, field: {v}})
+				if res.Status != http.StatusBadRequest {
+					t.Fatalf("%s %q: %d %s", grant, v, res.Status, res.Body)
+				}
+				res = app.Do(http.MethodPost, authapi.TokenPath, url.Values{"grant_type": {grant}, "mfa_token": {v}, field: {"123456"}})
+				if res.Status != http.StatusBadRequest {
+					t.Fatalf("%s mfa_token %q: %d %s", grant, v, res.Status, res.Body)
+				}
+			}
+			res := app.Do(http.MethodPost, authapi.MFAPath+"/disable", map[string]string{"password": u.Password, "code": v}, testkit.Bearer(u.Token))
+			if res.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("disable with %q: %d %s", v, res.Status, res.Body)
+			}
+		}
+		// A grant missing its code is invalid_request.
+		_, a := passwordGrant(t, app, u)
+		res := app.Do(http.MethodPost, authapi.TokenPath, url.Values{"grant_type": {authapi.GrantMFAOTP}, "mfa_token": {a.MFAToken}})
+		var e mfaAnswer
+		res.JSON(t, &e)
+		if res.Status != http.StatusBadRequest || e.Error != "invalid_request" {
+			t.Fatalf("missing otp: %d %s", res.Status, res.Body)
+		}
+	})
+}
