@@ -36,6 +36,7 @@ var Module = fx.Module("auth",
 	config.Provide[Settings]("auth", "access tokens, the initial signing key, sessions, password reset and sign-in throttling"),
 	cli.Provide(keysCommand),
 	cli.Provide(apiKeysCommand),
+	cli.Provide(mfaCommand),
 	fx.Provide(
 		fx.Private,
 		authstore.New,

@@ -359,6 +359,22 @@ func (m *MFA) Disable(ctx context.Context, a authn.Account, password, code strin
 	return nil
 }
 
+// Reset removes userID's second factor without a code: an operator's
+// recovery for an owner who lost the authenticator and the recovery codes.
+func (m *MFA) Reset(ctx context.Context, userID uuid.UUID) error {
+	err := m.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := m.store.DeleteFactor(ctx, userID); err != nil {
+			return err
+		}
+		return m.opts.Audit.Record(ctx, audit.Entry{Actor: actor(ctx), Action: ActionMFADisabled,
+			Target: audit.Target{Type: targetUser, ID: userID.String()}, Payload: audit.Payload{"reason": "operator_reset"}})
+	})
+	if err != nil {
+		return fmt.Errorf("reset mfa: %w", err)
+	}
+	return nil
+}
+
 // checkCode accepts a TOTP code (recording its step) or, when code is no
 // TOTP code, a recovery code (using it up).
 // Unless use is set, it only looks: a code of that kind is not used up,
