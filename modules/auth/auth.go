@@ -249,6 +249,7 @@ func newMFA(cfg Settings, edge config.Sessions, u authn.Accounts, l *throttle.Li
 	return authsvc.NewMFA(sa.Store, u, l, edge.KeyEncryptionKey, authsvc.MFAOptions{
 		Issuer: cfg.Issuer, ChallengeTTL: cfg.MFATokenTTL,
 		AccountRule:      throttle.Rule{Name: "mfa.account", Limit: cfg.MFAThrottle, Window: cfg.ThrottleWindow},
+		DailyRule:        throttle.Rule{Name: "mfa.account-day", Limit: cfg.MFAThrottleDaily, Window: 24 * time.Hour},
 		IPRule:           throttle.Rule{Name: "mfa.ip", Limit: cfg.ThrottleIP, Window: cfg.ThrottleWindow},
 		RequireForAdmins: cfg.MFARequireAdmins,
 		Audit:            sa.Audit, Tx: sa.Store,

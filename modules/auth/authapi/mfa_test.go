@@ -342,7 +342,7 @@ func TestMFACodeWindow(t *testing.T) {
 // never a 500.
 func TestMFAHostileInput(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := apptest.Start(t, db, testkit.WithEnv("AUTH_MFA_THROTTLE_LIMIT", "100"))
+		app := apptest.Start(t, db, testkit.WithEnv("AUTH_MFA_THROTTLE_LIMIT", "100"), testkit.WithEnv("AUTH_MFA_THROTTLE_DAILY_LIMIT", "1000"))
 		u := app.NewUser(false)
 		enrol(t, app, u)
 		for _, v := range []string{"１２３４５６", "12345\x00", strings.Repeat("9", 4000), "١٢٣٤٥٦", "abcdef-ghijkl-mnopqr-stuvw\u00e9"} {

@@ -335,3 +335,23 @@ func TestMFARequiredForAdmins(t *testing.T) {
 		}
 	})
 }
+
+// TestMFADailyLimit: a patient guesser who stays under the per-window
+// limit meets the per-day one (ASVS 5.0 V6.3.1; NIST SP 800-63B §5.2.2).
+func TestMFADailyLimit(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := apptest.Start(t, db, testkit.WithEnv("AUTH_MFA_THROTTLE_LIMIT", "3"), testkit.WithEnv("AUTH_MFA_THROTTLE_DAILY_LIMIT", "3"),
+			testkit.WithEnv("AUTH_THROTTLE_WINDOW", "1s"))
+		e := enrolSession(t, app, newSession(t, app))
+		for range 3 {
+			res, r := otpGrant(t, app, mfaToken(t, app, e.User), "00000")
+			refusedGrant(t, res, r)
+		}
+		// Past the (one-second) window: only the daily counter remains.
+		time.Sleep(1100 * time.Millisecond)
+		res, _ := otpGrant(t, app, mfaToken(t, app, e.User), totpCode(t, e.Secret, 1))
+		if res.Status != http.StatusTooManyRequests {
+			t.Fatalf("fourth attempt of the day: %d %s", res.Status, res.Body)
+		}
+	})
+}

@@ -133,8 +133,10 @@ type MFAOptions struct {
 	Issuer string
 	// ChallengeTTL is the mfa_token's lifetime.
 	ChallengeTTL time.Duration
-	// AccountRule counts failed codes per account, IPRule per address.
-	AccountRule, IPRule throttle.Rule
+	// AccountRule counts failed codes per account, DailyRule too over a
+	// longer window (so a patient guesser gets few tries a day), IPRule
+	// failed mfa_tokens per address.
+	AccountRule, DailyRule, IPRule throttle.Rule
 	// RequireForAdmins refuses a password sign-in of an account holding
 	// the admin role that has no second factor.
 	RequireForAdmins bool
@@ -436,7 +438,7 @@ func (m *MFA) match(userID uuid.UUID, f Factor, code string) (int64, bool) {
 // reserve runs check as one throttled attempt against userID: a failure
 // (ErrMFACode) stays counted, anything else gives the attempt back.
 func (m *MFA) reserve(ctx context.Context, userID uuid.UUID, check func(ctx context.Context) error) error {
-	res, err := m.limiter.Reserve(ctx, m.opts.AccountRule.Key(mfaSubject(userID)))
+	res, err := m.limiter.Reserve(ctx, m.accountKeys(mfaSubject(userID))...)
 	if err != nil {
 		return err
 	}
@@ -447,12 +449,25 @@ func (m *MFA) reserve(ctx context.Context, userID uuid.UUID, check func(ctx cont
 	return err
 }
 
+// accountKeys are the counters of failed codes for s; a rule without a
+// limit (tests of the service alone) is left out.
+func (m *MFA) accountKeys(s throttle.Subject) []throttle.Key {
+	var keys []throttle.Key
+	for _, r := range []throttle.Rule{m.opts.AccountRule, m.opts.DailyRule} {
+		if r.Limit > 0 {
+			keys = append(keys, r.Key(s))
+		}
+	}
+	return keys
+}
+
 // mfaSubject is an account's counter of second-factor attempts (by id:
 // the mfa_token names no email).
 func mfaSubject(userID uuid.UUID) throttle.Subject { return throttle.Account("mfa:" + userID.String()) }
 
-// challengeFor is what a password sign-in of a leads to: "" when it needs
-// no second factor, else a new mfa_token.
+// challengeFor is what a right password for a leads to: nil when it needs
+// no second factor, else a new mfa_token (or, for an administrator without
+// one while they are required, ErrMFAEnrolmentRequired).
 func (m *MFA) challengeFor(ctx context.Context, a authn.Account, clientID string) (*MFARequired, error) {
 	f, err := m.store.Factor(ctx, a.UserID)
 	enrolled := err == nil && f.ConfirmedAt != nil
@@ -504,7 +519,7 @@ func (m *MFA) redeem(ctx context.Context, token, code string, recovery bool, cli
 	if valid {
 		subject = mfaSubject(ch.UserID)
 	}
-	res, err := m.limiter.Reserve(ctx, m.opts.IPRule.Key(throttle.Address(ip)), m.opts.AccountRule.Key(subject))
+	res, err := m.limiter.Reserve(ctx, append([]throttle.Key{m.opts.IPRule.Key(throttle.Address(ip))}, m.accountKeys(subject)...)...)
 	if err != nil {
 		return uuid.Nil, nil, fmt.Errorf("mfa grant: %w", err)
 	}
