@@ -3,8 +3,6 @@ package authsvc
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base32"
@@ -149,7 +147,7 @@ type MFA struct {
 	store    MFAStore
 	accounts authn.Accounts
 	limiter  Limiter
-	aead     cipher.AEAD
+	sealer   sealer
 	opts     MFAOptions
 	now      func() time.Time
 	// dummy is a sealed secret verified when there is none, so a wrong
@@ -159,16 +157,12 @@ type MFA struct {
 
 // NewMFA returns the two-factor service; kek seals the TOTP secrets.
 func NewMFA(store MFAStore, accounts authn.Accounts, limiter Limiter, kek []byte, opts MFAOptions) (*MFA, error) {
-	block, err := aes.NewCipher(kek)
-	if err != nil {
-		return nil, fmt.Errorf("key-encryption key: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+	sl, err := newSealer(kek)
 	if err != nil {
 		return nil, err
 	}
 	opts.Audit, opts.Tx = recorder(opts.Audit), transactor(opts.Tx)
-	m := &MFA{store: store, accounts: accounts, limiter: limiter, aead: aead, opts: opts, now: time.Now}
+	m := &MFA{store: store, accounts: accounts, limiter: limiter, sealer: sl, opts: opts, now: time.Now}
 	m.dummy = m.seal(uuid.Nil, newSecret())
 	return m, nil
 }
@@ -197,20 +191,13 @@ func newSecret() []byte {
 	return b
 }
 
-// seal encrypts a TOTP secret, the account id as associated data, so a
-// sealed secret copied onto another account's row does not open.
+// seal encrypts a TOTP secret, bound to its account.
 func (m *MFA) seal(userID uuid.UUID, secret []byte) []byte {
-	nonce := make([]byte, m.aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return m.aead.Seal(nonce, nonce, secret, []byte("mfa-totp:"+userID.String()))
+	return m.sealer.seal(secret, "mfa-totp:"+userID.String())
 }
 
 func (m *MFA) open(userID uuid.UUID, sealed []byte) ([]byte, error) {
-	n := m.aead.NonceSize()
-	if len(sealed) < n {
-		return nil, errors.New("sealed secret too short")
-	}
-	return m.aead.Open(nil, sealed[:n], sealed[n:], []byte("mfa-totp:"+userID.String()))
+	return m.sealer.open(sealed, "mfa-totp:"+userID.String())
 }
 
 // Status is whether an account has a second factor.
