@@ -92,6 +92,17 @@ func recoveryCodeGrant(t *testing.T, app *apptest.App, token, code string) (*tes
 	return res, r
 }
 
+// successes counts the 200s among statuses.
+func successes(statuses []int) int {
+	n := 0
+	for _, s := range statuses {
+		if s == http.StatusOK {
+			n++
+		}
+	}
+	return n
+}
+
 // refusedGrant fails unless res is the one answer of a failed MFA grant.
 func refusedGrant(t *testing.T, res *testkit.Response, r mfaResponse) {
 	t.Helper()
@@ -136,12 +147,7 @@ func TestMFAAttacks(t *testing.T) {
 					})
 				}
 				wg.Wait()
-				ok := 0
-				for _, s := range statuses {
-					if s == http.StatusOK {
-						ok++
-					}
-				}
+				ok := successes(statuses)
 				if ok != 1 {
 					t.Fatalf("%d of %d simultaneous uses of one code succeeded: %v", ok, n, statuses)
 				}
@@ -195,12 +201,7 @@ func TestMFAAttacks(t *testing.T) {
 					})
 				}
 				wg.Wait()
-				ok := 0
-				for _, s := range statuses {
-					if s == http.StatusOK {
-						ok++
-					}
-				}
+				ok := successes(statuses)
 				if ok != 1 {
 					t.Fatalf("%d of %d simultaneous uses of one recovery code succeeded: %v", ok, n, statuses)
 				}
