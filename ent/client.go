@@ -16,6 +16,9 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/mfachallenge"
+	"github.com/acme/monolith/ent/mfafactor"
+	"github.com/acme/monolith/ent/mfarecoverycode"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/role"
@@ -37,6 +40,12 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// AuthzEpoch is the client for interacting with the AuthzEpoch builders.
 	AuthzEpoch *AuthzEpochClient
+	// MFAChallenge is the client for interacting with the MFAChallenge builders.
+	MFAChallenge *MFAChallengeClient
+	// MFAFactor is the client for interacting with the MFAFactor builders.
+	MFAFactor *MFAFactorClient
+	// MFARecoveryCode is the client for interacting with the MFARecoveryCode builders.
+	MFARecoveryCode *MFARecoveryCodeClient
 	// PasswordReset is the client for interacting with the PasswordReset builders.
 	PasswordReset *PasswordResetClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
@@ -64,6 +73,9 @@ func (c *Client) init() {
 	c.APIKey = NewAPIKeyClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AuthzEpoch = NewAuthzEpochClient(c.config)
+	c.MFAChallenge = NewMFAChallengeClient(c.config)
+	c.MFAFactor = NewMFAFactorClient(c.config)
+	c.MFARecoveryCode = NewMFARecoveryCodeClient(c.config)
 	c.PasswordReset = NewPasswordResetClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.Role = NewRoleClient(c.config)
@@ -161,18 +173,21 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:           ctx,
-		config:        cfg,
-		APIKey:        NewAPIKeyClient(cfg),
-		AuditEvent:    NewAuditEventClient(cfg),
-		AuthzEpoch:    NewAuthzEpochClient(cfg),
-		PasswordReset: NewPasswordResetClient(cfg),
-		RefreshToken:  NewRefreshTokenClient(cfg),
-		Role:          NewRoleClient(cfg),
-		Session:       NewSessionClient(cfg),
-		SigningKey:    NewSigningKeyClient(cfg),
-		Throttle:      NewThrottleClient(cfg),
-		User:          NewUserClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		APIKey:          NewAPIKeyClient(cfg),
+		AuditEvent:      NewAuditEventClient(cfg),
+		AuthzEpoch:      NewAuthzEpochClient(cfg),
+		MFAChallenge:    NewMFAChallengeClient(cfg),
+		MFAFactor:       NewMFAFactorClient(cfg),
+		MFARecoveryCode: NewMFARecoveryCodeClient(cfg),
+		PasswordReset:   NewPasswordResetClient(cfg),
+		RefreshToken:    NewRefreshTokenClient(cfg),
+		Role:            NewRoleClient(cfg),
+		Session:         NewSessionClient(cfg),
+		SigningKey:      NewSigningKeyClient(cfg),
+		Throttle:        NewThrottleClient(cfg),
+		User:            NewUserClient(cfg),
 	}, nil
 }
 
@@ -190,18 +205,21 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:           ctx,
-		config:        cfg,
-		APIKey:        NewAPIKeyClient(cfg),
-		AuditEvent:    NewAuditEventClient(cfg),
-		AuthzEpoch:    NewAuthzEpochClient(cfg),
-		PasswordReset: NewPasswordResetClient(cfg),
-		RefreshToken:  NewRefreshTokenClient(cfg),
-		Role:          NewRoleClient(cfg),
-		Session:       NewSessionClient(cfg),
-		SigningKey:    NewSigningKeyClient(cfg),
-		Throttle:      NewThrottleClient(cfg),
-		User:          NewUserClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		APIKey:          NewAPIKeyClient(cfg),
+		AuditEvent:      NewAuditEventClient(cfg),
+		AuthzEpoch:      NewAuthzEpochClient(cfg),
+		MFAChallenge:    NewMFAChallengeClient(cfg),
+		MFAFactor:       NewMFAFactorClient(cfg),
+		MFARecoveryCode: NewMFARecoveryCodeClient(cfg),
+		PasswordReset:   NewPasswordResetClient(cfg),
+		RefreshToken:    NewRefreshTokenClient(cfg),
+		Role:            NewRoleClient(cfg),
+		Session:         NewSessionClient(cfg),
+		SigningKey:      NewSigningKeyClient(cfg),
+		Throttle:        NewThrottleClient(cfg),
+		User:            NewUserClient(cfg),
 	}, nil
 }
 
@@ -231,8 +249,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.PasswordReset, c.RefreshToken, c.Role,
-		c.Session, c.SigningKey, c.Throttle, c.User,
+		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.MFAChallenge, c.MFAFactor,
+		c.MFARecoveryCode, c.PasswordReset, c.RefreshToken, c.Role, c.Session,
+		c.SigningKey, c.Throttle, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -242,8 +261,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.PasswordReset, c.RefreshToken, c.Role,
-		c.Session, c.SigningKey, c.Throttle, c.User,
+		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.MFAChallenge, c.MFAFactor,
+		c.MFARecoveryCode, c.PasswordReset, c.RefreshToken, c.Role, c.Session,
+		c.SigningKey, c.Throttle, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -258,6 +278,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *AuthzEpochMutation:
 		return c.AuthzEpoch.mutate(ctx, m)
+	case *MFAChallengeMutation:
+		return c.MFAChallenge.mutate(ctx, m)
+	case *MFAFactorMutation:
+		return c.MFAFactor.mutate(ctx, m)
+	case *MFARecoveryCodeMutation:
+		return c.MFARecoveryCode.mutate(ctx, m)
 	case *PasswordResetMutation:
 		return c.PasswordReset.mutate(ctx, m)
 	case *RefreshTokenMutation:
@@ -673,6 +699,405 @@ func (c *AuthzEpochClient) mutate(ctx context.Context, m *AuthzEpochMutation) (V
 		return (&AuthzEpochDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuthzEpoch mutation op: %q", m.Op())
+	}
+}
+
+// MFAChallengeClient is a client for the MFAChallenge schema.
+type MFAChallengeClient struct {
+	config
+}
+
+// NewMFAChallengeClient returns a client for the MFAChallenge from the given config.
+func NewMFAChallengeClient(c config) *MFAChallengeClient {
+	return &MFAChallengeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `mfachallenge.Hooks(f(g(h())))`.
+func (c *MFAChallengeClient) Use(hooks ...Hook) {
+	c.hooks.MFAChallenge = append(c.hooks.MFAChallenge, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `mfachallenge.Intercept(f(g(h())))`.
+func (c *MFAChallengeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MFAChallenge = append(c.inters.MFAChallenge, interceptors...)
+}
+
+// Create returns a builder for creating a MFAChallenge entity.
+func (c *MFAChallengeClient) Create() *MFAChallengeCreate {
+	mutation := newMFAChallengeMutation(c.config, OpCreate)
+	return &MFAChallengeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MFAChallenge entities.
+func (c *MFAChallengeClient) CreateBulk(builders ...*MFAChallengeCreate) *MFAChallengeCreateBulk {
+	return &MFAChallengeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MFAChallengeClient) MapCreateBulk(slice any, setFunc func(*MFAChallengeCreate, int)) *MFAChallengeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MFAChallengeCreateBulk{err: fmt.Errorf("calling to MFAChallengeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MFAChallengeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MFAChallengeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MFAChallenge.
+func (c *MFAChallengeClient) Update() *MFAChallengeUpdate {
+	mutation := newMFAChallengeMutation(c.config, OpUpdate)
+	return &MFAChallengeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MFAChallengeClient) UpdateOne(_m *MFAChallenge) *MFAChallengeUpdateOne {
+	mutation := newMFAChallengeMutation(c.config, OpUpdateOne, withMFAChallenge(_m))
+	return &MFAChallengeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MFAChallengeClient) UpdateOneID(id uuid.UUID) *MFAChallengeUpdateOne {
+	mutation := newMFAChallengeMutation(c.config, OpUpdateOne, withMFAChallengeID(id))
+	return &MFAChallengeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MFAChallenge.
+func (c *MFAChallengeClient) Delete() *MFAChallengeDelete {
+	mutation := newMFAChallengeMutation(c.config, OpDelete)
+	return &MFAChallengeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MFAChallengeClient) DeleteOne(_m *MFAChallenge) *MFAChallengeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MFAChallengeClient) DeleteOneID(id uuid.UUID) *MFAChallengeDeleteOne {
+	builder := c.Delete().Where(mfachallenge.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MFAChallengeDeleteOne{builder}
+}
+
+// Query returns a query builder for MFAChallenge.
+func (c *MFAChallengeClient) Query() *MFAChallengeQuery {
+	return &MFAChallengeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMFAChallenge},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MFAChallenge entity by its id.
+func (c *MFAChallengeClient) Get(ctx context.Context, id uuid.UUID) (*MFAChallenge, error) {
+	return c.Query().Where(mfachallenge.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MFAChallengeClient) GetX(ctx context.Context, id uuid.UUID) *MFAChallenge {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *MFAChallengeClient) Hooks() []Hook {
+	return c.hooks.MFAChallenge
+}
+
+// Interceptors returns the client interceptors.
+func (c *MFAChallengeClient) Interceptors() []Interceptor {
+	return c.inters.MFAChallenge
+}
+
+func (c *MFAChallengeClient) mutate(ctx context.Context, m *MFAChallengeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MFAChallengeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MFAChallengeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MFAChallengeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MFAChallengeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MFAChallenge mutation op: %q", m.Op())
+	}
+}
+
+// MFAFactorClient is a client for the MFAFactor schema.
+type MFAFactorClient struct {
+	config
+}
+
+// NewMFAFactorClient returns a client for the MFAFactor from the given config.
+func NewMFAFactorClient(c config) *MFAFactorClient {
+	return &MFAFactorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `mfafactor.Hooks(f(g(h())))`.
+func (c *MFAFactorClient) Use(hooks ...Hook) {
+	c.hooks.MFAFactor = append(c.hooks.MFAFactor, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `mfafactor.Intercept(f(g(h())))`.
+func (c *MFAFactorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MFAFactor = append(c.inters.MFAFactor, interceptors...)
+}
+
+// Create returns a builder for creating a MFAFactor entity.
+func (c *MFAFactorClient) Create() *MFAFactorCreate {
+	mutation := newMFAFactorMutation(c.config, OpCreate)
+	return &MFAFactorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MFAFactor entities.
+func (c *MFAFactorClient) CreateBulk(builders ...*MFAFactorCreate) *MFAFactorCreateBulk {
+	return &MFAFactorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MFAFactorClient) MapCreateBulk(slice any, setFunc func(*MFAFactorCreate, int)) *MFAFactorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MFAFactorCreateBulk{err: fmt.Errorf("calling to MFAFactorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MFAFactorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MFAFactorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MFAFactor.
+func (c *MFAFactorClient) Update() *MFAFactorUpdate {
+	mutation := newMFAFactorMutation(c.config, OpUpdate)
+	return &MFAFactorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MFAFactorClient) UpdateOne(_m *MFAFactor) *MFAFactorUpdateOne {
+	mutation := newMFAFactorMutation(c.config, OpUpdateOne, withMFAFactor(_m))
+	return &MFAFactorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MFAFactorClient) UpdateOneID(id uuid.UUID) *MFAFactorUpdateOne {
+	mutation := newMFAFactorMutation(c.config, OpUpdateOne, withMFAFactorID(id))
+	return &MFAFactorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MFAFactor.
+func (c *MFAFactorClient) Delete() *MFAFactorDelete {
+	mutation := newMFAFactorMutation(c.config, OpDelete)
+	return &MFAFactorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MFAFactorClient) DeleteOne(_m *MFAFactor) *MFAFactorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MFAFactorClient) DeleteOneID(id uuid.UUID) *MFAFactorDeleteOne {
+	builder := c.Delete().Where(mfafactor.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MFAFactorDeleteOne{builder}
+}
+
+// Query returns a query builder for MFAFactor.
+func (c *MFAFactorClient) Query() *MFAFactorQuery {
+	return &MFAFactorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMFAFactor},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MFAFactor entity by its id.
+func (c *MFAFactorClient) Get(ctx context.Context, id uuid.UUID) (*MFAFactor, error) {
+	return c.Query().Where(mfafactor.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MFAFactorClient) GetX(ctx context.Context, id uuid.UUID) *MFAFactor {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *MFAFactorClient) Hooks() []Hook {
+	return c.hooks.MFAFactor
+}
+
+// Interceptors returns the client interceptors.
+func (c *MFAFactorClient) Interceptors() []Interceptor {
+	return c.inters.MFAFactor
+}
+
+func (c *MFAFactorClient) mutate(ctx context.Context, m *MFAFactorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MFAFactorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MFAFactorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MFAFactorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MFAFactorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MFAFactor mutation op: %q", m.Op())
+	}
+}
+
+// MFARecoveryCodeClient is a client for the MFARecoveryCode schema.
+type MFARecoveryCodeClient struct {
+	config
+}
+
+// NewMFARecoveryCodeClient returns a client for the MFARecoveryCode from the given config.
+func NewMFARecoveryCodeClient(c config) *MFARecoveryCodeClient {
+	return &MFARecoveryCodeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `mfarecoverycode.Hooks(f(g(h())))`.
+func (c *MFARecoveryCodeClient) Use(hooks ...Hook) {
+	c.hooks.MFARecoveryCode = append(c.hooks.MFARecoveryCode, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `mfarecoverycode.Intercept(f(g(h())))`.
+func (c *MFARecoveryCodeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MFARecoveryCode = append(c.inters.MFARecoveryCode, interceptors...)
+}
+
+// Create returns a builder for creating a MFARecoveryCode entity.
+func (c *MFARecoveryCodeClient) Create() *MFARecoveryCodeCreate {
+	mutation := newMFARecoveryCodeMutation(c.config, OpCreate)
+	return &MFARecoveryCodeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MFARecoveryCode entities.
+func (c *MFARecoveryCodeClient) CreateBulk(builders ...*MFARecoveryCodeCreate) *MFARecoveryCodeCreateBulk {
+	return &MFARecoveryCodeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MFARecoveryCodeClient) MapCreateBulk(slice any, setFunc func(*MFARecoveryCodeCreate, int)) *MFARecoveryCodeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MFARecoveryCodeCreateBulk{err: fmt.Errorf("calling to MFARecoveryCodeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MFARecoveryCodeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MFARecoveryCodeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MFARecoveryCode.
+func (c *MFARecoveryCodeClient) Update() *MFARecoveryCodeUpdate {
+	mutation := newMFARecoveryCodeMutation(c.config, OpUpdate)
+	return &MFARecoveryCodeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MFARecoveryCodeClient) UpdateOne(_m *MFARecoveryCode) *MFARecoveryCodeUpdateOne {
+	mutation := newMFARecoveryCodeMutation(c.config, OpUpdateOne, withMFARecoveryCode(_m))
+	return &MFARecoveryCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MFARecoveryCodeClient) UpdateOneID(id uuid.UUID) *MFARecoveryCodeUpdateOne {
+	mutation := newMFARecoveryCodeMutation(c.config, OpUpdateOne, withMFARecoveryCodeID(id))
+	return &MFARecoveryCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MFARecoveryCode.
+func (c *MFARecoveryCodeClient) Delete() *MFARecoveryCodeDelete {
+	mutation := newMFARecoveryCodeMutation(c.config, OpDelete)
+	return &MFARecoveryCodeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MFARecoveryCodeClient) DeleteOne(_m *MFARecoveryCode) *MFARecoveryCodeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MFARecoveryCodeClient) DeleteOneID(id uuid.UUID) *MFARecoveryCodeDeleteOne {
+	builder := c.Delete().Where(mfarecoverycode.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MFARecoveryCodeDeleteOne{builder}
+}
+
+// Query returns a query builder for MFARecoveryCode.
+func (c *MFARecoveryCodeClient) Query() *MFARecoveryCodeQuery {
+	return &MFARecoveryCodeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMFARecoveryCode},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MFARecoveryCode entity by its id.
+func (c *MFARecoveryCodeClient) Get(ctx context.Context, id uuid.UUID) (*MFARecoveryCode, error) {
+	return c.Query().Where(mfarecoverycode.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MFARecoveryCodeClient) GetX(ctx context.Context, id uuid.UUID) *MFARecoveryCode {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *MFARecoveryCodeClient) Hooks() []Hook {
+	return c.hooks.MFARecoveryCode
+}
+
+// Interceptors returns the client interceptors.
+func (c *MFARecoveryCodeClient) Interceptors() []Interceptor {
+	return c.inters.MFARecoveryCode
+}
+
+func (c *MFARecoveryCodeClient) mutate(ctx context.Context, m *MFARecoveryCodeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MFARecoveryCodeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MFARecoveryCodeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MFARecoveryCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MFARecoveryCodeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MFARecoveryCode mutation op: %q", m.Op())
 	}
 }
 
@@ -1642,12 +2067,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEvent, AuthzEpoch, PasswordReset, RefreshToken, Role, Session,
-		SigningKey, Throttle, User []ent.Hook
+		APIKey, AuditEvent, AuthzEpoch, MFAChallenge, MFAFactor, MFARecoveryCode,
+		PasswordReset, RefreshToken, Role, Session, SigningKey, Throttle,
+		User []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEvent, AuthzEpoch, PasswordReset, RefreshToken, Role, Session,
-		SigningKey, Throttle, User []ent.Interceptor
+		APIKey, AuditEvent, AuthzEpoch, MFAChallenge, MFAFactor, MFARecoveryCode,
+		PasswordReset, RefreshToken, Role, Session, SigningKey, Throttle,
+		User []ent.Interceptor
 	}
 )
 

@@ -15,6 +15,9 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/mfachallenge"
+	"github.com/acme/monolith/ent/mfafactor"
+	"github.com/acme/monolith/ent/mfarecoverycode"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/role"
@@ -82,16 +85,19 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:        apikey.ValidColumn,
-			auditevent.Table:    auditevent.ValidColumn,
-			authzepoch.Table:    authzepoch.ValidColumn,
-			passwordreset.Table: passwordreset.ValidColumn,
-			refreshtoken.Table:  refreshtoken.ValidColumn,
-			role.Table:          role.ValidColumn,
-			session.Table:       session.ValidColumn,
-			signingkey.Table:    signingkey.ValidColumn,
-			throttle.Table:      throttle.ValidColumn,
-			user.Table:          user.ValidColumn,
+			apikey.Table:          apikey.ValidColumn,
+			auditevent.Table:      auditevent.ValidColumn,
+			authzepoch.Table:      authzepoch.ValidColumn,
+			mfachallenge.Table:    mfachallenge.ValidColumn,
+			mfafactor.Table:       mfafactor.ValidColumn,
+			mfarecoverycode.Table: mfarecoverycode.ValidColumn,
+			passwordreset.Table:   passwordreset.ValidColumn,
+			refreshtoken.Table:    refreshtoken.ValidColumn,
+			role.Table:            role.ValidColumn,
+			session.Table:         session.ValidColumn,
+			signingkey.Table:      signingkey.ValidColumn,
+			throttle.Table:        throttle.ValidColumn,
+			user.Table:            user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -8,6 +8,9 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/mfachallenge"
+	"github.com/acme/monolith/ent/mfafactor"
+	"github.com/acme/monolith/ent/mfarecoverycode"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/role"
@@ -152,6 +155,52 @@ func init() {
 	authzepochDescVersion := authzepochFields[1].Descriptor()
 	// authzepoch.DefaultVersion holds the default value on creation for the version field.
 	authzepoch.DefaultVersion = authzepochDescVersion.Default.(int64)
+	mfachallengeFields := schema.MFAChallenge{}.Fields()
+	_ = mfachallengeFields
+	// mfachallengeDescTokenHash is the schema descriptor for token_hash field.
+	mfachallengeDescTokenHash := mfachallengeFields[2].Descriptor()
+	// mfachallenge.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	mfachallenge.TokenHashValidator = mfachallengeDescTokenHash.Validators[0].(func(string) error)
+	// mfachallengeDescClientID is the schema descriptor for client_id field.
+	mfachallengeDescClientID := mfachallengeFields[3].Descriptor()
+	// mfachallenge.ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
+	mfachallenge.ClientIDValidator = mfachallengeDescClientID.Validators[0].(func(string) error)
+	// mfachallengeDescCreatedAt is the schema descriptor for created_at field.
+	mfachallengeDescCreatedAt := mfachallengeFields[4].Descriptor()
+	// mfachallenge.DefaultCreatedAt holds the default value on creation for the created_at field.
+	mfachallenge.DefaultCreatedAt = mfachallengeDescCreatedAt.Default.(func() time.Time)
+	// mfachallengeDescID is the schema descriptor for id field.
+	mfachallengeDescID := mfachallengeFields[0].Descriptor()
+	// mfachallenge.DefaultID holds the default value on creation for the id field.
+	mfachallenge.DefaultID = mfachallengeDescID.Default.(func() uuid.UUID)
+	mfafactorFields := schema.MFAFactor{}.Fields()
+	_ = mfafactorFields
+	// mfafactorDescCreatedAt is the schema descriptor for created_at field.
+	mfafactorDescCreatedAt := mfafactorFields[3].Descriptor()
+	// mfafactor.DefaultCreatedAt holds the default value on creation for the created_at field.
+	mfafactor.DefaultCreatedAt = mfafactorDescCreatedAt.Default.(func() time.Time)
+	// mfafactorDescLastStep is the schema descriptor for last_step field.
+	mfafactorDescLastStep := mfafactorFields[5].Descriptor()
+	// mfafactor.DefaultLastStep holds the default value on creation for the last_step field.
+	mfafactor.DefaultLastStep = mfafactorDescLastStep.Default.(int64)
+	// mfafactorDescID is the schema descriptor for id field.
+	mfafactorDescID := mfafactorFields[0].Descriptor()
+	// mfafactor.DefaultID holds the default value on creation for the id field.
+	mfafactor.DefaultID = mfafactorDescID.Default.(func() uuid.UUID)
+	mfarecoverycodeFields := schema.MFARecoveryCode{}.Fields()
+	_ = mfarecoverycodeFields
+	// mfarecoverycodeDescCodeHash is the schema descriptor for code_hash field.
+	mfarecoverycodeDescCodeHash := mfarecoverycodeFields[2].Descriptor()
+	// mfarecoverycode.CodeHashValidator is a validator for the "code_hash" field. It is called by the builders before save.
+	mfarecoverycode.CodeHashValidator = mfarecoverycodeDescCodeHash.Validators[0].(func(string) error)
+	// mfarecoverycodeDescCreatedAt is the schema descriptor for created_at field.
+	mfarecoverycodeDescCreatedAt := mfarecoverycodeFields[3].Descriptor()
+	// mfarecoverycode.DefaultCreatedAt holds the default value on creation for the created_at field.
+	mfarecoverycode.DefaultCreatedAt = mfarecoverycodeDescCreatedAt.Default.(func() time.Time)
+	// mfarecoverycodeDescID is the schema descriptor for id field.
+	mfarecoverycodeDescID := mfarecoverycodeFields[0].Descriptor()
+	// mfarecoverycode.DefaultID holds the default value on creation for the id field.
+	mfarecoverycode.DefaultID = mfarecoverycodeDescID.Default.(func() uuid.UUID)
 	passwordresetFields := schema.PasswordReset{}.Fields()
 	_ = passwordresetFields
 	// passwordresetDescTokenHash is the schema descriptor for token_hash field.
@@ -260,7 +309,7 @@ func init() {
 	// session.DefaultLastUsedAt holds the default value on creation for the last_used_at field.
 	session.DefaultLastUsedAt = sessionDescLastUsedAt.Default.(func() time.Time)
 	// sessionDescRevokeReason is the schema descriptor for revoke_reason field.
-	sessionDescRevokeReason := sessionFields[9].Descriptor()
+	sessionDescRevokeReason := sessionFields[10].Descriptor()
 	// session.DefaultRevokeReason holds the default value on creation for the revoke_reason field.
 	session.DefaultRevokeReason = sessionDescRevokeReason.Default.(string)
 	// session.RevokeReasonValidator is a validator for the "revoke_reason" field. It is called by the builders before save.

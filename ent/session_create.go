@@ -109,6 +109,12 @@ func (_c *SessionCreate) SetNillableRevokedAt(v *time.Time) *SessionCreate {
 	return _c
 }
 
+// SetAmr sets the "amr" field.
+func (_c *SessionCreate) SetAmr(v []string) *SessionCreate {
+	_c.mutation.SetAmr(v)
+	return _c
+}
+
 // SetRevokeReason sets the "revoke_reason" field.
 func (_c *SessionCreate) SetRevokeReason(v string) *SessionCreate {
 	_c.mutation.SetRevokeReason(v)
@@ -310,6 +316,10 @@ func (_c *SessionCreate) createSpec() (*Session, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.RevokedAt(); ok {
 		_spec.SetField(session.FieldRevokedAt, field.TypeTime, value)
 		_node.RevokedAt = &value
+	}
+	if value, ok := _c.mutation.Amr(); ok {
+		_spec.SetField(session.FieldAmr, field.TypeJSON, value)
+		_node.Amr = value
 	}
 	if value, ok := _c.mutation.RevokeReason(); ok {
 		_spec.SetField(session.FieldRevokeReason, field.TypeString, value)

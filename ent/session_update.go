@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/acme/monolith/ent/predicate"
 	"github.com/acme/monolith/ent/session"
@@ -116,6 +117,24 @@ func (_u *SessionUpdate) SetNillableRevokedAt(v *time.Time) *SessionUpdate {
 // ClearRevokedAt clears the value of the "revoked_at" field.
 func (_u *SessionUpdate) ClearRevokedAt() *SessionUpdate {
 	_u.mutation.ClearRevokedAt()
+	return _u
+}
+
+// SetAmr sets the "amr" field.
+func (_u *SessionUpdate) SetAmr(v []string) *SessionUpdate {
+	_u.mutation.SetAmr(v)
+	return _u
+}
+
+// AppendAmr appends value to the "amr" field.
+func (_u *SessionUpdate) AppendAmr(v []string) *SessionUpdate {
+	_u.mutation.AppendAmr(v)
+	return _u
+}
+
+// ClearAmr clears the value of the "amr" field.
+func (_u *SessionUpdate) ClearAmr() *SessionUpdate {
+	_u.mutation.ClearAmr()
 	return _u
 }
 
@@ -229,6 +248,17 @@ func (_u *SessionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.RevokedAtCleared() {
 		_spec.ClearField(session.FieldRevokedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.Amr(); ok {
+		_spec.SetField(session.FieldAmr, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedAmr(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, session.FieldAmr, value)
+		})
+	}
+	if _u.mutation.AmrCleared() {
+		_spec.ClearField(session.FieldAmr, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.RevokeReason(); ok {
 		_spec.SetField(session.FieldRevokeReason, field.TypeString, value)
 	}
@@ -341,6 +371,24 @@ func (_u *SessionUpdateOne) SetNillableRevokedAt(v *time.Time) *SessionUpdateOne
 // ClearRevokedAt clears the value of the "revoked_at" field.
 func (_u *SessionUpdateOne) ClearRevokedAt() *SessionUpdateOne {
 	_u.mutation.ClearRevokedAt()
+	return _u
+}
+
+// SetAmr sets the "amr" field.
+func (_u *SessionUpdateOne) SetAmr(v []string) *SessionUpdateOne {
+	_u.mutation.SetAmr(v)
+	return _u
+}
+
+// AppendAmr appends value to the "amr" field.
+func (_u *SessionUpdateOne) AppendAmr(v []string) *SessionUpdateOne {
+	_u.mutation.AppendAmr(v)
+	return _u
+}
+
+// ClearAmr clears the value of the "amr" field.
+func (_u *SessionUpdateOne) ClearAmr() *SessionUpdateOne {
+	_u.mutation.ClearAmr()
 	return _u
 }
 
@@ -483,6 +531,17 @@ func (_u *SessionUpdateOne) sqlSave(ctx context.Context) (_node *Session, err er
 	}
 	if _u.mutation.RevokedAtCleared() {
 		_spec.ClearField(session.FieldRevokedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Amr(); ok {
+		_spec.SetField(session.FieldAmr, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedAmr(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, session.FieldAmr, value)
+		})
+	}
+	if _u.mutation.AmrCleared() {
+		_spec.ClearField(session.FieldAmr, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.RevokeReason(); ok {
 		_spec.SetField(session.FieldRevokeReason, field.TypeString, value)

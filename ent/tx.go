@@ -20,6 +20,12 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// AuthzEpoch is the client for interacting with the AuthzEpoch builders.
 	AuthzEpoch *AuthzEpochClient
+	// MFAChallenge is the client for interacting with the MFAChallenge builders.
+	MFAChallenge *MFAChallengeClient
+	// MFAFactor is the client for interacting with the MFAFactor builders.
+	MFAFactor *MFAFactorClient
+	// MFARecoveryCode is the client for interacting with the MFARecoveryCode builders.
+	MFARecoveryCode *MFARecoveryCodeClient
 	// PasswordReset is the client for interacting with the PasswordReset builders.
 	PasswordReset *PasswordResetClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
@@ -168,6 +174,9 @@ func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.AuthzEpoch = NewAuthzEpochClient(tx.config)
+	tx.MFAChallenge = NewMFAChallengeClient(tx.config)
+	tx.MFAFactor = NewMFAFactorClient(tx.config)
+	tx.MFARecoveryCode = NewMFARecoveryCodeClient(tx.config)
 	tx.PasswordReset = NewPasswordResetClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)

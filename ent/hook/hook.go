@@ -45,6 +45,42 @@ func (f AuthzEpochFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuthzEpochMutation", m)
 }
 
+// The MFAChallengeFunc type is an adapter to allow the use of ordinary
+// function as MFAChallenge mutator.
+type MFAChallengeFunc func(context.Context, *ent.MFAChallengeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MFAChallengeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MFAChallengeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MFAChallengeMutation", m)
+}
+
+// The MFAFactorFunc type is an adapter to allow the use of ordinary
+// function as MFAFactor mutator.
+type MFAFactorFunc func(context.Context, *ent.MFAFactorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MFAFactorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MFAFactorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MFAFactorMutation", m)
+}
+
+// The MFARecoveryCodeFunc type is an adapter to allow the use of ordinary
+// function as MFARecoveryCode mutator.
+type MFARecoveryCodeFunc func(context.Context, *ent.MFARecoveryCodeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MFARecoveryCodeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MFARecoveryCodeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MFARecoveryCodeMutation", m)
+}
+
 // The PasswordResetFunc type is an adapter to allow the use of ordinary
 // function as PasswordReset mutator.
 type PasswordResetFunc func(context.Context, *ent.PasswordResetMutation) (ent.Value, error)

@@ -93,6 +93,76 @@ var (
 		Columns:    AuthzEpochsColumns,
 		PrimaryKey: []*schema.Column{AuthzEpochsColumns[0]},
 	}
+	// MfaChallengesColumns holds the columns for the "mfa_challenges" table.
+	MfaChallengesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "user_id", Type: field.TypeUUID},
+		{Name: "token_hash", Type: field.TypeString, Size: 64, SchemaType: map[string]string{"postgres": "char(64)"}},
+		{Name: "client_id", Type: field.TypeString, Size: 64, SchemaType: map[string]string{"postgres": "varchar(64)"}},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// MfaChallengesTable holds the schema information for the "mfa_challenges" table.
+	MfaChallengesTable = &schema.Table{
+		Name:       "mfa_challenges",
+		Columns:    MfaChallengesColumns,
+		PrimaryKey: []*schema.Column{MfaChallengesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "mfachallenge_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{MfaChallengesColumns[2]},
+			},
+			{
+				Name:    "mfachallenge_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{MfaChallengesColumns[5]},
+			},
+		},
+	}
+	// MfaFactorsColumns holds the columns for the "mfa_factors" table.
+	MfaFactorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "user_id", Type: field.TypeUUID},
+		{Name: "secret_sealed", Type: field.TypeBytes},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "confirmed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_step", Type: field.TypeInt64, Default: 0},
+	}
+	// MfaFactorsTable holds the schema information for the "mfa_factors" table.
+	MfaFactorsTable = &schema.Table{
+		Name:       "mfa_factors",
+		Columns:    MfaFactorsColumns,
+		PrimaryKey: []*schema.Column{MfaFactorsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "mfafactor_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{MfaFactorsColumns[1]},
+			},
+		},
+	}
+	// MfaRecoveryCodesColumns holds the columns for the "mfa_recovery_codes" table.
+	MfaRecoveryCodesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "user_id", Type: field.TypeUUID},
+		{Name: "code_hash", Type: field.TypeString, Size: 64, SchemaType: map[string]string{"postgres": "char(64)"}},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// MfaRecoveryCodesTable holds the schema information for the "mfa_recovery_codes" table.
+	MfaRecoveryCodesTable = &schema.Table{
+		Name:       "mfa_recovery_codes",
+		Columns:    MfaRecoveryCodesColumns,
+		PrimaryKey: []*schema.Column{MfaRecoveryCodesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "mfarecoverycode_user_id_code_hash",
+				Unique:  true,
+				Columns: []*schema.Column{MfaRecoveryCodesColumns[1], MfaRecoveryCodesColumns[2]},
+			},
+		},
+	}
 	// PasswordResetsColumns holds the columns for the "password_resets" table.
 	PasswordResetsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -186,6 +256,7 @@ var (
 		{Name: "last_used_at", Type: field.TypeTime},
 		{Name: "expires_at", Type: field.TypeTime},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "amr", Type: field.TypeJSON, Nullable: true},
 		{Name: "revoke_reason", Type: field.TypeString, Size: 32, Default: "", SchemaType: map[string]string{"postgres": "varchar(32)"}},
 	}
 	// SessionsTable holds the schema information for the "sessions" table.
@@ -312,6 +383,9 @@ var (
 		APIKeysTable,
 		AuditEventsTable,
 		AuthzEpochsTable,
+		MfaChallengesTable,
+		MfaFactorsTable,
+		MfaRecoveryCodesTable,
 		PasswordResetsTable,
 		RefreshTokensTable,
 		RolesTable,
@@ -326,6 +400,15 @@ var (
 func init() {
 	AuthzEpochsTable.Annotation = &entsql.Annotation{
 		Table: "authz_epochs",
+	}
+	MfaChallengesTable.Annotation = &entsql.Annotation{
+		Table: "mfa_challenges",
+	}
+	MfaFactorsTable.Annotation = &entsql.Annotation{
+		Table: "mfa_factors",
+	}
+	MfaRecoveryCodesTable.Annotation = &entsql.Annotation{
+		Table: "mfa_recovery_codes",
 	}
 	UserRolesTable.ForeignKeys[0].RefTable = UsersTable
 	UserRolesTable.ForeignKeys[1].RefTable = RolesTable

@@ -15,6 +15,15 @@ type AuditEvent func(*sql.Selector)
 // AuthzEpoch is the predicate function for authzepoch builders.
 type AuthzEpoch func(*sql.Selector)
 
+// MFAChallenge is the predicate function for mfachallenge builders.
+type MFAChallenge func(*sql.Selector)
+
+// MFAFactor is the predicate function for mfafactor builders.
+type MFAFactor func(*sql.Selector)
+
+// MFARecoveryCode is the predicate function for mfarecoverycode builders.
+type MFARecoveryCode func(*sql.Selector)
+
 // PasswordReset is the predicate function for passwordreset builders.
 type PasswordReset func(*sql.Selector)
 

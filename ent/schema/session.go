@@ -40,6 +40,10 @@ func (Session) Fields() []ent.Field {
 		// expires_at is the absolute lifetime; no refresh extends it.
 		field.Time("expires_at"),
 		field.Time("revoked_at").Optional().Nillable(),
+		// amr is how the user signed in (RFC 8176 values): refreshed
+		// access tokens carry it, so a second factor is not lost on refresh.
+		// Empty on sessions older than the column: a password sign-in.
+		field.Strings("amr").Optional(),
 		field.String("revoke_reason").MaxLen(32).Default("").
 			SchemaType(map[string]string{dialect.Postgres: "varchar(32)"}),
 	}

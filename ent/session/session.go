@@ -30,6 +30,8 @@ const (
 	FieldExpiresAt = "expires_at"
 	// FieldRevokedAt holds the string denoting the revoked_at field in the database.
 	FieldRevokedAt = "revoked_at"
+	// FieldAmr holds the string denoting the amr field in the database.
+	FieldAmr = "amr"
 	// FieldRevokeReason holds the string denoting the revoke_reason field in the database.
 	FieldRevokeReason = "revoke_reason"
 	// Table holds the table name of the session in the database.
@@ -47,6 +49,7 @@ var Columns = []string{
 	FieldLastUsedAt,
 	FieldExpiresAt,
 	FieldRevokedAt,
+	FieldAmr,
 	FieldRevokeReason,
 }
 

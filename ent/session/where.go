@@ -505,6 +505,16 @@ func RevokedAtNotNil() predicate.Session {
 	return predicate.Session(sql.FieldNotNull(FieldRevokedAt))
 }
 
+// AmrIsNil applies the IsNil predicate on the "amr" field.
+func AmrIsNil() predicate.Session {
+	return predicate.Session(sql.FieldIsNull(FieldAmr))
+}
+
+// AmrNotNil applies the NotNil predicate on the "amr" field.
+func AmrNotNil() predicate.Session {
+	return predicate.Session(sql.FieldNotNull(FieldAmr))
+}
+
 // RevokeReasonEQ applies the EQ predicate on the "revoke_reason" field.
 func RevokeReasonEQ(v string) predicate.Session {
 	return predicate.Session(sql.FieldEQ(FieldRevokeReason, v))

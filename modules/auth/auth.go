@@ -36,6 +36,7 @@ var Module = fx.Module("auth",
 	config.Provide[Settings]("auth", "access tokens, the initial signing key, sessions, password reset and sign-in throttling"),
 	cli.Provide(keysCommand),
 	cli.Provide(apiKeysCommand),
+	cli.Provide(mfaCommand),
 	fx.Provide(
 		fx.Private,
 		authstore.New,
@@ -53,6 +54,7 @@ var Module = fx.Module("auth",
 		// The revoker depends on the store only, so the users module can
 		// use it without a dependency cycle.
 		func(p storeAudit) authn.Revoker { return authsvc.NewRevoker(p.Store, p.Store, p.Audit) },
+		newMFA,
 		newService,
 		newAPIKeys,
 		func(k *authsvc.APIKeys) authn.KeyVerifier { return k },
@@ -231,11 +233,25 @@ type storeAudit struct {
 	Audit audit.Recorder `optional:"true"`
 }
 
-func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets, sa storeAudit) *authsvc.Service {
+func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets, m *authsvc.MFA, sa storeAudit) *authsvc.Service {
 	return authsvc.New(u, t, s, l, limits, r, authsvc.Options{
 		IdleTTL: cfg.RefreshIdleTTL, AbsoluteTTL: cfg.RefreshAbsoluteTTL,
 		ReuseGrace: cfg.RefreshReuseGrace, ResetTTL: cfg.ResetTokenTTL,
 		ResetLink: cfg.ResetLink(http.PublicURL), Clients: cfg.Clients(),
-		Audit: sa.Audit, Tx: sa.Store,
+		Audit: sa.Audit, Tx: sa.Store, MFA: m,
+	})
+}
+
+// newMFA builds two-factor authentication: TOTP secrets sealed with the
+// key-encryption key, like the signing keys; failed codes counted per
+// account (and, for mfa_tokens, per address) under the sign-in window.
+func newMFA(cfg Settings, edge config.Sessions, u authn.Accounts, l *throttle.Limiter, sa storeAudit) (*authsvc.MFA, error) {
+	return authsvc.NewMFA(sa.Store, u, l, edge.KeyEncryptionKey, authsvc.MFAOptions{
+		Issuer: cfg.Issuer, ChallengeTTL: cfg.MFATokenTTL,
+		AccountRule:      throttle.Rule{Name: "mfa.account", Limit: cfg.MFAThrottle, Window: cfg.ThrottleWindow},
+		DailyRule:        throttle.Rule{Name: "mfa.account-day", Limit: cfg.MFAThrottleDaily, Window: 24 * time.Hour},
+		IPRule:           throttle.Rule{Name: "mfa.ip", Limit: cfg.ThrottleIP, Window: cfg.ThrottleWindow},
+		RequireForAdmins: cfg.MFARequireAdmins,
+		Audit:            sa.Audit, Tx: sa.Store,
 	})
 }

@@ -53,6 +53,12 @@ type Settings struct {
 	APIKeyPrefix     string        "env:\"API_KEY_PREFIX\" envDefault:\"mk\" doc:\"start of every API key: personal keys read `<prefix>p_` then 36 base62 characters (30 random, 6 of CRC32 checksum); 2 to 12 lower-case letters and digits. Register the pattern with your secret scanner ([security.md](security.md#api-keys)); changing it makes every existing key unusable\""
 	APIKeyDefaultTTL time.Duration "env:\"API_KEY_DEFAULT_TTL\" envDefault:\"720h\" min:\"1m\" doc:\"lifetime of an API key whose creator names none (at most `API_KEY_MAX_TTL`)\""
 	APIKeyMaxTTL     time.Duration "env:\"API_KEY_MAX_TTL\" envDefault:\"8760h\" min:\"1m\" doc:\"the longest lifetime an API key may be given\""
+	// Two-factor authentication (TOTP): the mfa_token's lifetime, failed
+	// codes allowed per account per window, and whether admins need it.
+	MFATokenTTL      time.Duration "env:\"AUTH_MFA_TOKEN_TTL\" envDefault:\"5m\" min:\"30s\" max:\"30m\" doc:\"lifetime of the `mfa_token` a password grant answers an account with two-factor authentication with (single use)\""
+	MFAThrottle      int           "env:\"AUTH_MFA_THROTTLE_LIMIT\" envDefault:\"5\" min:\"1\" max:\"100\" doc:\"failed two-factor codes (TOTP or recovery) per account per `AUTH_THROTTLE_WINDOW` before 429\""
+	MFAThrottleDaily int           "env:\"AUTH_MFA_THROTTLE_DAILY_LIMIT\" envDefault:\"20\" min:\"1\" max:\"1000\" doc:\"failed two-factor codes per account per 24 hours before 429 (at least `AUTH_MFA_THROTTLE_LIMIT`): with the default and a ±1 step window, a guesser who knows the password has about 1 chance in 16,000 a day\""
+	MFARequireAdmins bool          "env:\"AUTH_MFA_REQUIRED_FOR_ADMINS\" envDefault:\"false\" doc:\"`true`: a password sign-in of an account holding the `admin` role that has no second factor is refused (403 `mfa_enrollment_required`): an administrator enrols before being given the role, or has it taken away to enrol; turn it on once the administrators have enrolled ([security.md](security.md#two-factor-authentication-asvs-v63-v65))\""
 	// the first-party OAuth2 clients (clients.go reads them)
 	ClientList    []string "env:\"OAUTH_CLIENTS\" envDefault:\"default\" doc:\"first-party OAuth2 clients of the token and revocation endpoints, comma-separated: `ID` for a public client (a browser app, the Swagger UI, a CLI: it names itself, holds no secret), `ID=sha256:HEX` for a confidential one (HEX is the SHA-256 of its secret: `printf %s \\\"$SECRET\\\" | sha256sum`; use a random secret of 32 bytes or more). Clients send their id and secret in an HTTP Basic header or as `client_id`/`client_secret` in the body\""
 	DefaultClient string   "env:\"OAUTH_DEFAULT_CLIENT\" envDefault:\"default\" doc:\"the public client a token request that names no client acts as\""
@@ -81,6 +87,9 @@ func (s *Settings) Validate(env config.Env) error {
 	}
 	if s.ThrottleIP < 5*s.ThrottleAccountIP {
 		p.Add("AUTH_THROTTLE_IP_LIMIT", "must be at least 5 times AUTH_THROTTLE_ACCOUNT_IP_LIMIT (many users share one address)")
+	}
+	if s.MFAThrottleDaily < s.MFAThrottle {
+		p.Add("AUTH_MFA_THROTTLE_DAILY_LIMIT", "must be at least AUTH_MFA_THROTTLE_LIMIT")
 	}
 	if s.ResetURL != "" {
 		if msg := checkLinkTemplate(s.ResetURL); msg != "" {

@@ -28,6 +28,8 @@ func TestSettingsAreChecked(t *testing.T) {
 		"PASSWORD_RESET_URL: must be an absolute http":                  {"PASSWORD_RESET_URL": "/reset#token={token}"},
 		"PASSWORD_RESET_URL: must be an absolute http or https":         {"PASSWORD_RESET_URL": "javascript:alert(1)//{token}"},
 		"JWT_PRIVATE_KEY: set either":                                   {"JWT_PRIVATE_KEY": "pem", "JWT_PRIVATE_KEY_FILE": "/k.pem"},
+		"AUTH_MFA_THROTTLE_DAILY_LIMIT: must be at least":               {"AUTH_MFA_THROTTLE_LIMIT": "10", "AUTH_MFA_THROTTLE_DAILY_LIMIT": "9"},
+		"AUTH_MFA_TOKEN_TTL:":                                           {"AUTH_MFA_TOKEN_TTL": "1h"},
 		"JWT_PRIVATE_KEY: a signing key must be provided in production": {"APP_ENV": "production"},
 		"JWT_PRIVATE_KEY: is a placeholder":                             {"APP_ENV": "production", "JWT_PRIVATE_KEY": "changethis"},
 	}

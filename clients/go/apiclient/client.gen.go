@@ -75,15 +75,39 @@ func (e AuthErrorError) Valid() bool {
 	}
 }
 
+// Defines values for AuthMFAErrorError.
+const (
+	MfaEnrollmentRequired AuthMFAErrorError = "mfa_enrollment_required"
+	MfaRequired           AuthMFAErrorError = "mfa_required"
+)
+
+// Valid indicates whether the value is a known member of the AuthMFAErrorError enum.
+func (e AuthMFAErrorError) Valid() bool {
+	switch e {
+	case MfaEnrollmentRequired:
+		return true
+	case MfaRequired:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuthPasswordGrantGrantType.
 const (
-	AuthPasswordGrantGrantTypePassword     AuthPasswordGrantGrantType = "password"
-	AuthPasswordGrantGrantTypeRefreshToken AuthPasswordGrantGrantType = "refresh_token"
+	AuthPasswordGrantGrantTypeHttpauth0ComoauthgrantTypemfaOtp          AuthPasswordGrantGrantType = "http://auth0.com/oauth/grant-type/mfa-otp"
+	AuthPasswordGrantGrantTypeHttpauth0ComoauthgrantTypemfaRecoveryCode AuthPasswordGrantGrantType = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
+	AuthPasswordGrantGrantTypePassword                                  AuthPasswordGrantGrantType = "password"
+	AuthPasswordGrantGrantTypeRefreshToken                              AuthPasswordGrantGrantType = "refresh_token"
 )
 
 // Valid indicates whether the value is a known member of the AuthPasswordGrantGrantType enum.
 func (e AuthPasswordGrantGrantType) Valid() bool {
 	switch e {
+	case AuthPasswordGrantGrantTypeHttpauth0ComoauthgrantTypemfaOtp:
+		return true
+	case AuthPasswordGrantGrantTypeHttpauth0ComoauthgrantTypemfaRecoveryCode:
+		return true
 	case AuthPasswordGrantGrantTypePassword:
 		return true
 	case AuthPasswordGrantGrantTypeRefreshToken:
@@ -344,6 +368,93 @@ type AuthJWKS struct {
 	Keys []AuthJWK `json:"keys"`
 }
 
+// AuthMFACode Examples: {"code":"123456"}
+type AuthMFACode struct {
+	// Code The current 6-digit code.
+	//
+	// Examples: 123456
+	Code string `json:"code"`
+}
+
+// AuthMFADisable Examples: {"code":"123456","password":"correct horse battery staple"}
+type AuthMFADisable struct {
+	// Code A current 6-digit code, or a recovery code.
+	//
+	// Examples: 123456
+	Code string `json:"code"`
+
+	// Password The account's password.
+	//
+	// Examples: correct horse battery staple
+	Password string `json:"password"`
+}
+
+// AuthMFAEnrolment Examples: {"otpauth_uri":"otpauth://totp/monolith:ada@example.com?algorithm=SHA1\u0026digits=6\u0026issuer=monolith\u0026period=30\u0026secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP","qr_code":"data:image/png;base64,iVBORw0KGgo=","secret":"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}
+type AuthMFAEnrolment struct {
+	// OtpauthUri The otpauth:// URI (Google Authenticator's key-URI format): SHA1, 6 digits, 30 s.
+	//
+	// Examples: otpauth://totp/monolith:ada@example.com?algorithm=SHA1&digits=6&issuer=monolith&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	OtpauthUri string `json:"otpauth_uri"`
+
+	// QrCode The URI as a QR code: a data: URI of a 256x256 PNG, for an img element.
+	//
+	// Examples: data:image/png;base64,iVBORw0KGgo=
+	QrCode string `json:"qr_code"`
+
+	// Secret The shared secret, base32, for typing into an authenticator app.
+	//
+	// Examples: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	Secret string `json:"secret"`
+}
+
+// AuthMFAError Examples: {"error":"mfa_required","error_description":"Multifactor authentication required: send the mfa_token with a code.","mfa_token":"mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w"}
+type AuthMFAError struct {
+	// Error Examples: mfa_required
+	Error AuthMFAErrorError `json:"error"`
+
+	// ErrorDescription Examples: Multifactor authentication required: send the mfa_token with a code.
+	ErrorDescription *string `json:"error_description,omitempty"`
+
+	// MfaToken With mfa_required: continues the sign-in at an MFA grant (single use, short-lived).
+	//
+	// Examples: mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w
+	MfaToken *string `json:"mfa_token,omitempty"`
+}
+
+// AuthMFAErrorError Examples: mfa_required
+type AuthMFAErrorError string
+
+// AuthMFARecoveryCodes Examples: {"recovery_codes":["abcdef-ghijkl-mnopqr-stuvwx"]}
+type AuthMFARecoveryCodes struct {
+	// RecoveryCodes Ten single-use codes: keep them somewhere safe.
+	//
+	// Examples: ["abcdef-ghijkl-mnopqr-stuvwx"]
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// AuthMFAStatus Examples: {"enabled":true,"enabled_at":"2026-03-14T09:26:53Z","pending":false,"recovery_codes_left":10}
+type AuthMFAStatus struct {
+	// Enabled A confirmed TOTP factor: every password sign-in needs a code.
+	//
+	// Examples: true
+	Enabled bool `json:"enabled"`
+
+	// EnabledAt When the enrolment was confirmed.
+	//
+	// Examples: 2026-03-14T09:26:53Z
+	EnabledAt *time.Time `json:"enabled_at,omitempty"`
+
+	// Pending An enrolment was started and awaits its first code.
+	//
+	// Examples: false
+	Pending bool `json:"pending"`
+
+	// RecoveryCodesLeft Unused recovery codes.
+	//
+	// Examples: 10
+	RecoveryCodesLeft int64 `json:"recovery_codes_left"`
+}
+
 // AuthNewAPIKey Examples: {"expires_in":2592000,"name":"deploy script","permissions":["users:read"]}
 type AuthNewAPIKey struct {
 	// ExpiresIn Lifetime in seconds; 0 or absent: API_KEY_DEFAULT_TTL. At most API_KEY_MAX_TTL.
@@ -362,7 +473,7 @@ type AuthNewAPIKey struct {
 	Permissions []string `json:"permissions"`
 }
 
-// AuthPasswordGrant Examples: {"client_id":"web","client_secret":"","grant_type":"password","password":"correct horse battery staple","refresh_token":"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs","scope":"","username":"ada@example.com"}
+// AuthPasswordGrant Examples: {"client_id":"web","client_secret":"","grant_type":"password","mfa_token":"mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w","otp":"123456","password":"correct horse battery staple","recovery_code":"abcdef-ghijkl-mnopqr-stuvwx","refresh_token":"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs","scope":"","username":"ada@example.com"}
 type AuthPasswordGrant struct {
 	// ClientId The registered client (OAUTH_CLIENTS), unless it authenticates with an HTTP Basic header instead; without either, the default public client. A refresh token only works for the client it was issued to.
 	//
@@ -374,15 +485,30 @@ type AuthPasswordGrant struct {
 	// Examples:
 	ClientSecret *string `json:"client_secret,omitempty"`
 
-	// GrantType "password" to sign in, "refresh_token" to renew.
+	// GrantType "password" to sign in, "refresh_token" to renew, the MFA grants to complete a sign-in answered mfa_required.
 	//
 	// Examples: password
 	GrantType AuthPasswordGrantGrantType `json:"grant_type"`
+
+	// MfaToken MFA grants: the mfa_token of the mfa_required answer.
+	//
+	// Examples: mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w
+	MfaToken *string `json:"mfa_token,omitempty"`
+
+	// Otp mfa-otp grant: the 6-digit code of the authenticator app.
+	//
+	// Examples: 123456
+	Otp *string `json:"otp,omitempty"`
 
 	// Password password grant: the password.
 	//
 	// Examples: correct horse battery staple
 	Password *string `json:"password,omitempty"`
+
+	// RecoveryCode mfa-recovery-code grant: one of the recovery codes given at enrolment (dashes and case do not matter).
+	//
+	// Examples: abcdef-ghijkl-mnopqr-stuvwx
+	RecoveryCode *string `json:"recovery_code,omitempty"`
 
 	// RefreshToken refresh_token grant: the refresh token.
 	//
@@ -400,7 +526,7 @@ type AuthPasswordGrant struct {
 	Username *string `json:"username,omitempty"`
 }
 
-// AuthPasswordGrantGrantType "password" to sign in, "refresh_token" to renew.
+// AuthPasswordGrantGrantType "password" to sign in, "refresh_token" to renew, the MFA grants to complete a sign-in answered mfa_required.
 //
 // Examples: password
 type AuthPasswordGrantGrantType string
@@ -933,6 +1059,12 @@ type CreateApiKeyJSONRequestBody = AuthNewAPIKey
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = AuthPasswordGrant
 
+// DisableMfaJSONRequestBody defines body for DisableMfa for application/json ContentType.
+type DisableMfaJSONRequestBody = AuthMFADisable
+
+// ConfirmMfaEnrolmentJSONRequestBody defines body for ConfirmMfaEnrolment for application/json ContentType.
+type ConfirmMfaEnrolmentJSONRequestBody = AuthMFACode
+
 // PasswordRecoveryJSONRequestBody defines body for PasswordRecovery for application/json ContentType.
 type PasswordRecoveryJSONRequestBody = AuthPasswordRecovery
 
@@ -1102,9 +1234,11 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
 	RevokeApiKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// LoginWithBody Get tokens (OAuth2 password and refresh_token grants)
+	// LoginWithBody Get tokens (OAuth2 password, refresh_token and MFA grants)
 	//
-	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+	//
+	// Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
 	//
 	// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 	//
@@ -1113,9 +1247,11 @@ type ClientInterface interface {
 	// Corresponds with POST /api/auth/login (the `Login` operationId).
 	LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// LoginWithFormdataBody Get tokens (OAuth2 password and refresh_token grants)
+	// LoginWithFormdataBody Get tokens (OAuth2 password, refresh_token and MFA grants)
 	//
-	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+	//
+	// Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
 	//
 	// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 	//
@@ -1137,6 +1273,72 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/auth/logout-all (the `LogoutAll` operationId).
 	LogoutAll(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMfa Your two-factor status
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Corresponds with GET /api/auth/mfa (the `GetMfa` operationId).
+	GetMfa(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableMfaWithBody Disable two-factor authentication (password and a code)
+	//
+	// A wrong password and a wrong code get the same answer; failures are throttled per account.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/mfa/disable (the `DisableMfa` operationId).
+	DisableMfaWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableMfa Disable two-factor authentication (password and a code)
+	//
+	// A wrong password and a wrong code get the same answer; failures are throttled per account.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/mfa/disable (the `DisableMfa` operationId).
+	DisableMfa(ctx context.Context, body DisableMfaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartMfaEnrolment Start a TOTP enrolment: a new secret, its otpauth URI and QR code
+	//
+	// The factor stays pending (sign-in ignores it) until `POST /api/auth/mfa/enrolment/confirm` receives a valid code from it; starting again replaces a pending one. The secret is stored sealed with `JWT_KEY_ENCRYPTION_KEY` and shown only in this answer.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Corresponds with POST /api/auth/mfa/enrolment (the `StartMfaEnrolment` operationId).
+	StartMfaEnrolment(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmMfaEnrolmentWithBody Confirm the enrolment with a code; returns ten recovery codes, shown once
+	//
+	// From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/mfa/enrolment/confirm (the `ConfirmMfaEnrolment` operationId).
+	ConfirmMfaEnrolmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmMfaEnrolment Confirm the enrolment with a code; returns ten recovery codes, shown once
+	//
+	// From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/mfa/enrolment/confirm (the `ConfirmMfaEnrolment` operationId).
+	ConfirmMfaEnrolment(ctx context.Context, body ConfirmMfaEnrolmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PasswordRecoveryWithBody Email a password-reset token
 	//
@@ -1657,9 +1859,11 @@ func (c *Client) RevokeApiKey(ctx context.Context, id openapi_types.UUID, reqEdi
 	return c.Client.Do(req)
 }
 
-// LoginWithBody Get tokens (OAuth2 password and refresh_token grants)
+// LoginWithBody Get tokens (OAuth2 password, refresh_token and MFA grants)
 //
-// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+//
+// Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
 //
 // Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 //
@@ -1678,9 +1882,11 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 	return c.Client.Do(req)
 }
 
-// LoginWithFormdataBody Get tokens (OAuth2 password and refresh_token grants)
+// LoginWithFormdataBody Get tokens (OAuth2 password, refresh_token and MFA grants)
 //
-// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+//
+// Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
 //
 // Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 //
@@ -1723,6 +1929,132 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 // Corresponds with POST /api/auth/logout-all (the `LogoutAll` operationId).
 func (c *Client) LogoutAll(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutAllRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMfa Your two-factor status
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Corresponds with GET /api/auth/mfa (the `GetMfa` operationId).
+func (c *Client) GetMfa(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMfaRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableMfaWithBody Disable two-factor authentication (password and a code)
+//
+// A wrong password and a wrong code get the same answer; failures are throttled per account.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/mfa/disable (the `DisableMfa` operationId).
+func (c *Client) DisableMfaWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableMfaRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableMfa Disable two-factor authentication (password and a code)
+//
+// A wrong password and a wrong code get the same answer; failures are throttled per account.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/mfa/disable (the `DisableMfa` operationId).
+func (c *Client) DisableMfa(ctx context.Context, body DisableMfaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableMfaRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartMfaEnrolment Start a TOTP enrolment: a new secret, its otpauth URI and QR code
+//
+// The factor stays pending (sign-in ignores it) until `POST /api/auth/mfa/enrolment/confirm` receives a valid code from it; starting again replaces a pending one. The secret is stored sealed with `JWT_KEY_ENCRYPTION_KEY` and shown only in this answer.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Corresponds with POST /api/auth/mfa/enrolment (the `StartMfaEnrolment` operationId).
+func (c *Client) StartMfaEnrolment(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartMfaEnrolmentRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmMfaEnrolmentWithBody Confirm the enrolment with a code; returns ten recovery codes, shown once
+//
+// From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/mfa/enrolment/confirm (the `ConfirmMfaEnrolment` operationId).
+func (c *Client) ConfirmMfaEnrolmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmMfaEnrolmentRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmMfaEnrolment Confirm the enrolment with a code; returns ten recovery codes, shown once
+//
+// From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/mfa/enrolment/confirm (the `ConfirmMfaEnrolment` operationId).
+func (c *Client) ConfirmMfaEnrolment(ctx context.Context, body ConfirmMfaEnrolmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmMfaEnrolmentRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2915,6 +3247,140 @@ func NewLogoutAllRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetMfaRequest constructs an http.Request for the GetMfa method
+func NewGetMfaRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/mfa")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisableMfaRequest calls the generic DisableMfa builder with application/json body
+func NewDisableMfaRequest(server string, body DisableMfaJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDisableMfaRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDisableMfaRequestWithBody constructs an http.Request for the DisableMfa method, with any body, and a specified content type
+func NewDisableMfaRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/mfa/disable")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStartMfaEnrolmentRequest constructs an http.Request for the StartMfaEnrolment method
+func NewStartMfaEnrolmentRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/mfa/enrolment")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmMfaEnrolmentRequest calls the generic ConfirmMfaEnrolment builder with application/json body
+func NewConfirmMfaEnrolmentRequest(server string, body ConfirmMfaEnrolmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmMfaEnrolmentRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewConfirmMfaEnrolmentRequestWithBody constructs an http.Request for the ConfirmMfaEnrolment method, with any body, and a specified content type
+func NewConfirmMfaEnrolmentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/mfa/enrolment/confirm")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4190,9 +4656,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
 	RevokeApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
 
-	// LoginWithBodyWithResponse Get tokens (OAuth2 password and refresh_token grants)
+	// LoginWithBodyWithResponse Get tokens (OAuth2 password, refresh_token and MFA grants)
 	//
-	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+	//
+	// Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
 	//
 	// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 	//
@@ -4201,9 +4669,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/auth/login (the `Login` operationId).
 	LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
-	// LoginWithFormdataBodyWithResponse Get tokens (OAuth2 password and refresh_token grants)
+	// LoginWithFormdataBodyWithResponse Get tokens (OAuth2 password, refresh_token and MFA grants)
 	//
-	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+	//
+	// Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
 	//
 	// Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 	//
@@ -4229,6 +4699,76 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/auth/logout-all (the `LogoutAll` operationId).
 	LogoutAllWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutAllResponse, error)
+
+	// GetMfaWithResponse Your two-factor status
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/auth/mfa (the `GetMfa` operationId).
+	GetMfaWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMfaResponse, error)
+
+	// DisableMfaWithBodyWithResponse Disable two-factor authentication (password and a code)
+	//
+	// A wrong password and a wrong code get the same answer; failures are throttled per account.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/mfa/disable (the `DisableMfa` operationId).
+	DisableMfaWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisableMfaResponse, error)
+
+	// DisableMfaWithResponse Disable two-factor authentication (password and a code)
+	//
+	// A wrong password and a wrong code get the same answer; failures are throttled per account.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/mfa/disable (the `DisableMfa` operationId).
+	DisableMfaWithResponse(ctx context.Context, body DisableMfaJSONRequestBody, reqEditors ...RequestEditorFn) (*DisableMfaResponse, error)
+
+	// StartMfaEnrolmentWithResponse Start a TOTP enrolment: a new secret, its otpauth URI and QR code
+	//
+	// The factor stays pending (sign-in ignores it) until `POST /api/auth/mfa/enrolment/confirm` receives a valid code from it; starting again replaces a pending one. The secret is stored sealed with `JWT_KEY_ENCRYPTION_KEY` and shown only in this answer.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/mfa/enrolment (the `StartMfaEnrolment` operationId).
+	StartMfaEnrolmentWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StartMfaEnrolmentResponse, error)
+
+	// ConfirmMfaEnrolmentWithBodyWithResponse Confirm the enrolment with a code; returns ten recovery codes, shown once
+	//
+	// From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/mfa/enrolment/confirm (the `ConfirmMfaEnrolment` operationId).
+	ConfirmMfaEnrolmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmMfaEnrolmentResponse, error)
+
+	// ConfirmMfaEnrolmentWithResponse Confirm the enrolment with a code; returns ten recovery codes, shown once
+	//
+	// From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/mfa/enrolment/confirm (the `ConfirmMfaEnrolment` operationId).
+	ConfirmMfaEnrolmentWithResponse(ctx context.Context, body ConfirmMfaEnrolmentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmMfaEnrolmentResponse, error)
 
 	// PasswordRecoveryWithBodyWithResponse Email a password-reset token
 	//
@@ -5142,6 +5682,8 @@ type LoginResponse struct {
 	JSON400 *AuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *AuthError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *AuthMFAError
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *AuthError
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5169,6 +5711,11 @@ func (r LoginResponse) GetJSON400() *AuthError {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r LoginResponse) GetJSON401() *AuthError {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LoginResponse) GetJSON403() *AuthMFAError {
+	return r.JSON403
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5361,6 +5908,436 @@ func (r LogoutAllResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r LogoutAllResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMfaResponse503Headers the declared response headers of an HTTP 503 response for GetMfa
+type GetMfaResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetMfaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthMFAStatus
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetMfaResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMfaResponse) GetJSON200() *AuthMFAStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMfaResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMfaResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMfaResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMfaResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMfaResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMfaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMfaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMfaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMfaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DisableMfaResponse429Headers the declared response headers of an HTTP 429 response for DisableMfa
+type DisableMfaResponse429Headers struct {
+	RetryAfter int
+}
+
+// DisableMfaResponse503Headers the declared response headers of an HTTP 503 response for DisableMfa
+type DisableMfaResponse503Headers struct {
+	RetryAfter int
+}
+
+type DisableMfaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DisableMfaResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DisableMfaResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DisableMfaResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableMfaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableMfaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableMfaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableMfaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartMfaEnrolmentResponse200Headers the declared response headers of an HTTP 200 response for StartMfaEnrolment
+type StartMfaEnrolmentResponse200Headers struct {
+	CacheControl *string
+}
+
+// StartMfaEnrolmentResponse503Headers the declared response headers of an HTTP 503 response for StartMfaEnrolment
+type StartMfaEnrolmentResponse503Headers struct {
+	RetryAfter int
+}
+
+type StartMfaEnrolmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthMFAEnrolment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StartMfaEnrolmentResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StartMfaEnrolmentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StartMfaEnrolmentResponse) GetJSON200() *AuthMFAEnrolment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StartMfaEnrolmentResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StartMfaEnrolmentResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StartMfaEnrolmentResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r StartMfaEnrolmentResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StartMfaEnrolmentResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StartMfaEnrolmentResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StartMfaEnrolmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartMfaEnrolmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartMfaEnrolmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartMfaEnrolmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmMfaEnrolmentResponse200Headers the declared response headers of an HTTP 200 response for ConfirmMfaEnrolment
+type ConfirmMfaEnrolmentResponse200Headers struct {
+	CacheControl *string
+}
+
+// ConfirmMfaEnrolmentResponse429Headers the declared response headers of an HTTP 429 response for ConfirmMfaEnrolment
+type ConfirmMfaEnrolmentResponse429Headers struct {
+	RetryAfter int
+}
+
+// ConfirmMfaEnrolmentResponse503Headers the declared response headers of an HTTP 503 response for ConfirmMfaEnrolment
+type ConfirmMfaEnrolmentResponse503Headers struct {
+	RetryAfter int
+}
+
+type ConfirmMfaEnrolmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthMFARecoveryCodes
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ConfirmMfaEnrolmentResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmMfaEnrolmentResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ConfirmMfaEnrolmentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmMfaEnrolmentResponse) GetJSON200() *AuthMFARecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ConfirmMfaEnrolmentResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmMfaEnrolmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmMfaEnrolmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmMfaEnrolmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmMfaEnrolmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8191,9 +9168,11 @@ func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, id o
 	return ParseRevokeApiKeyResponse(rsp)
 }
 
-// LoginWithBodyWithResponse Get tokens (OAuth2 password and refresh_token grants)
+// LoginWithBodyWithResponse Get tokens (OAuth2 password, refresh_token and MFA grants)
 //
-// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+//
+// Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
 //
 // Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 //
@@ -8208,9 +9187,11 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 	return ParseLoginResponse(rsp)
 }
 
-// LoginWithFormdataBodyWithResponse Get tokens (OAuth2 password and refresh_token grants)
+// LoginWithFormdataBodyWithResponse Get tokens (OAuth2 password, refresh_token and MFA grants)
 //
-// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+//
+// Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
 //
 // Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
 //
@@ -8253,6 +9234,112 @@ func (c *ClientWithResponses) LogoutAllWithResponse(ctx context.Context, reqEdit
 		return nil, err
 	}
 	return ParseLogoutAllResponse(rsp)
+}
+
+// GetMfaWithResponse Your two-factor status
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/auth/mfa (the `GetMfa` operationId).
+func (c *ClientWithResponses) GetMfaWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMfaResponse, error) {
+	rsp, err := c.GetMfa(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMfaResponse(rsp)
+}
+
+// DisableMfaWithBodyWithResponse Disable two-factor authentication (password and a code)
+//
+// A wrong password and a wrong code get the same answer; failures are throttled per account.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/mfa/disable (the `DisableMfa` operationId).
+func (c *ClientWithResponses) DisableMfaWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisableMfaResponse, error) {
+	rsp, err := c.DisableMfaWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableMfaResponse(rsp)
+}
+
+// DisableMfaWithResponse Disable two-factor authentication (password and a code)
+//
+// A wrong password and a wrong code get the same answer; failures are throttled per account.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/mfa/disable (the `DisableMfa` operationId).
+func (c *ClientWithResponses) DisableMfaWithResponse(ctx context.Context, body DisableMfaJSONRequestBody, reqEditors ...RequestEditorFn) (*DisableMfaResponse, error) {
+	rsp, err := c.DisableMfa(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableMfaResponse(rsp)
+}
+
+// StartMfaEnrolmentWithResponse Start a TOTP enrolment: a new secret, its otpauth URI and QR code
+//
+// The factor stays pending (sign-in ignores it) until `POST /api/auth/mfa/enrolment/confirm` receives a valid code from it; starting again replaces a pending one. The secret is stored sealed with `JWT_KEY_ENCRYPTION_KEY` and shown only in this answer.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/mfa/enrolment (the `StartMfaEnrolment` operationId).
+func (c *ClientWithResponses) StartMfaEnrolmentWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StartMfaEnrolmentResponse, error) {
+	rsp, err := c.StartMfaEnrolment(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartMfaEnrolmentResponse(rsp)
+}
+
+// ConfirmMfaEnrolmentWithBodyWithResponse Confirm the enrolment with a code; returns ten recovery codes, shown once
+//
+// From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/mfa/enrolment/confirm (the `ConfirmMfaEnrolment` operationId).
+func (c *ClientWithResponses) ConfirmMfaEnrolmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmMfaEnrolmentResponse, error) {
+	rsp, err := c.ConfirmMfaEnrolmentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmMfaEnrolmentResponse(rsp)
+}
+
+// ConfirmMfaEnrolmentWithResponse Confirm the enrolment with a code; returns ten recovery codes, shown once
+//
+// From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/mfa/enrolment/confirm (the `ConfirmMfaEnrolment` operationId).
+func (c *ClientWithResponses) ConfirmMfaEnrolmentWithResponse(ctx context.Context, body ConfirmMfaEnrolmentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmMfaEnrolmentResponse, error) {
+	rsp, err := c.ConfirmMfaEnrolment(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmMfaEnrolmentResponse(rsp)
 }
 
 // PasswordRecoveryWithBodyWithResponse Email a password-reset token
@@ -9384,6 +10471,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest AuthMFAError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest AuthError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9570,6 +10664,415 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 	switch {
 	case rsp.StatusCode == 503:
 		var headers LogoutAllResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMfaResponse parses an HTTP response from a GetMfaWithResponse call
+func ParseGetMfaResponse(rsp *http.Response) (*GetMfaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMfaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthMFAStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetMfaResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisableMfaResponse parses an HTTP response from a DisableMfaWithResponse call
+func ParseDisableMfaResponse(rsp *http.Response) (*DisableMfaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableMfaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DisableMfaResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DisableMfaResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartMfaEnrolmentResponse parses an HTTP response from a StartMfaEnrolmentWithResponse call
+func ParseStartMfaEnrolmentResponse(rsp *http.Response) (*StartMfaEnrolmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartMfaEnrolmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthMFAEnrolment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StartMfaEnrolmentResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers StartMfaEnrolmentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmMfaEnrolmentResponse parses an HTTP response from a ConfirmMfaEnrolmentWithResponse call
+func ParseConfirmMfaEnrolmentResponse(rsp *http.Response) (*ConfirmMfaEnrolmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmMfaEnrolmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthMFARecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ConfirmMfaEnrolmentResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConfirmMfaEnrolmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ConfirmMfaEnrolmentResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -104,8 +104,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Get tokens (OAuth2 password and refresh_token grants)
-         * @description The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each refresh token works once). Send the fields form-encoded, each once, in the body.
+         * Get tokens (OAuth2 password, refresh_token and MFA grants)
+         * @description The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
+         *
+         *     Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, a right password is answered 403 `{"error":"mfa_required","error_description":...,"mfa_token":...}`. The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). Send it back with `grant_type=http://auth0.com/oauth/grant-type/mfa-otp` and `otp` (the 6-digit TOTP code; each code works once, one 30-second step of clock drift either way is accepted), or with `grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code` and `recovery_code` (each works once). The tokens then carry `amr` `["pwd","otp"]` (TOTP) or `["pwd","mfa"]` (recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With `AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).
          *
          *     Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret in the body, never both. A request that names no client acts as the default public client. A refresh token works only for the client it was issued to; a public client need not name itself again.
          */
@@ -150,6 +152,96 @@ export interface paths {
          * @description Needs a signed-in session: an API key is refused (403 `session_required`).
          */
         post: operations["logout-all"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your two-factor status
+         * @description Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
+        get: operations["get-mfa"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable two-factor authentication (password and a code)
+         * @description A wrong password and a wrong code get the same answer; failures are throttled per account.
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+         */
+        post: operations["disable-mfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a TOTP enrolment: a new secret, its otpauth URI and QR code
+         * @description The factor stays pending (sign-in ignores it) until `POST /api/auth/mfa/enrolment/confirm` receives a valid code from it; starting again replaces a pending one. The secret is stored sealed with `JWT_KEY_ENCRYPTION_KEY` and shown only in this answer.
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
+         *
+         *     Needs a recent sign-in (`AUTH_STEP_UP_MAX_AGE`, RFC 9470): an older one is answered 401 `reauthentication_required` with an `insufficient_user_authentication` challenge; sign in again.
+         */
+        post: operations["start-mfa-enrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/enrolment/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the enrolment with a code; returns ten recovery codes, shown once
+         * @description From now on every password sign-in needs a code (the `mfa_required` answer of the token endpoint). Every credential that did not pass the second factor ends: your API keys are revoked and your other sessions signed out; this session is kept and its refreshed tokens carry `amr` `["pwd","otp"]`. Failed codes are throttled per account (`AUTH_MFA_THROTTLE_LIMIT`).
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
+        post: operations["confirm-mfa-enrolment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -912,6 +1004,129 @@ export interface components {
         };
         /**
          * @example {
+         *       "code": "123456"
+         *     }
+         */
+        AuthMFACode: {
+            /**
+             * @description The current 6-digit code.
+             * @example 123456
+             */
+            code: string;
+        };
+        /**
+         * @example {
+         *       "code": "123456",
+         *       "password": "correct horse battery staple"
+         *     }
+         */
+        AuthMFADisable: {
+            /**
+             * @description A current 6-digit code, or a recovery code.
+             * @example 123456
+             */
+            code: string;
+            /**
+             * @description The account's password.
+             * @example correct horse battery staple
+             */
+            password: string;
+        };
+        /**
+         * @example {
+         *       "otpauth_uri": "otpauth://totp/monolith:ada@example.com?algorithm=SHA1&digits=6&issuer=monolith&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+         *       "qr_code": "data:image/png;base64,iVBORw0KGgo=",
+         *       "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+         *     }
+         */
+        AuthMFAEnrolment: {
+            /**
+             * @description The otpauth:// URI (Google Authenticator's key-URI format): SHA1, 6 digits, 30 s.
+             * @example otpauth://totp/monolith:ada@example.com?algorithm=SHA1&digits=6&issuer=monolith&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            otpauth_uri: string;
+            /**
+             * @description The URI as a QR code: a data: URI of a 256x256 PNG, for an img element.
+             * @example data:image/png;base64,iVBORw0KGgo=
+             */
+            qr_code: string;
+            /**
+             * @description The shared secret, base32, for typing into an authenticator app.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+        };
+        /**
+         * @example {
+         *       "error": "mfa_required",
+         *       "error_description": "Multifactor authentication required: send the mfa_token with a code.",
+         *       "mfa_token": "mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w"
+         *     }
+         */
+        AuthMFAError: {
+            /**
+             * @example mfa_required
+             * @enum {string}
+             */
+            error: "mfa_required" | "mfa_enrollment_required";
+            /** @example Multifactor authentication required: send the mfa_token with a code. */
+            error_description?: string;
+            /**
+             * @description With mfa_required: continues the sign-in at an MFA grant (single use, short-lived).
+             * @example mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w
+             */
+            mfa_token?: string;
+        };
+        /**
+         * @example {
+         *       "recovery_codes": [
+         *         "abcdef-ghijkl-mnopqr-stuvwx"
+         *       ]
+         *     }
+         */
+        AuthMFARecoveryCodes: {
+            /**
+             * @description Ten single-use codes: keep them somewhere safe.
+             * @example [
+             *       "abcdef-ghijkl-mnopqr-stuvwx"
+             *     ]
+             */
+            recovery_codes: string[];
+        };
+        /**
+         * @example {
+         *       "enabled": true,
+         *       "enabled_at": "2026-03-14T09:26:53Z",
+         *       "pending": false,
+         *       "recovery_codes_left": 10
+         *     }
+         */
+        AuthMFAStatus: {
+            /**
+             * @description A confirmed TOTP factor: every password sign-in needs a code.
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the enrolment was confirmed.
+             * @example 2026-03-14T09:26:53Z
+             */
+            enabled_at?: string;
+            /**
+             * @description An enrolment was started and awaits its first code.
+             * @example false
+             */
+            pending: boolean;
+            /**
+             * Format: int64
+             * @description Unused recovery codes.
+             * @example 10
+             */
+            recovery_codes_left: number;
+        };
+        /**
+         * @example {
          *       "expires_in": 2592000,
          *       "name": "deploy script",
          *       "permissions": [
@@ -944,7 +1159,10 @@ export interface components {
          *       "client_id": "web",
          *       "client_secret": "",
          *       "grant_type": "password",
+         *       "mfa_token": "mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w",
+         *       "otp": "123456",
          *       "password": "correct horse battery staple",
+         *       "recovery_code": "abcdef-ghijkl-mnopqr-stuvwx",
          *       "refresh_token": "hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs",
          *       "scope": "",
          *       "username": "ada@example.com"
@@ -962,16 +1180,31 @@ export interface components {
              */
             client_secret?: string;
             /**
-             * @description "password" to sign in, "refresh_token" to renew.
+             * @description "password" to sign in, "refresh_token" to renew, the MFA grants to complete a sign-in answered mfa_required.
              * @example password
              * @enum {string}
              */
-            grant_type: "password" | "refresh_token";
+            grant_type: "password" | "refresh_token" | "http://auth0.com/oauth/grant-type/mfa-otp" | "http://auth0.com/oauth/grant-type/mfa-recovery-code";
+            /**
+             * @description MFA grants: the mfa_token of the mfa_required answer.
+             * @example mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w
+             */
+            mfa_token?: string;
+            /**
+             * @description mfa-otp grant: the 6-digit code of the authenticator app.
+             * @example 123456
+             */
+            otp?: string;
             /**
              * @description password grant: the password.
              * @example correct horse battery staple
              */
             password?: string;
+            /**
+             * @description mfa-recovery-code grant: one of the recovery codes given at enrolment (dashes and case do not matter).
+             * @example abcdef-ghijkl-mnopqr-stuvwx
+             */
+            recovery_code?: string;
             /**
              * @description refresh_token grant: the refresh token.
              * @example hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs
@@ -2129,6 +2362,15 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            /** @description mfa_required: the password was right and the account has a second factor; continue with the mfa_token. mfa_enrollment_required: an administrator without a second factor, while AUTH_MFA_REQUIRED_FOR_ADMINS is on. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthMFAError"];
+                };
+            };
             /** @description Too many failed attempts from this account or address; see Retry-After. */
             429: {
                 headers: {
@@ -2264,6 +2506,385 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthMFAStatus"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "disable-mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthMFADisable"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "start-mfa-enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthMFAEnrolment"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "confirm-mfa-enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthMFACode"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthMFARecoveryCodes"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -2,10 +2,13 @@ package appcmd
 
 import (
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/platform/config"
@@ -92,4 +95,42 @@ func TestServiceAccountCommands(t *testing.T) {
 	defer db.Close()
 	app := apptest.Start(t, db)
 	app.Do(http.MethodGet, "/api/users", nil, testkit.Bearer(secret)).Expect(http.StatusOK)
+}
+
+// TestMFACommands: `app mfa status` reports an account's second factor
+// and `app mfa reset` removes it, after which the password alone signs in.
+func TestMFACommands(t *testing.T) {
+	url := testkit.NewDatabaseURL(t, dialect.SQLite)
+	env := baseEnv(t, url)
+	if out, err := run(t, env, "", "users", "create-superuser", "--email", "admin@example.test", "--password", "admin passphrase"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := run(t, env, "", "mfa", "status", "admin@example.test"); err != nil || !strings.Contains(out, "no second factor") {
+		t.Fatalf("status before: %v\n%s", err, out)
+	}
+	db, err := database.Open(config.Database{URL: url, MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	app := apptest.Start(t, db)
+	token := app.Login("admin@example.test", "admin passphrase")
+	var e struct {
+		Secret string `json:"secret"`
+	}
+	app.Do(http.MethodPost, "/api/auth/mfa/enrolment", nil, testkit.Bearer(token)).Expect(http.StatusOK).JSON(t, &e)
+	c, err := totp.GenerateCode(e.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Do(http.MethodPost, "/api/auth/mfa/enrolment/confirm", map[string]string{"code": c}, testkit.Bearer(token)).Expect(http.StatusOK)
+	if out, err := run(t, env, "", "mfa", "status", "admin@example.test"); err != nil || !strings.Contains(out, "enabled since") || !strings.Contains(out, "10 recovery codes") {
+		t.Fatalf("status enrolled: %v\n%s", err, out)
+	}
+	login := neturl.Values{"grant_type": {"password"}, "username": {"admin@example.test"}, "password": {"admin passphrase"}}
+	app.Do(http.MethodPost, "/api/auth/login", login).Expect(http.StatusForbidden)
+	if out, err := run(t, env, "", "mfa", "reset", "admin@example.test"); err != nil || !strings.Contains(out, "removed") {
+		t.Fatalf("reset: %v\n%s", err, out)
+	}
+	app.Do(http.MethodPost, "/api/auth/login", login).Expect(http.StatusOK)
 }

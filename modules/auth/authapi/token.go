@@ -44,12 +44,22 @@ type Routes struct {
 	// they are created for.
 	apiKeys  *authsvc.APIKeys
 	accounts authn.Accounts
+	mfa      *authsvc.MFA
 }
 
 // New returns the routes; events counts sign-ins and refreshes for /metrics.
-func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *Events, apiKeys *authsvc.APIKeys, accounts authn.Accounts) *Routes {
-	return &Routes{svc: svc, keys: keys, auth: auth, events: events, apiKeys: apiKeys, accounts: accounts}
+// mfa runs two-factor enrolment.
+func New(svc *authsvc.Service, keys *authsvc.KeyRing, auth *authn.Resolver, events *Events, apiKeys *authsvc.APIKeys, accounts authn.Accounts, mfa *authsvc.MFA) *Routes {
+	return &Routes{svc: svc, keys: keys, auth: auth, events: events, apiKeys: apiKeys, accounts: accounts, mfa: mfa}
 }
+
+// The MFA extension grants (RFC 6749 §4.5), in Auth0's shape, which
+// client libraries already implement: after a password grant answered
+// mfa_required, the mfa_token and a TOTP code, or a recovery code.
+const (
+	GrantMFAOTP      = "http://auth0.com/oauth/grant-type/mfa-otp"
+	GrantMFARecovery = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
+)
 
 // Register implements httpserver.Routes.
 func (r *Routes) Register(api huma.API) {
@@ -57,18 +67,29 @@ func (r *Routes) Register(api huma.API) {
 	r.registerRevoke(api)
 	r.registerSessions(api)
 	r.registerAPIKeys(api)
+	r.registerMFA(api)
 }
 
 func (r *Routes) registerToken(api huma.API) {
 	reg := api.OpenAPI().Components.Schemas
+	oauthError := reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError")
 	op := authn.Public(huma.Operation{
 		OperationID: "login",
 		Method:      http.MethodPost,
 		Path:        TokenPath,
-		Summary:     "Get tokens (OAuth2 password and refresh_token grants)",
+		Summary:     "Get tokens (OAuth2 password, refresh_token and MFA grants)",
 		Description: "The OAuth2 token endpoint: the resource owner password credentials grant " +
-			"(RFC 6749 §4.3, first-party clients only) and the refresh-token grant (§6, rotating: each " +
-			"refresh token works once). Send the fields form-encoded, each once, in the body.\n\n" +
+			"(RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each " +
+			"refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.\n\n" +
+			"Two-factor authentication (Auth0's shape, RFC 6749 §4.5 extension grants): for an account with a second factor, " +
+			"a right password is answered 403 `{\"error\":\"mfa_required\",\"error_description\":...,\"mfa_token\":...}`. " +
+			"The mfa_token is single-use, bound to the account and the client, and lasts `AUTH_MFA_TOKEN_TTL` (5 minutes). " +
+			"Send it back with `grant_type=" + GrantMFAOTP + "` and `otp` (the 6-digit TOTP code; each code works once, " +
+			"one 30-second step of clock drift either way is accepted), or with `grant_type=" + GrantMFARecovery + "` and " +
+			"`recovery_code` (each works once). The tokens then carry `amr` `[\"pwd\",\"otp\"]` (TOTP) or `[\"pwd\",\"mfa\"]` " +
+			"(recovery code; RFC 8176), and so do those refreshed from them. A wrong code, and an unknown, used, expired or " +
+			"another client's mfa_token, are all `invalid_grant`; failed codes are throttled per account (429). With " +
+			"`AUTH_MFA_REQUIRED_FOR_ADMINS`, an administrator without a second factor is refused (403 `mfa_enrollment_required`).\n\n" +
 			"Client authentication (§2.3.1): a registered client sends its id (and, if confidential, its secret) " +
 			"either in an HTTP Basic header, each part form-urlencoded before base64, or as client_id and client_secret " +
 			"in the body, never both. A request that names no client acts as the default public client. A refresh token " +
@@ -85,20 +106,30 @@ func (r *Routes) registerToken(api huma.API) {
 				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Token](), true, "Token")},
 			}},
 			"400": {Description: "RFC 6749 §5.2 error.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
-					Examples: oauthExamples(errInvalidGrant, authsvc.ErrInvalidGrant, errUnsupportedGrant, invalidRequest("Missing grant_type."), errBothMethods)},
+				"application/json": {Schema: oauthError,
+					Examples: oauthExamples(errInvalidGrant, authsvc.ErrInvalidGrant, authsvc.ErrMFAGrant, errUnsupportedGrant, invalidRequest("Missing grant_type."), errBothMethods)},
 			}},
 			"401": invalidClientResponse(reg),
+			"403": {Description: "mfa_required: the password was right and the account has a second factor; continue with the mfa_token. " +
+				"mfa_enrollment_required: an administrator without a second factor, while AUTH_MFA_REQUIRED_FOR_ADMINS is on.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.MFAError](), true, "MFAError"),
+					Examples: map[string]*huma.Example{
+						"mfa_required": {Summary: mfaRequiredDescription, Value: authschema.MFAError{
+							Error: "mfa_required", ErrorDescription: mfaRequiredDescription, MFAToken: exampleMFAToken}},
+						"mfa_enrollment_required": {Summary: authsvc.ErrMFAEnrolmentRequired.Message, Value: authschema.MFAError{
+							Error: authsvc.ErrMFAEnrolmentRequired.Code, ErrorDescription: authsvc.ErrMFAEnrolmentRequired.Message}},
+					}},
+			}},
 			"429": {Description: "Too many failed attempts from this account or address; see Retry-After.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				"application/json": {Schema: oauthError,
 					Examples: oauthExamples(authsvc.ErrThrottled.WithRetryAfter(time.Second))},
 			}},
 			"503": {Description: "temporarily_unavailable: the database is unreachable or the server is too busy to check passwords; see Retry-After.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				"application/json": {Schema: oauthError,
 					Examples: oauthExamples(&fault.Error{Kind: fault.Unavailable})},
 			}},
 			"500": {Description: "server_error: an unexpected failure, logged with the request id.", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeFor[authschema.Error](), true, "OAuthError"),
+				"application/json": {Schema: oauthError,
 					Examples: oauthExamples(errServer)},
 			}},
 		},
@@ -187,8 +218,14 @@ func refused(code, desc string) error {
 
 func invalidRequest(desc string) error { return refused("invalid_request", desc) }
 
+// exampleMFAToken is the documented example: a made-up value.
+const exampleMFAToken = "mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w" //nolint:gosec // an example, not a credential
+
+// mfaRequiredDescription is the error_description of mfa_required.
+const mfaRequiredDescription = "Multifactor authentication required: send the mfa_token with a code."
+
 var (
-	errUnsupportedGrant = refused("unsupported_grant_type", "Only grant_type=password and grant_type=refresh_token are supported.")
+	errUnsupportedGrant = refused("unsupported_grant_type", "Only grant_type=password, refresh_token, "+GrantMFAOTP+" and "+GrantMFARecovery+" are supported.")
 	// errInvalidGrant is a failed sign-in, whatever failed: RFC 6749 has
 	// no other code for it, and the client must not tell them apart.
 	errInvalidGrant = refused("invalid_grant", "Incorrect email or password.")
@@ -207,6 +244,11 @@ func (r *Routes) token(hctx huma.Context) {
 			AccessToken: g.Access.Token, TokenType: "bearer", ExpiresIn: int(g.Access.ExpiresIn.Seconds()),
 			RefreshToken: g.Refresh,
 		})
+		return
+	}
+	var mfa *authsvc.MFARequired
+	if errors.As(err, &mfa) {
+		write(hctx, http.StatusForbidden, authschema.MFAError{Error: "mfa_required", ErrorDescription: mfaRequiredDescription, MFAToken: mfa.Token})
 		return
 	}
 	writeError(hctx, answerOf(err))
@@ -310,6 +352,10 @@ func (r *Routes) grant(hctx huma.Context) (authsvc.Grant, error) {
 		required = []string{"username", "password"}
 	case gt == "refresh_token":
 		required = []string{"refresh_token"}
+	case gt == GrantMFAOTP:
+		required = []string{"mfa_token", "otp"}
+	case gt == GrantMFARecovery:
+		required = []string{"mfa_token", "recovery_code"}
 	default:
 		return authsvc.Grant{}, errUnsupportedGrant
 	}
@@ -328,15 +374,27 @@ func (r *Routes) grant(hctx huma.Context) (authsvc.Grant, error) {
 		return authsvc.Grant{}, err
 	}
 	var g authsvc.Grant
-	if form.Get("grant_type") == "password" {
+	switch form.Get("grant_type") {
+	case "password":
 		g, err = r.svc.Login(ctx, form.Get("username"), form.Get("password"), clientOf(hctx, clientID))
-	} else {
+	case "refresh_token":
 		g, err = r.svc.Refresh(ctx, form.Get("refresh_token"), clientOf(hctx, clientID))
+	case GrantMFAOTP:
+		g, err = r.svc.LoginMFA(ctx, form.Get("mfa_token"), form.Get("otp"), false, clientOf(hctx, clientID))
+	default:
+		g, err = r.svc.LoginMFA(ctx, form.Get("mfa_token"), form.Get("recovery_code"), true, clientOf(hctx, clientID))
 	}
+	var mfa *authsvc.MFARequired
 	switch {
 	case err == nil:
 		count(ResultOK)
 		return g, nil
+	case errors.As(err, &mfa):
+		// Half a sign-in: the MFA grant that completes it counts as one.
+		return authsvc.Grant{}, err
+	case errors.Is(err, authsvc.ErrMFAGrant), errors.Is(err, authsvc.ErrMFAEnrolmentRequired):
+		count(ResultFailed)
+		return authsvc.Grant{}, err
 	case errors.Is(err, authn.ErrInvalidCredentials):
 		count(ResultFailed)
 		return authsvc.Grant{}, errInvalidGrant

@@ -13,10 +13,13 @@ import (
 // PasswordGrant documents the form fields of the token request (RFC 6749
 // §4.3.2 and §6). It is sent as application/x-www-form-urlencoded.
 type PasswordGrant struct {
-	GrantType    string `json:"grant_type" enum:"password,refresh_token" doc:"\"password\" to sign in, \"refresh_token\" to renew." example:"password"`
+	GrantType    string `json:"grant_type" enum:"password,refresh_token,http://auth0.com/oauth/grant-type/mfa-otp,http://auth0.com/oauth/grant-type/mfa-recovery-code" doc:"\"password\" to sign in, \"refresh_token\" to renew, the MFA grants to complete a sign-in answered mfa_required." example:"password"`
 	Username     string `json:"username,omitempty" doc:"password grant: the account's email address." example:"ada@example.com"`
 	Password     string `json:"password,omitempty" doc:"password grant: the password." example:"correct horse battery staple"`
 	RefreshToken string `json:"refresh_token,omitempty" doc:"refresh_token grant: the refresh token." example:"hR3tY0s9cQ2m7Vn1bK8xW4aF6dJ5eL0pZ_uI-gT2rOs"`
+	MFAToken     string `json:"mfa_token,omitempty" doc:"MFA grants: the mfa_token of the mfa_required answer." example:"mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w"`
+	OTP          string `json:"otp,omitempty" doc:"mfa-otp grant: the 6-digit code of the authenticator app." example:"123456"`
+	RecoveryCode string `json:"recovery_code,omitempty" doc:"mfa-recovery-code grant: one of the recovery codes given at enrolment (dashes and case do not matter)." example:"abcdef-ghijkl-mnopqr-stuvwx"`
 	Scope        string `json:"scope,omitempty" doc:"Ignored: tokens carry no scopes." example:""`
 	ClientID     string `json:"client_id,omitempty" doc:"The registered client (OAUTH_CLIENTS), unless it authenticates with an HTTP Basic header instead; without either, the default public client. A refresh token only works for the client it was issued to." example:"web"`
 	ClientSecret string `json:"client_secret,omitempty" doc:"A confidential client's secret, with client_id, unless it uses an HTTP Basic header instead." example:""`
@@ -35,6 +38,15 @@ type Token struct {
 type Error struct {
 	Error            string `json:"error" enum:"invalid_request,invalid_client,invalid_grant,unauthorized_client,unsupported_grant_type,invalid_scope,server_error,temporarily_unavailable" example:"invalid_grant"`
 	ErrorDescription string `json:"error_description,omitempty" example:"Incorrect email or password."`
+}
+
+// MFAError is the token endpoint's 403: the two-factor answers, in
+// Auth0's shape (mfa_required carries the mfa_token that continues the
+// sign-in; the other errors are Error's).
+type MFAError struct {
+	Error            string `json:"error" enum:"mfa_required,mfa_enrollment_required" example:"mfa_required"`
+	ErrorDescription string `json:"error_description,omitempty" example:"Multifactor authentication required: send the mfa_token with a code."`
+	MFAToken         string `json:"mfa_token,omitempty" doc:"With mfa_required: continues the sign-in at an MFA grant (single use, short-lived)." example:"mfa_kP0cYb9Qm4Zr1sVt7XwA3nL8uJ5dH6gE2iO0yKqTz8w"`
 }
 
 // Revocation documents the RFC 7009 §2.1 request (form-encoded).
@@ -116,4 +128,37 @@ type CreatedAPIKey struct {
 // APIKeys is the caller's live keys, newest first.
 type APIKeys struct {
 	Items []APIKey `json:"items" nullable:"false"`
+}
+
+// MFAStatus is whether the caller's account has a second factor.
+type MFAStatus struct {
+	Enabled           bool       `json:"enabled" doc:"A confirmed TOTP factor: every password sign-in needs a code." example:"true"`
+	EnabledAt         *time.Time `json:"enabled_at,omitempty" doc:"When the enrolment was confirmed." example:"2026-03-14T09:26:53Z"`
+	Pending           bool       `json:"pending" doc:"An enrolment was started and awaits its first code." example:"false"`
+	RecoveryCodesLeft int        `json:"recovery_codes_left" doc:"Unused recovery codes." example:"10"`
+}
+
+// MFAEnrolment is a new, unconfirmed TOTP factor: what an authenticator
+// app needs. The secret is shown here only; it is stored sealed.
+type MFAEnrolment struct {
+	Secret     string `json:"secret" doc:"The shared secret, base32, for typing into an authenticator app." example:"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"`
+	OTPAuthURI string `json:"otpauth_uri" doc:"The otpauth:// URI (Google Authenticator's key-URI format): SHA1, 6 digits, 30 s." example:"otpauth://totp/monolith:ada@example.com?algorithm=SHA1&digits=6&issuer=monolith&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"`
+	QRCode     string `json:"qr_code" doc:"The URI as a QR code: a data: URI of a 256x256 PNG, for an img element." example:"data:image/png;base64,iVBORw0KGgo="`
+}
+
+// MFACode is a code from the authenticator app.
+type MFACode struct {
+	Code string `json:"code" minLength:"6" maxLength:"6" pattern:"^[0-9]{6}$" doc:"The current 6-digit code." example:"123456"`
+}
+
+// MFARecoveryCodes are the recovery codes of a confirmed enrolment, shown
+// this once; each works once, in place of a code.
+type MFARecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes" nullable:"false" doc:"Ten single-use codes: keep them somewhere safe." example:"[\"abcdef-ghijkl-mnopqr-stuvwx\"]"`
+}
+
+// MFADisable is what disabling two-factor authentication needs.
+type MFADisable struct {
+	Password string `json:"password" maxLength:"1024" doc:"The account's password." example:"correct horse battery staple"`
+	Code     string `json:"code" minLength:"6" maxLength:"40" doc:"A current 6-digit code, or a recovery code." example:"123456"`
 }

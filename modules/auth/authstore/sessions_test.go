@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/modules/auth/authstore"
@@ -42,8 +43,8 @@ func TestSessionRoundTrip(t *testing.T) {
 		got, err := s.Session(t.Context(), id)
 		want := authsvc.Session{ID: id, UserID: user, ClientID: "web", UserAgent: "test", IP: "203.0.113.7",
 			CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
-		if err != nil || got != want {
-			t.Fatalf("session = %+v, %v; want %+v", got, err, want)
+		if diff := cmp.Diff(want, got); err != nil || diff != "" {
+			t.Fatalf("session: %v; (-want +got):\n%s", err, diff)
 		}
 		rt, err := s.RefreshToken(t.Context(), "h0")
 		if err != nil || rt.SessionID != id || rt.RotatedAt != nil || rt.ChildNonce != "" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/acme/monolith/ent"
 	"github.com/acme/monolith/ent/apikey"
+	"github.com/acme/monolith/ent/mfachallenge"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/session"
@@ -86,7 +87,7 @@ func (s *Store) CreateSession(ctx context.Context, x authsvc.Session, refreshHas
 	return s.tx(ctx, func(tx *ent.Tx) error {
 		if err := tx.Session.Create().SetID(x.ID).SetUserID(x.UserID).SetClientID(x.ClientID).
 			SetUserAgent(x.UserAgent).SetIP(x.IP).SetCreatedAt(x.CreatedAt).SetLastUsedAt(x.LastUsedAt).
-			SetExpiresAt(x.ExpiresAt).Exec(ctx); err != nil {
+			SetExpiresAt(x.ExpiresAt).SetAmr(x.AMR).Exec(ctx); err != nil {
 			return fmt.Errorf("create session: %w", err)
 		}
 		if err := tx.RefreshToken.Create().SetSessionID(x.ID).SetTokenHash(refreshHash).SetCreatedAt(x.CreatedAt).Exec(ctx); err != nil {
@@ -350,6 +351,7 @@ func toSession(r *ent.Session) authsvc.Session {
 	return authsvc.Session{
 		ID: r.ID, UserID: r.UserID, ClientID: r.ClientID, UserAgent: r.UserAgent, IP: r.IP,
 		CreatedAt: r.CreatedAt.UTC(), LastUsedAt: r.LastUsedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), RevokedAt: r.RevokedAt,
+		AMR: r.Amr,
 	}
 }
 
@@ -378,6 +380,9 @@ func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
 	}
 	if _, err := s.client(ctx).PasswordReset.Delete().Where(passwordreset.ExpiresAtLT(now)).Exec(ctx); err != nil {
 		return 0, fmt.Errorf("prune reset tokens: %w", err)
+	}
+	if _, err := s.client(ctx).MFAChallenge.Delete().Where(mfachallenge.ExpiresAtLT(now)).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("prune mfa tokens: %w", err)
 	}
 	// API keys dead for the retention too: kept a while, like sessions,
 	// so an investigation can still tell which key a request used.

@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/base32"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/acme/monolith/modules/auth/authstore"
 	"github.com/acme/monolith/modules/auth/authsvc"
+	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
+	"github.com/acme/monolith/platform/throttle"
 )
 
 // TestPrune removes dead sessions with their refresh tokens and expired
@@ -44,6 +48,13 @@ func TestPrune(t *testing.T) {
 		if err := s.CreateReset(ctx, user, "old", now.Add(-time.Hour), now.Add(-time.Minute)); err != nil {
 			t.Fatal(err)
 		}
+		stale := authsvc.Challenge{ID: uuid.New(), UserID: user, ClientID: "c", CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}
+		fresh := authsvc.Challenge{ID: uuid.New(), UserID: user, ClientID: "c", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+		for h, c := range map[string]authsvc.Challenge{"stale": stale, "fresh": fresh} {
+			if err := s.CreateChallenge(ctx, c, h); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		n, err := s.Prune(ctx, now, cutoff)
 		if err != nil || n != 1 {
@@ -65,6 +76,56 @@ func TestPrune(t *testing.T) {
 		}
 		if _, err := s.ConsumeReset(ctx, "old", now); !errors.Is(err, authsvc.ErrNoSession) {
 			t.Fatalf("expired reset token kept: %v", err)
+		}
+		if _, err := s.Challenge(ctx, "stale"); !errors.Is(err, authsvc.ErrNoSession) {
+			t.Fatalf("expired mfa_token kept: %v", err)
+		}
+		if _, err := s.Challenge(ctx, "fresh"); err != nil {
+			t.Fatalf("live mfa_token removed: %v", err)
+		}
+	})
+}
+
+// TestMFASecretSealed: a TOTP secret is stored sealed (its bytes are not
+// in the row), and another key-encryption key cannot use it: the
+// enrolment's own code then fails.
+func TestMFASecretSealed(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := authstore.New(db)
+		kek := bytes.Repeat([]byte{7}, 32)
+		l := throttle.New(db, []byte("throttle secret"))
+		opts := authsvc.MFAOptions{Issuer: "test", AccountRule: throttle.Rule{Name: "mfa.account", Limit: 10, Window: time.Minute}}
+		m, err := authsvc.NewMFA(s, nil, l, kek, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := authn.Account{UserID: uuid.New(), Email: "ada@example.test"}
+		e, err := m.Enrol(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
+		if err != nil || len(raw) != 20 {
+			t.Fatalf("secret %q: %v", e.Secret, err)
+		}
+		f, err := s.Factor(ctx, a.UserID)
+		if err != nil || f.ConfirmedAt != nil {
+			t.Fatalf("factor: %+v %v", f, err)
+		}
+		if bytes.Contains(f.Sealed, raw) || strings.Contains(string(f.Sealed), e.Secret) {
+			t.Fatal("the secret is stored in clear")
+		}
+		code, err := totp.GenerateCode(e.Secret, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _ := authsvc.NewMFA(s, nil, l, bytes.Repeat([]byte{8}, 32), opts)
+		if _, err := other.Confirm(ctx, a.UserID, uuid.New(), code); !errors.Is(err, authsvc.ErrMFACode) {
+			t.Fatalf("another key-encryption key used the secret: %v", err)
+		}
+		if codes, err := m.Confirm(ctx, a.UserID, uuid.New(), code); err != nil || len(codes) != 10 {
+			t.Fatalf("the right key-encryption key: %v %v", codes, err)
 		}
 	})
 }

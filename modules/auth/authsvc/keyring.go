@@ -2,9 +2,6 @@ package authsvc
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -75,7 +72,7 @@ type JWK struct {
 // replica is then trusted without waiting.
 type KeyRing struct {
 	store   KeyStore
-	aead    cipher.AEAD
+	sealer  sealer
 	refresh time.Duration
 	now     func() time.Time
 
@@ -97,15 +94,11 @@ const missInterval = 5 * time.Second
 
 // NewKeyRing returns an empty ring; Bootstrap loads it.
 func NewKeyRing(store KeyStore, kek []byte, refresh time.Duration) (*KeyRing, error) {
-	block, err := aes.NewCipher(kek)
-	if err != nil {
-		return nil, fmt.Errorf("key-encryption key: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+	sl, err := newSealer(kek)
 	if err != nil {
 		return nil, err
 	}
-	return &KeyRing{store: store, aead: aead, refresh: refresh, now: time.Now}, nil
+	return &KeyRing{store: store, sealer: sl, refresh: refresh, now: time.Now}, nil
 }
 
 // Bootstrap makes sure a current key exists (initial, typically the key
@@ -210,20 +203,11 @@ func (r *KeyRing) seal(k *SigningKey, state string) (StoredKey, error) {
 	if err != nil {
 		return StoredKey{}, err
 	}
-	nonce := make([]byte, r.aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return StoredKey{
-		KID: k.KID, Alg: Algorithm, State: state,
-		Sealed: r.aead.Seal(nonce, nonce, der, []byte(k.KID)),
-	}, nil
+	return StoredKey{KID: k.KID, Alg: Algorithm, State: state, Sealed: r.sealer.seal(der, k.KID)}, nil
 }
 
 func (r *KeyRing) open(k StoredKey) (*SigningKey, error) {
-	ns := r.aead.NonceSize()
-	if len(k.Sealed) < ns {
-		return nil, errors.New("sealed key too short")
-	}
-	der, err := r.aead.Open(nil, k.Sealed[:ns], k.Sealed[ns:], []byte(k.KID))
+	der, err := r.sealer.open(k.Sealed, k.KID)
 	if err != nil {
 		return nil, fmt.Errorf("unseal signing key %s (wrong JWT_KEY_ENCRYPTION_KEY?): %w", k.KID, err)
 	}

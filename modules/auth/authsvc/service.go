@@ -41,6 +41,9 @@ type Session struct {
 	LastUsedAt time.Time
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
+	// AMR is how the user signed in (RFC 8176); empty for a session
+	// older than the record of it, which a password started.
+	AMR []string
 }
 
 // RefreshToken is a stored member of a rotation chain.
@@ -97,6 +100,9 @@ type Options struct {
 	// Tx then makes each session write and its entry one transaction.
 	Audit audit.Recorder
 	Tx    Transactor
+	// MFA, if set, makes a password sign-in of an account with a second
+	// factor answer MFARequired, completed by LoginMFA.
+	MFA *MFA
 }
 
 // Errors of the auth domain.
@@ -118,6 +124,9 @@ const (
 	ReasonReuse       = "refresh_reuse"
 	ReasonCredentials = "credentials_changed"
 	ReasonAccount     = "account_unavailable"
+	// ReasonMFAEnabled ends the sessions that did not pass the second
+	// factor an enrolment just added.
+	ReasonMFAEnabled = "mfa_enabled"
 )
 
 // Service runs the grants and session management.
@@ -184,15 +193,58 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if err := s.limiter.Clear(ctx, pair); err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
+	if c.ID == "" {
+		c.ID = s.opts.Clients.Default()
+	}
+	if s.opts.MFA != nil {
+		// The password alone is not a sign-in: the mfa_token carries it
+		// to the MFA grant, bound to this account and client.
+		req, err := s.opts.MFA.challengeFor(ctx, a, c.ID)
+		if err != nil {
+			return Grant{}, fmt.Errorf("login: %w", err)
+		}
+		if req != nil {
+			return Grant{}, req
+		}
+	}
+	return s.signedIn(ctx, a, c, amrPassword)
+}
+
+// signedIn completes a sign-in by the methods amr.
+func (s *Service) signedIn(ctx context.Context, a authn.Account, c Client, amr []string) (Grant, error) {
 	// Whoever signs in knows the password: a reset token mailed earlier is
 	// no longer needed and must not stay usable.
 	if err := s.resets.store.DeleteResets(ctx, a.UserID); err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
+	return s.startSession(ctx, a, c, amr)
+}
+
+// LoginMFA implements the MFA grants: an mfa_token from a password grant
+// and a TOTP code (recovery false) or a recovery code. Any failure is
+// ErrMFAGrant; failures are throttled per account and per address.
+func (s *Service) LoginMFA(ctx context.Context, token, code string, recovery bool, c Client) (Grant, error) {
+	if s.opts.MFA == nil {
+		return Grant{}, ErrMFAGrant
+	}
 	if c.ID == "" {
 		c.ID = s.opts.Clients.Default()
 	}
-	return s.startSession(ctx, a, c)
+	userID, amr, err := s.opts.MFA.redeem(ctx, token, code, recovery, c.ID, c.IP)
+	if err != nil {
+		return Grant{}, err
+	}
+	a, err := s.accounts.Account(ctx, userID)
+	if err == nil {
+		err = a.MayAct()
+	}
+	if err != nil {
+		if fe, ok := fault.As(err); ok && (fe.Kind == fault.NotFound || fe.Kind == fault.Unauthenticated) {
+			return Grant{}, ErrMFAGrant
+		}
+		return Grant{}, fmt.Errorf("mfa grant: %w", err)
+	}
+	return s.signedIn(ctx, a, c, amr)
 }
 
 // AuthenticateClient checks the client credentials of a token or
@@ -218,26 +270,26 @@ func (s *Service) AuthenticateClient(ctx context.Context, ip, id, secret string)
 	return got, err
 }
 
-func (s *Service) startSession(ctx context.Context, a authn.Account, c Client) (Grant, error) {
+func (s *Service) startSession(ctx context.Context, a authn.Account, c Client, amr []string) (Grant, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	raw := newOpaqueToken()
 	sess := Session{
 		ID: uuid.New(), UserID: a.UserID, ClientID: c.ID, UserAgent: truncate(c.UserAgent, 256), IP: truncate(c.IP, 64),
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.opts.AbsoluteTTL),
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.opts.AbsoluteTTL), AMR: amr,
 	}
 	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
 			return err
 		}
 		e := sessionEntry(audit.User(a.UserID.String()), ActionSignIn, a.UserID, sess.ID, "")
-		e.Payload = audit.Payload{"user_id": a.UserID.String(), "client_id": audit.Clip(c.ID)}
+		e.Payload = audit.Payload{"user_id": a.UserID.String(), "client_id": audit.Clip(c.ID), "amr": strings.Join(amr, " ")}
 		e.ClientIP = c.IP
 		return s.opts.Audit.Record(ctx, e)
 	})
 	if err != nil {
 		return Grant{}, fmt.Errorf("start session: %w", err)
 	}
-	access, err := s.tokens.Issue(ctx, a, c.ID, sess.ID, sess.CreatedAt)
+	access, err := s.tokens.IssueFor(ctx, a, c.ID, sess.ID, sess.CreatedAt, amr)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -342,7 +394,12 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client) (Grant, err
 			return Grant{}, err
 		}
 	}
-	access, err := s.tokens.Issue(ctx, a, sess.ClientID, sess.ID, sess.CreatedAt)
+	// The session's methods, so a second factor survives the refresh.
+	amr := sess.AMR
+	if len(amr) == 0 {
+		amr = amrPassword
+	}
+	access, err := s.tokens.IssueFor(ctx, a, sess.ClientID, sess.ID, sess.CreatedAt, amr)
 	if err != nil {
 		return Grant{}, err
 	}

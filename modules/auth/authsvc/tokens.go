@@ -46,9 +46,6 @@ type accessClaims struct {
 	AMR      []string         `json:"amr,omitempty"`
 }
 
-// passwordAMR is the amr of a session a password grant started.
-var passwordAMR = []string{"pwd"}
-
 // KeySet gives the signing key and the verification keys by kid. KeyRing
 // implements it over the database; StaticKeys over one fixed key.
 type KeySet interface {
@@ -97,8 +94,13 @@ type Issued struct {
 }
 
 // Issue signs an access token for an account in a session whose user
-// signed in at authTime.
+// signed in with a password at authTime.
 func (t *Tokens) Issue(ctx context.Context, a authn.Account, clientID string, sessionID uuid.UUID, authTime time.Time) (Issued, error) {
+	return t.IssueFor(ctx, a, clientID, sessionID, authTime, amrPassword)
+}
+
+// IssueFor is Issue for a sign-in by the methods amr (RFC 8176 values).
+func (t *Tokens) IssueFor(ctx context.Context, a authn.Account, clientID string, sessionID uuid.UUID, authTime time.Time, amr []string) (Issued, error) {
 	key, err := t.keys.SigningKey(ctx)
 	if err != nil {
 		return Issued{}, fmt.Errorf("sign access token: %w", err)
@@ -117,7 +119,7 @@ func (t *Tokens) Issue(ctx context.Context, a authn.Account, clientID string, se
 		ClientID:  clientID,
 		SessionID: sessionID.String(),
 		AuthTime:  jwt.NewNumericDate(authTime.UTC().Truncate(time.Second)),
-		AMR:       passwordAMR,
+		AMR:       amr,
 	}
 	tok := jwt.NewWithClaims(jwt.GetSigningMethod(Algorithm), claims)
 	tok.Header["typ"] = tokenType
