@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
+	"github.com/acme/monolith/ent/eventreceipt"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
 	"github.com/acme/monolith/ent/role"
@@ -83,6 +84,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:        apikey.ValidColumn,
 			auditevent.Table:    auditevent.ValidColumn,
+			eventreceipt.Table:  eventreceipt.ValidColumn,
 			passwordreset.Table: passwordreset.ValidColumn,
 			refreshtoken.Table:  refreshtoken.ValidColumn,
 			role.Table:          role.ValidColumn,

@@ -81,6 +81,25 @@ var (
 			},
 		},
 	}
+	// EventReceiptsColumns holds the columns for the "event_receipts" table.
+	EventReceiptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 200, SchemaType: map[string]string{"postgres": "varchar(200)"}},
+		{Name: "subscription", Type: field.TypeString, Size: 100, SchemaType: map[string]string{"postgres": "varchar(100)"}},
+		{Name: "handled_at", Type: field.TypeTime},
+	}
+	// EventReceiptsTable holds the schema information for the "event_receipts" table.
+	EventReceiptsTable = &schema.Table{
+		Name:       "event_receipts",
+		Columns:    EventReceiptsColumns,
+		PrimaryKey: []*schema.Column{EventReceiptsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "eventreceipt_handled_at",
+				Unique:  false,
+				Columns: []*schema.Column{EventReceiptsColumns[2]},
+			},
+		},
+	}
 	// PasswordResetsColumns holds the columns for the "password_resets" table.
 	PasswordResetsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -298,6 +317,7 @@ var (
 	Tables = []*schema.Table{
 		APIKeysTable,
 		AuditEventsTable,
+		EventReceiptsTable,
 		PasswordResetsTable,
 		RefreshTokensTable,
 		RolesTable,

@@ -12,6 +12,9 @@ type APIKey func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// EventReceipt is the predicate function for eventreceipt builders.
+type EventReceipt func(*sql.Selector)
+
 // PasswordReset is the predicate function for passwordreset builders.
 type PasswordReset func(*sql.Selector)
 

@@ -21,6 +21,7 @@ import (
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/httpserver"
+	"github.com/acme/monolith/platform/jobs"
 )
 
 var (
@@ -76,6 +77,7 @@ type options struct {
 	modules   []fx.Option
 	extra     []fx.Option
 	secrets   []string
+	jobs      bool
 }
 
 // WithConfig edits the configuration before start.
@@ -100,6 +102,19 @@ func WithModules(m ...fx.Option) Option {
 // request sent it, such as a password bootstrapped from the environment.
 func WithSecret(s string) Option {
 	return func(o *options) { o.secrets = append(o.secrets, s) }
+}
+
+// WithJobs makes the app work jobs, as serve does (a test app otherwise
+// only enqueues them), polling every 50 ms so a test waits little.
+func WithJobs() Option {
+	return func(o *options) {
+		if o.jobs {
+			return
+		}
+		o.jobs = true
+		o.env["JOBS_POLL_INTERVAL"] = "50ms"
+		o.extra = append(o.extra, fx.Invoke(func(*jobs.Runner) {}))
+	}
 }
 
 // WithFx adds fx options (fx.Populate to reach a service, fx.Decorate...).

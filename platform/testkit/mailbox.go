@@ -67,9 +67,14 @@ func StartMailbox(t testing.TB) *Mailbox {
 
 // WithMailbox sends the application's email to m, in clear on loopback.
 func WithMailbox(m *Mailbox) Option {
-	return WithConfig(func(c *config.Config) {
+	relay := WithConfig(func(c *config.Config) {
 		c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: m.port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 	})
+	// Mail that subscribers of events send goes out from jobs.
+	return func(o *options) {
+		relay(o)
+		WithJobs()(o)
+	}
 }
 
 // NewSession implements smtp.Backend.

@@ -297,13 +297,13 @@ func (r *frozenRelay) release() {
 // TestNoticesNeverHoldTheRequest: with a mail relay that accepts and then
 // hangs, an email change still answers 200 at once: when the notice's
 // connection is seen held open by the relay, the response has already
-// come back. Releasing the relay fails the send, which is logged; the app
-// stops cleanly.
+// come back. Releasing the relay fails the send, which the job queue
+// retries; the app stops cleanly.
 func TestNoticesNeverHoldTheRequest(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	relay := startFrozenRelay(t)
 	port := relay.ln.Addr().(*net.TCPAddr).Port
-	app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+	app := apptest.Start(t, db, testkit.WithJobs(), testkit.WithConfig(func(c *config.Config) {
 		c.Mail = config.Mail{SMTPHost: "127.0.0.1", SMTPPort: port, SMTPFrom: "noreply@example.test", SMTPTLS: "none"}
 	}))
 	u := app.NewUser(false)
