@@ -23,7 +23,7 @@ const (
 	BySystem ChangedBy = "system" // the CLI or the first-start bootstrap
 )
 
-// AccountCreated: an account exists (registration, an administrator, the
+// AccountCreated says an account exists (registration, an administrator, the
 // CLI).
 type AccountCreated struct {
 	UserID uuid.UUID `json:"user_id"`
@@ -37,7 +37,7 @@ type AccountCreated struct {
 // EventName implements events.Event.
 func (AccountCreated) EventName() string { return "account.created" }
 
-// AccountEmailChanged: the sign-in email changed from OldEmail to Email.
+// AccountEmailChanged says the sign-in email changed from OldEmail to Email.
 type AccountEmailChanged struct {
 	UserID   uuid.UUID `json:"user_id"`
 	OldEmail string    `json:"old_email"`
@@ -49,7 +49,7 @@ type AccountEmailChanged struct {
 // EventName implements events.Event.
 func (AccountEmailChanged) EventName() string { return "account.email_changed" }
 
-// AccountPasswordChanged: the password changed (its holder, an
+// AccountPasswordChanged says the password changed (its holder, an
 // administrator or a reset); the account's sessions have been ended.
 type AccountPasswordChanged struct {
 	UserID uuid.UUID `json:"user_id"`
@@ -61,7 +61,7 @@ type AccountPasswordChanged struct {
 // EventName implements events.Event.
 func (AccountPasswordChanged) EventName() string { return "account.password_changed" }
 
-// AccountDeactivated: the account may no longer act; its sessions have
+// AccountDeactivated says the account may no longer act; its sessions have
 // been ended.
 type AccountDeactivated struct {
 	UserID uuid.UUID `json:"user_id"`
@@ -73,7 +73,7 @@ type AccountDeactivated struct {
 // EventName implements events.Event.
 func (AccountDeactivated) EventName() string { return "account.deactivated" }
 
-// AccountDeleted: the account is gone; what other modules keep for it
+// AccountDeleted says the account is gone; what other modules keep for it
 // (keyed by UserID) is theirs to remove.
 type AccountDeleted struct {
 	UserID uuid.UUID `json:"user_id"`
