@@ -16,6 +16,7 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/eventreceipt"
 	"github.com/acme/monolith/ent/mfachallenge"
 	"github.com/acme/monolith/ent/mfafactor"
 	"github.com/acme/monolith/ent/mfarecoverycode"
@@ -40,6 +41,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// AuthzEpoch is the client for interacting with the AuthzEpoch builders.
 	AuthzEpoch *AuthzEpochClient
+	// EventReceipt is the client for interacting with the EventReceipt builders.
+	EventReceipt *EventReceiptClient
 	// MFAChallenge is the client for interacting with the MFAChallenge builders.
 	MFAChallenge *MFAChallengeClient
 	// MFAFactor is the client for interacting with the MFAFactor builders.
@@ -73,6 +76,7 @@ func (c *Client) init() {
 	c.APIKey = NewAPIKeyClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AuthzEpoch = NewAuthzEpochClient(c.config)
+	c.EventReceipt = NewEventReceiptClient(c.config)
 	c.MFAChallenge = NewMFAChallengeClient(c.config)
 	c.MFAFactor = NewMFAFactorClient(c.config)
 	c.MFARecoveryCode = NewMFARecoveryCodeClient(c.config)
@@ -178,6 +182,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		APIKey:          NewAPIKeyClient(cfg),
 		AuditEvent:      NewAuditEventClient(cfg),
 		AuthzEpoch:      NewAuthzEpochClient(cfg),
+		EventReceipt:    NewEventReceiptClient(cfg),
 		MFAChallenge:    NewMFAChallengeClient(cfg),
 		MFAFactor:       NewMFAFactorClient(cfg),
 		MFARecoveryCode: NewMFARecoveryCodeClient(cfg),
@@ -210,6 +215,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		APIKey:          NewAPIKeyClient(cfg),
 		AuditEvent:      NewAuditEventClient(cfg),
 		AuthzEpoch:      NewAuthzEpochClient(cfg),
+		EventReceipt:    NewEventReceiptClient(cfg),
 		MFAChallenge:    NewMFAChallengeClient(cfg),
 		MFAFactor:       NewMFAFactorClient(cfg),
 		MFARecoveryCode: NewMFARecoveryCodeClient(cfg),
@@ -249,9 +255,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.MFAChallenge, c.MFAFactor,
-		c.MFARecoveryCode, c.PasswordReset, c.RefreshToken, c.Role, c.Session,
-		c.SigningKey, c.Throttle, c.User,
+		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.EventReceipt, c.MFAChallenge,
+		c.MFAFactor, c.MFARecoveryCode, c.PasswordReset, c.RefreshToken, c.Role,
+		c.Session, c.SigningKey, c.Throttle, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -261,9 +267,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.MFAChallenge, c.MFAFactor,
-		c.MFARecoveryCode, c.PasswordReset, c.RefreshToken, c.Role, c.Session,
-		c.SigningKey, c.Throttle, c.User,
+		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.EventReceipt, c.MFAChallenge,
+		c.MFAFactor, c.MFARecoveryCode, c.PasswordReset, c.RefreshToken, c.Role,
+		c.Session, c.SigningKey, c.Throttle, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -278,6 +284,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *AuthzEpochMutation:
 		return c.AuthzEpoch.mutate(ctx, m)
+	case *EventReceiptMutation:
+		return c.EventReceipt.mutate(ctx, m)
 	case *MFAChallengeMutation:
 		return c.MFAChallenge.mutate(ctx, m)
 	case *MFAFactorMutation:
@@ -699,6 +707,139 @@ func (c *AuthzEpochClient) mutate(ctx context.Context, m *AuthzEpochMutation) (V
 		return (&AuthzEpochDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuthzEpoch mutation op: %q", m.Op())
+	}
+}
+
+// EventReceiptClient is a client for the EventReceipt schema.
+type EventReceiptClient struct {
+	config
+}
+
+// NewEventReceiptClient returns a client for the EventReceipt from the given config.
+func NewEventReceiptClient(c config) *EventReceiptClient {
+	return &EventReceiptClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `eventreceipt.Hooks(f(g(h())))`.
+func (c *EventReceiptClient) Use(hooks ...Hook) {
+	c.hooks.EventReceipt = append(c.hooks.EventReceipt, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `eventreceipt.Intercept(f(g(h())))`.
+func (c *EventReceiptClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EventReceipt = append(c.inters.EventReceipt, interceptors...)
+}
+
+// Create returns a builder for creating a EventReceipt entity.
+func (c *EventReceiptClient) Create() *EventReceiptCreate {
+	mutation := newEventReceiptMutation(c.config, OpCreate)
+	return &EventReceiptCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EventReceipt entities.
+func (c *EventReceiptClient) CreateBulk(builders ...*EventReceiptCreate) *EventReceiptCreateBulk {
+	return &EventReceiptCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EventReceiptClient) MapCreateBulk(slice any, setFunc func(*EventReceiptCreate, int)) *EventReceiptCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EventReceiptCreateBulk{err: fmt.Errorf("calling to EventReceiptClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EventReceiptCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EventReceiptCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EventReceipt.
+func (c *EventReceiptClient) Update() *EventReceiptUpdate {
+	mutation := newEventReceiptMutation(c.config, OpUpdate)
+	return &EventReceiptUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EventReceiptClient) UpdateOne(_m *EventReceipt) *EventReceiptUpdateOne {
+	mutation := newEventReceiptMutation(c.config, OpUpdateOne, withEventReceipt(_m))
+	return &EventReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EventReceiptClient) UpdateOneID(id string) *EventReceiptUpdateOne {
+	mutation := newEventReceiptMutation(c.config, OpUpdateOne, withEventReceiptID(id))
+	return &EventReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EventReceipt.
+func (c *EventReceiptClient) Delete() *EventReceiptDelete {
+	mutation := newEventReceiptMutation(c.config, OpDelete)
+	return &EventReceiptDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EventReceiptClient) DeleteOne(_m *EventReceipt) *EventReceiptDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EventReceiptClient) DeleteOneID(id string) *EventReceiptDeleteOne {
+	builder := c.Delete().Where(eventreceipt.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EventReceiptDeleteOne{builder}
+}
+
+// Query returns a query builder for EventReceipt.
+func (c *EventReceiptClient) Query() *EventReceiptQuery {
+	return &EventReceiptQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEventReceipt},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EventReceipt entity by its id.
+func (c *EventReceiptClient) Get(ctx context.Context, id string) (*EventReceipt, error) {
+	return c.Query().Where(eventreceipt.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EventReceiptClient) GetX(ctx context.Context, id string) *EventReceipt {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EventReceiptClient) Hooks() []Hook {
+	return c.hooks.EventReceipt
+}
+
+// Interceptors returns the client interceptors.
+func (c *EventReceiptClient) Interceptors() []Interceptor {
+	return c.inters.EventReceipt
+}
+
+func (c *EventReceiptClient) mutate(ctx context.Context, m *EventReceiptMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EventReceiptCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EventReceiptUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EventReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EventReceiptDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EventReceipt mutation op: %q", m.Op())
 	}
 }
 
@@ -2067,14 +2208,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEvent, AuthzEpoch, MFAChallenge, MFAFactor, MFARecoveryCode,
-		PasswordReset, RefreshToken, Role, Session, SigningKey, Throttle,
-		User []ent.Hook
+		APIKey, AuditEvent, AuthzEpoch, EventReceipt, MFAChallenge, MFAFactor,
+		MFARecoveryCode, PasswordReset, RefreshToken, Role, Session, SigningKey,
+		Throttle, User []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEvent, AuthzEpoch, MFAChallenge, MFAFactor, MFARecoveryCode,
-		PasswordReset, RefreshToken, Role, Session, SigningKey, Throttle,
-		User []ent.Interceptor
+		APIKey, AuditEvent, AuthzEpoch, EventReceipt, MFAChallenge, MFAFactor,
+		MFARecoveryCode, PasswordReset, RefreshToken, Role, Session, SigningKey,
+		Throttle, User []ent.Interceptor
 	}
 )
 

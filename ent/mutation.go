@@ -14,6 +14,7 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/eventreceipt"
 	"github.com/acme/monolith/ent/mfachallenge"
 	"github.com/acme/monolith/ent/mfafactor"
 	"github.com/acme/monolith/ent/mfarecoverycode"
@@ -40,6 +41,7 @@ const (
 	TypeAPIKey          = "APIKey"
 	TypeAuditEvent      = "AuditEvent"
 	TypeAuthzEpoch      = "AuthzEpoch"
+	TypeEventReceipt    = "EventReceipt"
 	TypeMFAChallenge    = "MFAChallenge"
 	TypeMFAFactor       = "MFAFactor"
 	TypeMFARecoveryCode = "MFARecoveryCode"
@@ -2079,6 +2081,392 @@ func (m *AuthzEpochMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuthzEpochMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuthzEpoch edge %s", name)
+}
+
+// EventReceiptMutation represents an operation that mutates the EventReceipt nodes in the graph.
+type EventReceiptMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	subscription  *string
+	handled_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*EventReceipt, error)
+	predicates    []predicate.EventReceipt
+}
+
+var _ ent.Mutation = (*EventReceiptMutation)(nil)
+
+// eventreceiptOption allows management of the mutation configuration using functional options.
+type eventreceiptOption func(*EventReceiptMutation)
+
+// newEventReceiptMutation creates new mutation for the EventReceipt entity.
+func newEventReceiptMutation(c config, op Op, opts ...eventreceiptOption) *EventReceiptMutation {
+	m := &EventReceiptMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEventReceipt,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEventReceiptID sets the ID field of the mutation.
+func withEventReceiptID(id string) eventreceiptOption {
+	return func(m *EventReceiptMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EventReceipt
+		)
+		m.oldValue = func(ctx context.Context) (*EventReceipt, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EventReceipt.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEventReceipt sets the old EventReceipt of the mutation.
+func withEventReceipt(node *EventReceipt) eventreceiptOption {
+	return func(m *EventReceiptMutation) {
+		m.oldValue = func(context.Context) (*EventReceipt, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EventReceiptMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EventReceiptMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of EventReceipt entities.
+func (m *EventReceiptMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EventReceiptMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EventReceiptMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EventReceipt.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSubscription sets the "subscription" field.
+func (m *EventReceiptMutation) SetSubscription(s string) {
+	m.subscription = &s
+}
+
+// Subscription returns the value of the "subscription" field in the mutation.
+func (m *EventReceiptMutation) Subscription() (r string, exists bool) {
+	v := m.subscription
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubscription returns the old "subscription" field's value of the EventReceipt entity.
+// If the EventReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventReceiptMutation) OldSubscription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubscription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubscription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubscription: %w", err)
+	}
+	return oldValue.Subscription, nil
+}
+
+// ResetSubscription resets all changes to the "subscription" field.
+func (m *EventReceiptMutation) ResetSubscription() {
+	m.subscription = nil
+}
+
+// SetHandledAt sets the "handled_at" field.
+func (m *EventReceiptMutation) SetHandledAt(t time.Time) {
+	m.handled_at = &t
+}
+
+// HandledAt returns the value of the "handled_at" field in the mutation.
+func (m *EventReceiptMutation) HandledAt() (r time.Time, exists bool) {
+	v := m.handled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHandledAt returns the old "handled_at" field's value of the EventReceipt entity.
+// If the EventReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventReceiptMutation) OldHandledAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHandledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHandledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHandledAt: %w", err)
+	}
+	return oldValue.HandledAt, nil
+}
+
+// ResetHandledAt resets all changes to the "handled_at" field.
+func (m *EventReceiptMutation) ResetHandledAt() {
+	m.handled_at = nil
+}
+
+// Where appends a list predicates to the EventReceiptMutation builder.
+func (m *EventReceiptMutation) Where(ps ...predicate.EventReceipt) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EventReceiptMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EventReceiptMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EventReceipt, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EventReceiptMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EventReceiptMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EventReceipt).
+func (m *EventReceiptMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EventReceiptMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.subscription != nil {
+		fields = append(fields, eventreceipt.FieldSubscription)
+	}
+	if m.handled_at != nil {
+		fields = append(fields, eventreceipt.FieldHandledAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EventReceiptMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case eventreceipt.FieldSubscription:
+		return m.Subscription()
+	case eventreceipt.FieldHandledAt:
+		return m.HandledAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EventReceiptMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case eventreceipt.FieldSubscription:
+		return m.OldSubscription(ctx)
+	case eventreceipt.FieldHandledAt:
+		return m.OldHandledAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown EventReceipt field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventReceiptMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case eventreceipt.FieldSubscription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubscription(v)
+		return nil
+	case eventreceipt.FieldHandledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHandledAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EventReceipt field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EventReceiptMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EventReceiptMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventReceiptMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown EventReceipt numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EventReceiptMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EventReceiptMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EventReceiptMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EventReceipt nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EventReceiptMutation) ResetField(name string) error {
+	switch name {
+	case eventreceipt.FieldSubscription:
+		m.ResetSubscription()
+		return nil
+	case eventreceipt.FieldHandledAt:
+		m.ResetHandledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown EventReceipt field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EventReceiptMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EventReceiptMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EventReceiptMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EventReceiptMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EventReceiptMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EventReceiptMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EventReceiptMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown EventReceipt unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EventReceiptMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown EventReceipt edge %s", name)
 }
 
 // MFAChallengeMutation represents an operation that mutates the MFAChallenge nodes in the graph.

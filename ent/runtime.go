@@ -8,6 +8,7 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/eventreceipt"
 	"github.com/acme/monolith/ent/mfachallenge"
 	"github.com/acme/monolith/ent/mfafactor"
 	"github.com/acme/monolith/ent/mfarecoverycode"
@@ -155,6 +156,44 @@ func init() {
 	authzepochDescVersion := authzepochFields[1].Descriptor()
 	// authzepoch.DefaultVersion holds the default value on creation for the version field.
 	authzepoch.DefaultVersion = authzepochDescVersion.Default.(int64)
+	eventreceiptFields := schema.EventReceipt{}.Fields()
+	_ = eventreceiptFields
+	// eventreceiptDescSubscription is the schema descriptor for subscription field.
+	eventreceiptDescSubscription := eventreceiptFields[1].Descriptor()
+	// eventreceipt.SubscriptionValidator is a validator for the "subscription" field. It is called by the builders before save.
+	eventreceipt.SubscriptionValidator = func() func(string) error {
+		validators := eventreceiptDescSubscription.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subscription string) error {
+			for _, fn := range fns {
+				if err := fn(subscription); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// eventreceiptDescID is the schema descriptor for id field.
+	eventreceiptDescID := eventreceiptFields[0].Descriptor()
+	// eventreceipt.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	eventreceipt.IDValidator = func() func(string) error {
+		validators := eventreceiptDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	mfachallengeFields := schema.MFAChallenge{}.Fields()
 	_ = mfachallengeFields
 	// mfachallengeDescTokenHash is the schema descriptor for token_hash field.

@@ -20,6 +20,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// AuthzEpoch is the client for interacting with the AuthzEpoch builders.
 	AuthzEpoch *AuthzEpochClient
+	// EventReceipt is the client for interacting with the EventReceipt builders.
+	EventReceipt *EventReceiptClient
 	// MFAChallenge is the client for interacting with the MFAChallenge builders.
 	MFAChallenge *MFAChallengeClient
 	// MFAFactor is the client for interacting with the MFAFactor builders.
@@ -174,6 +176,7 @@ func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.AuthzEpoch = NewAuthzEpochClient(tx.config)
+	tx.EventReceipt = NewEventReceiptClient(tx.config)
 	tx.MFAChallenge = NewMFAChallengeClient(tx.config)
 	tx.MFAFactor = NewMFAFactorClient(tx.config)
 	tx.MFARecoveryCode = NewMFARecoveryCodeClient(tx.config)

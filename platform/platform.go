@@ -19,6 +19,7 @@ import (
 	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
+	"github.com/acme/monolith/platform/events"
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/jobs"
@@ -64,6 +65,7 @@ var Module = fx.Module("platform",
 	),
 	jobs.Module,
 	mail.Module,
+	events.Module,
 	fx.Invoke(httpserver.StartPprof),
 )
 

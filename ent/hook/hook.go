@@ -45,6 +45,18 @@ func (f AuthzEpochFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuthzEpochMutation", m)
 }
 
+// The EventReceiptFunc type is an adapter to allow the use of ordinary
+// function as EventReceipt mutator.
+type EventReceiptFunc func(context.Context, *ent.EventReceiptMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EventReceiptFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EventReceiptMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EventReceiptMutation", m)
+}
+
 // The MFAChallengeFunc type is an adapter to allow the use of ordinary
 // function as MFAChallenge mutator.
 type MFAChallengeFunc func(context.Context, *ent.MFAChallengeMutation) (ent.Value, error)

@@ -93,6 +93,25 @@ var (
 		Columns:    AuthzEpochsColumns,
 		PrimaryKey: []*schema.Column{AuthzEpochsColumns[0]},
 	}
+	// EventReceiptsColumns holds the columns for the "event_receipts" table.
+	EventReceiptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 200, SchemaType: map[string]string{"postgres": "varchar(200)"}},
+		{Name: "subscription", Type: field.TypeString, Size: 100, SchemaType: map[string]string{"postgres": "varchar(100)"}},
+		{Name: "handled_at", Type: field.TypeTime},
+	}
+	// EventReceiptsTable holds the schema information for the "event_receipts" table.
+	EventReceiptsTable = &schema.Table{
+		Name:       "event_receipts",
+		Columns:    EventReceiptsColumns,
+		PrimaryKey: []*schema.Column{EventReceiptsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "eventreceipt_handled_at",
+				Unique:  false,
+				Columns: []*schema.Column{EventReceiptsColumns[2]},
+			},
+		},
+	}
 	// MfaChallengesColumns holds the columns for the "mfa_challenges" table.
 	MfaChallengesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -383,6 +402,7 @@ var (
 		APIKeysTable,
 		AuditEventsTable,
 		AuthzEpochsTable,
+		EventReceiptsTable,
 		MfaChallengesTable,
 		MfaFactorsTable,
 		MfaRecoveryCodesTable,

@@ -16,6 +16,7 @@ import (
 	"github.com/acme/monolith/platform/authz"
 	"github.com/acme/monolith/platform/cli"
 	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/events"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/password"
@@ -23,8 +24,9 @@ import (
 )
 
 // Module provides the users service (also as the platform's
-// authn.Accounts), its store, its routes and its permissions, and creates
-// the first admin at start when configured.
+// authn.Accounts), its store, its routes and its permissions, publishes
+// the account events, mails the account notices (as subscribers to those
+// events) and creates the first admin at start when configured.
 var Module = fx.Module("users",
 	config.Provide[Settings]("users", "accounts: the first superuser and self-registration"),
 	authz.Provide(usersvc.Permissions...),
@@ -40,17 +42,27 @@ var Module = fx.Module("users",
 		func(s *usersvc.Service) authn.Accounts { return s },
 		httpserver.AsRoutes(userapi.New),
 	),
+	// The account events, published in the transaction of each change;
+	// the notice mails are this module's own subscribers to two of them.
+	events.Publishes[authn.AccountCreated](),
+	events.Publishes[authn.AccountEmailChanged](),
+	events.Publishes[authn.AccountPasswordChanged](),
+	events.Publishes[authn.AccountDeactivated](),
+	events.Publishes[authn.AccountDeleted](),
+	events.Subscribe[authn.AccountEmailChanged](usersvc.EmailNoticeSubscription,
+		func(s mail.Sender) usersvc.EmailNotice { return usersvc.EmailNotice{Sender: s} }),
+	events.Subscribe[authn.AccountPasswordChanged](usersvc.PasswordNoticeSubscription,
+		func(s mail.Sender) usersvc.PasswordNotice { return usersvc.PasswordNotice{Sender: s} }),
 	fx.Invoke(bootstrapSuperuser),
 )
 
 type serviceParams struct {
 	fx.In
-	Lifecycle fx.Lifecycle
-	Store     usersvc.Storer
-	Hasher    *password.Hasher
-	Log       *zap.Logger
-	Config    Settings
-	Mail      mail.Sender
+	Store  usersvc.Storer
+	Hasher *password.Hasher
+	Log    *zap.Logger
+	Config Settings
+	Events *events.Bus
 	// Provided by the auth module; optional so the users module runs alone.
 	Revoker     authn.Revoker `optional:"true"`
 	Limiter     *throttle.Limiter
@@ -62,12 +74,9 @@ type serviceParams struct {
 
 func newService(p serviceParams) *usersvc.Service {
 	log := p.Log.Named("users")
-	notices := usersvc.NewMailNotices(p.Mail, log)
-	// Stopping waits for notices already handed over, within the stop timeout.
-	p.Lifecycle.Append(fx.StopHook(notices.Drain))
 	opts := usersvc.Options{
 		SignupEnabled: p.Config.SignupEnabled,
-		Notices:       notices,
+		Events:        p.Events,
 		Limiter:       p.Limiter,
 		RegisterRule:  throttle.Rule{Name: "register.ip", Limit: p.Config.RegisterLimit, Window: p.Config.RegisterWindow},
 		Permissions:   p.Permissions,

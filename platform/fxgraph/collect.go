@@ -1,7 +1,8 @@
 // Package fxgraph explains the application's dependency graph for people:
 // which module provides what, which module consumes what from which other
 // module, the routes each module serves and the lifecycle hooks it
-// registers. fx's own DotGraph has the constructors and their inputs but
+// registers, and the domain events each module publishes and subscribes
+// to (platform/events). fx's own DotGraph has the constructors and their inputs but
 // groups them by Go package; fx's events (Provided carries ModuleName) add
 // the modules. Collect merges both; render.go draws the result as DOT,
 // SVG, Mermaid or JSON, and page.go serves it as an interactive page.
@@ -25,6 +26,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
+	"github.com/acme/monolith/platform/events"
 	"github.com/acme/monolith/platform/httpserver"
 )
 
@@ -40,6 +42,35 @@ type Graph struct {
 	// A value group is not a use of each member's module: it is in Groups.
 	Uses   []Use   `json:"uses"`
 	Groups []Group `json:"groups,omitempty"`
+	// Events are the domain events modules declare, with who publishes
+	// and who subscribes to each.
+	Events []Event `json:"events,omitempty"`
+}
+
+// Event is one domain event (events.Publishes, events.Subscribe).
+type Event struct {
+	Name        string       `json:"name"` // its stable name: account.created
+	Type        string       `json:"type"` // its Go type
+	Publishers  []string     `json:"publishers,omitempty"`
+	Subscribers []Subscriber `json:"subscribers,omitempty"`
+}
+
+// BetweenModules reports whether e goes from one module to another: a
+// module subscribes to it that does not publish it, or no module here
+// publishes what a module subscribes to.
+func (e Event) BetweenModules() bool {
+	for _, s := range e.Subscribers {
+		if !slices.Contains(e.Publishers, s.Module) {
+			return true
+		}
+	}
+	return false
+}
+
+// Subscriber is one subscription to an event and the module declaring it.
+type Subscriber struct {
+	Module       string `json:"module"`
+	Subscription string `json:"subscription"`
 }
 
 // Module is one fx.Module (or Root).
@@ -139,6 +170,11 @@ type routesIn struct {
 	Routes []httpserver.Routes `group:"routes"`
 }
 
+type eventsIn struct {
+	fx.In
+	Declarations []events.Declaration `group:"events"`
+}
+
 // Collect builds app (the whole application's options) without starting
 // it, and explains it. Constructors run, so the HTTP server and every
 // module's routes exist, but no hook runs: nothing connects or listens.
@@ -146,16 +182,23 @@ func Collect(app fx.Option) (*Graph, error) {
 	rec := &recorder{}
 	var dot fx.DotGraph
 	var routes []httpserver.Routes
+	var decls []events.Declaration
 	a := fx.New(app,
 		fx.WithLogger(func() fxevent.Logger { return rec }),
 		fx.Decorate(func(lc fx.Lifecycle) fx.Lifecycle { return lifecycle{lc, rec} }),
 		fx.Populate(&dot),
 		fx.Invoke(func(_ *httpserver.Server, in routesIn) { routes = in.Routes }),
+		fx.Invoke(func(in eventsIn) { decls = in.Declarations }),
 	)
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	return build(rec, string(dot), routes)
+	g, err := build(rec, string(dot), routes)
+	if err != nil {
+		return nil, err
+	}
+	g.Events = eventFlows(rec, decls)
+	return g, nil
 }
 
 type cluster struct {
@@ -376,6 +419,55 @@ func build(rec *recorder, dot string, routes []httpserver.Routes) (*Graph, error
 		g.Modules = append(g.Modules, *mods[name])
 	}
 	return g, nil
+}
+
+// eventFlows groups the declarations by event. The module of a
+// declaration is the one that provides what it says it provides beside
+// it (the publisher, or the named subscriber): group members carry no
+// module of their own.
+func eventFlows(rec *recorder, decls []events.Declaration) []Event {
+	moduleOf := func(key string) string {
+		key = typeKey(key)
+		for _, e := range rec.provided {
+			for _, o := range e.OutputTypeNames {
+				if typeKey(o) == key {
+					return module(e.ModuleName)
+				}
+			}
+		}
+		return Root
+	}
+	byName := map[string]*Event{}
+	for _, d := range decls {
+		e := byName[d.Event]
+		if e == nil {
+			e = &Event{Name: d.Event, Type: d.Type}
+			byName[d.Event] = e
+		}
+		m := moduleOf(d.Provides)
+		if d.Subscription == "" {
+			if !slices.Contains(e.Publishers, m) {
+				e.Publishers = append(e.Publishers, m)
+			}
+			continue
+		}
+		e.Subscribers = append(e.Subscribers, Subscriber{Module: m, Subscription: d.Subscription})
+	}
+	var out []Event
+	for _, name := range sortedKeys(byName) {
+		e := byName[name]
+		sort.Strings(e.Publishers)
+		sort.Slice(e.Subscribers, func(i, j int) bool { return e.Subscribers[i].Subscription < e.Subscribers[j].Subscription })
+		out = append(out, *e)
+	}
+	return out
+}
+
+func module(name string) string {
+	if name == "" {
+		return Root
+	}
+	return name
 }
 
 // moduleOfFunc finds the module whose constructor or invoke is fn (or

@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/go-cmp/cmp"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/events"
 	"github.com/acme/monolith/platform/fxgraph"
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
@@ -101,6 +103,65 @@ func TestCollectGroupsByModule(t *testing.T) {
 	for _, format := range fxgraph.Formats {
 		if out, err := fxgraph.Render(g, format, "module"); err != nil || !strings.Contains(string(out), "ledger") {
 			t.Errorf("%s: %v %.200s", format, err, out)
+		}
+	}
+}
+
+type (
+	shipped    struct{}
+	onShipped  struct{}
+	alsoOnShip struct{}
+)
+
+func (shipped) EventName() string { return "order.shipped" }
+
+func (onShipped) Handle(context.Context, events.Delivery[shipped]) error  { return nil }
+func (alsoOnShip) Handle(context.Context, events.Delivery[shipped]) error { return nil }
+
+// TestCollectEvents: the graph says which module publishes an event and
+// which modules subscribe to it, by subscription, and every picture
+// draws the event between them.
+func TestCollectEvents(t *testing.T) {
+	cfg, err := config.LoadFrom(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := fxgraph.Collect(fx.Options(
+		fx.Supply(cfg.HTTP, zap.NewNop()),
+		fx.Provide(health.NewRegistry, httpserver.New),
+		fx.Module("orders", events.Publishes[shipped]()),
+		fx.Module("mailing", events.Subscribe[shipped]("mailing.shipped_mail", func() onShipped { return onShipped{} })),
+		fx.Module("stock", events.Subscribe[shipped]("stock.release", func() alsoOnShip { return alsoOnShip{} })),
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []fxgraph.Event{{
+		Name: "order.shipped", Type: "fxgraph_test.shipped", Publishers: []string{"orders"},
+		Subscribers: []fxgraph.Subscriber{{Module: "mailing", Subscription: "mailing.shipped_mail"}, {Module: "stock", Subscription: "stock.release"}},
+	}}
+	if diff := cmp.Diff(want, g.Events); diff != "" {
+		t.Fatalf("events (-want +got):\n%s", diff)
+	}
+	v := fxgraph.ModuleView(g)
+	var arrows []string
+	for _, e := range v.Edges {
+		if e.Kind == fxgraph.KindPublishes || e.Kind == fxgraph.KindSubscribes {
+			arrows = append(arrows, e.From+" "+e.Kind+" "+e.To+" "+e.Label)
+		}
+	}
+	wantArrows := []string{
+		"m:orders publishes e:order.shipped publishes",
+		"e:order.shipped subscribes m:mailing mailing.shipped_mail",
+		"e:order.shipped subscribes m:stock stock.release",
+	}
+	if diff := cmp.Diff(wantArrows, arrows); diff != "" {
+		t.Errorf("event arrows (-want +got):\n%s", diff)
+	}
+	for _, format := range fxgraph.Formats {
+		out, err := fxgraph.Render(g, format, "module")
+		if err != nil || !strings.Contains(string(out), "order.shipped") || !strings.Contains(string(out), "stock.release") {
+			t.Errorf("%s: %v %.300s", format, err, out)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"slices"
 	"strings"
 )
 
@@ -49,6 +50,25 @@ func (g *Graph) provider(id string) *Provider {
 // module's provider count, routes, hooks and invokes; a group's size and
 // its members (the page shows the same on a click).
 func (g *Graph) nodeLines(n ViewNode) []string {
+	if n.Kind == KindEvent {
+		for _, e := range g.Events {
+			if e.Name != n.Name {
+				continue
+			}
+			lines := []string{e.Type}
+			if len(e.Publishers) == 0 {
+				lines = append(lines, "published by no module here")
+			}
+			for _, p := range e.Publishers {
+				lines = append(lines, "published by "+p)
+			}
+			for _, s := range e.Subscribers {
+				lines = append(lines, "→ "+s.Module+" · "+s.Subscription)
+			}
+			return lines
+		}
+		return nil
+	}
 	if n.Kind == KindGroup {
 		lines := []string{strings.TrimPrefix(n.Label, n.Name+"\n")}
 		for _, gr := range g.Groups {
@@ -65,10 +85,28 @@ func (g *Graph) nodeLines(n ViewNode) []string {
 	}
 	for _, m := range g.Modules {
 		if m.Name == n.Name {
-			return m.summary()
+			return append(m.summary(), g.eventLines(m.Name)...)
 		}
 	}
 	return nil
+}
+
+// eventLines list the events a module publishes and subscribes to.
+func (g *Graph) eventLines(module string) []string {
+	var lines []string
+	for _, e := range g.Events {
+		if slices.Contains(e.Publishers, module) {
+			lines = append(lines, "publishes "+e.Name)
+		}
+	}
+	for _, e := range g.Events {
+		for _, s := range e.Subscribers {
+			if s.Module == module {
+				lines = append(lines, "subscribes to "+e.Name+" ("+s.Subscription+")")
+			}
+		}
+	}
+	return lines
 }
 
 // nodeTitle is the first, bold line of a node in a static picture.
@@ -76,13 +114,16 @@ func nodeTitle(n ViewNode) string {
 	if n.Kind == KindGroup {
 		return n.Name + " (value group)"
 	}
+	if n.Kind == KindEvent {
+		return n.Name + " (event)"
+	}
 	return fmt.Sprintf("%s (%s)", n.Name, plural(n.Size, "provider"))
 }
 
 // edgeText is an arrow's label in a static picture: every type a module
 // consumes (there is no click to see them), or the collected group.
 func edgeText(e ViewEdge) []string {
-	if e.Kind == KindGroup {
+	if e.Kind != KindModule {
 		return []string{e.Label}
 	}
 	return e.Types
@@ -120,8 +161,11 @@ func DOT(g *Graph, level string) string {
 		for _, n := range ModuleView(g).Nodes {
 			lines, title := g.nodeLines(n), nodeTitle(n)
 			head, attrs := "#dde7f5", ""
-			if n.Kind == KindGroup {
+			switch n.Kind {
+			case KindGroup:
 				head, attrs = "#fef3c7", " STYLE=\"dashed\""
+			case KindEvent:
+				head, attrs = "#efe0f3", " STYLE=\"rounded\""
 			}
 			fmt.Fprintf(&b, "\t%s [label=<<TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"3\"%s><TR><TD BGCOLOR=\"%s\"><B>%s</B></TD></TR>",
 				id(n.ID), attrs, head, html.EscapeString(title))
@@ -132,8 +176,11 @@ func DOT(g *Graph, level string) string {
 		}
 		for _, e := range ModuleView(g).Edges {
 			style := ""
-			if e.Kind == KindGroup {
+			switch e.Kind {
+			case KindGroup:
 				style = " style=dashed"
+			case KindPublishes, KindSubscribes:
+				style = " style=bold color=\"#7c3aed\""
 			}
 			fmt.Fprintf(&b, "\t%s -> %s [label=%s%s];\n", id(e.From), id(e.To), id(strings.Join(edgeText(e), "\\n")), style)
 		}
@@ -186,15 +233,21 @@ func Mermaid(g *Graph, level string) string {
 			name, rest, _ := strings.Cut(mermaidText(nodeTitle(n)), " ")
 			lines = append([]string{"<b>" + name + "</b> " + rest}, lines...)
 			open, close := "[", "]"
-			if n.Kind == KindGroup {
+			switch n.Kind {
+			case KindGroup:
 				open, close = "[(", ")]" // a cylinder: a collection modules add to
+			case KindEvent:
+				open, close = "{{", "}}" // a hexagon: a message between modules
 			}
 			fmt.Fprintf(&b, "  %s%s\"%s\"%s\n", mermaidID(n.ID), open, strings.Join(lines, "<br/>"), close)
 		}
 		for _, e := range v.Edges {
 			arrow := "-->"
-			if e.Kind == KindGroup {
+			switch e.Kind {
+			case KindGroup:
 				arrow = "-.->"
+			case KindPublishes, KindSubscribes:
+				arrow = "==>"
 			}
 			fmt.Fprintf(&b, "  %s %s|\"%s\"| %s\n", mermaidID(e.From), arrow, mermaidText(strings.Join(edgeText(e), ", ")), mermaidID(e.To))
 		}

@@ -40,6 +40,9 @@ var palette = []string{"#dde7f5", "#e3f1dc", "#fbe8d3", "#efe0f3", "#fdf3c4", "#
 // draws groups in the same yellow).
 const groupColour = 4
 
+// eventColour is the palette index of a domain event's header.
+const eventColour = 3
+
 type box struct {
 	// virtual boxes carry a long arrow through the columns it crosses, so
 	// that it takes a row there instead of running under a real box.
@@ -79,8 +82,11 @@ func SVG(g *Graph, level string) string {
 		for i, n := range v.Nodes {
 			index[n.ID] = i
 			b := &box{id: n.ID, title: nodeTitle(n), lines: g.nodeLines(n)}
-			if n.Kind == KindGroup {
+			switch n.Kind {
+			case KindGroup:
 				b.group = groupColour
+			case KindEvent:
+				b.group = eventColour
 			}
 			boxes = append(boxes, b)
 		}

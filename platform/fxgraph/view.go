@@ -2,8 +2,12 @@ package fxgraph
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/acme/monolith/platform/events"
 )
 
 // View is the module picture: what every module-level rendering draws (the
@@ -15,6 +19,10 @@ import (
 //     every member's module would add an arrow per member from the
 //     platform back to each module, and that plumbing would drown the real
 //     dependencies.
+//   - A domain event is a node, with an arrow from its publisher and one
+//     to each subscriber, only when it goes from one module to another:
+//     one a module publishes for itself (or for nobody yet) is no
+//     dependency, and is listed with its module.
 //   - fx's own values (fx.Lifecycle, fx.Shutdowner) are not arrows: every
 //     module with a hook would point at fx. Each module's hooks are listed
 //     with it instead, and Root is left out when it holds only fx's values.
@@ -27,6 +35,11 @@ type View struct {
 const (
 	KindModule = "module" // node: an fx.Module; edge: From uses To
 	KindGroup  = "group"  // node: a value group; edge: From consumes the group To
+	KindEvent  = "event"  // node: a domain event
+	// Edges of events: a module publishes an event; an event is delivered
+	// to a module's subscription (the edge's label).
+	KindPublishes  = "publishes"
+	KindSubscribes = "subscribes"
 )
 
 // ViewNode is a module or a value group.
@@ -56,8 +69,13 @@ type ViewEdge struct {
 	Quiet bool `json:"quiet,omitempty"`
 }
 
+// declarationsGroup is the value group of events.Declaration: the
+// picture draws the events it declares instead of the group.
+var declarationsGroup = reflect.TypeFor[events.Declaration]().String() + "[group=events]"
+
 func moduleNodeID(name string) string { return "m:" + name }
 func groupNodeID(typ string) string   { return "g:" + typ }
+func eventNodeID(name string) string  { return "e:" + name }
 
 // isFxType: the values fx itself supplies to every application.
 func isFxType(t string) bool { return strings.HasPrefix(t, "fx.") }
@@ -75,6 +93,9 @@ func ModuleView(g *Graph) View {
 		})
 	}
 	for _, gr := range g.Groups {
+		if gr.Type == declarationsGroup {
+			continue // drawn as the events themselves
+		}
 		from := map[string]bool{}
 		for _, id := range gr.Members {
 			if p := g.provider(id); p != nil {
@@ -102,10 +123,39 @@ func ModuleView(g *Graph) View {
 		})
 	}
 	for _, gr := range g.Groups {
+		if gr.Type == declarationsGroup {
+			continue
+		}
 		for _, c := range gr.Consumers {
 			v.Edges = append(v.Edges, ViewEdge{
 				ID: "c:" + c + ">" + gr.Type, Kind: KindGroup, From: moduleNodeID(c), To: groupNodeID(gr.Type),
 				Types: []string{gr.Type}, Label: "[]" + strings.TrimSuffix(gr.Type, "[group="+gr.Name+"]"),
+			})
+		}
+	}
+	for _, e := range g.Events {
+		if !e.BetweenModules() {
+			continue // listed with its module instead
+		}
+		v.Nodes = append(v.Nodes, ViewNode{
+			ID: eventNodeID(e.Name), Kind: KindEvent, Name: e.Name, Size: len(e.Subscribers),
+			Label: fmt.Sprintf("%s\n%s", e.Name, plural(len(e.Subscribers), "subscriber")),
+		})
+		for _, m := range e.Publishers {
+			v.Edges = append(v.Edges, ViewEdge{
+				ID: "p:" + m + ">" + e.Name, Kind: KindPublishes, From: moduleNodeID(m), To: eventNodeID(e.Name),
+				Types: []string{e.Type}, Label: "publishes",
+			})
+		}
+		for _, s := range e.Subscribers {
+			if slices.Contains(e.Publishers, s.Module) {
+				// A module's subscription to its own event would be an
+				// arrow back up; the event's box lists it instead.
+				continue
+			}
+			v.Edges = append(v.Edges, ViewEdge{
+				ID: "s:" + e.Name + ">" + s.Subscription, Kind: KindSubscribes, From: eventNodeID(e.Name), To: moduleNodeID(s.Module),
+				Types: []string{s.Subscription}, Label: s.Subscription,
 			})
 		}
 	}

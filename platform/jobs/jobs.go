@@ -63,6 +63,8 @@ type (
 	UniqueOpts = river.UniqueOpts
 	// JobRow is a job as stored.
 	JobRow = rivertype.JobRow
+	// InsertManyParams is one job of an EnqueueMany batch.
+	InsertManyParams = river.InsertManyParams
 )
 
 // JobCancel returns an error that makes a worker's job cancelled at once
@@ -236,6 +238,39 @@ func (q *Queue) Enqueue(ctx context.Context, args Args, opts *InsertOpts) (*JobR
 		q.metrics.enqueued.WithLabelValues(args.Kind()).Inc()
 	}
 	return res.Job, nil
+}
+
+// EnqueueMany inserts several jobs at once, all or none, joining the
+// context's transaction as Enqueue does. River's batch insert is one
+// statement, so a fan-out costs one round trip whatever its size.
+func (q *Queue) EnqueueMany(ctx context.Context, batch []InsertManyParams) ([]*JobRow, error) {
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	var (
+		res []*rivertype.JobInsertResult
+		err error
+	)
+	if txn.InTx(ctx) {
+		tx, ok := txn.SQLTx(ctx)
+		if !ok {
+			return nil, fmt.Errorf("enqueue %d jobs: the context's transaction was not begun by txn.Run on the platform's database", len(batch))
+		}
+		res, err = q.client.InsertManyTx(ctx, tx, batch)
+	} else {
+		res, err = q.client.InsertMany(ctx, batch)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %d jobs: %w", len(batch), err)
+	}
+	rows := make([]*JobRow, 0, len(res))
+	for _, r := range res {
+		if !r.UniqueSkippedAsDuplicate {
+			q.metrics.enqueued.WithLabelValues(r.Job.Kind).Inc()
+		}
+		rows = append(rows, r.Job)
+	}
+	return rows, nil
 }
 
 // Get returns one job.

@@ -263,6 +263,7 @@ func files(n Names) []file {
 		{"metrics.go.tmpl", path.Join(m, "metrics.go")},
 		{"health.go.tmpl", path.Join(m, "health.go")},
 		{"commands.go.tmpl", path.Join(m, "commands.go")},
+		{"events.go.tmpl", path.Join(m, "events.go")},
 		{"module_test.go.tmpl", path.Join(m, n.Module+"_test.go")},
 		{"svc.go.tmpl", path.Join(m, n.Singular+"svc", "service.go")},
 		{"svc_test.go.tmpl", path.Join(m, n.Singular+"svc", "service_test.go")},

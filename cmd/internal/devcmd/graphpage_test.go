@@ -199,7 +199,8 @@ func (p cyPicture) arrows() map[string][]string {
 		}
 	}
 	for _, e := range p.Edges {
-		if e.Quiet {
+		// Drawn without a label node: quiet arrows and publications.
+		if e.Quiet || strings.HasPrefix(e.ID, "q|") {
 			out[e.From+">"+e.To] = e.Types
 		}
 	}
@@ -226,7 +227,24 @@ func wantPicture(t *testing.T, g *fxgraph.Graph) (nodes map[string]string, arrow
 		}
 		nodes["m:"+m.Name] = "module"
 	}
+	for _, e := range g.Events {
+		if !e.BetweenModules() {
+			continue // listed with its module
+		}
+		nodes["e:"+e.Name] = "event"
+		for _, m := range e.Publishers {
+			arrows["m:"+m+">e:"+e.Name] = []string{e.Type}
+		}
+		for _, sub := range e.Subscribers {
+			if !slices.Contains(e.Publishers, sub.Module) {
+				arrows["e:"+e.Name+">m:"+sub.Module] = []string{sub.Subscription}
+			}
+		}
+	}
 	for _, gr := range g.Groups {
+		if gr.Type == "events.Declaration[group=events]" {
+			continue // drawn as the events it declares
+		}
 		nodes["g:"+gr.Type] = "group"
 		for _, c := range gr.Consumers {
 			arrows["m:"+c+">g:"+gr.Type] = []string{gr.Type}
@@ -373,7 +391,9 @@ func TestDebugGraphPageInChromium(t *testing.T) {
 			want = append(want, "registered by "+h.RegisteredBy)
 		}
 	}
-	want = append(want, "authn.Revoker", "Adds to value groups")
+	want = append(want, "authn.Revoker", "Adds to value groups",
+		// Its events, which stay within the module, are listed with it.
+		"Publishes events", "account.deleted", "Subscribes to events", "account.email_changed as users.email_changed_notice")
 	for _, w := range want {
 		if !strings.Contains(users, w) {
 			t.Errorf("users' details lack %q:\n%s", w, users)

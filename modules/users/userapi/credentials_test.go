@@ -297,8 +297,8 @@ func (r *frozenRelay) release() {
 // TestNoticesNeverHoldTheRequest: with a mail relay that accepts and then
 // hangs, an email change still answers 200 at once: when the notice's
 // connection is seen held open by the relay, the response has already
-// come back. Releasing the relay fails the send, which is logged; the app
-// stops cleanly.
+// come back. Releasing the relay fails the send, which the job queue
+// retries; the app stops cleanly.
 func TestNoticesNeverHoldTheRequest(t *testing.T) {
 	db := testkit.NewDB(t, "sqlite3")
 	relay := startFrozenRelay(t)

@@ -16,9 +16,11 @@ import (
 )
 
 // countingDB wraps db's pool in an ent client that counts the statements
-// sent to the database.
+// sent to the database. The platform's driver stays under the counter, so
+// a transaction still hands its *sql.Tx to the job queue (the account
+// events are published in it).
 func countingDB(db *database.DB, n *atomic.Int64) *database.DB {
-	drv := dialect.DebugWithContext(entsql.OpenDB(db.Dialect, db.SQL), func(context.Context, ...any) { n.Add(1) })
+	drv := dialect.DebugWithContext(database.Classify(entsql.OpenDB(db.Dialect, db.SQL), 0), func(context.Context, ...any) { n.Add(1) })
 	return &database.DB{Ent: ent.NewClient(ent.Driver(drv)), SQL: db.SQL, Dialect: db.Dialect}
 }
 

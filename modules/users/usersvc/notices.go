@@ -3,133 +3,103 @@ package usersvc
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
-	"go.uber.org/zap"
-
+	"github.com/acme/monolith/platform/authn"
+	"github.com/acme/monolith/platform/events"
 	"github.com/acme/monolith/platform/mail"
 )
 
-// NoticeKind is the authentication detail that changed.
-type NoticeKind int
+// Publisher publishes an account event in the transaction ctx carries;
+// the platform's events.Bus satisfies it.
+type Publisher interface {
+	Publish(ctx context.Context, e events.Event) error
+}
 
-// What a notice reports.
+// discard is the Publisher of a service without one (the users module
+// built alone in a tool, fakes).
+type discard struct{}
+
+func (discard) Publish(context.Context, events.Event) error { return nil }
+
+// changedBy is who acts in ctx outside the self-service paths: a signed-in
+// administrator, or the system (the CLI, the first-start bootstrap).
+func changedBy(ctx context.Context) authn.ChangedBy {
+	if _, err := authn.CurrentUser(ctx); err == nil {
+		return authn.ByAdmin
+	}
+	return authn.BySystem
+}
+
+// Subscriptions of the notice mails (stable: stored with each delivery).
 const (
-	EmailChanged NoticeKind = iota + 1
-	PasswordChanged
+	EmailNoticeSubscription    = "users.email_changed_notice"
+	PasswordNoticeSubscription = "users.password_changed_notice"
 )
 
-// Actor is who made a change.
-type Actor int
+// EmailNotice tells the old address of an account that its sign-in
+// email changed (ASVS 5.0 V6.3.7), so that a change its holder did not
+// make does not go unnoticed. It subscribes to authn.AccountEmailChanged:
+// the mail is sent by the job queue, after the change committed, retried
+// while the relay fails, and never holds the request that made the
+// change. It names neither the new address nor any secret.
+type EmailNotice struct{ Sender mail.Sender }
 
-// Who changes an account's credentials.
-const (
-	BySelf  Actor = iota + 1 // the account holder, with their current password
-	ByAdmin                  // a superuser
-	ByReset                  // a password-reset token sent to the account's email
-)
-
-// Notice tells an account holder that an authentication detail of their
-// account changed (ASVS 5.0 V6.3.7), so that a change they did not make
-// does not go unnoticed. It carries no secret, and an email change is told
-// to the old address without naming the new one.
-type Notice struct {
-	Kind NoticeKind
-	To   string // for an email change, the old address
-	By   Actor
-	At   time.Time
-}
-
-// Notifier delivers notices once the change they report has committed. It
-// must neither block nor fail the request that made the change: Notify
-// hands the notice over and returns; delivery failures are its own to
-// report. The users service calls nothing else to send mail, so moving
-// delivery onto a durable queue replaces this one implementation.
-type Notifier interface {
-	Notify(ctx context.Context, n Notice) error
-}
-
-// MailNotices hands notices to the platform's mail.Sender, which queues
-// them for the mail worker: the response never waits for (or depends on)
-// the mail relay.
-type MailNotices struct {
-	sender  mail.Sender
-	log     *zap.Logger
-	timeout time.Duration
-	wg      sync.WaitGroup
-}
-
-// NewMailNotices returns the mail notifier.
-func NewMailNotices(sender mail.Sender, log *zap.Logger) *MailNotices {
-	return &MailNotices{sender: sender, log: log, timeout: time.Minute}
-}
-
-// Notify implements Notifier.
-func (m *MailNotices) Notify(ctx context.Context, n Notice) error {
-	msg, err := composeNotice(n)
+// Handle implements events.Subscriber.
+func (n EmailNotice) Handle(ctx context.Context, d events.Delivery[authn.AccountEmailChanged]) error {
+	e := d.Event
+	msg, err := composeNotice(e.OldEmail, "The email address of your account was changed",
+		"The email address you sign in with was changed", e.By, e.At,
+		"This address is no longer the account's: it will not receive password-reset emails or further notices for it.")
 	if err != nil {
 		return err
 	}
-	// Detached from the request, which may end (and cancel) first.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.timeout)
-	m.wg.Go(func() {
-		defer cancel()
-		if err := m.sender.Send(ctx, msg); err != nil {
-			m.log.Error("send account notice", zap.String("subject", msg.Subject), zap.Error(err))
-		}
-	})
+	return send(ctx, n.Sender, msg)
+}
+
+// PasswordNotice tells an account holder that their password changed;
+// like EmailNotice, a subscriber (to authn.AccountPasswordChanged).
+type PasswordNotice struct{ Sender mail.Sender }
+
+// Handle implements events.Subscriber.
+func (n PasswordNotice) Handle(ctx context.Context, d events.Delivery[authn.AccountPasswordChanged]) error {
+	e := d.Event
+	msg, err := composeNotice(e.Email, "The password of your account was changed",
+		"The password of your account was changed", e.By, e.At,
+		"Every device signed in to the account was signed out.")
+	if err != nil {
+		return err
+	}
+	return send(ctx, n.Sender, msg)
+}
+
+func send(ctx context.Context, s mail.Sender, m mail.Message) error {
+	if err := s.Send(ctx, m); err != nil {
+		return fmt.Errorf("send account notice %q: %w", m.Subject, err)
+	}
 	return nil
 }
 
-// Drain waits for the notices being sent, or for ctx: on shutdown, a
-// notice already accepted is delivered if the relay answers in time.
-func (m *MailNotices) Drain(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		m.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("account notices still sending: %w", ctx.Err())
-	}
-}
-
-func composeNotice(n Notice) (mail.Message, error) {
-	when := n.At.UTC().Format("Monday 2 January 2006 at 15:04 UTC")
+func composeNotice(to, subject, what string, by authn.ChangedBy, at time.Time, consequence string) (mail.Message, error) {
 	var who string
-	switch n.By {
-	case BySelf:
+	switch by {
+	case authn.BySelf:
 		who = "from your account, with your current password"
-	case ByAdmin:
+	case authn.ByAdmin:
 		who = "by an administrator"
-	case ByReset:
+	case authn.ByReset:
 		who = "through a password-reset email sent to this address"
+	case authn.BySystem:
+		who = "by an operator of the service"
 	default:
-		return mail.Message{}, fmt.Errorf("account notice: unknown actor %d", n.By)
+		// Retrying cannot make it known: the delivery is cancelled.
+		return mail.Message{}, events.Permanent(fmt.Errorf("account notice: unknown actor %q", by))
 	}
 	const unexpected = "If you did not make or ask for this change, contact your administrator at once: " +
 		"someone else may have access to your account.\n"
-	switch n.Kind {
-	case EmailChanged:
-		return mail.Message{
-			To:      n.To,
-			Subject: "The email address of your account was changed",
-			Text: "The email address you sign in with was changed " + who + " on " + when + ".\n\n" +
-				"This address is no longer the account's: it will not receive password-reset emails " +
-				"or further notices for it.\n\n" + unexpected,
-		}, nil
-	case PasswordChanged:
-		return mail.Message{
-			To:      n.To,
-			Subject: "The password of your account was changed",
-			Text: "The password of your account was changed " + who + " on " + when + ".\n\n" +
-				"Every device signed in to the account was signed out.\n\n" + unexpected,
-		}, nil
-	default:
-		return mail.Message{}, fmt.Errorf("account notice: unknown kind %d", n.Kind)
-	}
+	return mail.Message{
+		To:      to,
+		Subject: subject,
+		Text:    what + " " + who + " on " + at.UTC().Format("Monday 2 January 2006 at 15:04 UTC") + ".\n\n" + consequence + "\n\n" + unexpected,
+	}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/authz"
+	"github.com/acme/monolith/platform/events"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/paging"
 	"github.com/acme/monolith/platform/password"
@@ -181,7 +182,7 @@ type Service struct {
 	log           *zap.Logger
 	signupEnabled bool
 	revoker       authn.Revoker
-	notices       Notifier
+	events        Publisher
 	now           func() time.Time
 	limiter       Limiter
 	registerRule  throttle.Rule
@@ -198,8 +199,9 @@ type Options struct {
 	// Revoker, if set, is told when a user's sessions or reset tokens must
 	// end; without it (the users module alone) there are none.
 	Revoker authn.Revoker
-	// Notices, if set, tells account holders about credential changes.
-	Notices Notifier
+	// Events, if set, publishes the account events (authn.Account*) in
+	// the transaction of each change; the notice mails subscribe to them.
+	Events Publisher
 	// Limiter, if set, counts registrations per client address by
 	// RegisterRule.
 	Limiter      Limiter
@@ -214,7 +216,7 @@ type Options struct {
 func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
 	s := &Service{
 		store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled,
-		revoker: opts.Revoker, notices: opts.Notices, now: time.Now,
+		revoker: opts.Revoker, events: opts.Events, now: time.Now,
 		limiter: opts.Limiter, registerRule: opts.RegisterRule, perms: opts.Permissions,
 		audit: opts.Audit, tx: opts.Tx,
 	}
@@ -224,19 +226,10 @@ func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
 	if s.tx == nil {
 		s.tx = direct{}
 	}
+	if s.events == nil {
+		s.events = discard{}
+	}
 	return s
-}
-
-// notify tells an account holder about a committed credential change.
-// Delivery is the Notifier's business: a failure to hand the notice over
-// is logged, never returned, because the change itself has succeeded.
-func (s *Service) notify(ctx context.Context, kind NoticeKind, to string, by Actor) {
-	if s.notices == nil {
-		return
-	}
-	if err := s.notices.Notify(ctx, Notice{Kind: kind, To: to, By: by, At: s.now()}); err != nil {
-		s.log.Error("account notice not sent", zap.Error(err))
-	}
 }
 
 // endSessions cuts off every token of a user whose password changed or
@@ -317,10 +310,15 @@ func (s *Service) create(ctx context.Context, action string, nu NewUser) (User, 
 			Actor: actor(ctx), Action: action, Target: audit.Target{Type: targetUser, ID: u.ID.String()},
 			Payload: audit.Payload{"admin": strconv.FormatBool(nu.Admin), "active": strconv.FormatBool(nu.IsActive)},
 		}
+		by := changedBy(ctx)
 		if action == ActionUserRegistered {
 			e.Actor = audit.User(u.ID.String()) // who signed up is the new account
+			by = authn.BySelf
 		}
-		return s.audit.Record(ctx, e)
+		if err := s.audit.Record(ctx, e); err != nil {
+			return err
+		}
+		return s.publish(ctx, authn.AccountCreated{UserID: u.ID, Email: u.Email, Kind: u.Kind, Active: u.IsActive, By: by, At: s.now()})
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
@@ -343,8 +341,16 @@ func (s *Service) CreateServiceAccount(ctx context.Context, email, fullName stri
 	if err := errs.Err(); err != nil {
 		return User{}, err
 	}
-	u, err := s.store.Create(ctx, NewAccount{
-		ID: uuid.New(), Email: norm, FullName: fullName, PasswordHash: noPassword, IsActive: true, Service: true,
+	var u User
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		u, err = s.store.Create(ctx, NewAccount{
+			ID: uuid.New(), Email: norm, FullName: fullName, PasswordHash: noPassword, IsActive: true, Service: true,
+		})
+		if err != nil {
+			return err
+		}
+		return s.publish(ctx, authn.AccountCreated{UserID: u.ID, Email: u.Email, Kind: u.Kind, Active: u.IsActive, By: changedBy(ctx), At: s.now()})
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("create service account: %w", err)
@@ -441,7 +447,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 			return User{}, ErrIncorrectPassword.On("current_password")
 		}
 	}
-	u, err := s.update(ctx, id, c, func(ctx context.Context, after User) error {
+	u, err := s.update(ctx, before, id, c, authn.BySelf, func(ctx context.Context, after User) error {
 		if c.Email == nil || before.Email == after.Email {
 			return nil // a new name is not a security event
 		}
@@ -450,7 +456,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 	if err != nil {
 		return User{}, fmt.Errorf("update profile: %w", err)
 	}
-	if err := s.changed(ctx, before, u, c, BySelf); err != nil {
+	if err := s.changed(ctx, before, u, c); err != nil {
 		return User{}, fmt.Errorf("update profile: %w", err)
 	}
 	return u, nil
@@ -491,30 +497,63 @@ func (s *Service) Update(ctx context.Context, by Caller, id uuid.UUID, p Patch) 
 		}
 		c.PasswordHash = &hash
 	}
-	u, err := s.update(ctx, id, c, func(ctx context.Context, _ User) error {
+	u, err := s.update(ctx, before, id, c, authn.ByAdmin, func(ctx context.Context, _ User) error {
 		return s.record(ctx, ActionUserUpdated, targetUser, id, audit.Payload{"fields": changedFields(c)})
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
 	}
-	if err := s.changed(ctx, before, u, c, ByAdmin); err != nil {
+	if err := s.changed(ctx, before, u, c); err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
 	}
 	return u, nil
 }
 
 // update writes c and, in the same transaction, what then records about
-// the account as it is after the change.
-func (s *Service) update(ctx context.Context, id uuid.UUID, c Change, then func(ctx context.Context, after User) error) (User, error) {
+// the account as it is after the change and the account events the
+// change makes (before is needed only when c changes the email).
+func (s *Service) update(ctx context.Context, before User, id uuid.UUID, c Change, by authn.ChangedBy, then func(ctx context.Context, after User) error) (User, error) {
 	var u User
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if u, err = s.store.Update(ctx, id, c); err != nil {
 			return err
 		}
-		return then(ctx, u)
+		if err := then(ctx, u); err != nil {
+			return err
+		}
+		return s.announce(ctx, before, u, c, by)
 	})
 	return u, err
+}
+
+// announce publishes what a change c of an account means to other
+// modules: a new email, a new password, a deactivation.
+func (s *Service) announce(ctx context.Context, before, after User, c Change, by authn.ChangedBy) error {
+	at := s.now()
+	if c.Email != nil && before.Email != after.Email {
+		if err := s.publish(ctx, authn.AccountEmailChanged{UserID: after.ID, OldEmail: before.Email, Email: after.Email, By: by, At: at}); err != nil {
+			return err
+		}
+	}
+	if c.PasswordHash != nil {
+		if err := s.publish(ctx, authn.AccountPasswordChanged{UserID: after.ID, Email: after.Email, By: by, At: at}); err != nil {
+			return err
+		}
+	}
+	if c.IsActive != nil && !*c.IsActive && before.IsActive {
+		if err := s.publish(ctx, authn.AccountDeactivated{UserID: after.ID, Email: after.Email, By: by, At: at}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) publish(ctx context.Context, e events.Event) error {
+	if err := s.events.Publish(ctx, e); err != nil {
+		return fmt.Errorf("publish %s: %w", e.EventName(), err)
+	}
+	return nil
 }
 
 // check validates a patch and turns it into a change (the password not
@@ -545,13 +584,14 @@ func (s *Service) check(p Patch) (Change, fault.Multi) {
 }
 
 // changed follows a committed change c of an account (before and after
-// it) with what it implies: a new password or a deactivation ends every
-// session; those and a new email end outstanding reset tokens; the holder
-// is told of a new email (at the old address) or a new password. before is
-// needed only when c changes the email. A new email ends no session: it is
-// not a secret a session was opened with, and the change itself needed
-// the password (logout-all is there to end the others).
-func (s *Service) changed(ctx context.Context, before, after User, c Change, by Actor) error {
+// it) with what it implies for security, synchronously, before the
+// request answers: a new password or a deactivation ends every session;
+// those and a new email end outstanding reset tokens. before is needed
+// only when c changes the email. A new email ends no session: it is not
+// a secret a session was opened with, and the change itself needed the
+// password (logout-all is there to end the others). Telling the holder
+// is not done here: the notice mails subscribe to the account events.
+func (s *Service) changed(ctx context.Context, before, after User, c Change) error {
 	deactivated := c.IsActive != nil && !*c.IsActive
 	if c.PasswordHash != nil || deactivated {
 		if err := s.endSessions(ctx, after.ID); err != nil {
@@ -562,12 +602,6 @@ func (s *Service) changed(ctx context.Context, before, after User, c Change, by 
 		if err := s.endResets(ctx, after.ID); err != nil {
 			return err
 		}
-	}
-	if c.Email != nil && before.Email != after.Email {
-		s.notify(ctx, EmailChanged, before.Email, by)
-	}
-	if c.PasswordHash != nil {
-		s.notify(ctx, PasswordChanged, after.Email, by)
 	}
 	return nil
 }
@@ -596,13 +630,13 @@ func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, nex
 		return fmt.Errorf("change password: %w", err)
 	}
 	c := Change{PasswordHash: &hash}
-	after, err := s.update(ctx, id, c, func(ctx context.Context, _ User) error {
+	after, err := s.update(ctx, u, id, c, authn.BySelf, func(ctx context.Context, _ User) error {
 		return s.record(ctx, ActionPasswordChanged, targetUser, id, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	if err := s.changed(ctx, u, after, c, BySelf); err != nil {
+	if err := s.changed(ctx, u, after, c); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
 	return nil
@@ -628,7 +662,7 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 		return fmt.Errorf("reset password: %w", err)
 	}
 	c := Change{PasswordHash: &hash}
-	after, err := s.update(ctx, id, c, func(ctx context.Context, _ User) error {
+	after, err := s.update(ctx, u, id, c, authn.ByReset, func(ctx context.Context, _ User) error {
 		// The actor is whoever held the reset token mailed to the account.
 		return s.audit.Record(ctx, audit.Entry{
 			Actor: audit.User(id.String()), Action: ActionPasswordReset,
@@ -638,7 +672,7 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
-	if err := s.changed(ctx, User{}, after, c, ByReset); err != nil {
+	if err := s.changed(ctx, u, after, c); err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
 	return nil
@@ -671,7 +705,10 @@ func (s *Service) Delete(ctx context.Context, by Caller, id uuid.UUID) error {
 		if err := s.store.Delete(ctx, id); err != nil {
 			return err
 		}
-		return s.record(ctx, ActionUserDeleted, targetUser, id, nil)
+		if err := s.record(ctx, ActionUserDeleted, targetUser, id, nil); err != nil {
+			return err
+		}
+		return s.publish(ctx, authn.AccountDeleted{UserID: id, Email: target.Email, By: authn.ByAdmin, At: s.now()})
 	})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)

@@ -6,13 +6,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/acme/monolith/modules/users/usersvc"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/authz"
+	"github.com/acme/monolith/platform/events"
 	"github.com/acme/monolith/platform/fault"
 	"github.com/acme/monolith/platform/paging"
 )
@@ -250,11 +253,26 @@ func (r *revocations) RevokePasswordResets(_ context.Context, id uuid.UUID) erro
 	return nil
 }
 
-type notices struct{ sent []usersvc.Notice }
+// published records the events the service publishes, and whether each
+// was published inside the change's transaction.
+type published struct {
+	sent []events.Event
+	inTx []bool
+}
 
-func (n *notices) Notify(_ context.Context, x usersvc.Notice) error {
-	n.sent = append(n.sent, x)
+func (p *published) Publish(ctx context.Context, e events.Event) error {
+	p.sent = append(p.sent, e)
+	p.inTx = append(p.inTx, ctx.Value(inTxKey{}) != nil)
 	return nil
+}
+
+type inTxKey struct{}
+
+// markTx is a Transactor that marks the context it runs fn with.
+type markTx struct{}
+
+func (markTx) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(context.WithValue(ctx, inTxKey{}, true))
 }
 
 type fixture struct {
@@ -262,7 +280,7 @@ type fixture struct {
 	store   *memStore
 	hasher  *plainHasher
 	revoked *revocations
-	told    *notices
+	told    *published
 	admin   usersvc.User
 	user    usersvc.User
 }
@@ -271,13 +289,13 @@ const userPassword = "correct horse battery"
 
 func newFixture(t *testing.T, signup bool) *fixture {
 	t.Helper()
-	f := &fixture{store: newMemStore(), hasher: &plainHasher{}, revoked: &revocations{}, told: &notices{}}
+	f := &fixture{store: newMemStore(), hasher: &plainHasher{}, revoked: &revocations{}, told: &published{}}
 	perms, err := authz.New(append(slices.Clone(usersvc.Permissions), authz.Permission{Name: "notes:write", Description: "Write notes"})...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = usersvc.New(f.store, f.hasher, zap.NewNop(), usersvc.Options{
-		SignupEnabled: signup, Revoker: f.revoked, Notices: f.told, Permissions: perms,
+		SignupEnabled: signup, Revoker: f.revoked, Events: f.told, Permissions: perms, Tx: markTx{},
 	})
 	ctx := context.Background()
 	if f.admin, err = f.svc.CreateSuperuser(ctx, "admin@example.com", "admin passphrase long", ""); err != nil {
@@ -287,6 +305,7 @@ func newFixture(t *testing.T, signup bool) *fixture {
 		t.Fatal(err)
 	}
 	f.hasher.hashed, f.store.reads, f.store.writes = 0, 0, 0
+	f.told.sent, f.told.inTx = nil, nil
 	return f
 }
 
@@ -314,13 +333,12 @@ func fields(err error) []string {
 }
 
 // TestCredentialChangesEndWhatTheyShould: each change ends the sessions,
-// the reset tokens and sends the notices its rule says, and nothing more.
+// the reset tokens and publishes the account events its rule says, in
+// the change's transaction, and nothing more.
 func TestCredentialChangesEndWhatTheyShould(t *testing.T) {
 	type want struct {
 		sessions, resets bool
-		notice           []usersvc.NoticeKind
-		to               string
-		by               usersvc.Actor
+		events           []events.Event
 	}
 	cases := map[string]struct {
 		do   func(f *fixture) error
@@ -337,33 +355,33 @@ func TestCredentialChangesEndWhatTheyShould(t *testing.T) {
 				_, err := f.svc.UpdateProfile(context.Background(), f.user.ID, usersvc.ProfilePatch{Email: ptr("ADA@example.org"), CurrentPassword: ptr(userPassword)})
 				return err
 			},
-			want: want{resets: true, notice: []usersvc.NoticeKind{usersvc.EmailChanged}, to: "ada@example.com", by: usersvc.BySelf},
+			want: want{resets: true, events: []events.Event{authn.AccountEmailChanged{OldEmail: "ada@example.com", Email: "ada@example.org", By: authn.BySelf}}},
 		},
 		"own password": {
 			do: func(f *fixture) error {
 				return f.svc.ChangePassword(context.Background(), f.user.ID, userPassword, "a new long passphrase")
 			},
-			want: want{sessions: true, resets: true, notice: []usersvc.NoticeKind{usersvc.PasswordChanged}, to: "ada@example.com", by: usersvc.BySelf},
+			want: want{sessions: true, resets: true, events: []events.Event{authn.AccountPasswordChanged{Email: "ada@example.com", By: authn.BySelf}}},
 		},
 		"reset": {
 			do: func(f *fixture) error {
 				return f.svc.ResetPassword(context.Background(), f.user.ID, "a new long passphrase")
 			},
-			want: want{sessions: true, resets: true, notice: []usersvc.NoticeKind{usersvc.PasswordChanged}, to: "ada@example.com", by: usersvc.ByReset},
+			want: want{sessions: true, resets: true, events: []events.Event{authn.AccountPasswordChanged{Email: "ada@example.com", By: authn.ByReset}}},
 		},
 		"admin sets the password": {
 			do: func(f *fixture) error {
 				_, err := f.svc.Update(context.Background(), f.asAdmin(), f.user.ID, usersvc.Patch{Password: ptr("a new long passphrase")})
 				return err
 			},
-			want: want{sessions: true, resets: true, notice: []usersvc.NoticeKind{usersvc.PasswordChanged}, to: "ada@example.com", by: usersvc.ByAdmin},
+			want: want{sessions: true, resets: true, events: []events.Event{authn.AccountPasswordChanged{Email: "ada@example.com", By: authn.ByAdmin}}},
 		},
 		"admin deactivates": {
 			do: func(f *fixture) error {
 				_, err := f.svc.Update(context.Background(), f.asAdmin(), f.user.ID, usersvc.Patch{IsActive: ptr(false)})
 				return err
 			},
-			want: want{sessions: true, resets: true},
+			want: want{sessions: true, resets: true, events: []events.Event{authn.AccountDeactivated{Email: "ada@example.com", By: authn.ByAdmin}}},
 		},
 		"admin promotes": {
 			do: func(f *fixture) error {
@@ -373,7 +391,7 @@ func TestCredentialChangesEndWhatTheyShould(t *testing.T) {
 		},
 		"admin deletes": {
 			do:   func(f *fixture) error { return f.svc.Delete(context.Background(), f.asAdmin(), f.user.ID) },
-			want: want{sessions: true, resets: true},
+			want: want{sessions: true, resets: true, events: []events.Event{authn.AccountDeleted{Email: "ada@example.com", By: authn.ByAdmin}}},
 		},
 		"same email in another case": {
 			do: func(f *fixture) error {
@@ -394,15 +412,16 @@ func TestCredentialChangesEndWhatTheyShould(t *testing.T) {
 			if got := slices.Contains(f.revoked.resets, f.user.ID); got != c.want.resets || len(f.revoked.resets) > 1 {
 				t.Errorf("reset tokens ended: %v, want %v", f.revoked.resets, c.want.resets)
 			}
-			var kinds []usersvc.NoticeKind
-			for _, n := range f.told.sent {
-				kinds = append(kinds, n.Kind)
-				if n.To != c.want.to || n.By != c.want.by {
-					t.Errorf("notice %+v, want to %q by %v", n, c.want.to, c.want.by)
+			// The ids and times are the change's: compared apart.
+			var got []events.Event
+			for i, e := range f.told.sent {
+				if !f.told.inTx[i] {
+					t.Errorf("%s published outside the change's transaction", e.EventName())
 				}
+				got = append(got, withoutIDAndTime(t, e, f.user.ID))
 			}
-			if !slices.Equal(kinds, c.want.notice) {
-				t.Errorf("notices %v, want %v", kinds, c.want.notice)
+			if diff := cmp.Diff(c.want.events, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -537,4 +556,34 @@ func TestSignupAndBootstrap(t *testing.T) {
 	if _, err := f.svc.EnsureSuperuser(ctx, "not an email", "x"); err == nil || !strings.Contains(err.Error(), "FIRST_SUPERUSER_EMAIL") {
 		t.Fatalf("bad email names the variable: %v", err)
 	}
+}
+
+// withoutIDAndTime checks that e is about id and happened, and clears
+// both for the comparison.
+func withoutIDAndTime(t *testing.T, e events.Event, id uuid.UUID) events.Event {
+	t.Helper()
+	check := func(got uuid.UUID, at time.Time) {
+		if got != id || at.IsZero() {
+			t.Errorf("%s about %s at %v, want %s and a time", e.EventName(), got, at, id)
+		}
+	}
+	switch e := e.(type) {
+	case authn.AccountEmailChanged:
+		check(e.UserID, e.At)
+		e.UserID, e.At = uuid.Nil, time.Time{}
+		return e
+	case authn.AccountPasswordChanged:
+		check(e.UserID, e.At)
+		e.UserID, e.At = uuid.Nil, time.Time{}
+		return e
+	case authn.AccountDeactivated:
+		check(e.UserID, e.At)
+		e.UserID, e.At = uuid.Nil, time.Time{}
+		return e
+	case authn.AccountDeleted:
+		check(e.UserID, e.At)
+		e.UserID, e.At = uuid.Nil, time.Time{}
+		return e
+	}
+	return e
 }

@@ -12,6 +12,8 @@
   const nodeOf = new Map(view.nodes.map(n => [n.id, n]));
   const moduleID = name => "m:" + name;
   const groupID = type => "g:" + type;
+  const eventID = name => "e:" + name;
+  const eventsByName = new Map((g.events || []).map(ev => [ev.name, ev]));
 
   const el = (tag, attrs, ...kids) => {
     const e = document.createElement(tag);
@@ -31,6 +33,9 @@
   // A module the picture leaves out (the root when it is fx alone) is named
   // without a link.
   const moduleLink = name => nodeOf.has(moduleID(name)) ? link(moduleID(name), name) : el("span", {}, name);
+  // An event the picture leaves out (one within its module) is named
+  // without a link.
+  const eventLink = ev => nodeOf.has(eventID(ev.name)) ? link(eventID(ev.name), ev.name) : code(ev.name);
   const joined = (items, f, sep) => items.flatMap((x, i) => i ? [sep, f(x)] : [f(x)]);
 
   // Node sizes: room for the label, and bigger for what holds more.
@@ -56,6 +61,11 @@
       elements.push({ group: "edges", data: { ...d, id: "q|" + e.id, source: e.from, target: e.to }, classes: "head quiet " + e.kind });
       continue;
     }
+    // A publication needs no label: the arrow into an event says it all.
+    if (e.kind === "publishes") {
+      elements.push({ group: "edges", data: { ...d, id: "q|" + e.id, source: e.from, target: e.to }, classes: "head " + e.kind });
+      continue;
+    }
     elements.push({ group: "nodes", data: { ...d, id: "l|" + e.id, w: Math.ceil(textWidth(e.label) + 10), h: 17 }, classes: "label " + e.kind });
     elements.push({ group: "edges", data: { ...d, id: "s|" + e.id, source: e.from, target: "l|" + e.id }, classes: "tail " + e.kind });
     elements.push({ group: "edges", data: { ...d, id: "t|" + e.id, source: "l|" + e.id, target: e.to }, classes: "head " + e.kind });
@@ -79,6 +89,8 @@
       { selector: "node.label", style: {
         "shape": "round-rectangle", "background-color": "#ffffff", "border-color": "#d1d5db", "font-size": 11, "color": "#374151" } },
       { selector: "node.label.group", style: { "color": "#92400e", "border-color": "#f3d9a4" } },
+      { selector: "node.event", style: { "shape": "hexagon", "background-color": "#efe0f3", "border-color": "#7c3aed" } },
+      { selector: "node.label.publishes, node.label.subscribes", style: { "color": "#5b21b6", "border-color": "#ddd6fe" } },
       { selector: "edge", style: {
         "width": 1.5, "line-color": "#6b7280", "target-arrow-color": "#6b7280", "arrow-scale": 0.9, "curve-style": "bezier" } },
       { selector: "edge.head", style: { "target-arrow-shape": "triangle" } },
@@ -88,6 +100,7 @@
         "segment-weights": e => e.data("cpw"), "segment-distances": e => e.data("cpd") } },
       { selector: "edge.quiet", style: { "width": 1, "line-color": "#cbd5e1", "target-arrow-color": "#94a3b8" } },
       { selector: "edge.group", style: { "line-style": "dashed", "line-color": "#b45309", "target-arrow-color": "#b45309" } },
+      { selector: "edge.publishes, edge.subscribes", style: { "width": 2, "line-color": "#7c3aed", "target-arrow-color": "#7c3aed" } },
       { selector: ".faded", style: { "opacity": 0.15 } },
       { selector: "node.hit", style: { "border-width": 3, "border-color": "#2563eb" } },
       { selector: "edge.hit", style: { "width": 3, "line-color": "#2563eb", "target-arrow-color": "#2563eb" } },
@@ -158,6 +171,9 @@
       section("Providers", m.providers.map(id => providers.get(id)), p => [code(p.constructor), " → ", joined(p.outputs, code, ", "),
         p.private ? el("span", { class: "private" }, " (private)") : null, usedBy(p)]),
       section("Routes", routes, r => code(r.method + " " + r.path)),
+      section("Publishes events", (g.events || []).filter(ev => (ev.publishers || []).includes(m.name)), eventLink),
+      section("Subscribes to events", (g.events || []).flatMap(ev => (ev.subscribers || []).filter(s => s.module === m.name).map(s => [ev, s])),
+        ([ev, s]) => [eventLink(ev), " as ", code(s.subscription)]),
       section("Hooks", hooks, h => [[h.on_start ? "OnStart" : "", h.on_stop ? "OnStop" : ""].filter(Boolean).join("+") + " registered by ", code(h.registered_by)]),
       section("Invokes", invokes, code));
   }
@@ -173,14 +189,27 @@
       section("Collected by", gr.consumers || [], moduleLink));
   }
 
+  function showEvent(ev) {
+    show(
+      el("h2", { id: "detail-title" }, ev.name),
+      el("p", { class: "muted" }, "domain event · " + plural((ev.publishers || []).length, "publisher") + " · " +
+        plural((ev.subscribers || []).length, "subscriber")),
+      el("p", {}, code(ev.type)),
+      section("Published by", ev.publishers || [], moduleLink),
+      section("Subscribed to by", ev.subscribers || [], s => [moduleLink(s.module), " · ", code(s.subscription)]));
+  }
+
   function showArrow(e) {
     const src = nodeOf.get(e.from), dst = nodeOf.get(e.to);
+    const what = {
+      group: () => src.name + " collects every member of the " + dst.name + " group",
+      publishes: () => src.name + " publishes " + dst.name + " in the transaction of the change",
+      subscribes: () => dst.name + " receives " + src.name + " through its subscription, as a job",
+    }[e.kind] || (() => src.name + " consumes " + plural(e.types.length, "type") + " from " + dst.name);
     show(
       el("h2", { id: "detail-title" }, src.name + " → " + dst.name),
-      el("p", { class: "muted" }, e.kind === "group"
-        ? src.name + " collects every member of the " + dst.name + " group"
-        : src.name + " consumes " + plural(e.types.length, "type") + " from " + dst.name),
-      section("Types", e.types, code));
+      el("p", { class: "muted" }, what()),
+      section(e.kind === "subscribes" ? "Subscription" : "Types", e.types, code));
   }
 
   const arrows = new Map(view.edges.map(e => [e.id, e]));
@@ -206,10 +235,12 @@
       const kind = node.data("kind");
       const related = kind === "group"
         ? groups.get(id.slice("g:".length)).members.map(pid => moduleID(providers.get(pid).module))
+        : kind === "event" ? []
         : groupsAddedBy(node.data("name")).map(gr => groupID(gr.type));
       const marked = cy.collection(related.map(r => cy.getElementById(r))).addClass("member");
       keep = keep.union(marked);
       if (kind === "group") showGroup(groups.get(id.slice("g:".length)));
+      else if (kind === "event") showEvent(eventsByName.get(node.data("name")));
       else showModule(modules.get(node.data("name")));
     } else if (arrows.has(id) || node.hasClass("label")) {
       const e = arrows.get(arrows.has(id) ? id : node.data("edge"));
@@ -229,7 +260,7 @@
   // The full list of an arrow's types, as a tooltip.
   const container = cy.container();
   cy.on("mouseover", "node.label, edge", ev => { container.title = ev.target.data("types").join("\n"); });
-  cy.on("mouseover", "node.module, node.group", ev => { container.title = ev.target.data("label"); });
+  cy.on("mouseover", "node.module, node.group, node.event", ev => { container.title = ev.target.data("label"); });
   cy.on("mouseout", "node, edge", () => { container.title = ""; });
   document.getElementById("fit").addEventListener("click", fit);
 
@@ -238,7 +269,8 @@
   const search = document.getElementById("search");
   const count = document.getElementById("count");
   const summary = () => view.nodes.filter(n => n.kind === "module").length + " modules · " +
-    view.nodes.filter(n => n.kind === "group").length + " value groups · " + g.providers.length + " providers";
+    view.nodes.filter(n => n.kind === "group").length + " value groups · " +
+    view.nodes.filter(n => n.kind === "event").length + " events · " + g.providers.length + " providers";
   function runSearch() {
     const q = search.value.trim().toLowerCase();
     clear();
@@ -252,6 +284,7 @@
     let hits = cy.collection();
     for (const name of new Set([...provide.keys(), ...consume.keys()])) hits = hits.union(cy.getElementById(moduleID(name)));
     for (const gr of g.groups || []) if (match(gr.type)) hits = hits.union(cy.getElementById(groupID(gr.type)));
+    for (const ev of g.events || []) if (match(ev.name) || match(ev.type)) hits = hits.union(cy.getElementById(eventID(ev.name)));
     for (const e of view.edges) if (e.types.some(match)) hits = hits.union(arrow(e.id));
     hits.addClass("hit");
     cy.elements().difference(hits.union(hits.connectedNodes()).union(hits.connectedEdges().connectedNodes())).addClass("faded");
