@@ -16,6 +16,7 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/emailtoken"
 	"github.com/acme/monolith/ent/eventreceipt"
 	"github.com/acme/monolith/ent/mfachallenge"
 	"github.com/acme/monolith/ent/mfafactor"
@@ -41,6 +42,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// AuthzEpoch is the client for interacting with the AuthzEpoch builders.
 	AuthzEpoch *AuthzEpochClient
+	// EmailToken is the client for interacting with the EmailToken builders.
+	EmailToken *EmailTokenClient
 	// EventReceipt is the client for interacting with the EventReceipt builders.
 	EventReceipt *EventReceiptClient
 	// MFAChallenge is the client for interacting with the MFAChallenge builders.
@@ -76,6 +79,7 @@ func (c *Client) init() {
 	c.APIKey = NewAPIKeyClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AuthzEpoch = NewAuthzEpochClient(c.config)
+	c.EmailToken = NewEmailTokenClient(c.config)
 	c.EventReceipt = NewEventReceiptClient(c.config)
 	c.MFAChallenge = NewMFAChallengeClient(c.config)
 	c.MFAFactor = NewMFAFactorClient(c.config)
@@ -182,6 +186,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		APIKey:          NewAPIKeyClient(cfg),
 		AuditEvent:      NewAuditEventClient(cfg),
 		AuthzEpoch:      NewAuthzEpochClient(cfg),
+		EmailToken:      NewEmailTokenClient(cfg),
 		EventReceipt:    NewEventReceiptClient(cfg),
 		MFAChallenge:    NewMFAChallengeClient(cfg),
 		MFAFactor:       NewMFAFactorClient(cfg),
@@ -215,6 +220,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		APIKey:          NewAPIKeyClient(cfg),
 		AuditEvent:      NewAuditEventClient(cfg),
 		AuthzEpoch:      NewAuthzEpochClient(cfg),
+		EmailToken:      NewEmailTokenClient(cfg),
 		EventReceipt:    NewEventReceiptClient(cfg),
 		MFAChallenge:    NewMFAChallengeClient(cfg),
 		MFAFactor:       NewMFAFactorClient(cfg),
@@ -255,9 +261,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.EventReceipt, c.MFAChallenge,
-		c.MFAFactor, c.MFARecoveryCode, c.PasswordReset, c.RefreshToken, c.Role,
-		c.Session, c.SigningKey, c.Throttle, c.User,
+		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.EmailToken, c.EventReceipt,
+		c.MFAChallenge, c.MFAFactor, c.MFARecoveryCode, c.PasswordReset,
+		c.RefreshToken, c.Role, c.Session, c.SigningKey, c.Throttle, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -267,9 +273,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.EventReceipt, c.MFAChallenge,
-		c.MFAFactor, c.MFARecoveryCode, c.PasswordReset, c.RefreshToken, c.Role,
-		c.Session, c.SigningKey, c.Throttle, c.User,
+		c.APIKey, c.AuditEvent, c.AuthzEpoch, c.EmailToken, c.EventReceipt,
+		c.MFAChallenge, c.MFAFactor, c.MFARecoveryCode, c.PasswordReset,
+		c.RefreshToken, c.Role, c.Session, c.SigningKey, c.Throttle, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -284,6 +290,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *AuthzEpochMutation:
 		return c.AuthzEpoch.mutate(ctx, m)
+	case *EmailTokenMutation:
+		return c.EmailToken.mutate(ctx, m)
 	case *EventReceiptMutation:
 		return c.EventReceipt.mutate(ctx, m)
 	case *MFAChallengeMutation:
@@ -707,6 +715,139 @@ func (c *AuthzEpochClient) mutate(ctx context.Context, m *AuthzEpochMutation) (V
 		return (&AuthzEpochDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuthzEpoch mutation op: %q", m.Op())
+	}
+}
+
+// EmailTokenClient is a client for the EmailToken schema.
+type EmailTokenClient struct {
+	config
+}
+
+// NewEmailTokenClient returns a client for the EmailToken from the given config.
+func NewEmailTokenClient(c config) *EmailTokenClient {
+	return &EmailTokenClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `emailtoken.Hooks(f(g(h())))`.
+func (c *EmailTokenClient) Use(hooks ...Hook) {
+	c.hooks.EmailToken = append(c.hooks.EmailToken, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `emailtoken.Intercept(f(g(h())))`.
+func (c *EmailTokenClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EmailToken = append(c.inters.EmailToken, interceptors...)
+}
+
+// Create returns a builder for creating a EmailToken entity.
+func (c *EmailTokenClient) Create() *EmailTokenCreate {
+	mutation := newEmailTokenMutation(c.config, OpCreate)
+	return &EmailTokenCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EmailToken entities.
+func (c *EmailTokenClient) CreateBulk(builders ...*EmailTokenCreate) *EmailTokenCreateBulk {
+	return &EmailTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EmailTokenClient) MapCreateBulk(slice any, setFunc func(*EmailTokenCreate, int)) *EmailTokenCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EmailTokenCreateBulk{err: fmt.Errorf("calling to EmailTokenClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EmailTokenCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EmailTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EmailToken.
+func (c *EmailTokenClient) Update() *EmailTokenUpdate {
+	mutation := newEmailTokenMutation(c.config, OpUpdate)
+	return &EmailTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EmailTokenClient) UpdateOne(_m *EmailToken) *EmailTokenUpdateOne {
+	mutation := newEmailTokenMutation(c.config, OpUpdateOne, withEmailToken(_m))
+	return &EmailTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EmailTokenClient) UpdateOneID(id uuid.UUID) *EmailTokenUpdateOne {
+	mutation := newEmailTokenMutation(c.config, OpUpdateOne, withEmailTokenID(id))
+	return &EmailTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EmailToken.
+func (c *EmailTokenClient) Delete() *EmailTokenDelete {
+	mutation := newEmailTokenMutation(c.config, OpDelete)
+	return &EmailTokenDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EmailTokenClient) DeleteOne(_m *EmailToken) *EmailTokenDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EmailTokenClient) DeleteOneID(id uuid.UUID) *EmailTokenDeleteOne {
+	builder := c.Delete().Where(emailtoken.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EmailTokenDeleteOne{builder}
+}
+
+// Query returns a query builder for EmailToken.
+func (c *EmailTokenClient) Query() *EmailTokenQuery {
+	return &EmailTokenQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEmailToken},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EmailToken entity by its id.
+func (c *EmailTokenClient) Get(ctx context.Context, id uuid.UUID) (*EmailToken, error) {
+	return c.Query().Where(emailtoken.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EmailTokenClient) GetX(ctx context.Context, id uuid.UUID) *EmailToken {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EmailTokenClient) Hooks() []Hook {
+	return c.hooks.EmailToken
+}
+
+// Interceptors returns the client interceptors.
+func (c *EmailTokenClient) Interceptors() []Interceptor {
+	return c.inters.EmailToken
+}
+
+func (c *EmailTokenClient) mutate(ctx context.Context, m *EmailTokenMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EmailTokenCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EmailTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EmailTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EmailTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EmailToken mutation op: %q", m.Op())
 	}
 }
 
@@ -2208,14 +2349,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEvent, AuthzEpoch, EventReceipt, MFAChallenge, MFAFactor,
-		MFARecoveryCode, PasswordReset, RefreshToken, Role, Session, SigningKey,
-		Throttle, User []ent.Hook
+		APIKey, AuditEvent, AuthzEpoch, EmailToken, EventReceipt, MFAChallenge,
+		MFAFactor, MFARecoveryCode, PasswordReset, RefreshToken, Role, Session,
+		SigningKey, Throttle, User []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEvent, AuthzEpoch, EventReceipt, MFAChallenge, MFAFactor,
-		MFARecoveryCode, PasswordReset, RefreshToken, Role, Session, SigningKey,
-		Throttle, User []ent.Interceptor
+		APIKey, AuditEvent, AuthzEpoch, EmailToken, EventReceipt, MFAChallenge,
+		MFAFactor, MFARecoveryCode, PasswordReset, RefreshToken, Role, Session,
+		SigningKey, Throttle, User []ent.Interceptor
 	}
 )
 

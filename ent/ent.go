@@ -15,6 +15,7 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/emailtoken"
 	"github.com/acme/monolith/ent/eventreceipt"
 	"github.com/acme/monolith/ent/mfachallenge"
 	"github.com/acme/monolith/ent/mfafactor"
@@ -89,6 +90,7 @@ func checkColumn(t, c string) error {
 			apikey.Table:          apikey.ValidColumn,
 			auditevent.Table:      auditevent.ValidColumn,
 			authzepoch.Table:      authzepoch.ValidColumn,
+			emailtoken.Table:      emailtoken.ValidColumn,
 			eventreceipt.Table:    eventreceipt.ValidColumn,
 			mfachallenge.Table:    mfachallenge.ValidColumn,
 			mfafactor.Table:       mfafactor.ValidColumn,

@@ -8,6 +8,7 @@ import (
 	"github.com/acme/monolith/ent/apikey"
 	"github.com/acme/monolith/ent/auditevent"
 	"github.com/acme/monolith/ent/authzepoch"
+	"github.com/acme/monolith/ent/emailtoken"
 	"github.com/acme/monolith/ent/eventreceipt"
 	"github.com/acme/monolith/ent/mfachallenge"
 	"github.com/acme/monolith/ent/mfafactor"
@@ -156,6 +157,38 @@ func init() {
 	authzepochDescVersion := authzepochFields[1].Descriptor()
 	// authzepoch.DefaultVersion holds the default value on creation for the version field.
 	authzepoch.DefaultVersion = authzepochDescVersion.Default.(int64)
+	emailtokenFields := schema.EmailToken{}.Fields()
+	_ = emailtokenFields
+	// emailtokenDescEmail is the schema descriptor for email field.
+	emailtokenDescEmail := emailtokenFields[3].Descriptor()
+	// emailtoken.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	emailtoken.EmailValidator = func() func(string) error {
+		validators := emailtokenDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// emailtokenDescTokenHash is the schema descriptor for token_hash field.
+	emailtokenDescTokenHash := emailtokenFields[4].Descriptor()
+	// emailtoken.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	emailtoken.TokenHashValidator = emailtokenDescTokenHash.Validators[0].(func(string) error)
+	// emailtokenDescCreatedAt is the schema descriptor for created_at field.
+	emailtokenDescCreatedAt := emailtokenFields[5].Descriptor()
+	// emailtoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	emailtoken.DefaultCreatedAt = emailtokenDescCreatedAt.Default.(func() time.Time)
+	// emailtokenDescID is the schema descriptor for id field.
+	emailtokenDescID := emailtokenFields[0].Descriptor()
+	// emailtoken.DefaultID holds the default value on creation for the id field.
+	emailtoken.DefaultID = emailtokenDescID.Default.(func() uuid.UUID)
 	eventreceiptFields := schema.EventReceipt{}.Fields()
 	_ = eventreceiptFields
 	// eventreceiptDescSubscription is the schema descriptor for subscription field.
@@ -468,6 +501,10 @@ func init() {
 	userDescAuthzVersion := userFields[6].Descriptor()
 	// user.DefaultAuthzVersion holds the default value on creation for the authz_version field.
 	user.DefaultAuthzVersion = userDescAuthzVersion.Default.(int64)
+	// userDescEmailVerified is the schema descriptor for email_verified field.
+	userDescEmailVerified := userFields[7].Descriptor()
+	// user.DefaultEmailVerified holds the default value on creation for the email_verified field.
+	user.DefaultEmailVerified = userDescEmailVerified.Default.(bool)
 	// userDescID is the schema descriptor for id field.
 	userDescID := userMixinFields0[0].Descriptor()
 	// user.DefaultID holds the default value on creation for the id field.

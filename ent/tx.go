@@ -20,6 +20,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// AuthzEpoch is the client for interacting with the AuthzEpoch builders.
 	AuthzEpoch *AuthzEpochClient
+	// EmailToken is the client for interacting with the EmailToken builders.
+	EmailToken *EmailTokenClient
 	// EventReceipt is the client for interacting with the EventReceipt builders.
 	EventReceipt *EventReceiptClient
 	// MFAChallenge is the client for interacting with the MFAChallenge builders.
@@ -176,6 +178,7 @@ func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.AuthzEpoch = NewAuthzEpochClient(tx.config)
+	tx.EmailToken = NewEmailTokenClient(tx.config)
 	tx.EventReceipt = NewEventReceiptClient(tx.config)
 	tx.MFAChallenge = NewMFAChallengeClient(tx.config)
 	tx.MFAFactor = NewMFAFactorClient(tx.config)

@@ -45,6 +45,18 @@ func (f AuthzEpochFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuthzEpochMutation", m)
 }
 
+// The EmailTokenFunc type is an adapter to allow the use of ordinary
+// function as EmailToken mutator.
+type EmailTokenFunc func(context.Context, *ent.EmailTokenMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EmailTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EmailTokenMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EmailTokenMutation", m)
+}
+
 // The EventReceiptFunc type is an adapter to allow the use of ordinary
 // function as EventReceipt mutator.
 type EventReceiptFunc func(context.Context, *ent.EventReceiptMutation) (ent.Value, error)

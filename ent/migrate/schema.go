@@ -93,6 +93,35 @@ var (
 		Columns:    AuthzEpochsColumns,
 		PrimaryKey: []*schema.Column{AuthzEpochsColumns[0]},
 	}
+	// EmailTokensColumns holds the columns for the "email_tokens" table.
+	EmailTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "user_id", Type: field.TypeUUID},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"verify", "change"}},
+		{Name: "email", Type: field.TypeString, Size: 254, SchemaType: map[string]string{"postgres": "varchar(254)"}},
+		{Name: "token_hash", Type: field.TypeString, Size: 64, SchemaType: map[string]string{"postgres": "char(64)"}},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// EmailTokensTable holds the schema information for the "email_tokens" table.
+	EmailTokensTable = &schema.Table{
+		Name:       "email_tokens",
+		Columns:    EmailTokensColumns,
+		PrimaryKey: []*schema.Column{EmailTokensColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "emailtoken_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{EmailTokensColumns[4]},
+			},
+			{
+				Name:    "emailtoken_user_id_purpose",
+				Unique:  false,
+				Columns: []*schema.Column{EmailTokensColumns[1], EmailTokensColumns[2]},
+			},
+		},
+	}
 	// EventReceiptsColumns holds the columns for the "event_receipts" table.
 	EventReceiptsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 200, SchemaType: map[string]string{"postgres": "varchar(200)"}},
@@ -353,6 +382,8 @@ var (
 		{Name: "is_superuser", Type: field.TypeBool, Default: false},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"user", "service"}, Default: "user"},
 		{Name: "authz_version", Type: field.TypeInt64, Default: 0},
+		{Name: "email_verified", Type: field.TypeBool, Default: false},
+		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -402,6 +433,7 @@ var (
 		APIKeysTable,
 		AuditEventsTable,
 		AuthzEpochsTable,
+		EmailTokensTable,
 		EventReceiptsTable,
 		MfaChallengesTable,
 		MfaFactorsTable,

@@ -15,6 +15,9 @@ type AuditEvent func(*sql.Selector)
 // AuthzEpoch is the predicate function for authzepoch builders.
 type AuthzEpoch func(*sql.Selector)
 
+// EmailToken is the predicate function for emailtoken builders.
+type EmailToken func(*sql.Selector)
+
 // EventReceipt is the predicate function for eventreceipt builders.
 type EventReceipt func(*sql.Selector)
 

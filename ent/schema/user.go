@@ -58,6 +58,11 @@ func (User) Fields() []ent.Field {
 		// read, whether a cached account is still current. Last, for the
 		// same reason as kind.
 		field.Int64("authz_version").Default(0),
+		// Whether the account's holder proved they receive mail at email
+		// (a verification link, or a confirmed email change), and when.
+		// Last, like kind and authz_version, so that SQLite adds the columns in place.
+		field.Bool("email_verified").Default(false),
+		field.Time("email_verified_at").Optional().Nillable(),
 	}
 }
 

@@ -34,6 +34,10 @@ const (
 	FieldKind = "kind"
 	// FieldAuthzVersion holds the string denoting the authz_version field in the database.
 	FieldAuthzVersion = "authz_version"
+	// FieldEmailVerified holds the string denoting the email_verified field in the database.
+	FieldEmailVerified = "email_verified"
+	// FieldEmailVerifiedAt holds the string denoting the email_verified_at field in the database.
+	FieldEmailVerifiedAt = "email_verified_at"
 	// EdgeRoles holds the string denoting the roles edge name in mutations.
 	EdgeRoles = "roles"
 	// Table holds the table name of the user in the database.
@@ -57,6 +61,8 @@ var Columns = []string{
 	FieldIsSuperuser,
 	FieldKind,
 	FieldAuthzVersion,
+	FieldEmailVerified,
+	FieldEmailVerifiedAt,
 }
 
 var (
@@ -96,6 +102,8 @@ var (
 	DefaultIsSuperuser bool
 	// DefaultAuthzVersion holds the default value on creation for the "authz_version" field.
 	DefaultAuthzVersion int64
+	// DefaultEmailVerified holds the default value on creation for the "email_verified" field.
+	DefaultEmailVerified bool
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -177,6 +185,16 @@ func ByKind(opts ...sql.OrderTermOption) OrderOption {
 // ByAuthzVersion orders the results by the authz_version field.
 func ByAuthzVersion(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAuthzVersion, opts...).ToFunc()
+}
+
+// ByEmailVerified orders the results by the email_verified field.
+func ByEmailVerified(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmailVerified, opts...).ToFunc()
+}
+
+// ByEmailVerifiedAt orders the results by the email_verified_at field.
+func ByEmailVerifiedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmailVerifiedAt, opts...).ToFunc()
 }
 
 // ByRolesCount orders the results by roles count.

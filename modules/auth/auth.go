@@ -34,6 +34,7 @@ import (
 // through authn.Accounts.
 var Module = fx.Module("auth",
 	config.Provide[Settings]("auth", "access tokens, the initial signing key, sessions, password reset and sign-in throttling"),
+	config.Provide[EmailSettings]("auth-email", "the links mailed to verify an address or confirm an email change"),
 	cli.Provide(keysCommand),
 	cli.Provide(apiKeysCommand),
 	cli.Provide(mfaCommand),
@@ -43,6 +44,7 @@ var Module = fx.Module("auth",
 		func(s *authstore.Store) authsvc.SessionStore { return s },
 		newLimits,
 		newResets,
+		newEmailLinks,
 		newSessionCache,
 		authapi.NewEvents,
 	),
@@ -58,6 +60,7 @@ var Module = fx.Module("auth",
 		newService,
 		newAPIKeys,
 		func(k *authsvc.APIKeys) authn.KeyVerifier { return k },
+		func(l *authsvc.EmailLinks) authn.EmailLinks { return l },
 		httpserver.AsRoutes(authapi.New),
 		httpserver.AsRoutes(authpages.New),
 		authapi.OAuth,
@@ -225,6 +228,12 @@ func newResets(s *authstore.Store, m mail.Sender, log *zap.Logger) *authsvc.Rese
 	return authsvc.NewResets(s, m, log.Named("auth"))
 }
 
+// newEmailLinks depends on the store and the sender only: the users
+// module calls it while it builds its own service.
+func newEmailLinks(cfg EmailSettings, http config.HTTP, s *authstore.Store, m mail.Sender) *authsvc.EmailLinks {
+	return authsvc.NewEmailLinks(s, m, cfg.EmailLinks(http.PublicURL))
+}
+
 // storeAudit is the store and the audit module's recorder, optional so
 // the auth module runs without the audit module.
 type storeAudit struct {
@@ -233,12 +242,19 @@ type storeAudit struct {
 	Audit audit.Recorder `optional:"true"`
 }
 
-func newService(cfg Settings, http config.HTTP, u authn.Accounts, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets, m *authsvc.MFA, sa storeAudit) *authsvc.Service {
-	return authsvc.New(u, t, s, l, limits, r, authsvc.Options{
+// accounts is what the users module provides the auth service.
+type accounts struct {
+	fx.In
+	Accounts authn.Accounts
+	Owners   authn.EmailOwners
+}
+
+func newService(cfg Settings, http config.HTTP, u accounts, t *authsvc.Tokens, s authsvc.SessionStore, l *throttle.Limiter, limits authsvc.Limits, r *authsvc.Resets, m *authsvc.MFA, links *authsvc.EmailLinks, sa storeAudit) *authsvc.Service {
+	return authsvc.New(u.Accounts, t, s, l, limits, r, authsvc.Options{
 		IdleTTL: cfg.RefreshIdleTTL, AbsoluteTTL: cfg.RefreshAbsoluteTTL,
 		ReuseGrace: cfg.RefreshReuseGrace, ResetTTL: cfg.ResetTokenTTL,
 		ResetLink: cfg.ResetLink(http.PublicURL), Clients: cfg.Clients(),
-		Audit: sa.Audit, Tx: sa.Store, MFA: m,
+		Audit: sa.Audit, Tx: sa.Store, MFA: m, Links: links, Owners: u.Owners,
 	})
 }
 

@@ -130,6 +130,51 @@ func (s Settings) ResetLink(publicURL string) string {
 	return strings.TrimRight(publicURL, "/") + authpages.ResetPasswordPath + "#token={token}"
 }
 
+// EmailSettings are the auth module's variables for the links it mails
+// to prove an address (verification, email change). A section of their
+// own: the users module's commands build the email links too, and must
+// not need the signing key or anything else of Settings.
+type EmailSettings struct {
+	// where the verification and email-change links lead, as ResetURL
+	VerifyURL      string        "env:\"EMAIL_VERIFY_URL\" shown:\"`{PUBLIC_URL}/verify-email#token={token}`\" doc:\"the link in the verification email (`EMAIL_VERIFICATION`), `{token}` standing for the token: a page of your own frontend, which sends the token to `POST /api/auth/verify-email`. By default the page this binary serves. As for `PASSWORD_RESET_URL`, put the token in the fragment\""
+	ChangeURL      string        "env:\"EMAIL_CHANGE_URL\" shown:\"`{PUBLIC_URL}/confirm-email#token={token}`\" doc:\"the link mailed to a new address to confirm an email change, `{token}` standing for the token: a page that sends it to `POST /api/auth/confirm-email`. By default the page this binary serves\""
+	VerifyTokenTTL time.Duration "env:\"EMAIL_VERIFICATION_TTL\" envDefault:\"24h\" min:\"1m\" max:\"168h\" doc:\"lifetime of an email-verification link (a new one can be asked for at `POST /api/auth/verify-email/resend`)\""
+	ChangeTokenTTL time.Duration "env:\"EMAIL_CHANGE_TTL\" envDefault:\"1h\" min:\"1m\" max:\"24h\" doc:\"lifetime of an email-change confirmation link\""
+}
+
+// Validate checks the link templates.
+func (s *EmailSettings) Validate(config.Env) error {
+	var p config.Problems
+	for _, v := range []struct{ name, tmpl string }{{"EMAIL_VERIFY_URL", s.VerifyURL}, {"EMAIL_CHANGE_URL", s.ChangeURL}} {
+		if v.tmpl == "" {
+			continue
+		}
+		if msg := checkLinkTemplate(v.tmpl); msg != "" {
+			p.Add(v.name, msg)
+		}
+	}
+	return p.Err()
+}
+
+// EmailLinks are the verification and email-change links' templates and
+// lifetimes: EMAIL_VERIFY_URL and EMAIL_CHANGE_URL, or the pages the
+// module serves under publicURL.
+func (s EmailSettings) EmailLinks(publicURL string) authsvc.EmailLinkOptions {
+	base := strings.TrimRight(publicURL, "/")
+	o := authsvc.EmailLinkOptions{
+		VerifyLink: base + authpages.VerifyEmailPath + "#token={token}",
+		ChangeLink: base + authpages.ConfirmEmailPath + "#token={token}",
+		VerifyTTL:  s.VerifyTokenTTL, ChangeTTL: s.ChangeTokenTTL,
+	}
+	if s.VerifyURL != "" {
+		o.VerifyLink = s.VerifyURL
+	}
+	if s.ChangeURL != "" {
+		o.ChangeLink = s.ChangeURL
+	}
+	return o
+}
+
 // checkLinkTemplate is what is wrong with a link template, or "".
 func checkLinkTemplate(tmpl string) string {
 	if strings.Count(tmpl, "{token}") != 1 {

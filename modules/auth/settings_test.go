@@ -112,3 +112,32 @@ func TestOAuthClients(t *testing.T) {
 		})
 	}
 }
+
+// TestEmailLinkSettings: the verification and change links default to
+// the pages the module serves, a frontend's templates replace them, and a
+// bad template or lifetime is named; a section apart from the signing key,
+// which production requires of Settings but not here.
+func TestEmailLinkSettings(t *testing.T) {
+	for want, kv := range map[string]map[string]string{
+		"EMAIL_VERIFY_URL: must contain {token} exactly once": {"EMAIL_VERIFY_URL": "https://front.example/verify"},
+		"EMAIL_CHANGE_URL: must be an absolute http":          {"EMAIL_CHANGE_URL": "/confirm#token={token}"},
+		"EMAIL_VERIFICATION_TTL:":                             {"EMAIL_VERIFICATION_TTL": "200h"},
+		"EMAIL_CHANGE_TTL:":                                   {"EMAIL_CHANGE_TTL": "30s"},
+	} {
+		if _, err := config.Parse[auth.EmailSettings](config.SourceFrom(kv)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to contain %q", err, want)
+		}
+	}
+	s, err := config.Parse[auth.EmailSettings](config.SourceFrom(map[string]string{"APP_ENV": "production"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.EmailLinks("https://api.example/")
+	if l.VerifyLink != "https://api.example/verify-email#token={token}" || l.ChangeLink != "https://api.example/confirm-email#token={token}" {
+		t.Fatalf("default links: %+v", l)
+	}
+	s, err = config.Parse[auth.EmailSettings](config.SourceFrom(map[string]string{"EMAIL_VERIFY_URL": "https://front.example/v#t={token}"}))
+	if err != nil || s.EmailLinks("https://api.example").VerifyLink != "https://front.example/v#t={token}" {
+		t.Fatalf("a frontend's verification link: %+v %v", s, err)
+	}
+}

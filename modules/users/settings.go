@@ -16,6 +16,8 @@ type Settings struct {
 	// that an email is taken.
 	RegisterLimit  int           `env:"REGISTER_THROTTLE_IP_LIMIT" envDefault:"30" min:"1" max:"1000000" doc:"registrations per client address (IPv6: per /64) per window, successful or not, before 429"`
 	RegisterWindow time.Duration `env:"REGISTER_THROTTLE_WINDOW" envDefault:"1h" min:"1s" max:"24h" doc:"the registration window (at most 24h)"`
+	// Whether addresses must be proved by a mailed link (usersvc.Verification).
+	EmailVerification string "env:\"EMAIL_VERIFICATION\" envDefault:\"off\" oneof:\"off,optional,required\" doc:\"`off`: addresses are taken on trust (registration answers 201 with the account, an email change applies at once). `optional`: registration mails a verification link and answers 202 alike for new and taken addresses; an email change applies when the new address confirms it. `required`: as `optional`, and an unverified account cannot sign in (only its correct password is told so). Needs the auth module, which mails the links\""
 }
 
 // Validate checks the rules across variables and production's.

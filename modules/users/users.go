@@ -40,6 +40,7 @@ var Module = fx.Module("users",
 	fx.Provide(
 		newService,
 		func(s *usersvc.Service) authn.Accounts { return s },
+		func(s *usersvc.Service) authn.EmailOwners { return s },
 		httpserver.AsRoutes(userapi.New),
 	),
 	// The account events, published in the transaction of each change;
@@ -64,7 +65,9 @@ type serviceParams struct {
 	Config Settings
 	Events *events.Bus
 	// Provided by the auth module; optional so the users module runs alone.
-	Revoker     authn.Revoker `optional:"true"`
+	Revoker authn.Revoker `optional:"true"`
+	// Provided by the auth module; without it addresses are not verified.
+	Links       authn.EmailLinks `optional:"true"`
 	Limiter     *throttle.Limiter
 	Permissions *authz.Catalogue
 	Tx          usersvc.Transactor
@@ -82,6 +85,8 @@ func newService(p serviceParams) *usersvc.Service {
 		Permissions:   p.Permissions,
 		Audit:         p.Audit,
 		Tx:            p.Tx,
+		Verification:  usersvc.Verification(p.Config.EmailVerification),
+		Links:         p.Links,
 	}
 	if p.Revoker != nil {
 		opts.Revoker = p.Revoker

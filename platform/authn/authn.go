@@ -46,6 +46,10 @@ type Account struct {
 	// Kind is KindUser or KindService (a service account: no password,
 	// only API keys).
 	Kind string
+	// EmailVerified: the holder proved they receive mail at Email, at
+	// EmailVerifiedAt.
+	EmailVerified   bool
+	EmailVerifiedAt *time.Time
 	// Roles are the account's roles and Permissions what they grant, as
 	// loaded with the account: a change takes effect on the next request.
 	Roles       []RoleRef
@@ -168,8 +172,54 @@ type Revoker interface {
 	RevokePasswordResets(ctx context.Context, userID uuid.UUID) error
 }
 
+// EmailLinks mails the links that prove control of an address. The auth
+// module provides it (it keeps the tokens and serves the pages the links
+// open); the users module calls it when an account is registered and
+// when its holder asks to change the address. Each call writes its token
+// and hands its mail to the sender inside the caller's transaction
+// (txn.Run), so a rolled-back registration leaves neither.
+type EmailLinks interface {
+	// SendVerification mails a's address a single-use link that marks it
+	// verified (EmailOwners.VerifyEmail).
+	SendVerification(ctx context.Context, a Account) error
+	// SendRegistrationAttempt tells the holder of a that someone tried to
+	// register their address again: the registration answered as for a
+	// new address, so this mail is the only trace.
+	SendRegistrationAttempt(ctx context.Context, a Account) error
+	// SendEmailChange mails newEmail a single-use link that moves a to
+	// it (EmailOwners.ChangeEmail), replacing any pending change, and
+	// tells a's current address that a change was asked for.
+	SendEmailChange(ctx context.Context, a Account, newEmail string) error
+	// CancelEmailChange voids a's pending change, if any.
+	CancelEmailChange(ctx context.Context, userID uuid.UUID) error
+}
+
+// EmailOwners applies what a redeemed email link proves. The users module
+// provides it; the auth module calls it inside the transaction that
+// spends the token, so a refusal leaves the token unspent.
+type EmailOwners interface {
+	// VerifyEmail marks the account's address verified if it still is
+	// email; ErrEmailMismatch if the account moved to another since.
+	VerifyEmail(ctx context.Context, id uuid.UUID, email string) error
+	// ChangeEmail moves the account to email, verified; a Conflict fault
+	// if another account holds it by now.
+	ChangeEmail(ctx context.Context, id uuid.UUID, email string) error
+}
+
+// ErrEmailMismatch is a verification link for an address the account no
+// longer has; the auth module answers it as an invalid link.
+var ErrEmailMismatch = errors.New("the account's email is no longer the one the link was sent to")
+
 // Errors of authentication.
 var (
+	// ErrEmailUnverified is a correct password for an account whose
+	// address is unverified while EMAIL_VERIFICATION=required. Only the
+	// password's holder ever sees it (a wrong password answers
+	// ErrInvalidCredentials first); at the token endpoint it is RFC 6749's
+	// invalid_grant, with a description that says what to do.
+	ErrEmailUnverified = fault.New(fault.Refused, "invalid_grant",
+		"Verify your email address first: open the link emailed to you, or ask for a new one at POST /api/auth/verify-email/resend.")
+
 	ErrInvalidCredentials = fault.New(fault.Unauthenticated, "invalid_credentials", "Incorrect email or password.")
 	ErrMissingToken       = fault.New(fault.Unauthenticated, "missing_token", "This operation requires a bearer token.")
 	ErrInvalidToken       = fault.New(fault.Unauthenticated, "invalid_token", "The access token is invalid or expired.")

@@ -186,6 +186,24 @@ func (e UserMeKind) Valid() bool {
 	}
 }
 
+// Defines values for UserProfileUpdatedKind.
+const (
+	UserProfileUpdatedKindService UserProfileUpdatedKind = "service"
+	UserProfileUpdatedKindUser    UserProfileUpdatedKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the UserProfileUpdatedKind enum.
+func (e UserProfileUpdatedKind) Valid() bool {
+	switch e {
+	case UserProfileUpdatedKindService:
+		return true
+	case UserProfileUpdatedKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // AuditActor Examples: {"id":"3f1c2d9e-8b7a-4c6d-9e0f-1a2b3c4d5e6f","kind":"user"}
 type AuditActor struct {
 	// Id The account's id; absent for the system and for sign-in attempts.
@@ -322,6 +340,14 @@ type AuthCreatedAPIKey struct {
 	//
 	// Examples: mkp_Xq3bT9vLm2RkP8sW1cZ4nY7hD0aE5fG6jQbC1a2B
 	Secret string `json:"secret"`
+}
+
+// AuthEmailToken Examples: {"token":"Zk3pQ9vT1xW7mB2nR5sY8cH4dJ6fL0aE_uG-iK3oPq"}
+type AuthEmailToken struct {
+	// Token The token from the email's link.
+	//
+	// Examples: Zk3pQ9vT1xW7mB2nR5sY8cH4dJ6fL0aE_uG-iK3oPq
+	Token string `json:"token"`
 }
 
 // AuthError Examples: {"error":"invalid_grant","error_description":"Incorrect email or password."}
@@ -537,6 +563,12 @@ type AuthPasswordRecovery struct {
 	Email string `json:"email"`
 }
 
+// AuthResendVerification Examples: {"email":"ada@example.com"}
+type AuthResendVerification struct {
+	// Email Examples: ada@example.com
+	Email string `json:"email"`
+}
+
 // AuthResetPassword Examples: {"new_password":"a new long passphrase","token":"Zk3pQ9vT1xW7mB2nR5sY8cH4dJ6fL0aE_uG-iK3oPq"}
 type AuthResetPassword struct {
 	// NewPassword Examples: a new long passphrase
@@ -683,7 +715,7 @@ type ProblemFieldError struct {
 	Message string `json:"message"`
 }
 
-// User Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
+// User Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","email_verified":true,"email_verified_at":"2026-03-14T09:30:00Z","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
 type User struct {
 	// CreatedAt Examples: 2026-03-14T09:26:53Z
 	CreatedAt time.Time `json:"created_at"`
@@ -692,6 +724,16 @@ type User struct {
 	//
 	// Examples: ada@example.com
 	Email openapi_types.Email `json:"email"`
+
+	// EmailVerified Whether the holder proved they receive mail at email: a verification link was opened, or the address came from a confirmed change. Accounts created by an administrator, and those that existed before verification, count as verified.
+	//
+	// Examples: true
+	EmailVerified bool `json:"email_verified"`
+
+	// EmailVerifiedAt When it was verified.
+	//
+	// Examples: 2026-03-14T09:30:00Z
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
 
 	// FullName Examples: Ada Lovelace
 	FullName string `json:"full_name"`
@@ -770,7 +812,7 @@ type UserCreateRole struct {
 	Permissions *[]string `json:"permissions,omitempty"`
 }
 
-// UserMe Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","permissions":["users:read"],"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
+// UserMe Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","email_verified":true,"email_verified_at":"2026-03-14T09:30:00Z","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","permissions":["users:read"],"roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
 type UserMe struct {
 	// CreatedAt Examples: 2026-03-14T09:26:53Z
 	CreatedAt time.Time `json:"created_at"`
@@ -779,6 +821,16 @@ type UserMe struct {
 	//
 	// Examples: ada@example.com
 	Email openapi_types.Email `json:"email"`
+
+	// EmailVerified Whether the holder proved they receive mail at email: a verification link was opened, or the address came from a confirmed change. Accounts created by an administrator, and those that existed before verification, count as verified.
+	//
+	// Examples: true
+	EmailVerified bool `json:"email_verified"`
+
+	// EmailVerifiedAt When it was verified.
+	//
+	// Examples: 2026-03-14T09:30:00Z
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
 
 	// FullName Examples: Ada Lovelace
 	FullName string `json:"full_name"`
@@ -829,7 +881,7 @@ type UserNewServiceAccount struct {
 	FullName *string `json:"full_name,omitempty"`
 }
 
-// UserPage Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}],"next":"AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU","total":42}
+// UserPage Examples: {"items":[{"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","email_verified":true,"email_verified_at":"2026-03-14T09:30:00Z","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}],"next":"AQAGTPiWCHFAC5osHm8NTVWaPi9rDI1-Ecv7bmU","total":42}
 type UserPage struct {
 	// Items This page's items, oldest first; [] when there are none.
 	Items []User `json:"items"`
@@ -859,6 +911,64 @@ type UserPermissions struct {
 	Items []UserPermission `json:"items"`
 }
 
+// UserProfileUpdated Examples: {"created_at":"2026-03-14T09:26:53Z","email":"ada@example.com","email_verified":true,"email_verified_at":"2026-03-14T09:30:00Z","full_name":"Ada Lovelace","id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","is_active":true,"is_superuser":false,"kind":"user","pending_email":"ada.lovelace@example.com","roles":[{"id":"0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11","name":"support"}],"updated_at":"2026-03-14T09:26:53Z"}
+type UserProfileUpdated struct {
+	// CreatedAt Examples: 2026-03-14T09:26:53Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Email Email address, stored lower-cased.
+	//
+	// Examples: ada@example.com
+	Email openapi_types.Email `json:"email"`
+
+	// EmailVerified Whether the holder proved they receive mail at email: a verification link was opened, or the address came from a confirmed change. Accounts created by an administrator, and those that existed before verification, count as verified.
+	//
+	// Examples: true
+	EmailVerified bool `json:"email_verified"`
+
+	// EmailVerifiedAt When it was verified.
+	//
+	// Examples: 2026-03-14T09:30:00Z
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
+
+	// FullName Examples: Ada Lovelace
+	FullName string `json:"full_name"`
+
+	// Id User id.
+	//
+	// Examples: 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+	Id openapi_types.UUID `json:"id"`
+
+	// IsActive Examples: true
+	IsActive bool `json:"is_active"`
+
+	// IsSuperuser Whether the account holds the built-in admin role (every permission).
+	//
+	// Examples: false
+	IsSuperuser bool `json:"is_superuser"`
+
+	// Kind A person (user) or a service account, which has no password and acts only through API keys.
+	//
+	// Examples: user
+	Kind UserProfileUpdatedKind `json:"kind"`
+
+	// PendingEmail With EMAIL_VERIFICATION on: the new address, mailed a confirmation link; email stays the account's until the link is used.
+	//
+	// Examples: ada.lovelace@example.com
+	PendingEmail *string `json:"pending_email,omitempty"`
+
+	// Roles The account's roles, by name.
+	Roles []UserRoleRef `json:"roles"`
+
+	// UpdatedAt Examples: 2026-03-14T09:26:53Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// UserProfileUpdatedKind A person (user) or a service account, which has no password and acts only through API keys.
+//
+// Examples: user
+type UserProfileUpdatedKind string
+
 // UserRegister Examples: {"email":"ada@example.com","full_name":"Ada Lovelace","password":"correct horse battery staple"}
 type UserRegister struct {
 	// Email Email address; case-insensitive and unique.
@@ -873,6 +983,12 @@ type UserRegister struct {
 	//
 	// Examples: correct horse battery staple
 	Password string `json:"password"`
+}
+
+// UserRegistered Examples: {"message":"Check your mailbox: a link to verify the address is on its way."}
+type UserRegistered struct {
+	// Message Examples: Check your mailbox: a link to verify the address is on its way.
+	Message string `json:"message"`
 }
 
 // UserRenameRole Examples: {"name":"helpdesk"}
@@ -1056,6 +1172,9 @@ type ListUsersParams struct {
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = AuthNewAPIKey
 
+// ConfirmEmailJSONRequestBody defines body for ConfirmEmail for application/json ContentType.
+type ConfirmEmailJSONRequestBody = AuthEmailToken
+
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = AuthPasswordGrant
 
@@ -1076,6 +1195,12 @@ type ResetPasswordJSONRequestBody = AuthResetPassword
 
 // RevokeFormdataRequestBody defines body for Revoke for application/x-www-form-urlencoded ContentType.
 type RevokeFormdataRequestBody = AuthRevocation
+
+// VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
+type VerifyEmailJSONRequestBody = AuthEmailToken
+
+// ResendVerificationJSONRequestBody defines body for ResendVerification for application/json ContentType.
+type ResendVerificationJSONRequestBody = AuthResendVerification
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = UserCreateRole
@@ -1234,6 +1359,24 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
 	RevokeApiKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ConfirmEmailWithBody Confirm an email change with the token mailed to the new address (single use)
+	//
+	// The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/confirm-email (the `ConfirmEmail` operationId).
+	ConfirmEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmEmail Confirm an email change with the token mailed to the new address (single use)
+	//
+	// The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/confirm-email (the `ConfirmEmail` operationId).
+	ConfirmEmail(ctx context.Context, body ConfirmEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LoginWithBody Get tokens (OAuth2 password, refresh_token and MFA grants)
 	//
 	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
@@ -1362,6 +1505,8 @@ type ClientInterface interface {
 	//
 	// Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
 	//
+	// With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/auth/register (the `Register` operationId).
@@ -1370,6 +1515,8 @@ type ClientInterface interface {
 	// Register Create an account (open signup)
 	//
 	// Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
+	//
+	// With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1423,6 +1570,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/auth/sessions/{id} (the `EndSession` operationId).
 	EndSession(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyEmailWithBody Verify an account's email address with the token mailed to it (single use)
+	//
+	// The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/verify-email (the `VerifyEmail` operationId).
+	VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyEmail Verify an account's email address with the token mailed to it (single use)
+	//
+	// The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/verify-email (the `VerifyEmail` operationId).
+	VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResendVerificationWithBody Email a new verification link
+	//
+	// Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/verify-email/resend (the `ResendVerification` operationId).
+	ResendVerificationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResendVerification Email a new verification link
+	//
+	// Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/verify-email/resend (the `ResendVerification` operationId).
+	ResendVerification(ctx context.Context, body ResendVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPermissions List every permission the modules declare
 	//
@@ -1648,7 +1831,7 @@ type ClientInterface interface {
 
 	// UpdateMeWithBody Change your email or full name
 	//
-	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1657,12 +1840,21 @@ type ClientInterface interface {
 
 	// UpdateMe Change your email or full name
 	//
-	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/users/me (the `UpdateMe` operationId).
 	UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelEmailChange Cancel your pending email change
+	//
+	// The confirmation link mailed to the new address stops working; 204 also when none was pending.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Corresponds with DELETE /api/users/me/email-change (the `CancelEmailChange` operationId).
+	CancelEmailChange(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change your password
 	//
@@ -1849,6 +2041,44 @@ func (c *Client) CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestB
 // Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
 func (c *Client) RevokeApiKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeApiKeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmEmailWithBody Confirm an email change with the token mailed to the new address (single use)
+//
+// The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/confirm-email (the `ConfirmEmail` operationId).
+func (c *Client) ConfirmEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmEmailRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmEmail Confirm an email change with the token mailed to the new address (single use)
+//
+// The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/confirm-email (the `ConfirmEmail` operationId).
+func (c *Client) ConfirmEmail(ctx context.Context, body ConfirmEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmEmailRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2107,6 +2337,8 @@ func (c *Client) PasswordRecovery(ctx context.Context, body PasswordRecoveryJSON
 //
 // Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
 //
+// With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/auth/register (the `Register` operationId).
@@ -2125,6 +2357,8 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Register Create an account (open signup)
 //
 // Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
+//
+// With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2239,6 +2473,82 @@ func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, r
 // Corresponds with DELETE /api/auth/sessions/{id} (the `EndSession` operationId).
 func (c *Client) EndSession(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEndSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyEmailWithBody Verify an account's email address with the token mailed to it (single use)
+//
+// The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/verify-email (the `VerifyEmail` operationId).
+func (c *Client) VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyEmail Verify an account's email address with the token mailed to it (single use)
+//
+// The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/verify-email (the `VerifyEmail` operationId).
+func (c *Client) VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResendVerificationWithBody Email a new verification link
+//
+// Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/verify-email/resend (the `ResendVerification` operationId).
+func (c *Client) ResendVerificationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendVerificationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResendVerification Email a new verification link
+//
+// Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/verify-email/resend (the `ResendVerification` operationId).
+func (c *Client) ResendVerification(ctx context.Context, body ResendVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendVerificationRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2673,7 +2983,7 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 
 // UpdateMeWithBody Change your email or full name
 //
-// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2692,13 +3002,32 @@ func (c *Client) UpdateMeWithBody(ctx context.Context, contentType string, body 
 
 // UpdateMe Change your email or full name
 //
-// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/users/me (the `UpdateMe` operationId).
 func (c *Client) UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateMeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelEmailChange Cancel your pending email change
+//
+// The confirmation link mailed to the new address stops working; 204 also when none was pending.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Corresponds with DELETE /api/users/me/email-change (the `CancelEmailChange` operationId).
+func (c *Client) CancelEmailChange(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelEmailChangeRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3153,6 +3482,46 @@ func NewRevokeApiKeyRequest(server string, id openapi_types.UUID) (*http.Request
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewConfirmEmailRequest calls the generic ConfirmEmail builder with application/json body
+func NewConfirmEmailRequest(server string, body ConfirmEmailJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmEmailRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewConfirmEmailRequestWithBody constructs an http.Request for the ConfirmEmail method, with any body, and a specified content type
+func NewConfirmEmailRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/confirm-email")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3653,6 +4022,86 @@ func NewEndSessionRequest(server string, id openapi_types.UUID) (*http.Request, 
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewVerifyEmailRequest calls the generic VerifyEmail builder with application/json body
+func NewVerifyEmailRequest(server string, body VerifyEmailJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyEmailRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyEmailRequestWithBody constructs an http.Request for the VerifyEmail method, with any body, and a specified content type
+func NewVerifyEmailRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/verify-email")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResendVerificationRequest calls the generic ResendVerification builder with application/json body
+func NewResendVerificationRequest(server string, body ResendVerificationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResendVerificationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewResendVerificationRequestWithBody constructs an http.Request for the ResendVerification method, with any body, and a specified content type
+func NewResendVerificationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/verify-email/resend")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4311,6 +4760,33 @@ func NewUpdateMeRequestWithBody(server string, contentType string, body io.Reade
 	return req, nil
 }
 
+// NewCancelEmailChangeRequest constructs an http.Request for the CancelEmailChange method
+func NewCancelEmailChangeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/me/email-change")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4656,6 +5132,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/auth/api-keys/{id} (the `RevokeApiKey` operationId).
 	RevokeApiKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
 
+	// ConfirmEmailWithBodyWithResponse Confirm an email change with the token mailed to the new address (single use)
+	//
+	// The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/confirm-email (the `ConfirmEmail` operationId).
+	ConfirmEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmEmailResponse, error)
+
+	// ConfirmEmailWithResponse Confirm an email change with the token mailed to the new address (single use)
+	//
+	// The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/confirm-email (the `ConfirmEmail` operationId).
+	ConfirmEmailWithResponse(ctx context.Context, body ConfirmEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmEmailResponse, error)
+
 	// LoginWithBodyWithResponse Get tokens (OAuth2 password, refresh_token and MFA grants)
 	//
 	// The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
@@ -4792,6 +5286,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
 	//
+	// With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/auth/register (the `Register` operationId).
@@ -4800,6 +5296,8 @@ type ClientWithResponsesInterface interface {
 	// RegisterWithResponse Create an account (open signup)
 	//
 	// Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
+	//
+	// With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4857,6 +5355,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/auth/sessions/{id} (the `EndSession` operationId).
 	EndSessionWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*EndSessionResponse, error)
+
+	// VerifyEmailWithBodyWithResponse Verify an account's email address with the token mailed to it (single use)
+	//
+	// The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/verify-email (the `VerifyEmail` operationId).
+	VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+
+	// VerifyEmailWithResponse Verify an account's email address with the token mailed to it (single use)
+	//
+	// The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/verify-email (the `VerifyEmail` operationId).
+	VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+
+	// ResendVerificationWithBodyWithResponse Email a new verification link
+	//
+	// Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/verify-email/resend (the `ResendVerification` operationId).
+	ResendVerificationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error)
+
+	// ResendVerificationWithResponse Email a new verification link
+	//
+	// Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/verify-email/resend (the `ResendVerification` operationId).
+	ResendVerificationWithResponse(ctx context.Context, body ResendVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error)
 
 	// ListPermissionsWithResponse List every permission the modules declare
 	//
@@ -5098,7 +5632,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateMeWithBodyWithResponse Change your email or full name
 	//
-	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5107,12 +5641,23 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateMeWithResponse Change your email or full name
 	//
-	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+	// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/users/me (the `UpdateMe` operationId).
 	UpdateMeWithResponse(ctx context.Context, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMeResponse, error)
+
+	// CancelEmailChangeWithResponse Cancel your pending email change
+	//
+	// The confirmation link mailed to the new address stops working; 204 also when none was pending.
+	//
+	// Needs a signed-in session: an API key is refused (403 `session_required`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/users/me/email-change (the `CancelEmailChange` operationId).
+	CancelEmailChangeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CancelEmailChangeResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change your password
 	//
@@ -5652,6 +6197,110 @@ func (r RevokeApiKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmEmailResponse429Headers the declared response headers of an HTTP 429 response for ConfirmEmail
+type ConfirmEmailResponse429Headers struct {
+	RetryAfter int
+}
+
+// ConfirmEmailResponse503Headers the declared response headers of an HTTP 503 response for ConfirmEmail
+type ConfirmEmailResponse503Headers struct {
+	RetryAfter int
+}
+
+type ConfirmEmailResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmEmailResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ConfirmEmailResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmEmailResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmEmailResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ConfirmEmailResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ConfirmEmailResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmEmailResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConfirmEmailResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmEmailResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ConfirmEmailResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmEmailResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmEmailResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmEmailResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmEmailResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6463,6 +7112,8 @@ type RegisterResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *User
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *UserRegistered
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -6490,6 +7141,11 @@ type RegisterResponse struct {
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r RegisterResponse) GetJSON201() *User {
 	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RegisterResponse) GetJSON202() *UserRegistered {
+	return r.JSON202
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -6920,6 +7576,207 @@ func (r EndSessionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r EndSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyEmailResponse429Headers the declared response headers of an HTTP 429 response for VerifyEmail
+type VerifyEmailResponse429Headers struct {
+	RetryAfter int
+}
+
+// VerifyEmailResponse503Headers the declared response headers of an HTTP 503 response for VerifyEmail
+type VerifyEmailResponse503Headers struct {
+	RetryAfter int
+}
+
+type VerifyEmailResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyEmailResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *VerifyEmailResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyEmailResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyEmailResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyEmailResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyEmailResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResendVerificationResponse429Headers the declared response headers of an HTTP 429 response for ResendVerification
+type ResendVerificationResponse429Headers struct {
+	RetryAfter int
+}
+
+// ResendVerificationResponse503Headers the declared response headers of an HTTP 503 response for ResendVerification
+type ResendVerificationResponse503Headers struct {
+	RetryAfter int
+}
+
+type ResendVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *AuthAccepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ResendVerificationResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ResendVerificationResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ResendVerificationResponse) GetJSON202() *AuthAccepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResendVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResendVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResendVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResendVerificationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8356,7 +9213,7 @@ type UpdateMeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *User
+	JSON200 *UserProfileUpdated
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -8380,7 +9237,7 @@ type UpdateMeResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r UpdateMeResponse) GetJSON200() *User {
+func (r UpdateMeResponse) GetJSON200() *UserProfileUpdated {
 	return r.JSON200
 }
 
@@ -8452,6 +9309,82 @@ func (r UpdateMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelEmailChangeResponse503Headers the declared response headers of an HTTP 503 response for CancelEmailChange
+type CancelEmailChangeResponse503Headers struct {
+	RetryAfter int
+}
+
+type CancelEmailChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelEmailChangeResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelEmailChangeResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelEmailChangeResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelEmailChangeResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelEmailChangeResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelEmailChangeResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelEmailChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelEmailChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelEmailChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelEmailChangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9168,6 +10101,36 @@ func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, id o
 	return ParseRevokeApiKeyResponse(rsp)
 }
 
+// ConfirmEmailWithBodyWithResponse Confirm an email change with the token mailed to the new address (single use)
+//
+// The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/confirm-email (the `ConfirmEmail` operationId).
+func (c *ClientWithResponses) ConfirmEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmEmailResponse, error) {
+	rsp, err := c.ConfirmEmailWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmEmailResponse(rsp)
+}
+
+// ConfirmEmailWithResponse Confirm an email change with the token mailed to the new address (single use)
+//
+// The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/confirm-email (the `ConfirmEmail` operationId).
+func (c *ClientWithResponses) ConfirmEmailWithResponse(ctx context.Context, body ConfirmEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmEmailResponse, error) {
+	rsp, err := c.ConfirmEmail(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmEmailResponse(rsp)
+}
+
 // LoginWithBodyWithResponse Get tokens (OAuth2 password, refresh_token and MFA grants)
 //
 // The OAuth2 token endpoint: the resource owner password credentials grant (RFC 6749 §4.3, first-party clients only), the refresh-token grant (§6, rotating: each refresh token works once) and the two-factor grants. Send the fields form-encoded, each once, in the body.
@@ -9376,6 +10339,8 @@ func (c *ClientWithResponses) PasswordRecoveryWithResponse(ctx context.Context, 
 //
 // Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
 //
+// With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/auth/register (the `Register` operationId).
@@ -9390,6 +10355,8 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // RegisterWithResponse Create an account (open signup)
 //
 // Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
+//
+// With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9488,6 +10455,66 @@ func (c *ClientWithResponses) EndSessionWithResponse(ctx context.Context, id ope
 		return nil, err
 	}
 	return ParseEndSessionResponse(rsp)
+}
+
+// VerifyEmailWithBodyWithResponse Verify an account's email address with the token mailed to it (single use)
+//
+// The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/verify-email (the `VerifyEmail` operationId).
+func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmailWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyEmailResponse(rsp)
+}
+
+// VerifyEmailWithResponse Verify an account's email address with the token mailed to it (single use)
+//
+// The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/verify-email (the `VerifyEmail` operationId).
+func (c *ClientWithResponses) VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmail(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyEmailResponse(rsp)
+}
+
+// ResendVerificationWithBodyWithResponse Email a new verification link
+//
+// Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/verify-email/resend (the `ResendVerification` operationId).
+func (c *ClientWithResponses) ResendVerificationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error) {
+	rsp, err := c.ResendVerificationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResendVerificationResponse(rsp)
+}
+
+// ResendVerificationWithResponse Email a new verification link
+//
+// Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/verify-email/resend (the `ResendVerification` operationId).
+func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context, body ResendVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error) {
+	rsp, err := c.ResendVerification(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResendVerificationResponse(rsp)
 }
 
 // ListPermissionsWithResponse List every permission the modules declare
@@ -9850,7 +10877,7 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 
 // UpdateMeWithBodyWithResponse Change your email or full name
 //
-// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9865,7 +10892,7 @@ func (c *ClientWithResponses) UpdateMeWithBodyWithResponse(ctx context.Context, 
 
 // UpdateMeWithResponse Change your email or full name
 //
-// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+// A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9876,6 +10903,23 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, body Upd
 		return nil, err
 	}
 	return ParseUpdateMeResponse(rsp)
+}
+
+// CancelEmailChangeWithResponse Cancel your pending email change
+//
+// The confirmation link mailed to the new address stops working; 204 also when none was pending.
+//
+// Needs a signed-in session: an API key is refused (403 `session_required`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/users/me/email-change (the `CancelEmailChange` operationId).
+func (c *ClientWithResponses) CancelEmailChangeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CancelEmailChangeResponse, error) {
+	rsp, err := c.CancelEmailChange(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelEmailChangeResponse(rsp)
 }
 
 // ChangePasswordWithBodyWithResponse Change your password
@@ -10423,6 +11467,107 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 	switch {
 	case rsp.StatusCode == 503:
 		var headers RevokeApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmEmailResponse parses an HTTP response from a ConfirmEmailWithResponse call
+func ParseConfirmEmailResponse(rsp *http.Response) (*ConfirmEmailResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmEmailResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmEmailResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ConfirmEmailResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -11205,6 +12350,13 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest UserRegistered
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11625,6 +12777,198 @@ func ParseEndSessionResponse(rsp *http.Response) (*EndSessionResponse, error) {
 	switch {
 	case rsp.StatusCode == 503:
 		var headers EndSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyEmailResponse parses an HTTP response from a VerifyEmailWithResponse call
+func ParseVerifyEmailResponse(rsp *http.Response) (*VerifyEmailResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyEmailResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers VerifyEmailResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers VerifyEmailResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResendVerificationResponse parses an HTTP response from a ResendVerificationWithResponse call
+func ParseResendVerificationResponse(rsp *http.Response) (*ResendVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResendVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest AuthAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ResendVerificationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ResendVerificationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -12963,7 +14307,7 @@ func ParseUpdateMeResponse(rsp *http.Response) (*UpdateMeResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest User
+		var dest UserProfileUpdated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13037,6 +14381,76 @@ func ParseUpdateMeResponse(rsp *http.Response) (*UpdateMeResponse, error) {
 	switch {
 	case rsp.StatusCode == 503:
 		var headers UpdateMeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelEmailChangeResponse parses an HTTP response from a CancelEmailChangeWithResponse call
+func ParseCancelEmailChangeResponse(rsp *http.Response) (*CancelEmailChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelEmailChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CancelEmailChangeResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -94,6 +94,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/confirm-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an email change with the token mailed to the new address (single use)
+         * @description The account moves to the new address, verified; the old one is told, and reset links mailed to it end. If another account took the address meanwhile: 409 `email_taken`, and the link stays usable for as long as it lives. Bad tokens answer and count as for `POST /api/auth/verify-email`.
+         */
+        post: operations["confirm-email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -280,6 +300,8 @@ export interface paths {
         /**
          * Create an account (open signup)
          * @description Each client address may register a limited number of times per window (REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.
+         *
+         *     With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.
          */
         post: operations["register"];
         delete?: never;
@@ -362,6 +384,46 @@ export interface paths {
          * @description Needs a signed-in session: an API key is refused (403 `session_required`).
          */
         delete: operations["end-session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an account's email address with the token mailed to it (single use)
+         * @description The token comes from the link of the verification email. Unknown, used, expired tokens and tokens of another flow (a password reset, an email change) all answer 422 `invalid_email_token`; each bad one counts against the client address (`AUTH_THROTTLE_IP_LIMIT`).
+         */
+        post: operations["verify-email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a new verification link
+         * @description Always answers 202 with the same body, whether the address is unknown, verified or not; the email is sent only to an active account's unverified address, and replaces its earlier link. Requests count per account (`AUTH_RECOVERY_ACCOUNT_LIMIT`) and per client address (`AUTH_THROTTLE_IP_LIMIT`) per `AUTH_THROTTLE_WINDOW`: 429 with Retry-After beyond.
+         */
+        post: operations["resend-verification"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -602,9 +664,31 @@ export interface paths {
         head?: never;
         /**
          * Change your email or full name
-         * @description A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change.
+         * @description A new `email` needs `current_password` in the same request (missing: 422 `required`, wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.
          */
         patch: operations["update-me"];
+        trace?: never;
+    };
+    "/api/users/me/email-change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel your pending email change
+         * @description The confirmation link mailed to the new address stops working; 204 also when none was pending.
+         *
+         *     Needs a signed-in session: an API key is refused (403 `session_required`).
+         */
+        delete: operations["cancel-email-change"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/users/me/password": {
@@ -939,6 +1023,18 @@ export interface components {
         };
         /**
          * @example {
+         *       "token": "Zk3pQ9vT1xW7mB2nR5sY8cH4dJ6fL0aE_uG-iK3oPq"
+         *     }
+         */
+        AuthEmailToken: {
+            /**
+             * @description The token from the email's link.
+             * @example Zk3pQ9vT1xW7mB2nR5sY8cH4dJ6fL0aE_uG-iK3oPq
+             */
+            token: string;
+        };
+        /**
+         * @example {
          *       "error": "invalid_grant",
          *       "error_description": "Incorrect email or password."
          *     }
@@ -1232,6 +1328,15 @@ export interface components {
         };
         /**
          * @example {
+         *       "email": "ada@example.com"
+         *     }
+         */
+        AuthResendVerification: {
+            /** @example ada@example.com */
+            email: string;
+        };
+        /**
+         * @example {
          *       "new_password": "a new long passphrase",
          *       "token": "Zk3pQ9vT1xW7mB2nR5sY8cH4dJ6fL0aE_uG-iK3oPq"
          *     }
@@ -1448,6 +1553,8 @@ export interface components {
          * @example {
          *       "created_at": "2026-03-14T09:26:53Z",
          *       "email": "ada@example.com",
+         *       "email_verified": true,
+         *       "email_verified_at": "2026-03-14T09:30:00Z",
          *       "full_name": "Ada Lovelace",
          *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
          *       "is_active": true,
@@ -1474,6 +1581,17 @@ export interface components {
              * @example ada@example.com
              */
             email: string;
+            /**
+             * @description Whether the holder proved they receive mail at email: a verification link was opened, or the address came from a confirmed change. Accounts created by an administrator, and those that existed before verification, count as verified.
+             * @example true
+             */
+            email_verified: boolean;
+            /**
+             * Format: date-time
+             * @description When it was verified.
+             * @example 2026-03-14T09:30:00Z
+             */
+            email_verified_at?: string;
             /** @example Ada Lovelace */
             full_name: string;
             /**
@@ -1571,6 +1689,8 @@ export interface components {
          * @example {
          *       "created_at": "2026-03-14T09:26:53Z",
          *       "email": "ada@example.com",
+         *       "email_verified": true,
+         *       "email_verified_at": "2026-03-14T09:30:00Z",
          *       "full_name": "Ada Lovelace",
          *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
          *       "is_active": true,
@@ -1600,6 +1720,17 @@ export interface components {
              * @example ada@example.com
              */
             email: string;
+            /**
+             * @description Whether the holder proved they receive mail at email: a verification link was opened, or the address came from a confirmed change. Accounts created by an administrator, and those that existed before verification, count as verified.
+             * @example true
+             */
+            email_verified: boolean;
+            /**
+             * Format: date-time
+             * @description When it was verified.
+             * @example 2026-03-14T09:30:00Z
+             */
+            email_verified_at?: string;
             /** @example Ada Lovelace */
             full_name: string;
             /**
@@ -1657,6 +1788,8 @@ export interface components {
          *         {
          *           "created_at": "2026-03-14T09:26:53Z",
          *           "email": "ada@example.com",
+         *           "email_verified": true,
+         *           "email_verified_at": "2026-03-14T09:30:00Z",
          *           "full_name": "Ada Lovelace",
          *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
          *           "is_active": true,
@@ -1717,6 +1850,84 @@ export interface components {
         };
         /**
          * @example {
+         *       "created_at": "2026-03-14T09:26:53Z",
+         *       "email": "ada@example.com",
+         *       "email_verified": true,
+         *       "email_verified_at": "2026-03-14T09:30:00Z",
+         *       "full_name": "Ada Lovelace",
+         *       "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *       "is_active": true,
+         *       "is_superuser": false,
+         *       "kind": "user",
+         *       "pending_email": "ada.lovelace@example.com",
+         *       "roles": [
+         *         {
+         *           "id": "0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11",
+         *           "name": "support"
+         *         }
+         *       ],
+         *       "updated_at": "2026-03-14T09:26:53Z"
+         *     }
+         */
+        UserProfileUpdated: {
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            created_at: string;
+            /**
+             * Format: email
+             * @description Email address, stored lower-cased.
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description Whether the holder proved they receive mail at email: a verification link was opened, or the address came from a confirmed change. Accounts created by an administrator, and those that existed before verification, count as verified.
+             * @example true
+             */
+            email_verified: boolean;
+            /**
+             * Format: date-time
+             * @description When it was verified.
+             * @example 2026-03-14T09:30:00Z
+             */
+            email_verified_at?: string;
+            /** @example Ada Lovelace */
+            full_name: string;
+            /**
+             * Format: uuid
+             * @description User id.
+             * @example 0b9a2c1e-6f0d-4d55-9a3e-2f6b0c8d7e11
+             */
+            id: string;
+            /** @example true */
+            is_active: boolean;
+            /**
+             * @description Whether the account holds the built-in admin role (every permission).
+             * @example false
+             */
+            is_superuser: boolean;
+            /**
+             * @description A person (user) or a service account, which has no password and acts only through API keys.
+             * @example user
+             * @enum {string}
+             */
+            kind: "user" | "service";
+            /**
+             * @description With EMAIL_VERIFICATION on: the new address, mailed a confirmation link; email stays the account's until the link is used.
+             * @example ada.lovelace@example.com
+             */
+            pending_email?: string;
+            /** @description The account's roles, by name. */
+            roles: components["schemas"]["UserRoleRef"][];
+            /**
+             * Format: date-time
+             * @example 2026-03-14T09:26:53Z
+             */
+            updated_at: string;
+        };
+        /**
+         * @example {
          *       "email": "ada@example.com",
          *       "full_name": "Ada Lovelace",
          *       "password": "correct horse battery staple"
@@ -1736,6 +1947,15 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+        };
+        /**
+         * @example {
+         *       "message": "Check your mailbox: a link to verify the address is on its way."
+         *     }
+         */
+        UserRegistered: {
+            /** @example Check your mailbox: a link to verify the address is on its way. */
+            message: string;
         };
         /**
          * @example {
@@ -2292,6 +2512,104 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "confirm-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthEmailToken"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3017,13 +3335,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created */
+            /** @description The new account (EMAIL_VERIFICATION off). */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description A mail is on its way (EMAIL_VERIFICATION on), whether or not the address was taken. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRegistered"];
                 };
             };
             /** @description Bad Request */
@@ -3406,6 +3733,186 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthEmailToken"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "resend-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthResendVerification"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthAccepted"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4775,7 +5282,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["UserProfileUpdated"];
                 };
             };
             /** @description Bad Request */
@@ -4834,6 +5341,71 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (RFC 9110 §10.2.3). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "cancel-email-change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

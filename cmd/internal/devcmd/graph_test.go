@@ -102,9 +102,10 @@ func TestModuleGraph(t *testing.T) {
 	}
 	// Control: an edge carries exactly what crosses it, not every type the
 	// other module provides (users never sees auth's services or store).
-	// users ends sessions and reset tokens through the one revoker.
-	if got := uses["users->auth"]; got != "authn.Revoker" {
-		t.Errorf("users consumes %q from auth, want only authn.Revoker", got)
+	// users ends sessions and reset tokens through the one revoker, and
+	// mails verification and email-change links through the email links.
+	if got := uses["users->auth"]; got != "authn.EmailLinks,authn.Revoker" {
+		t.Errorf("users consumes %q from auth, want only authn.EmailLinks and authn.Revoker", got)
 	}
 	// A value group is one collection, not a use of each member's module.
 	for _, u := range g.Uses {

@@ -68,6 +68,7 @@ func (r *Routes) Register(api huma.API) {
 	r.registerSessions(api)
 	r.registerAPIKeys(api)
 	r.registerMFA(api)
+	r.registerEmail(api)
 }
 
 func (r *Routes) registerToken(api huma.API) {

@@ -20,6 +20,13 @@ import (
 // a server, so no access log or proxy sees it.
 const ResetPasswordPath = "/reset-password"
 
+// VerifyEmailPath and ConfirmEmailPath are where the verification and
+// email-change links lead by default, the token in the fragment too.
+const (
+	VerifyEmailPath  = "/verify-email"
+	ConfirmEmailPath = "/confirm-email"
+)
+
 // assetsPath serves the pages' script and style sheet.
 const assetsPath = "/auth-pages"
 
@@ -64,16 +71,21 @@ var errNoAsset = huma.Error404NotFound("no such file")
 // Register implements httpserver.Routes. The pages are not part of the
 // API document: they are for people, not clients.
 func (*Routes) Register(api huma.API) {
-	page, err := static.ReadFile("static/reset-password.html")
-	if err != nil {
-		panic("authpages: embedded page missing: " + err.Error())
+	for _, p := range []struct{ id, path, summary string }{
+		{"reset-password-page", ResetPasswordPath, "The page the password-reset email links to"},
+		{"verify-email-page", VerifyEmailPath, "The page the verification email links to"},
+		{"confirm-email-page", ConfirmEmailPath, "The page the email-change confirmation links to"},
+	} {
+		page, err := static.ReadFile("static" + p.path + ".html")
+		if err != nil {
+			panic("authpages: embedded page missing: " + err.Error())
+		}
+		huma.Register(api, authn.Public(huma.Operation{
+			OperationID: p.id, Method: http.MethodGet, Path: p.path, Hidden: true, Summary: p.summary,
+		}), func(context.Context, *struct{}) (*pageOut, error) {
+			return &pageOut{ContentType: "text/html; charset=utf-8", CSP: csp, CacheControl: "no-store", Body: page}, nil
+		})
 	}
-	huma.Register(api, authn.Public(huma.Operation{
-		OperationID: "reset-password-page", Method: http.MethodGet, Path: ResetPasswordPath, Hidden: true,
-		Summary: "The page the password-reset email links to",
-	}), func(context.Context, *struct{}) (*pageOut, error) {
-		return &pageOut{ContentType: "text/html; charset=utf-8", CSP: csp, CacheControl: "no-store", Body: page}, nil
-	})
 	huma.Register(api, authn.Public(huma.Operation{
 		OperationID: "auth-page-asset", Method: http.MethodGet, Path: assetsPath + "/{file}", Hidden: true,
 		Summary: "The script or style sheet of the auth pages",

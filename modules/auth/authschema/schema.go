@@ -162,3 +162,13 @@ type MFADisable struct {
 	Password string `json:"password" maxLength:"1024" doc:"The account's password." example:"correct horse battery staple"`
 	Code     string `json:"code" minLength:"6" maxLength:"40" doc:"A current 6-digit code, or a recovery code." example:"123456"`
 }
+
+// EmailToken redeems a verification or email-change token.
+type EmailToken struct {
+	Token string `json:"token" maxLength:"128" minLength:"1" doc:"The token from the email's link." example:"Zk3pQ9vT1xW7mB2nR5sY8cH4dJ6fL0aE_uG-iK3oPq"`
+}
+
+// ResendVerification asks for a new verification email.
+type ResendVerification struct {
+	Email string `json:"email" maxLength:"254" minLength:"1" example:"ada@example.com"`
+}

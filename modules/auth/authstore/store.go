@@ -14,6 +14,7 @@ import (
 
 	"github.com/acme/monolith/ent"
 	"github.com/acme/monolith/ent/apikey"
+	"github.com/acme/monolith/ent/emailtoken"
 	"github.com/acme/monolith/ent/mfachallenge"
 	"github.com/acme/monolith/ent/passwordreset"
 	"github.com/acme/monolith/ent/refreshtoken"
@@ -356,7 +357,7 @@ func toSession(r *ent.Session) authsvc.Session {
 }
 
 // Prune deletes what can no longer be used: sessions (with their refresh
-// tokens) expired or revoked before cutoff and expired reset tokens. It
+// tokens) expired or revoked before cutoff expired reset and email tokens. It
 // returns how many sessions it removed. (Throttle counters are the
 // platform's: platform/throttle prunes them.)
 func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
@@ -383,6 +384,9 @@ func (s *Store) Prune(ctx context.Context, now, cutoff time.Time) (int, error) {
 	}
 	if _, err := s.client(ctx).MFAChallenge.Delete().Where(mfachallenge.ExpiresAtLT(now)).Exec(ctx); err != nil {
 		return 0, fmt.Errorf("prune mfa tokens: %w", err)
+	}
+	if _, err := s.client(ctx).EmailToken.Delete().Where(emailtoken.ExpiresAtLT(now)).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("prune email tokens: %w", err)
 	}
 	// API keys dead for the retention too: kept a while, like sessions,
 	// so an investigation can still tell which key a request used.

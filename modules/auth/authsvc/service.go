@@ -103,6 +103,9 @@ type Options struct {
 	// MFA, if set, makes a password sign-in of an account with a second
 	// factor answer MFARequired, completed by LoginMFA.
 	MFA *MFA
+	// Links mails and keeps the email tokens; Owners applies redeemed ones.
+	Links  *EmailLinks
+	Owners authn.EmailOwners
 }
 
 // Errors of the auth domain.

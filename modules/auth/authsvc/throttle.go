@@ -36,6 +36,9 @@ type Limits struct {
 	RecoverAccount, RecoverIP throttle.Rule
 	// Reset failures (bad tokens) per address.
 	ResetIP throttle.Rule
+	// Verification resends (every one may send an email) per account and
+	// per address, and bad email tokens per address.
+	VerifyAccount, VerifyIP, EmailTokenIP throttle.Rule
 	// Client secrets presented at the token and revocation endpoints per
 	// address (wrong ones stay counted).
 	ClientIP throttle.Rule
@@ -61,5 +64,8 @@ func NewLimits(s LimitSettings) Limits {
 		RecoverIP:      rule("recover.ip", s.IP),
 		ResetIP:        rule("reset.ip", s.IP),
 		ClientIP:       rule("client.ip", s.IP),
+		VerifyAccount:  rule("verify.account", s.RecoveryAccount),
+		VerifyIP:       rule("verify.ip", s.IP),
+		EmailTokenIP:   rule("email-token.ip", s.IP),
 	}
 }

@@ -6,6 +6,7 @@ package userapi
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -54,7 +55,12 @@ func (r *Routes) Register(api huma.API) {
 		Summary: "Create an account (open signup)", Tags: []string{"auth"},
 		DefaultStatus: http.StatusCreated,
 		Description: "Each client address may register a limited number of times per window " +
-			"(REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.",
+			"(REGISTER_THROTTLE_IP_LIMIT per REGISTER_THROTTLE_WINDOW), successful or not: 429 with Retry-After after that.\n\n" +
+			"With `EMAIL_VERIFICATION` off: 201 with the new account (409 `email_taken` for a taken address). " +
+			"With it on (`optional` or `required`): 202 with the same message whether the address is new or taken, " +
+			"so registration tells nobody which addresses have accounts (ASVS 5.0 V6.3.8); a new address is mailed " +
+			"a verification link (`POST /api/auth/verify-email`), the holder of a taken one a mail saying someone tried.",
+		Responses: registerResponses(api),
 	}, usersvc.ErrSignupDisabled, usersvc.ErrEmailTaken, throttle.ErrLimited, password.ErrBusy,
 		password.ErrCommon.On("password"), usersvc.ErrInvalidEmail.On("email"))), r.register)
 
@@ -69,9 +75,16 @@ func (r *Routes) Register(api huma.API) {
 		Description: "A new `email` needs `current_password` in the same request (missing: 422 `required`, " +
 			"wrong: 422 `incorrect_password`, both on `body.current_password`) and a recent sign-in (`AUTH_STEP_UP_MAX_AGE`: " +
 			"otherwise 401 `reauthentication_required` with RFC 9470's `insufficient_user_authentication` challenge); " +
-			"the old address is told of the change.",
+			"the old address is told of the change. With `EMAIL_VERIFICATION` on, the change waits for the new address: " +
+			"it is mailed a confirmation link (`POST /api/auth/confirm-email`) and the old one a notice; the answer keeps the " +
+			"old `email` (it still signs in) and names the new one in `pending_email`; `DELETE /api/users/me/email-change` cancels.",
 	}, authn.ErrReauthenticate, authn.ErrSessionRequired, usersvc.ErrEmailTaken, usersvc.ErrCurrentPasswordRequired.On("current_password"),
 		usersvc.ErrIncorrectPassword.On("current_password"), password.ErrBusy)), r.updateMe)
+	huma.Register(api, r.auth.ProtectSession(api, huma.Operation{
+		OperationID: "cancel-email-change", Method: http.MethodDelete, Path: Path + "/me/email-change",
+		Summary: "Cancel your pending email change", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
+		Description: "The confirmation link mailed to the new address stops working; 204 also when none was pending.",
+	}), r.cancelEmailChange)
 	huma.Register(api, r.auth.Protect(api, httpserver.WithErrors(authn.Recent(huma.Operation{
 		OperationID: "change-password", Method: http.MethodPost, Path: Path + "/me/password",
 		Summary: "Change your password", Tags: []string{tag}, DefaultStatus: http.StatusNoContent,
@@ -127,12 +140,46 @@ func (r *Routes) createServiceAccount(ctx context.Context, in *struct{ Body user
 	return &userOut{Body: toDTO(u)}, nil
 }
 
-func (r *Routes) register(ctx context.Context, in *struct{ Body userschema.Register }) (*userOut, error) {
-	u, err := r.svc.Register(ctx, in.Body.Email, in.Body.Password, in.Body.FullName, httpserver.ClientIP(ctx))
+// registerOut is a new account (201) or, with verification on, the one
+// answer for new and taken addresses alike (202).
+type registerOut struct {
+	Status int
+	Body   any
+}
+
+// registerResponses documents both answers of register: its body type
+// is chosen at run time, so huma cannot derive them.
+func registerResponses(api huma.API) map[string]*huma.Response {
+	reg := api.OpenAPI().Components.Schemas
+	content := func(v any) map[string]*huma.MediaType {
+		return map[string]*huma.MediaType{"application/json": {Schema: reg.Schema(reflect.TypeOf(v), true, "")}}
+	}
+	return map[string]*huma.Response{
+		"201": {Description: "The new account (EMAIL_VERIFICATION off).", Content: content(userschema.User{})},
+		"202": {Description: "A mail is on its way (EMAIL_VERIFICATION on), whether or not the address was taken.", Content: content(userschema.Registered{})},
+	}
+}
+
+// registeredMessage is the one answer of a registration with verification on.
+const registeredMessage = "Check your mailbox: a link to verify the address is on its way."
+
+func (r *Routes) register(ctx context.Context, in *struct{ Body userschema.Register }) (*registerOut, error) {
+	reg, err := r.svc.Register(ctx, in.Body.Email, in.Body.Password, in.Body.FullName, httpserver.ClientIP(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return &userOut{Body: toDTO(u)}, nil
+	if reg.Pending {
+		return &registerOut{Status: http.StatusAccepted, Body: userschema.Registered{Message: registeredMessage}}, nil
+	}
+	return &registerOut{Status: http.StatusCreated, Body: toDTO(reg.User)}, nil
+}
+
+func (r *Routes) cancelEmailChange(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	p, err := authn.CurrentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nil, r.svc.CancelEmailChange(ctx, p.UserID)
 }
 
 type meOut struct {
@@ -157,7 +204,11 @@ func caller(ctx context.Context) (usersvc.Caller, error) {
 	return usersvc.Caller{ID: p.UserID, Permissions: p.Permissions}, nil
 }
 
-func (r *Routes) updateMe(ctx context.Context, in *struct{ Body userschema.UpdateMe }) (*userOut, error) {
+type profileOut struct {
+	Body userschema.ProfileUpdated
+}
+
+func (r *Routes) updateMe(ctx context.Context, in *struct{ Body userschema.UpdateMe }) (*profileOut, error) {
 	p, err := authn.CurrentUser(ctx)
 	if err != nil {
 		return nil, err
@@ -172,7 +223,14 @@ func (r *Routes) updateMe(ctx context.Context, in *struct{ Body userschema.Updat
 	if err != nil {
 		return nil, err
 	}
-	return &userOut{Body: toDTO(u)}, nil
+	out := &profileOut{Body: userschema.ProfileUpdated{User: toDTO(u)}}
+	if b.Email != nil {
+		// The service took the address or left it pending; it was valid.
+		if norm, err := authn.NormalizeEmail(*b.Email); err == nil && norm != u.Email {
+			out.Body.PendingEmail = norm
+		}
+	}
+	return out, nil
 }
 
 func (r *Routes) changePassword(ctx context.Context, in *struct{ Body userschema.ChangePassword }) (*struct{}, error) {
@@ -261,6 +319,7 @@ func toDTO(u usersvc.User) userschema.User {
 	}
 	return userschema.User{
 		ID: u.ID, Email: u.Email, FullName: u.FullName, IsActive: u.IsActive, Kind: u.Kind,
-		IsSuperuser: u.IsAdmin(), Roles: roles, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		IsSuperuser: u.IsAdmin(), Roles: roles, EmailVerified: u.EmailVerified, EmailVerifiedAt: u.EmailVerifiedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }

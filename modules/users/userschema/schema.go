@@ -22,8 +22,25 @@ type User struct {
 	Kind        string    `json:"kind" enum:"user,service" doc:"A person (user) or a service account, which has no password and acts only through API keys." example:"user"`
 	IsSuperuser bool      `json:"is_superuser" doc:"Whether the account holds the built-in admin role (every permission)." example:"false"`
 	Roles       []RoleRef `json:"roles" nullable:"false" doc:"The account's roles, by name."`
-	CreatedAt   time.Time `json:"created_at" example:"2026-03-14T09:26:53Z"`
-	UpdatedAt   time.Time `json:"updated_at" example:"2026-03-14T09:26:53Z"`
+	// EmailVerified is whether the holder proved they receive mail at
+	// email (a verification link, or a confirmed email change).
+	EmailVerified   bool       `json:"email_verified" doc:"Whether the holder proved they receive mail at email: a verification link was opened, or the address came from a confirmed change. Accounts created by an administrator, and those that existed before verification, count as verified." example:"true"`
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty" doc:"When it was verified." example:"2026-03-14T09:30:00Z"`
+	CreatedAt       time.Time  `json:"created_at" example:"2026-03-14T09:26:53Z"`
+	UpdatedAt       time.Time  `json:"updated_at" example:"2026-03-14T09:26:53Z"`
+}
+
+// ProfileUpdated is the answer to PATCH /api/users/me: the account, and
+// the new address waiting for its confirmation link to be opened.
+type ProfileUpdated struct {
+	User
+	PendingEmail string `json:"pending_email,omitempty" doc:"With EMAIL_VERIFICATION on: the new address, mailed a confirmation link; email stays the account's until the link is used." example:"ada.lovelace@example.com"`
+}
+
+// Registered is the answer to a registration with EMAIL_VERIFICATION on:
+// the same whether or not the address already had an account.
+type Registered struct {
+	Message string `json:"message" example:"Check your mailbox: a link to verify the address is on its way."`
 }
 
 // Me is the signed-in user's own account, with what it may do.
@@ -95,9 +112,9 @@ type Create struct {
 }
 
 // UpdateMe is the body of PATCH /api/users/me: absent fields are unchanged.
-// A new email needs the current password in the same request. When email
-// confirmation comes, this body stays as it is: the answer will then keep
-// the old email and add a pending one (User gains pending_email).
+// A new email needs the current password in the same request; with
+// EMAIL_VERIFICATION on, the answer keeps the old email and names the
+// pending one (ProfileUpdated).
 type UpdateMe struct {
 	Email           *string `json:"email,omitempty" format:"email" maxLength:"254" dependentRequired:"current_password" doc:"New sign-in email; needs current_password." example:"ada.lovelace@example.com"`
 	FullName        *string `json:"full_name,omitempty" maxLength:"255" example:"Ada King"`

@@ -53,6 +53,9 @@ func (s *Store) Create(ctx context.Context, u usersvc.NewAccount) (usersvc.User,
 	if u.Service {
 		c.SetKind(user.KindService)
 	}
+	if u.VerifiedAt != nil {
+		c.SetEmailVerified(true).SetEmailVerifiedAt(*u.VerifiedAt)
+	}
 	if u.Admin {
 		c.AddRoleIDs(usersvc.AdminRoleID)
 	}
@@ -76,6 +79,8 @@ type accountRow struct {
 	PasswordHash string         `sql:"password_hash"`
 	IsActive     bool           `sql:"is_active"`
 	Kind         string         `sql:"kind"`
+	Verified     bool           `sql:"email_verified"`
+	VerifiedAt   sql.NullTime   `sql:"email_verified_at"`
 	CreatedAt    time.Time      `sql:"created_at"`
 	UpdatedAt    time.Time      `sql:"updated_at"`
 	RoleID       uuid.NullUUID  `sql:"role_id"`
@@ -105,8 +110,8 @@ func load(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.Us
 	err := db.User.Query().Where(which).Modify(func(s *sql.Selector) {
 		ur, r := sql.Table(user.RolesTable), sql.Table(role.Table)
 		s.Select(s.C(user.FieldID), s.C(user.FieldEmail), s.C(user.FieldFullName), s.C(user.FieldPasswordHash),
-			s.C(user.FieldIsActive), s.C(user.FieldKind), s.C(user.FieldCreatedAt), s.C(user.FieldUpdatedAt),
-			s.C(user.FieldAuthzVersion))
+			s.C(user.FieldIsActive), s.C(user.FieldKind), s.C(user.FieldEmailVerified), s.C(user.FieldEmailVerifiedAt),
+			s.C(user.FieldCreatedAt), s.C(user.FieldUpdatedAt), s.C(user.FieldAuthzVersion))
 		s.LeftJoin(ur).On(s.C(user.FieldID), ur.C(user.RolesPrimaryKey[0])).
 			LeftJoin(r).On(ur.C(user.RolesPrimaryKey[1]), r.C(role.FieldID)).
 			AppendSelect(
@@ -124,7 +129,11 @@ func load(ctx context.Context, db *ent.Client, which predicate.User) (usersvc.Us
 	first := rows[0]
 	u := &ent.User{
 		ID: first.ID, Email: first.Email, FullName: first.FullName, PasswordHash: first.PasswordHash,
-		IsActive: first.IsActive, Kind: user.Kind(first.Kind), CreatedAt: first.CreatedAt, UpdatedAt: first.UpdatedAt,
+		IsActive: first.IsActive, Kind: user.Kind(first.Kind), EmailVerified: first.Verified,
+		CreatedAt: first.CreatedAt, UpdatedAt: first.UpdatedAt,
+	}
+	if first.VerifiedAt.Valid {
+		u.EmailVerifiedAt = &first.VerifiedAt.Time
 	}
 	for _, row := range rows {
 		if !row.RoleID.Valid {
@@ -189,6 +198,9 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, c usersvc.Change) (use
 			SetNillableIsActive(c.IsActive).
 			SetNillableIsSuperuser(c.Admin).
 			AddAuthzVersion(1)
+		if c.VerifiedAt != nil {
+			u.SetEmailVerified(true).SetEmailVerifiedAt(*c.VerifiedAt)
+		}
 		if c.Admin != nil && *c.Admin {
 			// Adding an edge that exists would break the key: remove first.
 			u.RemoveRoleIDs(usersvc.AdminRoleID).AddRoleIDs(usersvc.AdminRoleID)
@@ -310,15 +322,16 @@ func translate(err error) error {
 
 func toDomain(r *ent.User) usersvc.User {
 	u := usersvc.User{
-		ID:           r.ID,
-		Email:        r.Email,
-		FullName:     r.FullName,
-		PasswordHash: r.PasswordHash,
-		IsActive:     r.IsActive,
-		Kind:         string(r.Kind),
-		Roles:        []authn.RoleRef{},
-		CreatedAt:    r.CreatedAt.UTC(),
-		UpdatedAt:    r.UpdatedAt.UTC(),
+		ID:            r.ID,
+		Email:         r.Email,
+		FullName:      r.FullName,
+		PasswordHash:  r.PasswordHash,
+		IsActive:      r.IsActive,
+		Kind:          string(r.Kind),
+		EmailVerified: r.EmailVerified,
+		Roles:         []authn.RoleRef{},
+		CreatedAt:     r.CreatedAt.UTC(),
+		UpdatedAt:     r.UpdatedAt.UTC(),
 	}
 	roles := slices.Clone(r.Edges.Roles)
 	slices.SortFunc(roles, func(a, b *ent.Role) int { return strings.Compare(a.Name, b.Name) })
@@ -328,6 +341,10 @@ func toDomain(r *ent.User) usersvc.User {
 		grants[i] = roleDomain(ro).Grants()
 	}
 	u.Permissions = authz.Union(grants...)
+	if r.EmailVerifiedAt != nil {
+		at := r.EmailVerifiedAt.UTC()
+		u.EmailVerifiedAt = &at
+	}
 	return u
 }
 

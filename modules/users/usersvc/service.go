@@ -33,6 +33,10 @@ type User struct {
 	IsActive     bool
 	// Kind is authn.KindUser or authn.KindService.
 	Kind string
+	// EmailVerified: the holder proved they receive mail at Email, at
+	// EmailVerifiedAt.
+	EmailVerified   bool
+	EmailVerifiedAt *time.Time
 	// Roles are the account's roles, Permissions what they grant
 	// together (the store fills both).
 	Roles       []authn.RoleRef
@@ -79,6 +83,8 @@ type Change struct {
 	PasswordHash *string
 	IsActive     *bool
 	Admin        *bool
+	// VerifiedAt, if set, marks the address verified at that time.
+	VerifiedAt *time.Time
 }
 
 // RemovesAdmin reports whether c could take an account out of the active
@@ -130,6 +136,8 @@ type NewAccount struct {
 	Admin        bool
 	// Service makes a service account.
 	Service bool
+	// VerifiedAt, if set, creates the account with its address verified.
+	VerifiedAt *time.Time
 }
 
 // Hasher hashes and verifies passwords.
@@ -189,7 +197,27 @@ type Service struct {
 	perms         *authz.Catalogue
 	audit         audit.Recorder
 	tx            Transactor
+	verification  Verification
+	links         authn.EmailLinks
 }
+
+// Verification is how the service treats email addresses.
+type Verification string
+
+// The EMAIL_VERIFICATION modes.
+const (
+	// VerificationOff: addresses are taken on trust; registration answers
+	// with the new account and an email change applies at once.
+	VerificationOff Verification = "off"
+	// VerificationOptional: registration mails a verification link and
+	// answers alike for a new and a taken address; an email change
+	// applies when the new address confirms it. Unverified accounts may
+	// sign in.
+	VerificationOptional Verification = "optional"
+	// VerificationRequired: as optional, and an unverified account's
+	// correct password is answered authn.ErrEmailUnverified.
+	VerificationRequired Verification = "required"
+)
 
 // Options are the service's settings.
 type Options struct {
@@ -210,6 +238,10 @@ type Options struct {
 	// each change and its entry one transaction.
 	Audit audit.Recorder
 	Tx    Transactor
+	// Verification is the EMAIL_VERIFICATION mode; anything but off needs
+	// Links, which mails the links (without it, the mode is off).
+	Verification Verification
+	Links        authn.EmailLinks
 }
 
 // New returns the service.
@@ -218,7 +250,10 @@ func New(store Storer, hasher Hasher, log *zap.Logger, opts Options) *Service {
 		store: store, hasher: hasher, log: log, signupEnabled: opts.SignupEnabled,
 		revoker: opts.Revoker, events: opts.Events, now: time.Now,
 		limiter: opts.Limiter, registerRule: opts.RegisterRule, perms: opts.Permissions,
-		audit: opts.Audit, tx: opts.Tx,
+		audit: opts.Audit, tx: opts.Tx, verification: opts.Verification, links: opts.Links,
+	}
+	if s.links == nil || s.verification == "" {
+		s.verification = VerificationOff
 	}
 	if s.audit == nil {
 		s.audit = audit.Discard{}
@@ -256,16 +291,61 @@ func (s *Service) endResets(ctx context.Context, id uuid.UUID) error {
 // at clientIP. Every request counts against the address's allowance,
 // reserved before any work: each one may answer email_taken, which tells
 // whether an email has an account, and each costs a password hash.
-func (s *Service) Register(ctx context.Context, email, pw, fullName, clientIP string) (User, error) {
+//
+// With verification on, the answer is the same for a new address and a
+// taken one (ASVS 5.0 V6.3.8): Pending, no account. Both paths hash the
+// password and hand one mail to the sender inside a transaction: the new
+// address gets its verification link, the holder of a taken one a mail
+// saying someone tried.
+func (s *Service) Register(ctx context.Context, email, pw, fullName, clientIP string) (Registration, error) {
 	if !s.signupEnabled {
-		return User{}, ErrSignupDisabled
+		return Registration{}, ErrSignupDisabled
 	}
 	if s.limiter != nil {
 		if _, err := s.limiter.Reserve(ctx, s.registerRule.Key(throttle.Address(clientIP))); err != nil {
-			return User{}, fmt.Errorf("register: %w", err)
+			return Registration{}, fmt.Errorf("register: %w", err)
 		}
 	}
-	return s.create(ctx, ActionUserRegistered, NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true})
+	nu := NewUser{Email: email, Password: pw, FullName: fullName, IsActive: true}
+	if s.verification == VerificationOff {
+		u, err := s.create(ctx, ActionUserRegistered, nu)
+		return Registration{User: u}, err
+	}
+	_, err := s.create(ctx, ActionUserRegistered, nu)
+	if errors.Is(err, ErrEmailTaken) {
+		err = s.registeredAgain(ctx, nu.Email)
+	}
+	if err != nil {
+		return Registration{}, err
+	}
+	return Registration{Pending: true}, nil
+}
+
+// Registration is the outcome of Register: the new account, or, with
+// verification on, only that a mail is on its way (Pending).
+type Registration struct {
+	User    User
+	Pending bool
+}
+
+// registeredAgain tells the holder of a taken address that someone tried
+// to register it. The holder may have moved to another address since the
+// insert failed (then there is nobody to tell).
+func (s *Service) registeredAgain(ctx context.Context, email string) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		u, err := s.byEmail(ctx, email)
+		if err != nil {
+			return err
+		}
+		if u.Kind == authn.KindService {
+			return nil // nobody reads a service account's mail
+		}
+		return s.links.SendRegistrationAttempt(ctx, account(u))
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("register: %w", err)
+	}
+	return nil
 }
 
 // Create is an administrator's creation of an account; only an admin may
@@ -296,15 +376,30 @@ func (s *Service) create(ctx context.Context, action string, nu NewUser) (User, 
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
+	na := NewAccount{
+		ID: uuid.New(), Email: email, FullName: nu.FullName, PasswordHash: hash,
+		IsActive: nu.IsActive, Admin: nu.Admin,
+	}
+	// A signup's address is unverified until its link is opened (with
+	// verification off no link is sent: it stays unverified, and can ask
+	// for one later); an administrator (or the operator, for the first
+	// superuser) vouches for the address they type.
+	signup := action == ActionUserRegistered
+	if !signup {
+		at := s.now().UTC().Truncate(time.Microsecond)
+		na.VerifiedAt = &at
+	}
 	var u User
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		u, err = s.store.Create(ctx, NewAccount{
-			ID: uuid.New(), Email: email, FullName: nu.FullName, PasswordHash: hash,
-			IsActive: nu.IsActive, Admin: nu.Admin,
-		})
+		u, err = s.store.Create(ctx, na)
 		if err != nil {
 			return err
+		}
+		if signup && s.verification != VerificationOff {
+			if err := s.links.SendVerification(ctx, account(u)); err != nil {
+				return err
+			}
 		}
 		e := audit.Entry{
 			Actor: actor(ctx), Action: action, Target: audit.Target{Type: targetUser, ID: u.ID.String()},
@@ -346,6 +441,7 @@ func (s *Service) CreateServiceAccount(ctx context.Context, email, fullName stri
 		var err error
 		u, err = s.store.Create(ctx, NewAccount{
 			ID: uuid.New(), Email: norm, FullName: fullName, PasswordHash: noPassword, IsActive: true, Service: true,
+			VerifiedAt: new(s.now().UTC().Truncate(time.Microsecond)),
 		})
 		if err != nil {
 			return err
@@ -404,8 +500,8 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
 func (s *Service) Me(p authn.Principal) User {
 	a := p.Account
 	return User{
-		ID: a.UserID, Email: a.Email, FullName: a.FullName, IsActive: a.Active,
-		Roles: a.Roles, Permissions: a.Permissions, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		ID: a.UserID, Email: a.Email, FullName: a.FullName, IsActive: a.Active, Kind: a.Kind,
+		EmailVerified: a.EmailVerified, EmailVerifiedAt: a.EmailVerifiedAt, Roles: a.Roles, Permissions: a.Permissions, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
 
@@ -446,6 +542,17 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 		if !ok {
 			return User{}, ErrIncorrectPassword.On("current_password")
 		}
+	}
+	if c.Email != nil && *c.Email != before.Email && s.verification != VerificationOff {
+		// The address changes only when the new one confirms it; what
+		// else the patch holds applies now.
+		if err := s.requestEmailChange(ctx, before, *c.Email); err != nil {
+			return User{}, fmt.Errorf("update profile: %w", err)
+		}
+		if c.FullName == nil {
+			return before, nil
+		}
+		c.Email = nil
 	}
 	u, err := s.update(ctx, before, id, c, authn.BySelf, func(ctx context.Context, after User) error {
 		if c.Email == nil || before.Email == after.Email {
@@ -754,6 +861,11 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Acc
 	if !ok {
 		return authn.Account{}, authn.ErrInvalidCredentials
 	}
+	if s.verification == VerificationRequired && !u.EmailVerified && u.IsActive {
+		// Said only to whoever typed the right password; an inactive
+		// account answers as any failure does (the caller's MayAct).
+		return authn.Account{}, authn.ErrEmailUnverified
+	}
 	if s.hasher.NeedsRehash(u.PasswordHash) {
 		// Parameters were raised since this hash was made: upgrade it now
 		// that the plain password is at hand. Failure only costs the upgrade.
@@ -779,7 +891,7 @@ func (s *Service) Account(ctx context.Context, id uuid.UUID) (authn.Account, err
 func account(u User) authn.Account {
 	return authn.Account{
 		UserID: u.ID, Email: u.Email, FullName: u.FullName, Active: u.IsActive, Kind: u.Kind,
-		Roles: u.Roles, Permissions: u.Permissions, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		EmailVerified: u.EmailVerified, EmailVerifiedAt: u.EmailVerifiedAt, Roles: u.Roles, Permissions: u.Permissions, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }
 

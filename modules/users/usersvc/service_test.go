@@ -55,7 +55,8 @@ func (m *memStore) Create(_ context.Context, a usersvc.NewAccount) (usersvc.User
 		}
 	}
 	m.writes++
-	u := usersvc.User{ID: a.ID, Email: a.Email, FullName: a.FullName, PasswordHash: a.PasswordHash, IsActive: a.IsActive}
+	u := usersvc.User{ID: a.ID, Email: a.Email, FullName: a.FullName, PasswordHash: a.PasswordHash, IsActive: a.IsActive,
+		EmailVerified: a.VerifiedAt != nil, EmailVerifiedAt: a.VerifiedAt}
 	if a.Admin {
 		u.Roles = []authn.RoleRef{{ID: usersvc.AdminRoleID, Name: usersvc.AdminRole}}
 	}
@@ -110,6 +111,9 @@ func (m *memStore) Update(_ context.Context, id uuid.UUID, c usersvc.Change) (us
 	set(&u.PasswordHash, c.PasswordHash)
 	if c.IsActive != nil {
 		u.IsActive = *c.IsActive
+	}
+	if c.VerifiedAt != nil {
+		u.EmailVerified, u.EmailVerifiedAt = true, c.VerifiedAt
 	}
 	m.users[id] = u
 	if c.Admin != nil && *c.Admin {

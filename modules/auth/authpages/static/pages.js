@@ -12,6 +12,20 @@
       labels: { new_password: "The new password", token: "The link" },
       done: "Your password has been changed, and every session of the account has ended. Sign in with the new password.",
     },
+    "verify-email": {
+      endpoint: "api/auth/verify-email",
+      body: (token) => ({ token: token }),
+      check: () => "",
+      labels: { token: "The link" },
+      done: "Your email address is verified. You can close this page and sign in.",
+    },
+    "confirm-email": {
+      endpoint: "api/auth/confirm-email",
+      body: (token) => ({ token: token }),
+      check: () => "",
+      labels: { token: "The link" },
+      done: "Your account's email address has changed. Sign in with the new address from now on.",
+    },
   };
 
   function tokenFromLink() {

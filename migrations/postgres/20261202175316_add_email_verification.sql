@@ -1,0 +1,12 @@
+-- Modify "users" table
+ALTER TABLE "users" ADD COLUMN "email_verified" boolean NOT NULL DEFAULT false, ADD COLUMN "email_verified_at" timestamptz NULL;
+-- Accounts that exist before verification does are taken as verified: they
+-- were created by an administrator or signed in without it, and turning
+-- EMAIL_VERIFICATION=required on must not lock them out.
+UPDATE "users" SET "email_verified" = true, "email_verified_at" = "created_at";
+-- Create "email_tokens" table
+CREATE TABLE "email_tokens" ("id" uuid NOT NULL, "user_id" uuid NOT NULL, "purpose" character varying NOT NULL, "email" character varying(254) NOT NULL, "token_hash" character(64) NOT NULL, "created_at" timestamptz NOT NULL, "expires_at" timestamptz NOT NULL, "used_at" timestamptz NULL, PRIMARY KEY ("id"));
+-- Create index "emailtoken_token_hash" to table: "email_tokens"
+CREATE UNIQUE INDEX "emailtoken_token_hash" ON "email_tokens" ("token_hash");
+-- Create index "emailtoken_user_id_purpose" to table: "email_tokens"
+CREATE INDEX "emailtoken_user_id_purpose" ON "email_tokens" ("user_id", "purpose");
