@@ -19,9 +19,11 @@ import (
 // sessions are still live.
 func setActive(t *testing.T, db *database.DB, id string, active bool) {
 	t.Helper()
-	q := "UPDATE users SET is_active = ? WHERE id = ?"
+	// Hand-written SQL advances authz_version itself, as the account
+	// cache requires of any write it does not make (docs/security.md).
+	q := "UPDATE users SET is_active = ?, authz_version = authz_version + 1 WHERE id = ?"
 	if db.Dialect == dialect.Postgres {
-		q = "UPDATE users SET is_active = $1 WHERE id = $2"
+		q = "UPDATE users SET is_active = $1, authz_version = authz_version + 1 WHERE id = $2"
 	}
 	if _, err := db.SQL.ExecContext(t.Context(), q, active, id); err != nil {
 		t.Fatal(err)
