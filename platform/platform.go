@@ -22,6 +22,7 @@ import (
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/jobs"
+	"github.com/acme/monolith/platform/jobs/jobsui"
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/metrics"
@@ -64,6 +65,7 @@ var Module = fx.Module("platform",
 		func(r *metrics.Registry) prometheus.Registerer { return r.Registerer() },
 	),
 	jobs.Module,
+	jobsui.Module,
 	fx.Invoke(httpserver.StartPprof),
 )
 
