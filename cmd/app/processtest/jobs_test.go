@@ -52,6 +52,13 @@ func startWorker(t *testing.T, env map[string]string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startWorkerOf(t, bin, env)
+}
+
+// startWorkerOf runs `bin worker` with env and waits until its readiness
+// answers 200.
+func startWorkerOf(t *testing.T, bin string, env map[string]string) *process {
+	t.Helper()
 	p := &process{logs: &syncBuffer{}, exited: make(chan error, 1), probes: freeAddr(t)}
 	full := map[string]string{"METRICS_ADDR": p.probes}
 	for k, v := range env {
@@ -285,4 +292,31 @@ func count(t *testing.T, q *jobs.Queue) map[rivertype.JobState]int {
 		m[j.State]++
 	}
 	return m
+}
+
+// TestWorkerNeedsOnlyTheDatabase: in production, `app worker` (the
+// shipped binary) starts with nothing but DATABASE_URL, as the worker
+// Deployment gives it, answers its probes on METRICS_ADDR and serves no
+// API; with METRICS_ADDR=off it refuses, naming the variable.
+func TestWorkerNeedsOnlyTheDatabase(t *testing.T) {
+	env := map[string]string{"APP_ENV": "production", "DATABASE_URL": testkit.NewDatabaseURL(t, "postgres")}
+	runOK(t, env, "", "migrate", "up")
+	w := startWorkerOf(t, binary, env)
+	if got := w.get(t, "/livez"); got != http.StatusOK {
+		t.Errorf("/livez: %d", got)
+	}
+	if got := w.get(t, "/metrics"); got != http.StatusOK {
+		t.Errorf("/metrics: %d", got)
+	}
+	if got := w.get(t, "/api/users/me"); got != http.StatusNotFound {
+		t.Errorf("the worker answers the API: /api/users/me %d", got)
+	}
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.wait(t, 30*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, w.logs.String())
+	}
+	env["METRICS_ADDR"] = "off"
+	runFailing(t, env, "worker").requireOneClearLine(t, "METRICS_ADDR:")
 }
