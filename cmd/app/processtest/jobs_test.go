@@ -186,6 +186,7 @@ func TestSIGKILLDuringAJobRetriesIt(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitForJob(t, q, j.ID, 30*time.Second, "running", func(j *jobs.JobRow) bool { return j.State == rivertype.JobStateRunning }, first.logs)
+			killed := time.Now()
 			if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -196,6 +197,7 @@ func TestSIGKILLDuringAJobRetriesIt(t *testing.T) {
 
 			second := startWorker(t, env)
 			done := waitForJob(t, q, j.ID, 2*time.Minute, "completed", func(j *jobs.JobRow) bool { return j.State == rivertype.JobStateCompleted }, first.logs, second.logs)
+			t.Logf("worked again and completed %s after the SIGKILL (deadline 10s + grace 1s, then the rescuer's 30s period and the leader hand-over)", time.Since(killed).Round(time.Second))
 			if done.Attempt != 2 || len(done.Errors) != 1 || !strings.Contains(done.Errors[0].Error, "Stuck job rescued") {
 				t.Errorf("completed at attempt %d with errors %+v, want attempt 2 after a rescue", done.Attempt, done.Errors)
 			}
