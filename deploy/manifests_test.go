@@ -730,6 +730,31 @@ func TestExamples(t *testing.T) {
 	if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == sm.Spec.Endpoints[0].Port }) || sm.Spec.Endpoints[0].Path != "/metrics" {
 		t.Errorf("the ServiceMonitor scrapes port %q path %q", sm.Spec.Endpoints[0].Port, sm.Spec.Endpoints[0].Path)
 	}
+	var pm struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			Selector  metav1.LabelSelector `json:"selector"`
+			Endpoints []struct {
+				Port string `json:"port"`
+				Path string `json:"path"`
+			} `json:"podMetricsEndpoints"`
+		} `json:"spec"`
+	}
+	b, err = os.ReadFile("examples/podmonitor.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &pm); err != nil || pm.Kind != "PodMonitor" || len(pm.Spec.Endpoints) != 1 {
+		t.Fatalf("podmonitor.yaml: %v %+v", err, pm)
+	}
+	worker := deploymentOf(t, r, "worker")
+	api := deploymentOf(t, r, "api")
+	if sel := selector(t, &pm.Spec.Selector); !sel.Matches(labels.Set(worker.Spec.Template.Labels)) || sel.Matches(labels.Set(api.Spec.Template.Labels)) {
+		t.Errorf("the PodMonitor must select the worker pods only (they have no Service), not %v", sel)
+	}
+	if e := pm.Spec.Endpoints[0]; e.Path != "/metrics" || namedPort(t, worker.Spec.Template.Spec.Containers[0], e.Port) == 0 {
+		t.Errorf("the PodMonitor scrapes port %q path %q", e.Port, e.Path)
+	}
 	b, err = os.ReadFile("examples/atlasmigration.yaml")
 	if err != nil {
 		t.Fatal(err)
