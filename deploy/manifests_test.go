@@ -30,6 +30,7 @@ import (
 	"github.com/acme/monolith/migrations"
 	"github.com/acme/monolith/platform/buildinfo"
 	"github.com/acme/monolith/platform/config"
+	"github.com/acme/monolith/platform/jobs"
 )
 
 // rendered is one overlay, every object decoded strictly into its
@@ -207,6 +208,11 @@ var secretVars = []string{"DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_PRIVATE_KE
 // start without.
 var requiredSecrets = []string{"DATABASE_URL", "JWT_PRIVATE_KEY", "JWT_KEY_ENCRYPTION_KEY"}
 
+// workerSecrets are all the worker Deployment may hold: the database, the
+// key-encryption key (it opens the sealed emails) and the SMTP password
+// (workers send the emails).
+var workerSecrets = []string{"DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_KEY_ENCRYPTION_KEY", "SMTP_PASSWORD"}
+
 // migrationSecrets are all the migration Job may hold: `migrate up`
 // validates the database section only (appcmd migrateUses).
 var migrationSecrets = []string{"DATABASE_URL", "DATABASE_DIRECT_URL"}
@@ -229,11 +235,46 @@ func secretRefs(c corev1.Container) []string {
 
 func TestBaseUsesThePlaceholderImage(t *testing.T) {
 	r := render(t, "base")
-	for _, c := range one(t, "Deployment", r.deployments).Spec.Template.Spec.Containers {
-		if c.Image != "app" {
-			t.Errorf("base image = %q, want the placeholder that overlays replace", c.Image)
+	if len(r.deployments) != 2 {
+		t.Fatalf("%d Deployments, want the API's and the workers'", len(r.deployments))
+	}
+	for _, d := range r.deployments {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Image != "app" {
+				t.Errorf("%s: base image = %q, want the placeholder that overlays replace", d.Name, c.Image)
+			}
 		}
 	}
+}
+
+// component picks the one object whose app.kubernetes.io/component label
+// is want.
+func component[T any](t *testing.T, what, want string, xs []*T, labelsOf func(*T) map[string]string) *T {
+	t.Helper()
+	var found []*T
+	for _, x := range xs {
+		if labelsOf(x)["app.kubernetes.io/component"] == want {
+			found = append(found, x)
+		}
+	}
+	return one(t, want+" "+what, found)
+}
+
+func deploymentOf(t *testing.T, r *rendered, want string) *appsv1.Deployment {
+	t.Helper()
+	return component(t, "Deployment", want, r.deployments, func(d *appsv1.Deployment) map[string]string { return d.Labels })
+}
+
+// named picks the one object named name.
+func named[T any](t *testing.T, what, name string, xs []*T, nameOf func(*T) string) *T {
+	t.Helper()
+	var found []*T
+	for _, x := range xs {
+		if nameOf(x) == name {
+			found = append(found, x)
+		}
+	}
+	return one(t, what+" "+name, found)
 }
 
 func TestOverlays(t *testing.T) {
@@ -246,16 +287,20 @@ func TestOverlays(t *testing.T) {
 }
 
 func checkOverlay(t *testing.T, r *rendered) {
-	dep := one(t, "Deployment", r.deployments)
+	dep := deploymentOf(t, r, "api")
 	job := one(t, "migration Job", r.jobs)
 	cm := one(t, "ConfigMap", r.configMaps)
 	sa := one(t, "ServiceAccount", r.accounts)
-	hpa := one(t, "HorizontalPodAutoscaler", r.hpas)
-	pdb := one(t, "PodDisruptionBudget", r.pdbs)
+	hpaName := func(h *autoscalingv2.HorizontalPodAutoscaler) string { return h.Spec.ScaleTargetRef.Name }
+	hpa := named(t, "HorizontalPodAutoscaler targeting", dep.Name, r.hpas, hpaName)
+	pdbName := func(p *policyv1.PodDisruptionBudget) string { return p.Name }
+	pdb := named(t, "PodDisruptionBudget", dep.Name, r.pdbs, pdbName)
 	svc := one(t, "Service", r.services)
 	cfg := appConfig(t, cm)
 	rotate := one(t, "key-rotation CronJob", r.cronJobs)
-	pods := map[string]corev1.PodSpec{"Deployment": dep.Spec.Template.Spec, "Job": job.Spec.Template.Spec, "CronJob": rotate.Spec.JobTemplate.Spec.Template.Spec}
+	worker := deploymentOf(t, r, "worker")
+	pods := map[string]corev1.PodSpec{"Deployment": dep.Spec.Template.Spec, "Job": job.Spec.Template.Spec, "CronJob": rotate.Spec.JobTemplate.Spec.Template.Spec,
+		"worker Deployment": worker.Spec.Template.Spec}
 	if got := rotate.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, []string{"keys", "rotate"}) {
 		t.Errorf("key-rotation CronJob args = %v", got)
 	}
@@ -288,6 +333,9 @@ func checkOverlay(t *testing.T, r *rendered) {
 	}
 	if !slices.Equal(app.Args, []string{"serve"}) {
 		t.Errorf("app args = %v", app.Args)
+	}
+	if jobsSettings(t, cm, app).Work {
+		t.Error("the API Deployment works jobs: JOBS_WORK=false, the worker Deployment works them")
 	}
 
 	// 5. The migration's DB URL comes from a Secret, and with the
@@ -389,6 +437,23 @@ func checkOverlay(t *testing.T, r *rendered) {
 				}
 				continue
 			}
+			if kind == "worker Deployment" {
+				// Least privilege: `app worker` builds no API, so no
+				// signing key; TestWorkerNeedsOnlyTheDatabase runs it so.
+				for _, name := range secretRefs(c) {
+					if !slices.Contains(workerSecrets, name) {
+						t.Errorf("worker container %s takes %s from the Secret; it needs only %v", c.Name, name, workerSecrets)
+					}
+				}
+				for _, name := range []string{"DATABASE_URL", "JWT_KEY_ENCRYPTION_KEY"} {
+					if v := envVar(c, name); v == nil || v.ValueFrom == nil || v.ValueFrom.SecretKeyRef == nil || (v.ValueFrom.SecretKeyRef.Optional != nil && *v.ValueFrom.SecretKeyRef.Optional) {
+						t.Errorf("worker container %s does not require %s from the Secret", c.Name, name)
+					}
+				}
+			}
+			if kind != "Deployment" && kind != "CronJob" {
+				continue
+			}
 			for _, name := range requiredSecrets {
 				if e := envVar(c, name); e == nil {
 					t.Errorf("%s container %s: %s missing (production refuses to start without it)", kind, c.Name, name)
@@ -444,6 +509,7 @@ func checkOverlay(t *testing.T, r *rendered) {
 
 	// 18. No secret values are committed; the ConfigMap holds none and is
 	// generated (its hash suffix rolls the pods).
+	checkWorker(t, r, worker, dep, cm, cfg, podLabels, jobLabels)
 	if len(r.secrets) != 0 {
 		t.Error("a Secret is rendered: secret values must not live in the repository")
 	}
@@ -458,6 +524,116 @@ func checkOverlay(t *testing.T, r *rendered) {
 	if !cfg.IsProduction() {
 		t.Error("APP_ENV is not production")
 	}
+}
+
+// jobsSettings are the job settings a container gets: the ConfigMap and
+// its own literal variables, read by the jobs section's own parser.
+func jobsSettings(t *testing.T, cm *corev1.ConfigMap, c corev1.Container) jobs.Settings {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range cm.Data {
+		env[k] = v
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			env[e.Name] = e.Value
+		}
+	}
+	s, err := config.Parse[jobs.Settings](config.SourceFrom(env))
+	if err != nil {
+		t.Fatalf("container %s: job settings: %v", c.Name, err)
+	}
+	return s
+}
+
+// checkWorker: the worker Deployment runs `app worker` from the same
+// image, with probes on its metrics port, its own HPA and PDB, a stop
+// budget within its grace period, and no Service or PDB of the API
+// selecting it.
+func checkWorker(t *testing.T, r *rendered, worker, api *appsv1.Deployment, cm *corev1.ConfigMap, cfg config.Config, apiPods, jobPods labels.Set) {
+	t.Helper()
+	pod := worker.Spec.Template.Spec
+	if len(pod.Containers) != 1 {
+		t.Fatalf("worker pod has %d containers", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	if !slices.Equal(c.Args, []string{"worker"}) {
+		t.Errorf("worker args = %v, want [worker]", c.Args)
+	}
+	if img := api.Spec.Template.Spec.Containers[0].Image; c.Image != img {
+		t.Errorf("worker image %s, API image %s: one image for both", c.Image, img)
+	}
+	if slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "http" }) {
+		t.Error("the worker exposes an http port: it serves no API")
+	}
+	// Probes: liveness and readiness apart, on the metrics listener,
+	// where `app worker` answers them.
+	live, ready := c.LivenessProbe, c.ReadinessProbe
+	if live == nil || ready == nil || live.HTTPGet == nil || ready.HTTPGet == nil {
+		t.Fatal("the worker needs HTTP liveness and readiness probes")
+	}
+	if live.HTTPGet.Path != probeLive || ready.HTTPGet.Path != probeReady {
+		t.Errorf("worker probe paths %s, %s", live.HTTPGet.Path, ready.HTTPGet.Path)
+	}
+	for _, p := range []*corev1.Probe{live, ready, c.StartupProbe} {
+		if p == nil {
+			continue
+		}
+		if p.HTTPGet.Port.StrVal != "metrics" {
+			t.Errorf("worker probe %s targets port %v, want the named port metrics", p.HTTPGet.Path, p.HTTPGet.Port)
+		}
+	}
+	if got, want := namedPort(t, c, "metrics"), port(t, cfg.Telemetry.MetricsAddr); got != want {
+		t.Errorf("worker metrics containerPort %d, METRICS_ADDR port %d", got, want)
+	}
+	if ready.TimeoutSeconds <= 2 {
+		t.Errorf("worker readiness timeoutSeconds %d must exceed the app's 2 s database check", ready.TimeoutSeconds)
+	}
+	// The stop: running jobs get JOBS_SHUTDOWN_TIMEOUT, the pool 5 s more.
+	js := jobsSettings(t, cm, c)
+	grace := pod.TerminationGracePeriodSeconds
+	if grace == nil || js.ShutdownTimeout+5*time.Second >= time.Duration(*grace)*time.Second {
+		t.Errorf("JOBS_SHUTDOWN_TIMEOUT %s + 5 s must stay below the worker's terminationGracePeriodSeconds %v", js.ShutdownTimeout, grace)
+	}
+	// Scaling and disruptions: its own HPA and PDB.
+	if worker.Spec.Replicas != nil {
+		t.Error("the worker Deployment sets spec.replicas: it would fight its HPA")
+	}
+	hpa := named(t, "HorizontalPodAutoscaler targeting", worker.Name, r.hpas, func(h *autoscalingv2.HorizontalPodAutoscaler) string { return h.Spec.ScaleTargetRef.Name })
+	if hpa.Spec.ScaleTargetRef.Kind != "Deployment" || hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas < 2 {
+		t.Errorf("worker HPA %+v: minReplicas >= 2", hpa.Spec)
+	}
+	workerPods := labels.Set(worker.Spec.Template.Labels)
+	pdb := named(t, "PodDisruptionBudget", worker.Name, r.pdbs, func(p *policyv1.PodDisruptionBudget) string { return p.Name })
+	if sel := selector(t, pdb.Spec.Selector); !sel.Matches(workerPods) || sel.Matches(apiPods) || sel.Matches(jobPods) {
+		t.Errorf("worker PDB selector %v must match the worker pods only", sel)
+	}
+	if pdb.Spec.MinAvailable == nil && pdb.Spec.MaxUnavailable == nil {
+		t.Error("worker PDB sets no budget")
+	}
+	for _, p := range r.pdbs {
+		if p != pdb && selector(t, p.Spec.Selector).Matches(workerPods) {
+			t.Errorf("PDB %s selects the worker pods too", p.Name)
+		}
+	}
+	if sel := selector(t, worker.Spec.Selector); !sel.Matches(workerPods) || sel.Matches(apiPods) {
+		t.Errorf("worker Deployment selector %v", sel)
+	}
+	if selector(t, api.Spec.Selector).Matches(workerPods) {
+		t.Error("the API Deployment's selector matches the worker pods")
+	}
+	// No traffic: no Service selects a worker.
+	for _, svc := range r.services {
+		if labels.SelectorFromSet(svc.Spec.Selector).Matches(workerPods) {
+			t.Errorf("Service %s selects the worker pods", svc.Name)
+		}
+	}
+	s := worker.Spec.Strategy
+	if s.RollingUpdate == nil || s.RollingUpdate.MaxUnavailable == nil || s.RollingUpdate.MaxUnavailable.IntValue() != 0 ||
+		worker.Spec.MinReadySeconds <= 0 || worker.Spec.ProgressDeadlineSeconds == nil || worker.Spec.RevisionHistoryLimit == nil {
+		t.Errorf("worker rollout: strategy %+v minReadySeconds %d", s, worker.Spec.MinReadySeconds)
+	}
+	checkNetworkPolicies(t, r.policies, workerPods, jobPods)
 }
 
 func envVar(c corev1.Container, name string) *corev1.EnvVar {
@@ -556,6 +732,31 @@ func TestExamples(t *testing.T) {
 	}
 	if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == sm.Spec.Endpoints[0].Port }) || sm.Spec.Endpoints[0].Path != "/metrics" {
 		t.Errorf("the ServiceMonitor scrapes port %q path %q", sm.Spec.Endpoints[0].Port, sm.Spec.Endpoints[0].Path)
+	}
+	var pm struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			Selector  metav1.LabelSelector `json:"selector"`
+			Endpoints []struct {
+				Port string `json:"port"`
+				Path string `json:"path"`
+			} `json:"podMetricsEndpoints"`
+		} `json:"spec"`
+	}
+	b, err = os.ReadFile("examples/podmonitor.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &pm); err != nil || pm.Kind != "PodMonitor" || len(pm.Spec.Endpoints) != 1 {
+		t.Fatalf("podmonitor.yaml: %v %+v", err, pm)
+	}
+	worker := deploymentOf(t, r, "worker")
+	api := deploymentOf(t, r, "api")
+	if sel := selector(t, &pm.Spec.Selector); !sel.Matches(labels.Set(worker.Spec.Template.Labels)) || sel.Matches(labels.Set(api.Spec.Template.Labels)) {
+		t.Errorf("the PodMonitor must select the worker pods only (they have no Service), not %v", sel)
+	}
+	if e := pm.Spec.Endpoints[0]; e.Path != "/metrics" || namedPort(t, worker.Spec.Template.Spec.Containers[0], e.Port) == 0 {
+		t.Errorf("the PodMonitor scrapes port %q path %q", e.Port, e.Path)
 	}
 	b, err = os.ReadFile("examples/atlasmigration.yaml")
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/jobs"
+	"github.com/acme/monolith/platform/jobs/jobsui"
 	"github.com/acme/monolith/platform/logging"
 	"github.com/acme/monolith/platform/mail"
 	"github.com/acme/monolith/platform/metrics"
@@ -66,6 +67,7 @@ var Module = fx.Module("platform",
 	jobs.Module,
 	mail.Module,
 	events.Module,
+	jobsui.Module,
 	fx.Invoke(httpserver.StartPprof),
 )
 

@@ -39,6 +39,7 @@ var wordFiles = []struct {
 	{"deploy/overlays/prod/kustomization.yaml", "namespace, image repository, the generated ConfigMap it merges into", true},
 	{"deploy/examples/atlasmigration.yaml", "applied by hand, outside kustomize", true},
 	{"deploy/examples/servicemonitor.yaml", "applied by hand, outside kustomize", true},
+	{"deploy/examples/podmonitor.yaml", "applied by hand, outside kustomize", true},
 	{"compose.yaml", "the compose project's name and the mail sender", true},
 	{"Makefile", "the IMAGE default", true},
 	{"README.md", "the title and the names in the examples", false},

@@ -4,8 +4,11 @@ package health
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/fx"
 )
@@ -76,4 +79,36 @@ func (r *Registry) Run(ctx context.Context) Result {
 	}
 	wg.Wait()
 	return res
+}
+
+// LiveHandler answers liveness: the process is up. It checks no
+// dependency, so a database outage does not restart every pod.
+func LiveHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+}
+
+// ReadyHandler answers readiness as the API's /readyz does, on a plain
+// net/http listener (a process that serves no API: `app worker`): 200
+// while every check passes within timeout, 503 once one fails or the
+// process drains.
+func (r *Registry) ReadyHandler(timeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), timeout)
+		defer cancel()
+		res := r.Run(ctx)
+		status, word := http.StatusOK, "ok"
+		if !res.OK {
+			status, word = http.StatusServiceUnavailable, "unavailable"
+		}
+		writeJSON(w, status, map[string]any{"status": word, "checks": res.Checks})
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

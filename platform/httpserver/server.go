@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -54,6 +55,8 @@ type Params struct {
 	Tracer  *tracing.Tracer   `optional:"true"`
 	// Edge settings (proxies, CORS, HSTS); zero in tests that build a bare server.
 	Edge config.Sessions `optional:"true"`
+	// Mounts are the platform's embedded tools (the jobs UI).
+	Mounts Mounts `optional:"true"`
 	// OAuth is provided by the module that serves the OAuth2 endpoints.
 	OAuth OAuth `optional:"true"`
 	// Permissions are every module's (the platform provides them); an
@@ -146,6 +149,9 @@ func New(p Params) (*Server, error) {
 	s.app.Use(s.refuseWrongMethod())
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
+	for _, m := range p.Mounts {
+		s.mount(m)
+	}
 
 	s.api = humafiber.New(s.app, APIConfig(p.OAuth, p.Permissions))
 	oapi := s.api.OpenAPI()
@@ -166,6 +172,23 @@ func New(p Params) (*Server, error) {
 		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}
 	return s, nil
+}
+
+// mount serves m's handler under its prefix. The handler sets its own
+// Content-Security-Policy (an embedded app needs its own script), so the
+// edge's is dropped first; two would both be enforced. Its request
+// context is detached from fasthttp's RequestCtx, whose Done races the
+// server's shutdown when a context derived from it is watched.
+func (s *Server) mount(m Mount) {
+	h := adaptor.HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.Handler.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+	}))
+	serve := func(c *fiber.Ctx) error {
+		c.Response().Header.Del(fiber.HeaderContentSecurityPolicy)
+		return h(c)
+	}
+	s.app.All(m.Prefix, serve)
+	s.app.All(m.Prefix+"/*", serve)
 }
 
 // headerReceived runs after fasthttp parsed the request headers and before

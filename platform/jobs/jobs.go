@@ -16,6 +16,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -73,9 +74,15 @@ func JobCancel(err error) error { return river.JobCancel(err) }
 
 // Settings are the job queue's variables.
 type Settings struct {
-	Work         bool          "env:\"JOBS_WORK\" envDefault:\"true\" doc:\"this process works jobs (false: it only enqueues them, e.g. a web-only Deployment beside a worker one)\""
+	// Work is read by `app serve` only: `app worker` always works jobs.
+	Work         bool          "env:\"JOBS_WORK\" envDefault:\"true\" doc:\"`app serve` also works jobs (false: it only enqueues them, for a web Deployment beside `app worker` processes, which always work jobs)\""
 	Concurrency  int           `env:"JOBS_CONCURRENCY" envDefault:"10" min:"1" max:"10000" doc:"jobs worked at once by this process"`
 	PollInterval time.Duration `env:"JOBS_POLL_INTERVAL" envDefault:"1s" min:"50ms" max:"1m" doc:"how often a worker looks for new jobs (polling works through PgBouncer; it bounds a job's start latency)"`
+	Timeout      time.Duration `env:"JOBS_TIMEOUT" envDefault:"1m" min:"1s" max:"24h" doc:"a job's deadline (its context is cancelled) unless its kind's worker sets its own with a Timeout method"`
+	RescueGrace  time.Duration `env:"JOBS_RESCUE_GRACE" envDefault:"30s" min:"1s" max:"1h" doc:"how long past its deadline a job still marked running is taken as abandoned by a dead process (SIGKILL, lost node) and retried; River's rescuer looks every 30s"`
+	// ShutdownTimeout bounds the stop: past it, running jobs are handed
+	// back to the queue instead of finished.
+	ShutdownTimeout time.Duration `env:"JOBS_SHUTDOWN_TIMEOUT" envDefault:"20s" min:"1s" max:"1h" doc:"on SIGTERM, how long running jobs may finish before the rest are handed back to the queue (available again, attempt not counted) for another process"`
 }
 
 // Module provides the queue (Queue) and the worker runner (Runner).
@@ -100,6 +107,9 @@ type Registration interface {
 type setup struct {
 	workers   *river.Workers
 	schedules []Schedule
+	// timeout is the deadline of a kind without its own, grace how long
+	// past a deadline a running job is taken for abandoned.
+	timeout, grace time.Duration
 }
 
 type registration[T Args] struct{ w Worker[T] }
@@ -108,7 +118,45 @@ type registration[T Args] struct{ w Worker[T] }
 // with New outside fx (tests, tools).
 func RegistrationOf[T Args](w Worker[T]) Registration { return registration[T]{w} }
 
-func (r registration[T]) apply(s *setup) error { return river.AddWorkerSafely(s.workers, r.w) }
+func (r registration[T]) apply(s *setup) error {
+	return river.AddWorkerSafely[T](s.workers, graced[T]{Worker: r.w, timeout: s.timeout, grace: s.grace})
+}
+
+// graced is a worker as River runs it. River's rescuer retries a job
+// still running past both RescueStuckJobsAfter and its kind's Timeout:
+// graced reports the kind's deadline plus the grace to River and
+// enforces the deadline itself, so every kind, with its own timeout or
+// the default, is rescued one grace after its deadline, never while it
+// may still be winding down. A kind without a deadline (-1) is never
+// rescued: only `app jobs retry` moves it.
+type graced[T Args] struct {
+	Worker[T]
+	timeout, grace time.Duration
+}
+
+func (g graced[T]) deadline(j *Job[T]) time.Duration {
+	if d := g.Worker.Timeout(j); d != 0 {
+		return d
+	}
+	return g.timeout
+}
+
+func (g graced[T]) Timeout(j *Job[T]) time.Duration {
+	d := g.deadline(j)
+	if d < 0 {
+		return d
+	}
+	return d + g.grace
+}
+
+func (g graced[T]) Work(ctx context.Context, j *Job[T]) error {
+	if d := g.deadline(j); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	return g.Worker.Work(ctx, j)
+}
 
 // ProvideWorker registers the worker of kind T: ctor is an fx constructor
 // returning a type that implements Worker[T] (and optionally an error).
@@ -170,7 +218,9 @@ func New(p Params) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &setup{workers: river.NewWorkers()}
+	// A Settings literal (tests, tools) without them gets the defaults.
+	timeout, grace := cmp.Or(p.Settings.Timeout, river.JobTimeoutDefault), cmp.Or(p.Settings.RescueGrace, 30*time.Second)
+	st := &setup{workers: river.NewWorkers(), timeout: timeout, grace: grace}
 	for _, r := range p.Registrations {
 		if err := r.apply(st); err != nil {
 			return nil, fmt.Errorf("jobs: register: %w", err)
@@ -188,6 +238,11 @@ func New(p Params) (*Queue, error) {
 		FetchCooldown:     min(100*time.Millisecond, p.Settings.PollInterval),
 		// Kinds not registered in this binary are refused at enqueue.
 		SkipUnknownJobCheck: false,
+		// A job whose process died (SIGKILL, lost node) stays running
+		// until the leader's rescuer retries it: one grace past its
+		// deadline (graced), instead of River's default hour.
+		JobTimeout:           timeout + grace,
+		RescueStuckJobsAfter: timeout + grace,
 	}
 	if p.Settings.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: p.Settings.Concurrency}}
@@ -286,8 +341,8 @@ func (q *Queue) Get(ctx context.Context, id int64) (*JobRow, error) {
 // (listing, retrying and cancelling jobs) and tests.
 func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
 
-// Runner works jobs while the application runs, in a process whose
-// settings say so (JOBS_WORK).
+// Runner works jobs while the application runs: in `app worker`, and in
+// `app serve` when JOBS_WORK says so.
 type Runner struct {
 	q           *Queue
 	unsubscribe func()
@@ -297,7 +352,8 @@ type Runner struct {
 // NewRunner starts the workers after the database is ready: its hook is
 // appended after the database's (which pings and migrates), because it
 // depends on the queue, which depends on the database. On stop it stops
-// fetching and lets running jobs finish for most of the stop budget, then
+// fetching and lets running jobs finish for most of JOBS_SHUTDOWN_TIMEOUT
+// (or of the stop budget, if shorter), then
 // cancels what still runs: River returns those to available (attempt
 // undone) for another replica, so a graceful stop loses no job.
 func NewRunner(lc fx.Lifecycle, q *Queue) *Runner {
@@ -324,6 +380,11 @@ func NewRunner(lc fx.Lifecycle, q *Queue) *Runner {
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
+			if d := q.settings.ShutdownTimeout; d > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, d)
+				defer cancel()
+			}
 			defer func() {
 				r.unsubscribe()
 				<-r.observed

@@ -139,6 +139,7 @@ func (h *HTTP) Middleware() fiber.Handler {
 
 // Server serves /metrics on METRICS_ADDR.
 type Server struct {
+	mux *http.ServeMux
 	srv *http.Server
 	ln  net.Listener
 	cfg config.Telemetry
@@ -150,10 +151,14 @@ func NewServer(cfg config.Telemetry, reg *Registry, log *zap.Logger) *Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg.Handler())
 	return &Server{
-		cfg: cfg, log: log,
+		mux: mux, cfg: cfg, log: log,
 		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second},
 	}
 }
+
+// Handle serves h on pattern beside /metrics: a process without the API
+// (`app worker`) answers its probes here. Call it before Start.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Enabled reports whether METRICS_ADDR is not "off".
 func (s *Server) Enabled() bool { return s.cfg.MetricsAddr != config.MetricsOff }

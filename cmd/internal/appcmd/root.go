@@ -1,5 +1,5 @@
 // Package appcmd holds the commands of the serving binary (cmd/app): serve,
-// migrate up|status, config, version, and the modules' own commands (keys, users). The development binary
+// worker, migrate up|status, config, version, and the modules' own commands (keys, users). The development binary
 // (cmd/app-dev) has the same tree plus the tools of package devcmd.
 package appcmd
 
@@ -45,7 +45,7 @@ func NewRoot(serveDev func(config.Config) fx.Option) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(serveDev), migrateCmd(), versionCmd(), configCmd())
+	root.AddCommand(serveCmd(serveDev), workerCmd(), migrateCmd(), versionCmd(), configCmd())
 	// The modules' own commands (app keys, app users...).
 	cli.AddTo(root, runInApp)
 	return root

@@ -42,7 +42,12 @@ func serveCmd(debugGraph func(config.Config) fx.Option) *cobra.Command {
 			}
 			// fx's default 15 s stop budget would cut the drain short: give
 			// it the shutdown delay and timeout plus time to close the pool.
+			// The job runner, when this process works jobs, stops after the
+			// drain within its own timeout.
 			stop := cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout + 5*time.Second
+			if js, err := config.Parse[jobs.Settings](src); err == nil && js.Work {
+				stop += js.ShutdownTimeout
+			}
 			app := fx.New(appOptions(platform.WithConfig(cfg), fx.Invoke(serveMetrics, serveJobs, announce), fx.StopTimeout(stop), debugGraph(cfg)))
 			if err := app.Err(); err != nil {
 				return err
