@@ -56,10 +56,25 @@ func New(db *database.DB) *Store { return &Store{db: db.Ent, dialect: db.Dialect
 // announced runs fn in a transaction that also announces payload (see
 // SessionCache): on Postgres with NOTIFY, delivered to every listener when
 // the transaction commits; to this process's cache right after the commit.
+// Inside a caller's transaction (a password change revoking sessions in
+// its own), the announcement waits for that transaction's commit: told
+// earlier, this process's cache could reload the session as it still is
+// and keep it after the commit revoked it.
 func (s *Store) announced(ctx context.Context, payload string, fn func(*ent.Tx) error) error {
+	joined := txn.InTx(ctx)
 	err := s.tx(ctx, func(tx *ent.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
+		}
+		if joined && s.local != nil {
+			tx.OnCommit(func(next ent.Committer) ent.Committer {
+				return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+					err := next.Commit(ctx, tx)
+					// Even after a failed commit: whether it took effect is unknown.
+					s.local(payload)
+					return err
+				})
+			})
 		}
 		if s.dialect != dialect.Postgres {
 			return nil
@@ -69,7 +84,7 @@ func (s *Store) announced(ctx context.Context, payload string, fn func(*ent.Tx) 
 		}
 		return nil
 	})
-	if s.local != nil {
+	if !joined && s.local != nil {
 		// Even after a failed commit: whether it took effect is unknown.
 		s.local(payload)
 	}

@@ -563,9 +563,6 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, p ProfilePatc
 	if err != nil {
 		return User{}, fmt.Errorf("update profile: %w", err)
 	}
-	if err := s.changed(ctx, before, u, c); err != nil {
-		return User{}, fmt.Errorf("update profile: %w", err)
-	}
 	return u, nil
 }
 
@@ -610,9 +607,6 @@ func (s *Service) Update(ctx context.Context, by Caller, id uuid.UUID, p Patch) 
 	if err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
 	}
-	if err := s.changed(ctx, before, u, c); err != nil {
-		return User{}, fmt.Errorf("update user: %w", err)
-	}
 	return u, nil
 }
 
@@ -629,7 +623,12 @@ func (s *Service) update(ctx context.Context, before User, id uuid.UUID, c Chang
 		if err := then(ctx, u); err != nil {
 			return err
 		}
-		return s.announce(ctx, before, u, c, by)
+		if err := s.announce(ctx, before, u, c, by); err != nil {
+			return err
+		}
+		// Cutting off sessions and reset tokens is no event: it commits
+		// with the change or neither happens.
+		return s.changed(ctx, before, u, c)
 	})
 	return u, err
 }
@@ -737,13 +736,10 @@ func (s *Service) ChangePassword(ctx context.Context, id uuid.UUID, current, nex
 		return fmt.Errorf("change password: %w", err)
 	}
 	c := Change{PasswordHash: &hash}
-	after, err := s.update(ctx, u, id, c, authn.BySelf, func(ctx context.Context, _ User) error {
+	_, err = s.update(ctx, u, id, c, authn.BySelf, func(ctx context.Context, _ User) error {
 		return s.record(ctx, ActionPasswordChanged, targetUser, id, nil)
 	})
 	if err != nil {
-		return fmt.Errorf("change password: %w", err)
-	}
-	if err := s.changed(ctx, u, after, c); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
 	return nil
@@ -769,7 +765,7 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 		return fmt.Errorf("reset password: %w", err)
 	}
 	c := Change{PasswordHash: &hash}
-	after, err := s.update(ctx, u, id, c, authn.ByReset, func(ctx context.Context, _ User) error {
+	_, err = s.update(ctx, u, id, c, authn.ByReset, func(ctx context.Context, _ User) error {
 		// The actor is whoever held the reset token mailed to the account.
 		return s.audit.Record(ctx, audit.Entry{
 			Actor: audit.User(id.String()), Action: ActionPasswordReset,
@@ -777,9 +773,6 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, pw string) er
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("reset password: %w", err)
-	}
-	if err := s.changed(ctx, u, after, c); err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
 	return nil
@@ -815,15 +808,15 @@ func (s *Service) Delete(ctx context.Context, by Caller, id uuid.UUID) error {
 		if err := s.record(ctx, ActionUserDeleted, targetUser, id, nil); err != nil {
 			return err
 		}
-		return s.publish(ctx, authn.AccountDeleted{UserID: id, Email: target.Email, By: authn.ByAdmin, At: s.now()})
+		if err := s.publish(ctx, authn.AccountDeleted{UserID: id, Email: target.Email, By: authn.ByAdmin, At: s.now()}); err != nil {
+			return err
+		}
+		if err := s.endSessions(ctx, id); err != nil {
+			return err
+		}
+		return s.endResets(ctx, id)
 	})
 	if err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	if err := s.endSessions(ctx, id); err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	if err := s.endResets(ctx, id); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	return nil

@@ -246,14 +246,25 @@ func (h *plainHasher) VerifyDummy(context.Context, string) error { return nil }
 func (h *plainHasher) NeedsRehash(string) bool                   { return false }
 
 // revocations records what the service asked the auth module to end.
-type revocations struct{ sessions, resets []uuid.UUID }
+// revocations records what the service ends, and whether each outside
+// the change's transaction (it must commit with the change).
+type revocations struct {
+	sessions, resets []uuid.UUID
+	outsideTx        int
+}
 
-func (r *revocations) RevokeUserSessions(_ context.Context, id uuid.UUID) error {
+func (r *revocations) RevokeUserSessions(ctx context.Context, id uuid.UUID) error {
 	r.sessions = append(r.sessions, id)
+	if ctx.Value(inTxKey{}) == nil {
+		r.outsideTx++
+	}
 	return nil
 }
-func (r *revocations) RevokePasswordResets(_ context.Context, id uuid.UUID) error {
+func (r *revocations) RevokePasswordResets(ctx context.Context, id uuid.UUID) error {
 	r.resets = append(r.resets, id)
+	if ctx.Value(inTxKey{}) == nil {
+		r.outsideTx++
+	}
 	return nil
 }
 
@@ -415,6 +426,9 @@ func TestCredentialChangesEndWhatTheyShould(t *testing.T) {
 			}
 			if got := slices.Contains(f.revoked.resets, f.user.ID); got != c.want.resets || len(f.revoked.resets) > 1 {
 				t.Errorf("reset tokens ended: %v, want %v", f.revoked.resets, c.want.resets)
+			}
+			if f.revoked.outsideTx != 0 {
+				t.Errorf("%d revocations ran outside the change's transaction", f.revoked.outsideTx)
 			}
 			// The ids and times are the change's: compared apart.
 			var got []events.Event
