@@ -153,10 +153,10 @@ func TestModuleGraph(t *testing.T) {
 	if !strings.Contains(routesOf("auth"), `"/api/auth/login"`) {
 		t.Errorf("auth routes = %s", routesOf("auth"))
 	}
-	// platform: the database, the throttle pruner, the tracer, the HTTP
-	// server; users: the first-superuser bootstrap (its notice mails
-	// are jobs, which the job runner drains).
-	if len(mods["platform"].Hooks) != 4 || len(mods["users"].Hooks) != 1 {
+	// platform: the database, the throttle pruner, the tracer, the job
+	// UI's handler, the HTTP server; users: the first-superuser bootstrap
+	// (its notice mails are jobs, which the job runner drains).
+	if len(mods["platform"].Hooks) != 5 || len(mods["users"].Hooks) != 1 {
 		t.Errorf("hooks: platform %+v, users %+v", mods["platform"].Hooks, mods["users"].Hooks)
 	}
 }
