@@ -415,11 +415,11 @@ type AuthMFADisable struct {
 	Password string `json:"password"`
 }
 
-// AuthMFAEnrolment Examples: {"otpauth_uri":"otpauth://totp/monolith:ada@example.com?algorithm=SHA1\u0026digits=6\u0026issuer=monolith\u0026period=30\u0026secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP","qr_code":"data:image/png;base64,iVBORw0KGgo=","secret":"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}
+// AuthMFAEnrolment Examples: {"otpauth_uri":"otpauth://totp/example:ada@example.com?algorithm=SHA1\u0026digits=6\u0026issuer=example\u0026period=30\u0026secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP","qr_code":"data:image/png;base64,iVBORw0KGgo=","secret":"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}
 type AuthMFAEnrolment struct {
 	// OtpauthUri The otpauth:// URI (Google Authenticator's key-URI format): SHA1, 6 digits, 30 s.
 	//
-	// Examples: otpauth://totp/monolith:ada@example.com?algorithm=SHA1&digits=6&issuer=monolith&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+	// Examples: otpauth://totp/example:ada@example.com?algorithm=SHA1&digits=6&issuer=example&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
 	OtpauthUri string `json:"otpauth_uri"`
 
 	// QrCode The URI as a QR code: a data: URI of a 256x256 PNG, for an img element.

@@ -1130,7 +1130,7 @@ export interface components {
         };
         /**
          * @example {
-         *       "otpauth_uri": "otpauth://totp/monolith:ada@example.com?algorithm=SHA1&digits=6&issuer=monolith&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+         *       "otpauth_uri": "otpauth://totp/example:ada@example.com?algorithm=SHA1&digits=6&issuer=example&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
          *       "qr_code": "data:image/png;base64,iVBORw0KGgo=",
          *       "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
          *     }
@@ -1138,7 +1138,7 @@ export interface components {
         AuthMFAEnrolment: {
             /**
              * @description The otpauth:// URI (Google Authenticator's key-URI format): SHA1, 6 digits, 30 s.
-             * @example otpauth://totp/monolith:ada@example.com?algorithm=SHA1&digits=6&issuer=monolith&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             * @example otpauth://totp/example:ada@example.com?algorithm=SHA1&digits=6&issuer=example&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
              */
             otpauth_uri: string;
             /**

@@ -142,7 +142,7 @@ type MFAStatus struct {
 // app needs. The secret is shown here only; it is stored sealed.
 type MFAEnrolment struct {
 	Secret     string `json:"secret" doc:"The shared secret, base32, for typing into an authenticator app." example:"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"`
-	OTPAuthURI string `json:"otpauth_uri" doc:"The otpauth:// URI (Google Authenticator's key-URI format): SHA1, 6 digits, 30 s." example:"otpauth://totp/monolith:ada@example.com?algorithm=SHA1&digits=6&issuer=monolith&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"`
+	OTPAuthURI string `json:"otpauth_uri" doc:"The otpauth:// URI (Google Authenticator's key-URI format): SHA1, 6 digits, 30 s." example:"otpauth://totp/example:ada@example.com?algorithm=SHA1&digits=6&issuer=example&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"`
 	QRCode     string `json:"qr_code" doc:"The URI as a QR code: a data: URI of a 256x256 PNG, for an img element." example:"data:image/png;base64,iVBORw0KGgo="`
 }
 
