@@ -202,7 +202,8 @@ type EmailOwners interface {
 	// email; ErrEmailMismatch if the account moved to another since.
 	VerifyEmail(ctx context.Context, id uuid.UUID, email string) error
 	// ChangeEmail moves the account to email, verified; a Conflict fault
-	// if another account holds it by now.
+	// if another account holds it by now; ErrEmailMismatch if the account
+	// may no longer act (a deactivated account moves nowhere).
 	ChangeEmail(ctx context.Context, id uuid.UUID, email string) error
 }
 

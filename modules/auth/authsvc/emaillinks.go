@@ -215,6 +215,9 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c Client) error
 func (s *Service) ConfirmEmailChange(ctx context.Context, token string, c Client) error {
 	return s.redeemEmailToken(ctx, PurposeChange, token, c, func(ctx context.Context, userID uuid.UUID, email string) error {
 		if err := s.opts.Owners.ChangeEmail(ctx, userID, email); err != nil {
+			if errors.Is(err, authn.ErrEmailMismatch) {
+				return ErrInvalidEmailToken
+			}
 			return err
 		}
 		return s.opts.Links.store.DeleteEmailTokens(ctx, userID, "")

@@ -200,6 +200,10 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, c usersvc.Change) (use
 			AddAuthzVersion(1)
 		if c.VerifiedAt != nil {
 			u.SetEmailVerified(true).SetEmailVerifiedAt(*c.VerifiedAt)
+		} else if c.Email != nil {
+			// A new address nobody proved is not verified (the service
+			// sends no Email that equals the current one).
+			u.SetEmailVerified(false).ClearEmailVerifiedAt()
 		}
 		if c.Admin != nil && *c.Admin {
 			// Adding an edge that exists would break the key: remove first.

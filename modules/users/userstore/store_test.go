@@ -1,6 +1,8 @@
 package userstore_test
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"slices"
@@ -254,6 +256,30 @@ func TestConcurrentPermissionChangesAllApply(t *testing.T) {
 		}
 		if _, err := s.ChangeRolePermissions(ctx, usersvc.AdminRoleID, []string{"x:read"}, nil); !errors.Is(err, usersvc.ErrRoleNotFound) {
 			t.Fatalf("a built-in role changed: %v", err)
+		}
+	})
+}
+
+// TestNewAddressIsUnverified: a change of address that no link confirmed
+// leaves the account unverified; a confirmed one (VerifiedAt) verifies it.
+func TestNewAddressIsUnverified(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := userstore.New(db.Ent)
+		at := time.Now().UTC().Truncate(time.Microsecond)
+		na := user("zoë@example.com", false)
+		na.VerifiedAt = &at
+		a, err := s.Create(ctx, na)
+		if err != nil || !a.EmailVerified {
+			t.Fatalf("created verified: %+v %v", a, err)
+		}
+		moved := "zoë.neu@example.com"
+		if a, err = s.Update(ctx, a.ID, usersvc.Change{Email: &moved}); err != nil || a.EmailVerified || a.EmailVerifiedAt != nil {
+			t.Fatalf("an unconfirmed new address is verified: %+v %v", a, err)
+		}
+		back := "zoë@example.com"
+		if a, err = s.Update(ctx, a.ID, usersvc.Change{Email: &back, VerifiedAt: &at}); err != nil || !a.EmailVerified || a.EmailVerifiedAt == nil {
+			t.Fatalf("a confirmed address is not verified: %+v %v", a, err)
 		}
 	})
 }

@@ -594,6 +594,12 @@ func (s *Service) Update(ctx context.Context, by Caller, id uuid.UUID, p Patch) 
 			return User{}, err
 		}
 	}
+	if c.Email != nil && *c.Email != before.Email {
+		// An administrator vouches for the address, as for the accounts
+		// it creates.
+		at := s.now().UTC().Truncate(time.Microsecond)
+		c.VerifiedAt = &at
+	}
 	if p.Password != nil {
 		hash, err := s.hasher.Hash(ctx, *p.Password)
 		if err != nil {
@@ -614,6 +620,9 @@ func (s *Service) Update(ctx context.Context, by Caller, id uuid.UUID, p Patch) 
 // the account as it is after the change and the account events the
 // change makes (before is needed only when c changes the email).
 func (s *Service) update(ctx context.Context, before User, id uuid.UUID, c Change, by authn.ChangedBy, then func(ctx context.Context, after User) error) (User, error) {
+	if c.Email != nil && before.ID == id && *c.Email == before.Email {
+		c.Email = nil // the same address again changes nothing (nor its verification)
+	}
 	var u User
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
@@ -708,8 +717,22 @@ func (s *Service) changed(ctx context.Context, before, after User, c Change) err
 		if err := s.endResets(ctx, after.ID); err != nil {
 			return err
 		}
+		// A pending email change asked for before must not move the
+		// account once its password or address changed or it was
+		// deactivated: whoever asked may be who was just locked out.
+		if err := s.endEmailChange(ctx, after.ID); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// endEmailChange voids a pending email change (its confirmation link).
+func (s *Service) endEmailChange(ctx context.Context, id uuid.UUID) error {
+	if s.links == nil {
+		return nil
+	}
+	return s.links.CancelEmailChange(ctx, id)
 }
 
 // ChangePassword replaces the caller's password after checking the current one.

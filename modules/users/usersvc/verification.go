@@ -86,6 +86,9 @@ func (s *Service) ChangeEmail(ctx context.Context, id uuid.UUID, email string) e
 		if before, err = s.store.ByID(ctx, id); err != nil {
 			return err
 		}
+		if !before.IsActive {
+			return authn.ErrEmailMismatch
+		}
 		at := s.now().UTC().Truncate(time.Microsecond)
 		c.VerifiedAt = &at
 		if after, err = s.store.Update(ctx, id, c); err != nil {

@@ -135,3 +135,50 @@ func TestUnverifiedSignInIsToldOnlyWithThePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingEmailChangeEndsWithTheCredentials: whoever asked for an email
+// change may be who a password change, a reset or a deactivation just
+// locked out, so each voids the pending change in its transaction; and a
+// deactivated account's link moves it nowhere.
+func TestPendingEmailChangeEndsWithTheCredentials(t *testing.T) {
+	ctx := context.Background()
+	ask := func(t *testing.T, f *fixture, l *links) {
+		t.Helper()
+		if _, err := f.svc.UpdateProfile(ctx, f.user.ID, usersvc.ProfilePatch{Email: ptr("thief@example.com"), CurrentPassword: ptr(userPassword)}); err != nil || l.changes[f.user.ID] != "thief@example.com" {
+			t.Fatalf("request: %v %+v", err, l)
+		}
+		l.cancelled = nil
+	}
+	for name, end := range map[string]func(f *fixture) error{
+		"password change": func(f *fixture) error {
+			return f.svc.ChangePassword(ctx, f.user.ID, userPassword, "an entirely new passphrase")
+		},
+		"password reset": func(f *fixture) error { return f.svc.ResetPassword(ctx, f.user.ID, "a reset passphrase, long") },
+		"deactivation": func(f *fixture) error {
+			_, err := f.svc.Update(ctx, f.asAdmin(), f.user.ID, usersvc.Patch{IsActive: ptr(false)})
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, l := verifyingFixture(t, usersvc.VerificationOptional)
+			ask(t, f, l)
+			if err := end(f); err != nil {
+				t.Fatal(err)
+			}
+			if len(l.cancelled) != 1 || l.cancelled[0] != f.user.ID || f.revoked.outsideTx != 0 {
+				t.Fatalf("pending change voided for %v (revocations outside the transaction: %d)", l.cancelled, f.revoked.outsideTx)
+			}
+		})
+	}
+	f, l := verifyingFixture(t, usersvc.VerificationOptional)
+	ask(t, f, l)
+	if _, err := f.svc.Update(ctx, f.asAdmin(), f.user.ID, usersvc.Patch{IsActive: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.ChangeEmail(ctx, f.user.ID, "thief@example.com"); !errors.Is(err, authn.ErrEmailMismatch) {
+		t.Fatalf("a deactivated account's change link: %v", err)
+	}
+	if got, _ := f.store.ByID(ctx, f.user.ID); got.Email != "ada@example.com" {
+		t.Fatalf("the deactivated account moved to %s", got.Email)
+	}
+}
