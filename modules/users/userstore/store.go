@@ -198,6 +198,9 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, c usersvc.Change) (use
 			SetNillableIsActive(c.IsActive).
 			SetNillableIsSuperuser(c.Admin).
 			AddAuthzVersion(1)
+		if c.IfPasswordHash != nil {
+			u.Where(user.PasswordHash(*c.IfPasswordHash))
+		}
 		if c.VerifiedAt != nil {
 			u.SetEmailVerified(true).SetEmailVerifiedAt(*c.VerifiedAt)
 		} else if c.Email != nil {

@@ -283,3 +283,30 @@ func TestNewAddressIsUnverified(t *testing.T) {
 		}
 	})
 }
+
+// TestConditionalPasswordWrite: a write over a hash that is no longer the
+// stored one (a sign-in's rehash racing with a password change) changes
+// nothing and says so.
+func TestConditionalPasswordWrite(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := userstore.New(db.Ent)
+		a, err := s.Create(ctx, user("rehash@example.com", false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed, stale, rehashed := "the changed hash", a.PasswordHash, "a rehash of the old password"
+		if _, err := s.Update(ctx, a.ID, usersvc.Change{PasswordHash: &changed}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, a.ID, usersvc.Change{PasswordHash: &rehashed, IfPasswordHash: &stale}); !errors.Is(err, usersvc.ErrNotFound) {
+			t.Fatalf("a write over a stale hash: %v", err)
+		}
+		if got, _ := s.ByID(ctx, a.ID); got.PasswordHash != changed {
+			t.Fatalf("the password change was undone: %q", got.PasswordHash)
+		}
+		if got, err := s.Update(ctx, a.ID, usersvc.Change{PasswordHash: &rehashed, IfPasswordHash: &changed}); err != nil || got.PasswordHash != rehashed {
+			t.Fatalf("a write over the current hash: %+v %v", got, err)
+		}
+	})
+}

@@ -85,6 +85,9 @@ type Change struct {
 	Admin        *bool
 	// VerifiedAt, if set, marks the address verified at that time.
 	VerifiedAt *time.Time
+	// IfPasswordHash, if set, makes the write conditional: it applies
+	// only while the stored hash is still this one (ErrNotFound if not).
+	IfPasswordHash *string
 }
 
 // RemovesAdmin reports whether c could take an account out of the active
@@ -886,7 +889,9 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string) (authn.Acc
 		// Parameters were raised since this hash was made: upgrade it now
 		// that the plain password is at hand. Failure only costs the upgrade.
 		if hash, err := s.hasher.Hash(ctx, pw); err == nil {
-			if _, err := s.store.Update(ctx, u.ID, Change{PasswordHash: &hash}); err != nil {
+			// Only over the hash just verified: a password change or
+			// reset that committed meanwhile must not be undone.
+			if _, err := s.store.Update(ctx, u.ID, Change{PasswordHash: &hash, IfPasswordHash: &u.PasswordHash}); err != nil && !errors.Is(err, ErrNotFound) {
 				s.log.Warn("rehash password", zap.Error(err))
 			}
 		}

@@ -97,7 +97,7 @@ func (m *memStore) List(context.Context, paging.Request) (paging.Result[usersvc.
 
 func (m *memStore) Update(_ context.Context, id uuid.UUID, c usersvc.Change) (usersvc.User, error) {
 	u, ok := m.users[id]
-	if !ok {
+	if !ok || (c.IfPasswordHash != nil && *c.IfPasswordHash != u.PasswordHash) {
 		return usersvc.User{}, usersvc.ErrNotFound
 	}
 	m.writes++
