@@ -2,10 +2,7 @@ package mail
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -19,6 +16,7 @@ import (
 	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/jobs"
+	"github.com/acme/monolith/platform/seal"
 )
 
 // Settings are the variables of mail delivery through the job queue.
@@ -68,7 +66,7 @@ type sealed struct {
 type Sealer struct {
 	key  func() ([]byte, error)
 	once sync.Once
-	aead cipher.AEAD
+	box  seal.Box
 	err  error
 }
 
@@ -86,7 +84,7 @@ func NewSealer(src *config.Source) *Sealer {
 	}}
 }
 
-func (s *Sealer) aeadOnce() (cipher.AEAD, error) {
+func (s *Sealer) boxOnce() (seal.Box, error) {
 	s.once.Do(func() {
 		kek, err := s.key()
 		if err != nil {
@@ -98,31 +96,24 @@ func (s *Sealer) aeadOnce() (cipher.AEAD, error) {
 			s.err = err
 			return
 		}
-		block, err := aes.NewCipher(key)
-		if err != nil {
-			s.err = err
-			return
-		}
-		s.aead, s.err = cipher.NewGCM(block)
+		s.box, s.err = seal.New(key)
 	})
 	if s.err != nil {
-		return nil, fmt.Errorf("mail sealing key: %w", s.err)
+		return seal.Box{}, fmt.Errorf("mail sealing key: %w", s.err)
 	}
-	return s.aead, nil
+	return s.box, nil
 }
 
 func (s *Sealer) seal(m Message) ([]byte, error) {
-	aead, err := s.aeadOnce()
+	box, err := s.boxOnce()
 	if err != nil {
 		return nil, err
 	}
-	plain, err := json.Marshal(sealed(m)) //nolint:gosec // the plaintext the next lines seal; never stored or logged
+	plain, err := json.Marshal(sealed(m)) //nolint:gosec // the plaintext the next line seals; never stored or logged
 	if err != nil {
 		return nil, fmt.Errorf("seal message: %w", err)
 	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	_, _ = rand.Read(nonce)
-	return aead.Seal(nonce, nonce, plain, aad), nil
+	return box.Seal(plain, aad), nil
 }
 
 // errUnreadable is a sealed message that does not open: another key (the
@@ -130,15 +121,11 @@ func (s *Sealer) seal(m Message) ([]byte, error) {
 var errUnreadable = errors.New("mail: the queued message does not open with the current key-encryption key")
 
 func (s *Sealer) open(b []byte) (Message, error) {
-	aead, err := s.aeadOnce()
+	box, err := s.boxOnce()
 	if err != nil {
 		return Message{}, err
 	}
-	n := aead.NonceSize()
-	if len(b) < n+aead.Overhead() {
-		return Message{}, errUnreadable
-	}
-	plain, err := aead.Open(nil, b[:n], b[n:], aad)
+	plain, err := box.Open(b, aad)
 	if err != nil {
 		return Message{}, errUnreadable
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acme/monolith/platform/seal"
 )
 
 // Key states: a key is published as next before it signs, signs while
@@ -72,7 +74,7 @@ type JWK struct {
 // replica is then trusted without waiting.
 type KeyRing struct {
 	store   KeyStore
-	sealer  sealer
+	sealer  seal.Box
 	refresh time.Duration
 	now     func() time.Time
 
@@ -94,9 +96,9 @@ const missInterval = 5 * time.Second
 
 // NewKeyRing returns an empty ring; Bootstrap loads it.
 func NewKeyRing(store KeyStore, kek []byte, refresh time.Duration) (*KeyRing, error) {
-	sl, err := newSealer(kek)
+	sl, err := seal.New(kek)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key-encryption key: %w", err)
 	}
 	return &KeyRing{store: store, sealer: sl, refresh: refresh, now: time.Now}, nil
 }
@@ -203,11 +205,11 @@ func (r *KeyRing) seal(k *SigningKey, state string) (StoredKey, error) {
 	if err != nil {
 		return StoredKey{}, err
 	}
-	return StoredKey{KID: k.KID, Alg: Algorithm, State: state, Sealed: r.sealer.seal(der, k.KID)}, nil
+	return StoredKey{KID: k.KID, Alg: Algorithm, State: state, Sealed: r.sealer.Seal(der, []byte(k.KID))}, nil
 }
 
 func (r *KeyRing) open(k StoredKey) (*SigningKey, error) {
-	der, err := r.sealer.open(k.Sealed, k.KID)
+	der, err := r.sealer.Open(k.Sealed, []byte(k.KID))
 	if err != nil {
 		return nil, fmt.Errorf("unseal signing key %s (wrong JWT_KEY_ENCRYPTION_KEY?): %w", k.KID, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/acme/monolith/platform/audit"
 	"github.com/acme/monolith/platform/authn"
 	"github.com/acme/monolith/platform/fault"
+	"github.com/acme/monolith/platform/seal"
 	"github.com/acme/monolith/platform/throttle"
 )
 
@@ -147,7 +148,7 @@ type MFA struct {
 	store    MFAStore
 	accounts authn.Accounts
 	limiter  Limiter
-	sealer   sealer
+	sealer   seal.Box
 	opts     MFAOptions
 	now      func() time.Time
 	// dummy is a sealed secret verified when there is none, so a wrong
@@ -157,9 +158,9 @@ type MFA struct {
 
 // NewMFA returns the two-factor service; kek seals the TOTP secrets.
 func NewMFA(store MFAStore, accounts authn.Accounts, limiter Limiter, kek []byte, opts MFAOptions) (*MFA, error) {
-	sl, err := newSealer(kek)
+	sl, err := seal.New(kek)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key-encryption key: %w", err)
 	}
 	opts.Audit, opts.Tx = recorder(opts.Audit), transactor(opts.Tx)
 	m := &MFA{store: store, accounts: accounts, limiter: limiter, sealer: sl, opts: opts, now: time.Now}
@@ -193,11 +194,11 @@ func newSecret() []byte {
 
 // seal encrypts a TOTP secret, bound to its account.
 func (m *MFA) seal(userID uuid.UUID, secret []byte) []byte {
-	return m.sealer.seal(secret, "mfa-totp:"+userID.String())
+	return m.sealer.Seal(secret, []byte("mfa-totp:"+userID.String()))
 }
 
 func (m *MFA) open(userID uuid.UUID, sealed []byte) ([]byte, error) {
-	return m.sealer.open(sealed, "mfa-totp:"+userID.String())
+	return m.sealer.Open(sealed, []byte("mfa-totp:"+userID.String()))
 }
 
 // Status is whether an account has a second factor.
