@@ -281,6 +281,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	}
 }
 
+// Driver is the driver the client runs its statements on.
+func (c *Client) Driver() dialect.Driver { return c.driver }
+
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {

@@ -5,7 +5,8 @@
 // generated, for the migration tooling). Importing ent/migrate would link
 // Atlas's MySQL, Postgres and SQLite drivers and their HCL toolchain into
 // every binary that uses the client, the serving one included, which
-// applies migrations without them (platform/migrator).
+// applies migrations without them (platform/migrator). It also gives the
+// client a Driver method (driverTemplate).
 package main
 
 import (
@@ -34,10 +35,20 @@ func main() {
 		log.Fatalf("entc: ent's templates for ent/migrate changed (found %d of 2): update ent/entc.go", found)
 	}
 	err = entc.Generate("./schema", &gen.Config{
-		Storage:  storage,
-		Features: []gen.Feature{gen.FeatureVersionedMigration, gen.FeatureLock, gen.FeatureExecQuery, gen.FeatureModifier},
+		Storage:   storage,
+		Features:  []gen.Feature{gen.FeatureVersionedMigration, gen.FeatureLock, gen.FeatureExecQuery, gen.FeatureModifier},
+		Templates: []*gen.Template{gen.MustParse(gen.NewTemplate("driver").Parse(driverTemplate))},
 	})
 	if err != nil {
 		log.Fatalf("entc: %v", err)
 	}
 }
+
+// driverTemplate adds Client.Driver: a store runs its hottest per-request
+// statement as constant SQL on the client's own driver (the platform's
+// deadline and error classification included), where ent's builder would
+// assemble the same text anew on every call.
+const driverTemplate = `{{ define "client/additional/driver" }}
+// Driver is the driver the client runs its statements on.
+func (c *Client) Driver() dialect.Driver { return c.driver }
+{{ end }}`

@@ -222,3 +222,39 @@ func suffix(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+// TestCachedAccountAllocatesLittle: the lookup every authenticated
+// request makes, answered from the cache behind its version check, stays
+// a small, fixed number of allocations (the statement's text is not
+// rebuilt per call), and still answers from the database: a deleted
+// account is gone on the next call (both databases).
+func TestCachedAccountAllocatesLittle(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		s := userstore.New(db.Ent)
+		u, err := s.Create(ctx, user("frugal@example.com", false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Account(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(50, func() {
+			if _, err := s.Account(ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Logf("%s: %.0f allocations per cached account", db.Dialect, allocs)
+		// Measured: about 40 on SQLite, 57 on Postgres; ent's builder
+		// took 160 to 180, building the same statement on every call.
+		if allocs > 80 {
+			t.Fatalf("a cached account costs %.0f allocations, want at most 80", allocs)
+		}
+		if err := s.Delete(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Account(ctx, u.ID); !errors.Is(err, usersvc.ErrNotFound) {
+			t.Fatalf("a deleted account: %v", err)
+		}
+	})
+}

@@ -32,13 +32,16 @@ import (
 type Store struct {
 	db       *ent.Client
 	accounts *accountCache
+	// versionsSQL is the account cache's per-request check, in the
+	// client's dialect.
+	versionsSQL string
 }
 
 var _ usersvc.Storer = (*Store)(nil)
 
 // New returns the store.
 func New(db *ent.Client) *Store {
-	return &Store{db: db, accounts: newAccountCache(AccountCacheSize)}
+	return &Store{db: db, accounts: newAccountCache(AccountCacheSize), versionsSQL: versionsSQL(db.Driver().Dialect())}
 }
 
 // Create inserts a user, with the admin role when asked.
