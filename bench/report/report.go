@@ -295,7 +295,9 @@ func (r *Run) Markdown(w io.Writer) {
 			if m == "" {
 				m = FormatMetrics(g.Metrics)
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | `%s` |\n", g.Name, g.DB, m, g.Command)
+			// A pipe splits a table cell even inside a code span unless
+			// escaped (GitHub Flavored Markdown), and the patterns have them.
+			fmt.Fprintf(w, "| %s | %s | %s | `%s` |\n", g.Name, g.DB, m, strings.ReplaceAll(g.Command, "|", `\|`))
 		}
 	}
 	fmt.Fprintf(w, "\n## Budgets\n\nMeasured on commit `%s`.\n\n| budget | goal | measured | |\n|---|---|---|---|\n", r.Commit)

@@ -146,7 +146,7 @@ func parseBenchOutput(out string) []report.GoBenchmark {
 func quoteArgs(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		if strings.ContainsAny(a, "^$|()/ ") {
+		if strings.ContainsAny(a, "^$|() ") {
 			a = "'" + a + "'"
 		}
 		out[i] = a
