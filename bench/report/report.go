@@ -57,6 +57,12 @@ type Replicas struct {
 	After  int            `json:"answers_after_change"`
 	Errors int            `json:"unexpected_answers"`
 	Rounds []ReplicaRound `json:"rounds"`
+	// ReadAlone and ReadUnderEdits are B's GET /api/users/me, by itself
+	// and while A edits a role's permissions one edit after another
+	// (EditsPerS), each edit making every account cached on B reload.
+	ReadAlone      *Measure `json:"b_read_alone,omitempty"`
+	ReadUnderEdits *Measure `json:"b_read_under_role_edits_on_a,omitempty"`
+	EditsPerS      float64  `json:"role_edits_per_s_on_a,omitempty"`
 }
 
 // ReplicaRound is one change and what the second replica answered.
@@ -285,6 +291,10 @@ func (r *Run) Markdown(w io.Writer) {
 				"| change | answers after A's response | stale | unexpected | lag ms |\n|---|--:|--:|--:|--:|\n", db.Name)
 			for _, x := range rp.Rounds {
 				fmt.Fprintf(w, "| %s | %d | %d | %d | %.2f |\n", x.Change, x.After, x.Stale, x.Errors, x.LagMS)
+			}
+			if a, u := rp.ReadAlone, rp.ReadUnderEdits; a != nil && u != nil && a.Rate > 0 {
+				fmt.Fprintf(w, "\nB's `GET /api/users/me`: %.0f req/s alone, %.0f req/s (%.2fx, %d errors) while A edited a role's permissions "+
+					"%.0f times a second (each edit makes every account cached on B reload once).\n", a.Rate, u.Rate, u.Rate/a.Rate, u.Errors, rp.EditsPerS)
 			}
 		}
 	}

@@ -35,7 +35,8 @@ func TestWriteProducesValidSVGAndSummary(t *testing.T) {
 	dir := t.TempDir()
 	r := sample()
 	r.Databases[0].Scenarios[0].Name = "GET <me> & co"
-	r.Databases[0].Replicas = &Replicas{After: 7, Rounds: []ReplicaRound{{Change: "take the role", After: 7, Stale: 1, LagMS: -0.25}}}
+	r.Databases[0].Replicas = &Replicas{After: 7, Rounds: []ReplicaRound{{Change: "take the role", After: 7, Stale: 1, LagMS: -0.25}},
+		ReadAlone: &Measure{Result: load.Result{Rate: 1000}}, ReadUnderEdits: &Measure{Result: load.Result{Rate: 800}}, EditsPerS: 30}
 	if err := r.Write(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestWriteProducesValidSVGAndSummary(t *testing.T) {
 	for _, want := range []string{"0.90x", "n/a (no refresh grant)", "noisy", "chart.svg",
 		// every budget, the missed one marked, with the commit measured
 		"Measured on commit `abc`", "| allocs | <= 1.5x | 1.60x | **miss** |",
-		"| take the role | 7 | 1 | 0 | -0.25 |",
+		"| take the role | 7 | 1 | 0 | -0.25 |", "1000 req/s alone, 800 req/s (0.80x, 0 errors)",
 		"| BenchmarkReadAllocs | sqlite | 200 app-allocs/read, 1.6 ratio | `go test -bench '^(ReadAllocs)$/^(postgres\\|sqlite3)$'` |",
 		"| BenchmarkThroughput | postgres | failed: exit status 1 |",
 	} {

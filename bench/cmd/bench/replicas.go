@@ -96,20 +96,15 @@ func poll(ctx context.Context, url, token string, workers int, stop <-chan struc
 // answer to a request sent after the change's response may show the
 // state before it. Rounds alternate giving and taking a role that grants
 // roles:read (probe GET /api/permissions: 200 or 403); the last
-// deactivates the account (401).
-func (h *harness) replicas(ctx context.Context, db, dbURL string, a *server, rootEmail, rootPassword string, rounds int) (*report.Replicas, error) {
+// deactivates the account (401). Then B's read rate with A editing a role
+// and without.
+func (h *harness) replicas(ctx context.Context, db, dbURL string, a *server, rootEmail, rootPassword string, rounds int, accts []account, opts load.Options) (*report.Replicas, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	log.Printf("%s: starting a second replica", db)
-	metrics, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	// Its own metrics listener: the first replica holds the default one.
-	env := append(h.appEnv(addr, dbURL), "METRICS_ADDR="+metrics)
-	b, _, err := start(h.app, []string{"serve"}, env, addr, filepath.Join(h.tmp, db+"-replica.log"))
+	b, _, err := start(h.app, []string{"serve"}, h.appEnv(addr, dbURL), addr, filepath.Join(h.tmp, db+"-replica.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +187,47 @@ func (h *harness) replicas(ctx context.Context, db, dbURL string, a *server, roo
 		out.Errors += r.Errors
 		state = want
 	}
+	if len(accts) > 0 {
+		if err := h.readUnderEdits(ctx, db, a, b, root.AccessToken, roleID, accts, opts, out); err != nil {
+			return out, err
+		}
+	}
 	return out, nil
+}
+
+// readUnderEdits measures B's read alone and while A edits a role's
+// permissions back and forth, one edit after another: the cost on every
+// replica of the counter a role edit advances (docs/security.md).
+func (h *harness) readUnderEdits(ctx context.Context, db string, a, b *server, rootToken, roleID string, accts []account, opts load.Options, out *report.Replicas) error {
+	out.ReadAlone = h.measure(ctx, db, "replica B: GET /api/users/me", b, opts, getMe(b.url, accts))
+	stop := make(chan struct{})
+	edits := make(chan int, 1)
+	errs := make(chan error, 1)
+	began := time.Now()
+	go func() {
+		c := load.NewClient(1)
+		sets := [][]byte{[]byte(`{"permissions":["roles:read","users:read"]}`), []byte(`{"permissions":["roles:read"]}`)}
+		n := 0
+		defer func() { edits <- n }()
+		for {
+			select {
+			case <-stop:
+				errs <- nil
+				return
+			default:
+			}
+			if _, err := send(ctx, c, http.MethodPut, a.url+"/api/roles/"+roleID+"/permissions", sets[n%2], "application/json", rootToken, http.StatusOK); err != nil {
+				errs <- fmt.Errorf("role edit on A: %w", err)
+				return
+			}
+			n++
+		}
+	}()
+	out.ReadUnderEdits = h.measure(ctx, db, "replica B: GET /api/users/me while A edits a role", b, opts, getMe(b.url, accts))
+	close(stop)
+	n := <-edits
+	out.EditsPerS = float64(n) / time.Since(began).Seconds()
+	return <-errs
 }
 
 // replicaRound polls the second replica across one change made through
