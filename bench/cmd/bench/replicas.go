@@ -241,8 +241,8 @@ func replicaRound(ctx context.Context, probeURL, token string, change func() err
 	err := change()
 	changed := time.Now()
 	if err == nil {
-		// Probes are only judged once collected; a bounded wait then
-		// the verdict.
+		// The pollers keep going while this waits for the second replica
+		// to show the change to a probe of its own.
 		time.Sleep(50 * time.Millisecond)
 		c := load.NewClient(1)
 		deadline := time.Now().Add(5 * time.Second)
