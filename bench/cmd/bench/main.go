@@ -183,6 +183,10 @@ func run(ctx context.Context, o options) error {
 		"The application remembers verified access tokens until they expire (docs/performance.md); the baseline verifies the RS256 signature on every request, as the issue specifies, so read-path ratios above 1 are expected.",
 		"The login flood with 4x the clients is there for its peak memory: with the hashing cap its requests mostly queue past the scenario's end, so its request count may be 0.",
 	)
+	if o.authz {
+		h.run.Notes = append(h.run.Notes, "The reads behind a permission check, by id and with an API key are compared with `"+scenarioMeWithRole+
+			"`, measured just before them on the same accounts, not with the baseline; from there on the accounts hold a role, so the soak's /me lists it.")
+	}
 	if err := h.run.Write(o.out); err != nil {
 		return err
 	}
