@@ -30,7 +30,7 @@ type goBench struct {
 // bounded by its work whatever the machine's noise (docs/performance.md
 // gives the time each takes).
 var goBenches = []goBench{
-	{pkg: "./platform/jobs/", benchs: []string{"BenchmarkThroughput"}, benchtime: "3x"},
+	{pkg: "./platform/jobs/", benchs: []string{"BenchmarkThroughput"}, benchtime: "5x"},
 	{pkg: "./platform/jobs/", benchs: []string{"BenchmarkEnqueueInWrite"}, benchtime: "200x"},
 	{pkg: "./bench/baseline/", benchs: []string{"BenchmarkReadAllocs"}, benchtime: "200x"},
 }
@@ -65,17 +65,17 @@ func (h *harness) runGoBenches(ctx context.Context, dbs []string) {
 		for i := range results {
 			results[i].Command = command
 		}
-		if err != nil || len(results) == 0 {
-			msg := fmt.Sprintf("failed: %v", err)
-			if err == nil {
-				msg = "failed: no benchmark line in the output"
-			}
-			log.Printf("%s %s\n%s", command, msg, tailString(out, 2000))
-			for _, b := range gb.benchs {
-				for _, db := range dbs {
-					if !hasResult(results, b, strings.TrimSpace(db)) {
-						results = append(results, report.GoBenchmark{Name: b, DB: strings.TrimSpace(db), Command: command, Err: msg})
-					}
+		// A database without its line (a failure, or Postgres unreachable
+		// so testkit ran SQLite alone) is a missed budget, not a gap.
+		msg := "failed: no result line for it in the output"
+		if err != nil {
+			msg = fmt.Sprintf("failed: %v", err)
+		}
+		for _, b := range gb.benchs {
+			for _, db := range dbs {
+				if !hasResult(results, b, db) {
+					log.Printf("%s: %s on %s %s\n%s", command, b, db, msg, tailString(out, 2000))
+					results = append(results, report.GoBenchmark{Name: b, DB: db, Command: command, Err: msg})
 				}
 			}
 		}
