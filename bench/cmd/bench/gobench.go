@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,13 +72,10 @@ func (h *harness) runGoBenches(ctx context.Context, dbs []string) {
 		if err != nil {
 			msg = fmt.Sprintf("failed: %v", err)
 		}
-		for _, b := range gb.benchs {
-			for _, db := range dbs {
-				if !hasResult(results, b, db) {
-					log.Printf("%s: %s on %s %s\n%s", command, b, db, msg, tailString(out, 2000))
-					results = append(results, report.GoBenchmark{Name: b, DB: db, Command: command, Err: msg})
-				}
-			}
+		n := len(results)
+		withMissing(&results, gb.benchs, dbs, command, msg)
+		if len(results) > n {
+			log.Printf("%s %s\n%s", command, msg, tailString(out, 2000))
 		}
 		h.run.GoBenchmarks = append(h.run.GoBenchmarks, results...)
 	}
@@ -97,13 +95,16 @@ func (h *harness) goTest(ctx context.Context, args, dbs []string) (string, error
 	return buf.String(), err
 }
 
-func hasResult(rs []report.GoBenchmark, name, db string) bool {
-	for _, r := range rs {
-		if r.Name == name && r.DB == db {
-			return true
+// withMissing adds, for each benchmark and database without a result,
+// one that carries msg as its error.
+func withMissing(rs *[]report.GoBenchmark, benchs, dbs []string, command, msg string) {
+	for _, b := range benchs {
+		for _, db := range dbs {
+			if !slices.ContainsFunc(*rs, func(r report.GoBenchmark) bool { return r.Name == b && r.DB == db }) {
+				*rs = append(*rs, report.GoBenchmark{Name: b, DB: db, Command: command, Err: msg})
+			}
 		}
 	}
-	return false
 }
 
 // benchLine is a result line of the Go benchmark format

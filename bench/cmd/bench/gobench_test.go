@@ -70,3 +70,16 @@ func TestGoBenchBudgets(t *testing.T) {
 		t.Errorf("enqueue value %q, want the added time first", v)
 	}
 }
+
+// TestMissingDatabaseIsAFailure: Postgres unreachable makes testkit run
+// SQLite alone, and go test still succeeds; the Postgres budget must then
+// be a miss, not absent.
+func TestMissingDatabaseIsAFailure(t *testing.T) {
+	rs := parseBenchOutput("BenchmarkThroughput/sqlite3-2  3  0 ns/op  0.9 ratio\n")
+	withMissing(&rs, []string{"BenchmarkThroughput"}, []string{"postgres", "sqlite"}, "go test", "failed: no result line")
+	bs := goBenchBudgets(rs)
+	if len(bs) != 2 || bs[0].Name != "sqlite: jobs/s through the platform vs a bare River client" || !bs[0].Pass ||
+		bs[1].Name != "postgres: jobs/s through the platform vs a bare River client" || bs[1].Pass || bs[1].Value != "failed: no result line" {
+		t.Fatalf("budgets %+v", bs)
+	}
+}
