@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,8 +29,52 @@ type Run struct {
 	Builds      []Build   `json:"builds"`
 	RawHashRate float64   `json:"raw_argon2id_hashes_per_s"`
 	Databases   []DBRun   `json:"databases"`
-	Budgets     []Budget  `json:"budgets"`
-	Notes       []string  `json:"notes"`
+	// GoBenchmarks are the Go benchmarks the harness ran for what is not
+	// a request path (the queue, allocations per read).
+	GoBenchmarks []GoBenchmark `json:"go_benchmarks,omitempty"`
+	Budgets      []Budget      `json:"budgets"`
+	Notes        []string      `json:"notes"`
+}
+
+// GoBenchmark is one sub-benchmark's result: its custom metrics as
+// reported by b.ReportMetric, by unit.
+type GoBenchmark struct {
+	Name    string             `json:"name"`
+	DB      string             `json:"db"`
+	Command string             `json:"command"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Err     string             `json:"error,omitempty"`
+}
+
+// Replicas is an authorization change made on one replica and watched
+// from another on the same database.
+type Replicas struct {
+	// Stale counts the second replica's answers, to requests it received
+	// after the first replica's response to the change, that still showed
+	// the state before it.
+	Stale int `json:"stale_answers"`
+	// After counts every answer to a request sent after that response.
+	After  int            `json:"answers_after_change"`
+	Errors int            `json:"unexpected_answers"`
+	Rounds []ReplicaRound `json:"rounds"`
+	// ReadAlone and ReadUnderEdits are B's GET /api/users/me, by itself
+	// and while A edits a role's permissions one edit after another
+	// (EditsPerS), each edit making every account cached on B reload.
+	ReadAlone      *Measure `json:"b_read_alone,omitempty"`
+	ReadUnderEdits *Measure `json:"b_read_under_role_edits_on_a,omitempty"`
+	EditsPerS      float64  `json:"role_edits_per_s_on_a,omitempty"`
+}
+
+// ReplicaRound is one change and what the second replica answered.
+type ReplicaRound struct {
+	Change string `json:"change"`
+	After  int    `json:"answers_after_change"`
+	Stale  int    `json:"stale_answers"`
+	Errors int    `json:"unexpected_answers"`
+	// LagMS is from the first replica's response to the first answer of
+	// the second showing the change; negative when that answer came first
+	// (the change commits before its response is written).
+	LagMS float64 `json:"lag_ms"`
 }
 
 // Settings are the run's bounds.
@@ -55,6 +102,7 @@ type DBRun struct {
 	Name      string     `json:"name"`
 	Scenarios []Scenario `json:"scenarios"`
 	Soak      *Soak      `json:"soak,omitempty"`
+	Replicas  *Replicas  `json:"replicas,omitempty"`
 }
 
 // Scenario is one workload against the application, and its baseline.
@@ -125,6 +173,16 @@ func (r *Run) Write(dir string) error {
 	return nil
 }
 
+// FormatMetrics lists a benchmark's metrics by unit, sorted.
+func FormatMetrics(m map[string]float64) string {
+	units := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(units))
+	for i, u := range units {
+		parts[i] = strconv.FormatFloat(m[u], 'g', 4, 64) + " " + u
+	}
+	return strings.Join(parts, ", ")
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
 
 // MiB formats bytes.
@@ -132,12 +190,12 @@ func MiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // Table prints the per-scenario table.
 func (r *Run) Table(w io.Writer) {
-	fmt.Fprintf(w, "%-9s %-34s %10s %9s %9s %7s %10s %11s %10s %7s\n",
+	fmt.Fprintf(w, "%-9s %-44s %10s %9s %9s %7s %10s %11s %10s %7s\n",
 		"db", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "cpu/req µs", "peak RSS", "base req/s", "ratio")
 	for _, db := range r.Databases {
 		for _, s := range db.Scenarios {
 			if s.NA != "" {
-				fmt.Fprintf(w, "%-9s %-34s %s\n", db.Name, s.Name, s.NA)
+				fmt.Fprintf(w, "%-9s %-44s %s\n", db.Name, s.Name, s.NA)
 				continue
 			}
 			a := s.App
@@ -150,13 +208,13 @@ func (r *Run) Table(w io.Writer) {
 			if s.Ratio > 0 {
 				ratio = fmt.Sprintf("%.2fx", s.Ratio)
 			}
-			fmt.Fprintf(w, "%-9s %-34s %10.0f %9s %9s %7d %10.0f %11s %10s %7s\n",
+			fmt.Fprintf(w, "%-9s %-44s %10.0f %9s %9s %7d %10.0f %11s %10s %7s\n",
 				db.Name, s.Name, a.Rate, ms(a.P50), ms(a.P99), a.Errors, a.CPUPerReqUS, MiB(a.PeakRSS), base, ratio)
 			if s.AtRate != nil {
-				fmt.Fprintf(w, "%-9s %-34s %10.0f %9s %9s %7d\n", "", "  at 70% of baseline max", s.AtRate.Rate, ms(s.AtRate.P50), ms(s.AtRate.P99), s.AtRate.Errors)
+				fmt.Fprintf(w, "%-9s %-44s %10.0f %9s %9s %7d\n", "", "  at 70% of baseline max", s.AtRate.Rate, ms(s.AtRate.P50), ms(s.AtRate.P99), s.AtRate.Errors)
 			}
 			if b := s.BaseAtRate; b != nil {
-				fmt.Fprintf(w, "%-9s %-34s %10.0f %9s %9s %7d\n", "", "  baseline at that rate", b.Rate, ms(b.P50), ms(b.P99), b.Errors)
+				fmt.Fprintf(w, "%-9s %-44s %10.0f %9s %9s %7d\n", "", "  baseline at that rate", b.Rate, ms(b.P50), ms(b.P99), b.Errors)
 			}
 		}
 	}
@@ -203,7 +261,9 @@ func (r *Run) Markdown(w io.Writer) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "\nThe login baseline is the raw argon2id hash rate (production parameters) on all cores, measured just before each login run (last: %.1f hashes/s).\n", r.RawHashRate)
+	if r.RawHashRate > 0 {
+		fmt.Fprintf(w, "\nThe login baseline is the raw argon2id hash rate (production parameters) on all cores, measured just before each login run (last: %.1f hashes/s).\n", r.RawHashRate)
+	}
 	fmt.Fprintf(w, "\n## Start-up and size\n\n| revision | database | binary | cold start to ready (median) | idle RSS (median) | of which anonymous |\n|---|---|--:|--:|--:|--:|\n")
 	for _, b := range r.Builds {
 		fmt.Fprintf(w, "| %s | %s | %s | %.1f ms | %s | %s |\n", b.Rev, b.DB, MiB(b.BinaryBytes), b.ColdStartMS, MiB(b.IdleRSS), MiB(b.IdleAnonRSS))
@@ -222,7 +282,35 @@ func (r *Run) Markdown(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %s | %d |\n", x.At, MiB(x.RSS), x.Goroutines)
 		}
 	}
-	fmt.Fprintf(w, "\n## Budgets\n\n| budget | goal | measured | |\n|---|---|---|---|\n")
+	for _, db := range r.Databases {
+		if rp := db.Replicas; rp != nil {
+			fmt.Fprintf(w, "\n## Authorization changes across two replicas (%s)\n\n"+
+				"Two application processes on one database; a change made through replica A while replica B is polled. "+
+				"Stale: B's answers to requests sent after A's response that still show the state before the change. "+
+				"Lag: from A's response to B's first answer showing the change (negative: B showed it first).\n\n"+
+				"| change | answers after A's response | stale | unexpected | lag ms |\n|---|--:|--:|--:|--:|\n", db.Name)
+			for _, x := range rp.Rounds {
+				fmt.Fprintf(w, "| %s | %d | %d | %d | %.2f |\n", x.Change, x.After, x.Stale, x.Errors, x.LagMS)
+			}
+			if a, u := rp.ReadAlone, rp.ReadUnderEdits; a != nil && u != nil && a.Rate > 0 {
+				fmt.Fprintf(w, "\nB's `GET /api/users/me`: %.0f req/s alone, %.0f req/s (%.2fx, %d errors) while A edited a role's permissions "+
+					"%.0f times a second (each edit makes every account cached on B reload once).\n", a.Rate, u.Rate, u.Rate/a.Rate, u.Errors, rp.EditsPerS)
+			}
+		}
+	}
+	if len(r.GoBenchmarks) > 0 {
+		fmt.Fprintf(w, "\n## Go benchmarks\n\nRun by the harness after the load, with no server running.\n\n| benchmark | db | metrics | command |\n|---|---|---|---|\n")
+		for _, g := range r.GoBenchmarks {
+			m := g.Err
+			if m == "" {
+				m = FormatMetrics(g.Metrics)
+			}
+			// A pipe splits a table cell even inside a code span unless
+			// escaped (GitHub Flavored Markdown), and the patterns have them.
+			fmt.Fprintf(w, "| %s | %s | %s | `%s` |\n", g.Name, g.DB, m, strings.ReplaceAll(g.Command, "|", `\|`))
+		}
+	}
+	fmt.Fprintf(w, "\n## Budgets\n\nMeasured on commit `%s`.\n\n| budget | goal | measured | |\n|---|---|---|---|\n", r.Commit)
 	for _, b := range r.Budgets {
 		mark := "pass"
 		if !b.Pass {

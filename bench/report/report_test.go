@@ -20,7 +20,11 @@ func sample() *Run {
 			{Name: "GET /api/users/me", App: m, Baseline: b, BaseName: "bench/baseline", Ratio: 0.9},
 			{Name: "refresh <rotation> & more", NA: "n/a (no refresh grant)"},
 		}}},
-		Budgets: []Budget{{Name: "read path", Goal: ">= 0.8x", Value: "0.90x", Pass: true}},
+		GoBenchmarks: []GoBenchmark{
+			{Name: "BenchmarkReadAllocs", DB: "sqlite", Command: "go test -bench '^(ReadAllocs)$/^(postgres|sqlite3)$'", Metrics: map[string]float64{"ratio": 1.6, "app-allocs/read": 200}},
+			{Name: "BenchmarkThroughput", DB: "postgres", Command: "go test -bench Throughput", Err: "failed: exit status 1"},
+		},
+		Budgets: []Budget{{Name: "read path", Goal: ">= 0.8x", Value: "0.90x", Pass: true}, {Name: "allocs", Goal: "<= 1.5x", Value: "1.60x"}},
 	}
 }
 
@@ -31,6 +35,8 @@ func TestWriteProducesValidSVGAndSummary(t *testing.T) {
 	dir := t.TempDir()
 	r := sample()
 	r.Databases[0].Scenarios[0].Name = "GET <me> & co"
+	r.Databases[0].Replicas = &Replicas{After: 7, Rounds: []ReplicaRound{{Change: "take the role", After: 7, Stale: 1, LagMS: -0.25}},
+		ReadAlone: &Measure{Result: load.Result{Rate: 1000}}, ReadUnderEdits: &Measure{Result: load.Result{Rate: 800}}, EditsPerS: 30}
 	if err := r.Write(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +49,13 @@ func TestWriteProducesValidSVGAndSummary(t *testing.T) {
 		t.Fatal("chart lacks the ratio")
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "summary.md"))
-	for _, want := range []string{"0.90x", "n/a (no refresh grant)", "noisy", "chart.svg"} {
+	for _, want := range []string{"0.90x", "n/a (no refresh grant)", "noisy", "chart.svg",
+		// every budget, the missed one marked, with the commit measured
+		"Measured on commit `abc`", "| allocs | <= 1.5x | 1.60x | **miss** |",
+		"| take the role | 7 | 1 | 0 | -0.25 |", "1000 req/s alone, 800 req/s (0.80x, 0 errors)",
+		"| BenchmarkReadAllocs | sqlite | 200 app-allocs/read, 1.6 ratio | `go test -bench '^(ReadAllocs)$/^(postgres\\|sqlite3)$'` |",
+		"| BenchmarkThroughput | postgres | failed: exit status 1 |",
+	} {
 		if !strings.Contains(string(md), want) {
 			t.Fatalf("summary lacks %q:\n%s", want, md)
 		}

@@ -21,15 +21,19 @@ func (r *Run) SVG() string {
 			}
 		}
 	}
-	const (
-		left, barH, gap, width, top = 300, 22, 8, 760, 40
-	)
+	const barH, gap, top = 22, 8, 40
+	// Room for the longest label, at about 7 px a character at 12 px.
+	left := 300
+	for _, b := range bars {
+		left = max(left, 7*len([]rune(b.label))+12)
+	}
+	width := left + 460
 	maxR := 1.25
 	for _, b := range bars {
 		maxR = max(maxR, b.ratio*1.05)
 	}
 	plotW := float64(width - left - 70)
-	x := func(v float64) float64 { return left + v/maxR*plotW }
+	x := func(v float64) float64 { return float64(left) + v/maxR*plotW }
 	height := top + len(bars)*(barH+gap) + 30
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
@@ -42,7 +46,7 @@ func (r *Run) SVG() string {
 			color = "#e45756"
 		}
 		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+barH-6, html.EscapeString(b.label))
-		fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", left, y, x(b.ratio)-left, barH, color)
+		fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", left, y, x(b.ratio)-float64(left), barH, color)
 		fmt.Fprintf(&sb, `<text x="%.1f" y="%d">%.2fx</text>`+"\n", x(b.ratio)+4, y+barH-6, b.ratio)
 	}
 	bottom := top + len(bars)*(barH+gap)

@@ -16,7 +16,7 @@ import (
 
 // account is a seeded user.
 type account struct {
-	Email, Password, Token string
+	ID, Email, Password, Token string
 }
 
 // send performs one request and checks the status; it returns the body.
@@ -140,10 +140,16 @@ func seed(ctx context.Context, base, rootEmail, rootPassword string, n, signIn i
 			defer func() { <-sem }()
 			a := account{Email: fmt.Sprintf("bench-%03d@example.test", i), Password: fmt.Sprintf("bench passphrase %03d", i)}
 			body, _ := json.Marshal(map[string]any{"email": a.Email, "password": a.Password, "full_name": "Bench User"})
-			if _, err := send(ctx, c, http.MethodPost, base+"/api/users", body, "application/json", root.AccessToken, http.StatusCreated); err != nil {
+			b, err := send(ctx, c, http.MethodPost, base+"/api/users", body, "application/json", root.AccessToken, http.StatusCreated)
+			if err != nil {
 				errs <- fmt.Errorf("create %s: %w", a.Email, err)
 				return
 			}
+			var created struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(b, &created)
+			a.ID = created.ID
 			if i < signIn {
 				t, err := login(ctx, c, base, a.Email, a.Password)
 				if err != nil {
