@@ -52,6 +52,7 @@ type options struct {
 	out         string
 	starts      int
 	peer        string
+	readme      string
 }
 
 func main() {
@@ -68,6 +69,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results", "directory for results.json, summary.md and chart.svg")
 	flag.IntVar(&o.starts, "starts", 7, "cold starts measured per binary (the median is reported)")
 	flag.StringVar(&o.peer, "peer", "github.com/pocketbase/pocketbase/examples/base@v0.36.8", "the peer measured on SQLite beside the baseline (package@version from the Go module proxy; \"\" skips it)")
+	flag.StringVar(&o.readme, "readme", "README.md", "README whose headline block (between the bench:headline markers) is rewritten with this run's budgets (\"\" leaves it alone)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -182,7 +184,29 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("%-4s  %-48s goal %-28s measured %s\n", mark, b.Name, b.Goal, b.Value)
 	}
 	fmt.Printf("\nwrote %s/{results.json,summary.md,chart.svg}\n", o.out)
+	if o.readme != "" {
+		if err := writeHeadline(o.readme, h.run); err != nil {
+			return err
+		}
+		fmt.Printf("rewrote the headline in %s\n", o.readme)
+	}
 	return nil
+}
+
+// writeHeadline rewrites the README's headline block with the run's
+// budgets, so the numbers a newcomer reads first are the last run's.
+func writeHeadline(path string, r *report.Run) error {
+	doc, err := os.ReadFile(path) //nolint:gosec // the operator's README
+	if err != nil {
+		return err
+	}
+	var body strings.Builder
+	r.Headline(&body)
+	out, err := report.SpliceHeadline(doc, []byte(body.String()))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, out, 0o644) //nolint:gosec // a README is public
 }
 
 func commit() string {
