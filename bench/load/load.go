@@ -102,13 +102,16 @@ func (c *Client) Do(ctx context.Context, r Request) (int, []byte, error) {
 	if r.Body != nil {
 		req.SetBodyRaw(r.Body)
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
+	deadline, fromCtx := ctx.Deadline()
+	if !fromCtx {
 		deadline = time.Now().Add(requestTimeout)
 	}
 	if err := c.c.DoDeadline(req, res, deadline); err != nil {
-		if errors.Is(err, fasthttp.ErrTimeout) && ctx.Err() != nil {
-			return 0, nil, ctx.Err()
+		// The context's own timer may fire a little after fasthttp's
+		// deadline: a request cut off by the run's end is reported as
+		// that, not as the server's timeout.
+		if errors.Is(err, fasthttp.ErrTimeout) && fromCtx && !time.Now().Before(deadline) {
+			return 0, nil, context.DeadlineExceeded
 		}
 		return 0, nil, fmt.Errorf("%s %s: %w", r.Method, r.URL, err)
 	}
@@ -178,7 +181,7 @@ func Run(ctx context.Context, c *Client, o Options, call Call) Result {
 			wg.Go(func() {
 				for at := range due {
 					err := call(ctx, c, w)
-					if ctx.Err() != nil && err != nil {
+					if cutOff(ctx, err) {
 						return // cut off by the deadline, not the server's fault
 					}
 					rec.add(time.Since(at), err)
@@ -191,7 +194,7 @@ func Run(ctx context.Context, c *Client, o Options, call Call) Result {
 				for take() {
 					t := time.Now()
 					err := call(ctx, c, w)
-					if ctx.Err() != nil && err != nil {
+					if cutOff(ctx, err) {
 						return
 					}
 					rec.add(time.Since(t), err)
@@ -201,6 +204,11 @@ func Run(ctx context.Context, c *Client, o Options, call Call) Result {
 	}
 	wg.Wait()
 	return summarise(rec, time.Since(start))
+}
+
+// cutOff reports whether a failed call failed because the run ended.
+func cutOff(ctx context.Context, err error) bool {
+	return err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded))
 }
 
 func summarise(rec *recorder, elapsed time.Duration) Result {

@@ -102,3 +102,25 @@ func TestDoEndsAtTheContextDeadline(t *testing.T) {
 		t.Fatalf("err = %v, want the context's deadline", err)
 	}
 }
+
+// TestTheRunsEndIsNotAnError: requests cut off when the run's time is up
+// are not counted as the server's errors, however late the context's own
+// timer fires after the client's deadline.
+func TestTheRunsEndIsNotAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	served := 0
+	for range 5 {
+		res := Run(context.Background(), NewClient(8), Options{Workers: 8, Duration: 200 * time.Millisecond}, get(srv.URL))
+		if res.Errors != 0 {
+			t.Fatalf("result = %+v", res)
+		}
+		served += res.Requests
+	}
+	if served == 0 {
+		t.Fatal("no run served a request")
+	}
+}
