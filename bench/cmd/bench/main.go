@@ -285,8 +285,11 @@ func writeKey(dir string) (string, error) {
 }
 
 func (h *harness) appEnv(addr, dbURL string) []string {
+	// The metrics listener stays on, as in the pods, on a free port: the
+	// default one may be held by a development instance on this machine.
+	metricsAddr, _ := freeAddr()
 	return []string{
-		"APP_ENV=production", "HTTP_ADDR=" + addr, "DATABASE_URL=" + dbURL,
+		"APP_ENV=production", "HTTP_ADDR=" + addr, "DATABASE_URL=" + dbURL, "METRICS_ADDR=" + metricsAddr,
 		"JWT_PRIVATE_KEY_FILE=" + h.keyFile, "HTTP_DOCS=false",
 		// Production seals the signing keys it stores; older revisions
 		// (BASE) ignore the variable.
