@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,16 +12,13 @@ import (
 )
 
 func get(url string) Call {
-	return func(ctx context.Context, c *http.Client, _ int) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		res, err := c.Do(req)
+	return func(ctx context.Context, c *Client, _ int) error {
+		status, body, err := c.Do(ctx, Request{Method: http.MethodGet, URL: url})
 		if err != nil {
 			return err
 		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		if res.StatusCode != http.StatusOK {
-			return &StatusError{res.StatusCode, string(body)}
+		if status != http.StatusOK {
+			return &StatusError{status, string(body)}
 		}
 		return nil
 	}
@@ -73,5 +71,56 @@ func TestPercentile(t *testing.T) {
 	}
 	if Percentile(d, 0.5) != 50 || Percentile(d, 0.99) != 99 || Percentile(nil, 0.5) != 0 {
 		t.Fatal("percentiles")
+	}
+}
+
+// TestDoSendsTheRequest: method, body, content type and bearer token reach
+// the server, and the body comes back whole.
+func TestDoSendsTheRequest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusCreated)
+		_, _ = fmt.Fprintf(w, "%s|%s|%s|%s", r.Method, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), b)
+	}))
+	defer srv.Close()
+	status, body, err := NewClient(1).Do(context.Background(), Request{Method: http.MethodPatch, URL: srv.URL + "/x", Body: []byte("größe"), ContentType: "text/plain", Bearer: "tok"})
+	if err != nil || status != http.StatusCreated || string(body) != "PATCH|text/plain|Bearer tok|größe" {
+		t.Fatalf("status %d body %q err %v", status, body, err)
+	}
+}
+
+// TestDoEndsAtTheContextDeadline: a server that never answers does not
+// hold a worker past the run.
+func TestDoEndsAtTheContextDeadline(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := NewClient(1).Do(ctx, Request{Method: http.MethodGet, URL: srv.URL}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's deadline", err)
+	}
+}
+
+// TestTheRunsEndIsNotAnError: requests cut off when the run's time is up
+// are not counted as the server's errors, however late the context's own
+// timer fires after the client's deadline.
+func TestTheRunsEndIsNotAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	served := 0
+	for range 5 {
+		res := Run(context.Background(), NewClient(8), Options{Workers: 8, Duration: 200 * time.Millisecond}, get(srv.URL))
+		if res.Errors != 0 {
+			t.Fatalf("result = %+v", res)
+		}
+		served += res.Requests
+	}
+	if served == 0 {
+		t.Fatal("no run served a request")
 	}
 }

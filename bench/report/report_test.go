@@ -64,3 +64,33 @@ func TestWriteProducesValidSVGAndSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHeadlineSplicesEveryBudget: the README block is replaced whole, keeps
+// what surrounds it, carries every budget with its verdict and the commit.
+func TestHeadlineSplicesEveryBudget(t *testing.T) {
+	r := sample()
+	r.Budgets = append(r.Budgets, Budget{Name: "idle RSS", Goal: "<= 30 MB", Value: "35.0 MiB", Pass: false})
+	var body strings.Builder
+	r.Headline(&body)
+	doc := []byte("# Title\n\nbefore\n" + HeadlineStart + "\nold | table\n" + HeadlineEnd + "\nafter\n")
+	out, err := SpliceHeadline(doc, []byte(body.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, want := range []string{"before\n" + HeadlineStart + "\nLast run:", "`abc`", "1 of 2 budgets met", "| read path | >= 0.8x | 0.90x | met |", "| idle RSS | <= 30 MB | 35.0 MiB | **missed** |", HeadlineEnd + "\nafter\n"} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("headline lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "old | table") {
+		t.Fatalf("the old headline survived:\n%s", s)
+	}
+	again, err := SpliceHeadline(out, []byte(body.String()))
+	if err != nil || string(again) != s {
+		t.Fatalf("splicing twice changed the document: %v", err)
+	}
+	if _, err := SpliceHeadline([]byte("no markers\n"), []byte("x")); err == nil {
+		t.Fatal("a README without markers was accepted")
+	}
+}

@@ -94,7 +94,7 @@ func getPath(base string, accts []account, path func(account) string) load.Call 
 	for i, a := range accts {
 		paths[i] = base + path(a)
 	}
-	return func(ctx context.Context, c *http.Client, w int) error {
+	return func(ctx context.Context, c *load.Client, w int) error {
 		_, err := send(ctx, c, http.MethodGet, paths[w%len(accts)], nil, "", accts[w%len(accts)].Token, http.StatusOK)
 		return err
 	}

@@ -56,6 +56,7 @@ type options struct {
 	authz       bool
 	replicas    int
 	goBench     bool
+	readme      string
 }
 
 func main() {
@@ -76,6 +77,7 @@ func main() {
 	flag.BoolVar(&o.authz, "authz", true, "the read behind a permission check and the read with an API key, against the plain read")
 	flag.IntVar(&o.replicas, "replica-rounds", 20, "authorization changes made on one replica and watched from a second (Postgres only); 0 skips it")
 	flag.BoolVar(&o.goBench, "gobench", true, "the Go benchmarks run after the load (jobs vs bare River, an enqueue in a write, allocations per read) on the databases of -dbs")
+	flag.StringVar(&o.readme, "readme", "README.md", "README whose headline block (between the bench:headline markers) is rewritten with this run's budgets (\"\" leaves it alone)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -201,7 +203,29 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("%-4s  %-48s goal %-28s measured %s\n", mark, b.Name, b.Goal, b.Value)
 	}
 	fmt.Printf("\nwrote %s/{results.json,summary.md,chart.svg}\n", o.out)
+	if o.readme != "" {
+		if err := writeHeadline(o.readme, h.run); err != nil {
+			return err
+		}
+		fmt.Printf("rewrote the headline in %s\n", o.readme)
+	}
 	return nil
+}
+
+// writeHeadline rewrites the README's headline block with the run's
+// budgets, so the numbers a newcomer reads first are the last run's.
+func writeHeadline(path string, r *report.Run) error {
+	doc, err := os.ReadFile(path) //nolint:gosec // the operator's README
+	if err != nil {
+		return err
+	}
+	var body strings.Builder
+	r.Headline(&body)
+	out, err := report.SpliceHeadline(doc, []byte(body.String()))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, out, 0o644) //nolint:gosec // a README is public
 }
 
 func commit() string {

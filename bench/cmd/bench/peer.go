@@ -84,7 +84,7 @@ func seedPeer(ctx context.Context, base string, n int) ([]peerAccount, error) {
 
 // peerReadOwn is the peer's authenticated read of the caller's own record.
 func peerReadOwn(base string, accts []peerAccount) load.Call {
-	return func(ctx context.Context, c *http.Client, w int) error {
+	return func(ctx context.Context, c *load.Client, w int) error {
 		a := accts[w%len(accts)]
 		_, err := send(ctx, c, http.MethodGet, base+"/api/collections/users/records/"+a.ID, nil, "", a.Token, http.StatusOK)
 		return err

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,32 +18,13 @@ type account struct {
 }
 
 // send performs one request and checks the status; it returns the body.
-func send(ctx context.Context, c *http.Client, method, u string, body []byte, contentType, token string, want int) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+func send(ctx context.Context, c *load.Client, method, u string, body []byte, contentType, token string, want int) ([]byte, error) {
+	status, b, err := c.Do(ctx, load.Request{Method: method, URL: u, Body: body, ContentType: contentType, Bearer: token})
 	if err != nil {
 		return nil, err
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode != want {
-		return b, &load.StatusError{Status: res.StatusCode, Body: string(b)}
+	if status != want {
+		return b, &load.StatusError{Status: status, Body: string(b)}
 	}
 	return b, nil
 }
@@ -58,7 +37,7 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func login(ctx context.Context, c *http.Client, base, email, password string) (tokenResponse, error) {
+func login(ctx context.Context, c *load.Client, base, email, password string) (tokenResponse, error) {
 	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}, "client_id": {"bench"}}
 	b, err := send(ctx, c, http.MethodPost, base+"/api/auth/login", []byte(form.Encode()), formType, "", http.StatusOK)
 	if err != nil {
@@ -72,14 +51,14 @@ func login(ctx context.Context, c *http.Client, base, email, password string) (t
 }
 
 func getMe(base string, accts []account) load.Call {
-	return func(ctx context.Context, c *http.Client, w int) error {
+	return func(ctx context.Context, c *load.Client, w int) error {
 		_, err := send(ctx, c, http.MethodGet, base+"/api/users/me", nil, "", accts[w%len(accts)].Token, http.StatusOK)
 		return err
 	}
 }
 
 func listUsers(base, token string) load.Call {
-	return func(ctx context.Context, c *http.Client, _ int) error {
+	return func(ctx context.Context, c *load.Client, _ int) error {
 		_, err := send(ctx, c, http.MethodGet, base+"/api/users?limit=50", nil, "", token, http.StatusOK)
 		return err
 	}
@@ -87,7 +66,7 @@ func listUsers(base, token string) load.Call {
 
 func patchMe(base string, accts []account) load.Call {
 	var n atomic.Int64
-	return func(ctx context.Context, c *http.Client, w int) error {
+	return func(ctx context.Context, c *load.Client, w int) error {
 		body := fmt.Appendf(nil, `{"full_name":"bench %d %d"}`, w, n.Add(1))
 		_, err := send(ctx, c, http.MethodPatch, base+"/api/users/me", body, "application/json", accts[w%len(accts)].Token, http.StatusOK)
 		return err
@@ -99,7 +78,7 @@ func passwordGrant(base string, accts []account) load.Call {
 	for i, a := range accts {
 		forms[i] = []byte(url.Values{"grant_type": {"password"}, "username": {a.Email}, "password": {a.Password}, "client_id": {"bench"}}.Encode())
 	}
-	return func(ctx context.Context, c *http.Client, w int) error {
+	return func(ctx context.Context, c *load.Client, w int) error {
 		_, err := send(ctx, c, http.MethodPost, base+"/api/auth/login", forms[w%len(forms)], formType, "", http.StatusOK)
 		return err
 	}
@@ -109,7 +88,7 @@ func passwordGrant(base string, accts []account) load.Call {
 // keeps the new refresh token: a rotation chain per worker, so no two
 // requests present the same token (which reuse detection would punish).
 func refreshRotation(base string, chains []string) load.Call {
-	return func(ctx context.Context, c *http.Client, w int) error {
+	return func(ctx context.Context, c *load.Client, w int) error {
 		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {chains[w]}, "client_id": {"bench"}}
 		b, err := send(ctx, c, http.MethodPost, base+"/api/auth/login", []byte(form.Encode()), formType, "", http.StatusOK)
 		if err != nil {
