@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -24,9 +25,12 @@ func (r *Run) Headline(w io.Writer) {
 		if !b.Pass {
 			mark = "**missed**"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", b.Name, b.Goal, b.Value, mark)
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", cell(b.Name), cell(b.Goal), cell(b.Value), mark)
 	}
 }
+
+// cell escapes what would end a markdown table cell.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // Headline markers: the README keeps the generated headline between them.
 const (

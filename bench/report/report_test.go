@@ -69,7 +69,7 @@ func TestWriteProducesValidSVGAndSummary(t *testing.T) {
 // what surrounds it, carries every budget with its verdict and the commit.
 func TestHeadlineSplicesEveryBudget(t *testing.T) {
 	r := sample()
-	r.Budgets = append(r.Budgets, Budget{Name: "idle RSS", Goal: "<= 30 MB", Value: "35.0 MiB", Pass: false})
+	r.Budgets = append(r.Budgets, Budget{Name: "idle RSS", Goal: "<= 30 MB", Value: "35.0 MiB", Pass: false}, Budget{Name: "a|b", Goal: "0", Value: "0", Pass: true})
 	var body strings.Builder
 	r.Headline(&body)
 	doc := []byte("# Title\n\nbefore\n" + HeadlineStart + "\nold | table\n" + HeadlineEnd + "\nafter\n")
@@ -78,7 +78,7 @@ func TestHeadlineSplicesEveryBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(out)
-	for _, want := range []string{"before\n" + HeadlineStart + "\nLast run:", "`abc`", "1 of 2 budgets met", "| read path | >= 0.8x | 0.90x | met |", "| idle RSS | <= 30 MB | 35.0 MiB | **missed** |", HeadlineEnd + "\nafter\n"} {
+	for _, want := range []string{"before\n" + HeadlineStart + "\nLast run:", "`abc`", "2 of 4 budgets met", "| a\\|b | 0 | 0 | met |", "| read path | >= 0.8x | 0.90x | met |", "| idle RSS | <= 30 MB | 35.0 MiB | **missed** |", HeadlineEnd + "\nafter\n"} {
 		if !strings.Contains(s, want) {
 			t.Fatalf("headline lacks %q:\n%s", want, s)
 		}
