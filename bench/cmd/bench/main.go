@@ -261,8 +261,14 @@ func writeKey(dir string) (string, error) {
 }
 
 func (h *harness) appEnv(addr, dbURL string) []string {
+	// The metrics listener stays on, as in production, but on a free
+	// port: the default 127.0.0.1:9090 may be taken on a shared machine.
+	metrics, err := freeAddr()
+	if err != nil {
+		metrics = "off"
+	}
 	return []string{
-		"APP_ENV=production", "HTTP_ADDR=" + addr, "DATABASE_URL=" + dbURL,
+		"APP_ENV=production", "HTTP_ADDR=" + addr, "DATABASE_URL=" + dbURL, "METRICS_ADDR=" + metrics,
 		"JWT_PRIVATE_KEY_FILE=" + h.keyFile, "HTTP_DOCS=false",
 		// Production seals the signing keys it stores; older revisions
 		// (BASE) ignore the variable.
