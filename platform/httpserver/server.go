@@ -13,6 +13,7 @@ import (
 	"path"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -81,6 +82,8 @@ type Server struct {
 	routes *routeTable
 	// oauth are the paths whose edge refusals take RFC 6749 §5.2 form.
 	oauth map[string]bool
+	// finished guards finishDocument, run on the document's first reader.
+	finished sync.Once
 }
 
 // New builds the server and registers every module's routes. It does not
@@ -153,6 +156,8 @@ func New(p Params) (*Server, error) {
 		s.mount(m)
 	}
 
+	// Before huma's own routes for the document and its schemas.
+	s.app.Use(s.finishDocumentFirst())
 	s.api = humafiber.New(s.app, APIConfig(p.OAuth, p.Permissions))
 	oapi := s.api.OpenAPI()
 	oapi.OnAddOperation = append(oapi.OnAddOperation, s.limits.onAddOperation)
@@ -165,7 +170,6 @@ func New(p Params) (*Server, error) {
 	if err := checkPermissions(oapi, p.Permissions); err != nil {
 		return nil, err
 	}
-	finishDocument(oapi)
 	edge.MaxRequestBodySize = int(s.limits.max)
 	s.routes = newRouteTable(s.app.GetRoutes(true))
 	if p.Lifecycle != nil {
@@ -214,6 +218,7 @@ func APIConfig(oauth OAuth, perms *authz.Catalogue) huma.Config {
 	cfg := huma.DefaultConfig(buildinfo.Title()+" API", APIVersion)
 	cfg.Info.Description = "A modular monolith: users and OAuth2 password-flow authentication with JWT access tokens."
 	cfg.DocsPath = "" // served by mountDocs from embedded assets, so it works offline
+	cfg.SchemasPath = strings.TrimSuffix(schemasPath, "/")
 	cfg.CreateHooks = nil
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
 	scheme := &huma.SecurityScheme{Type: "http", Scheme: "bearer", Description: "Send the access token as `Authorization: Bearer <token>`."}
@@ -295,6 +300,30 @@ var modulePath = func() string {
 
 // API returns the huma API (its OpenAPI document, for instance).
 func (s *Server) API() huma.API { return s.api }
+
+// Document is the OpenAPI document, finished: with the responses every
+// operation can give and the examples (finishDocument). It is finished on
+// its first reader, not at start: only clients and `app-dev openapi` read
+// it, and the examples of every schema and problem stayed on the heap of
+// every process.
+func (s *Server) Document() *huma.OpenAPI {
+	s.finished.Do(func() { finishDocument(s.api.OpenAPI()) })
+	return s.api.OpenAPI()
+}
+
+// schemasPath is where huma serves each schema of the document.
+const schemasPath = "/schemas/"
+
+// finishDocumentFirst finishes the document before huma serves it or one
+// of its schemas; concurrent first readers wait for the one finishing it.
+func (s *Server) finishDocumentFirst() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if p := c.Path(); isPublicDocument(p) || strings.HasPrefix(p, schemasPath) {
+			s.Document()
+		}
+		return c.Next()
+	}
+}
 
 // App returns the fiber app, for in-process tests.
 func (s *Server) App() *fiber.App { return s.app }

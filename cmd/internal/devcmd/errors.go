@@ -62,7 +62,7 @@ func document() (*huma.OpenAPI, error) {
 	if err := app.Err(); err != nil {
 		return nil, err
 	}
-	return s.API().OpenAPI(), nil
+	return s.Document(), nil
 }
 
 // oauthOperation is an operation whose errors are not problem JSON, with

@@ -19,9 +19,11 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/fx"
@@ -74,30 +76,37 @@ type Params struct {
 	HTTP config.HTTP
 }
 
-// New builds the UI handler behind the guard; River UI's background
-// services run while the application does.
-func New(p Params) (httpserver.Mounts, error) {
+// New mounts the UI behind the guard. River UI itself (its handler, its
+// API's routes and its background services) is built on the first request
+// the guard lets through, not at start: most processes never serve it,
+// and building it at start kept its code and heap resident in every one.
+func New(p Params) httpserver.Mounts {
 	log := p.Log.Named("jobsui")
-	h, err := riverui.NewHandler(&riverui.HandlerOpts{
-		Endpoints: riverui.NewEndpoints(p.Queue.Client(), nil),
-		Logger:    slog.New(zapslog.NewHandler(log.Core())),
-		Prefix:    Prefix,
-	})
-	if err != nil {
-		return nil, err
-	}
+	// The UI's services live as long as the application, not the request
+	// that happened to build them.
 	ctx, cancel := context.WithCancel(context.Background())
-	p.Lifecycle.Append(fx.Hook{
-		OnStart: func(context.Context) error { return h.Start(ctx) },
-		OnStop:  func(context.Context) error { cancel(); return nil },
+	p.Lifecycle.Append(fx.Hook{OnStop: func(context.Context) error { cancel(); return nil }})
+	ui := sync.OnceValues(func() (http.Handler, error) {
+		h, err := riverui.NewHandler(&riverui.HandlerOpts{
+			Endpoints: riverui.NewEndpoints(p.Queue.Client(), nil),
+			Logger:    slog.New(zapslog.NewHandler(log.Core())),
+			Prefix:    Prefix,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := h.Start(ctx); err != nil {
+			return nil, err
+		}
+		return h, nil
 	})
 	secure := strings.HasPrefix(p.HTTP.PublicURL, "https://")
-	return httpserver.Mounts{{Prefix: Prefix, Handler: &guard{ui: h, resolver: p.Resolver, log: log, secure: secure}}}, nil
+	return httpserver.Mounts{{Prefix: Prefix, Handler: &guard{ui: ui, resolver: p.Resolver, log: log, secure: secure}}}
 }
 
 // guard authenticates every request to the UI.
 type guard struct {
-	ui       http.Handler
+	ui       func() (http.Handler, error)
 	resolver *authn.Resolver
 	log      *zap.Logger
 	secure   bool
@@ -130,7 +139,12 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, err, true)
 		return
 	}
-	g.ui.ServeHTTP(w, r)
+	ui, err := g.ui()
+	if err != nil {
+		g.fail(w, r, fmt.Errorf("jobs UI: %w", err), false)
+		return
+	}
+	ui.ServeHTTP(w, r)
 }
 
 // check resolves the credentials and requires the permission.

@@ -4,7 +4,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,6 +166,49 @@ func TestJobsUIInTheBrowser(t *testing.T) {
 	for i, line := range b.Console() {
 		if strings.Contains(line, "Content Security Policy") || (i > 0 && (strings.Contains(line, "401") || strings.Contains(line, "403"))) {
 			t.Errorf("console: %s", line)
+		}
+	}
+}
+
+// uiStarts counts River UI handlers whose background services run in this
+// process (each started handler keeps one goroutine in Start).
+func uiStarts() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "riverqueue.com/riverui.(*Handler).Start.func1(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestJobsUIIsBuiltOnFirstUse: River UI is not built when the application
+// starts, nor for a request the guard refuses; concurrent first requests
+// of admins build and start it once, and every one of them is served.
+func TestJobsUIIsBuiltOnFirstUse(t *testing.T) {
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"))
+	admin, other := app.SuperuserToken(), app.NewUser(false).Token
+	api := jobsui.Prefix + "/api/jobs?state=available"
+	app.Do(http.MethodGet, api, nil).Expect(http.StatusUnauthorized)
+	app.Do(http.MethodGet, api, nil, testkit.Bearer(other)).Expect(http.StatusForbidden)
+	// Not parallel: no other test's application runs meanwhile.
+	if n := uiStarts(); n != 0 {
+		t.Fatalf("River UI started %d times before an admin asked for it", n)
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if r := app.Do(http.MethodGet, api, nil, testkit.Bearer(admin)); r.Status != http.StatusOK {
+				t.Errorf("a first request: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+	wg.Wait()
+	// Start's goroutine may still be on its way to its wait.
+	for deadline := time.Now().Add(10 * time.Second); uiStarts() != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("River UI started %d times for 16 concurrent first requests, want 1", uiStarts())
 		}
 	}
 }
