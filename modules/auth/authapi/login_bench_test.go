@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -98,16 +99,23 @@ func BenchmarkLoginCPU(b *testing.B) {
 
 			var loginCPU, hashCPU time.Duration
 			var logins, hashes int
+			var loginGC, hashGC uint64
 			b.ResetTimer()
 			for done := 0; done < b.N; done += batch {
 				n := min(batch, b.N-done)
+				gc := gcCycles()
 				loginCPU += run(n, clients, loginOne)
+				loginGC += gcCycles() - gc
 				logins += n
 				b.StopTimer()
+				gc = gcCycles()
 				hashCPU += run(n, runtime.NumCPU(), hash)
+				hashGC += gcCycles() - gc
 				hashes += n
 				b.StartTimer()
 			}
+			b.ReportMetric(float64(loginGC)/float64(logins), "gc/login")
+			b.ReportMetric(float64(hashGC)/float64(hashes), "gc/hash")
 			perLogin := float64(loginCPU.Microseconds()) / float64(logins) / 1000
 			perHash := float64(hashCPU.Microseconds()) / float64(hashes) / 1000
 			b.ReportMetric(perLogin, "cpu-ms/login")
@@ -115,6 +123,13 @@ func BenchmarkLoginCPU(b *testing.B) {
 			b.ReportMetric(perLogin/perHash, "ratio")
 		})
 	}
+}
+
+// gcCycles is how many garbage collections this process has completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // cpuTime is the user and system CPU time this process has used.
