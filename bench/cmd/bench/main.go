@@ -457,7 +457,8 @@ func (h *harness) database(ctx context.Context, name string, soak bool) (report.
 	dr.Scenarios = append(dr.Scenarios, s)
 
 	// 3. Password login: bound by argon2id; a flood of -workers clients.
-	// The raw hash rate is measured just before, under the same noise.
+	// The raw hash rate is measured just before and just after, under the
+	// same noise, in a process started with the application's environment.
 	log.Printf("%s: raw argon2id hash rate on %d cores", name, runtime.NumCPU())
 	// Interference only ever slows the raw loop down, so of two
 	// measurements (before and after the login run) the faster is kept.
