@@ -18,6 +18,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,7 +40,15 @@ func main() {
 	// The defaults of JWT_ISSUER and JWT_AUDIENCE (the auth module's settings).
 	issuer := flag.String("issuer", buildinfo.Service, "expected iss")
 	audience := flag.String("audience", buildinfo.Service+"-api", "expected aud")
+	hash := flag.Duration("hash", 0, "instead of serving: compute argon2id hashes with the application's parameters (from PASSWORD_HASH_* and APP_ENV) for this long, and print their count and CPU time as JSON")
+	workers := flag.Int("workers", runtime.NumCPU(), "goroutines hashing at once (with -hash)")
 	flag.Parse()
+	if *hash > 0 {
+		if err := printHashLoop(*workers, *hash); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := run(*addr, *dbURL, *keyFile, *issuer, *audience); err != nil {
 		log.Fatal(err)
 	}

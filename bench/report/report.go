@@ -262,7 +262,7 @@ func (r *Run) Markdown(w io.Writer) {
 		}
 	}
 	if r.RawHashRate > 0 {
-		fmt.Fprintf(w, "\nThe login baseline is the raw argon2id hash rate (production parameters) on all cores, measured just before each login run (last: %.1f hashes/s).\n", r.RawHashRate)
+		fmt.Fprintf(w, "\nThe login baseline is the raw argon2id hash rate on all cores, measured before and after each login run (their mean kept) in a process of its own started with the application's environment, so with the parameters and runtime settings the application reads (last: %.1f hashes/s).\n", r.RawHashRate)
 	}
 	fmt.Fprintf(w, "\n## Start-up and size\n\n| revision | database | binary | cold start to ready (median) | idle RSS (median) | of which anonymous |\n|---|---|--:|--:|--:|--:|\n")
 	for _, b := range r.Builds {

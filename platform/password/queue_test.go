@@ -105,6 +105,33 @@ func TestWaitIsBounded(t *testing.T) {
 	}
 }
 
+// TestWaitersAskSparingly: a waiter asks whether its client is still
+// there at most every peerPoll (100 ms), not every 20 ms: under a flood
+// every queued request is woken at that rate while the slots hash.
+func TestWaitersAskSparingly(t *testing.T) {
+	h := queued(t, 10, time.Minute)
+	free := hold(t, h)
+	var asked atomic.Int64
+	ctx := peer.WithProbe(context.Background(), func() bool { asked.Add(1); return false })
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Hash(ctx, "patient passphrase")
+		done <- err
+	}()
+	waitFor(t, "the waiter", func() bool { return h.Stats().Waiting == 1 })
+	began := time.Now()
+	time.Sleep(600 * time.Millisecond)
+	free()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// A ticker never fires faster than its period, however slow the
+	// machine; one more ask comes when the slot is taken.
+	if n, most := asked.Load(), int64(time.Since(began)/(100*time.Millisecond))+2; n > most {
+		t.Fatalf("the waiter asked %d times in %v, want at most %d", n, time.Since(began).Round(time.Millisecond), most)
+	}
+}
+
 // TestGoneClientsAreNotHashed: a waiter whose client leaves gives up its
 // place without hashing, and a request whose client left before a slot
 // was free is not hashed either; one still connected is.
