@@ -70,6 +70,10 @@ func NewClient(workers int) *Client {
 		// A worker waits for a connection rather than failing: the
 		// generator's own limit is not the server's error.
 		MaxConnWaitTimeout: requestTimeout,
+		// No silent retries (fasthttp retries idempotent requests up to
+		// five times by default): a failed request is the server's error,
+		// counted, and its latency is one attempt's.
+		MaxIdemponentCallAttempts: 1,
 	}}
 }
 

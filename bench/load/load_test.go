@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -122,5 +124,36 @@ func TestTheRunsEndIsNotAnError(t *testing.T) {
 	}
 	if served == 0 {
 		t.Fatal("no run served a request")
+	}
+}
+
+// TestFailuresAreNotRetried: a server that drops the connection without
+// answering is one error, seen by one connection, not a retry hidden from
+// the error count.
+func TestFailuresAreNotRetried(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			_, _ = conn.Read(make([]byte, 4096))
+			_ = conn.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := NewClient(1).Do(ctx, Request{Method: http.MethodGet, URL: "http://" + ln.Addr().String() + "/"}); err == nil {
+		t.Fatal("a dropped connection was a success")
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Fatalf("the server saw %d connections for one request: the client retried", n)
 	}
 }

@@ -44,3 +44,25 @@ func TestDocumentIsFinishedOnFirstRead(t *testing.T) {
 		t.Error("the document read is not finished")
 	}
 }
+
+// TestDocumentIsFinishedWhateverTheCase: fiber routes paths ignoring case,
+// so a first read as /OpenAPI.json (which huma caches) and concurrent
+// readers in other cases all get the finished document, without racing.
+func TestDocumentIsFinishedWhateverTheCase(t *testing.T) {
+	app := apptest.Start(t, testkit.NewDB(t, "sqlite3"))
+	if res := app.Do(http.MethodGet, "/OpenAPI.json", nil); res.Status != http.StatusOK || !strings.Contains(string(res.Body), `"Retry-After"`) {
+		t.Fatalf("/OpenAPI.json: %d, want 200 with the finished document: %.300s", res.Status, res.Body)
+	}
+	var wg sync.WaitGroup
+	for _, path := range []string{"/openapi.json", "/OPENAPI.YAML", "/OpenAPI-3.0.json", "/Schemas/Problem.json"} {
+		wg.Go(func() {
+			if res := app.Do(http.MethodGet, path, nil); res.Status != http.StatusOK {
+				t.Errorf("%s: %d", path, res.Status)
+			}
+		})
+	}
+	wg.Wait()
+	if res := app.Do(http.MethodGet, "/openapi.json", nil); !strings.Contains(string(res.Body), `"Retry-After"`) {
+		t.Fatalf("/openapi.json after /OpenAPI.json serves the unfinished document: %.300s", res.Body)
+	}
+}

@@ -316,9 +316,11 @@ const schemasPath = "/schemas/"
 
 // finishDocumentFirst finishes the document before huma serves it or one
 // of its schemas; concurrent first readers wait for the one finishing it.
+// The path is compared as fiber routes it, ignoring case: /OpenAPI.json
+// reaches huma's handler too, which would cache the unfinished document.
 func (s *Server) finishDocumentFirst() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if p := c.Path(); isPublicDocument(p) || strings.HasPrefix(p, schemasPath) {
+		if p := strings.ToLower(c.Path()); isPublicDocument(p) || strings.HasPrefix(p, schemasPath) {
 			s.Document()
 		}
 		return c.Next()

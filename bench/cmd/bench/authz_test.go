@@ -40,3 +40,19 @@ func TestAuthzBudgets(t *testing.T) {
 		t.Fatalf("budgets without their scenarios: %+v", bs)
 	}
 }
+
+// TestRefusalsAreNoRate: a guarded read or a key read that fails fast (a
+// 403, a 401) would make a high rate; with errors the budget is missed.
+func TestRefusalsAreNoRate(t *testing.T) {
+	ok := &report.Measure{Result: load.Result{Rate: 1000}}
+	failing := &report.Measure{Result: load.Result{Rate: 5000, Errors: 10}}
+	bs := authzBudgets("postgres", []report.Scenario{
+		{Name: scenarioMeWithRole, App: ok},
+		{Name: scenarioGuarded, App: failing, Baseline: ok, Ratio: 5},
+		{Name: scenarioByID, App: ok, Baseline: ok, Ratio: 1},
+		{Name: scenarioMeByKey, App: failing, Baseline: ok, Ratio: 5},
+	})
+	if len(bs) != 2 || bs[0].Pass || bs[1].Pass {
+		t.Fatalf("failing reads passed: %+v", bs)
+	}
+}

@@ -75,11 +75,27 @@ func TestGoBenchBudgets(t *testing.T) {
 // SQLite alone, and go test still succeeds; the Postgres budget must then
 // be a miss, not absent.
 func TestMissingDatabaseIsAFailure(t *testing.T) {
-	rs := parseBenchOutput("BenchmarkThroughput/sqlite3-2  3  0 ns/op  0.9 ratio\n")
+	rs := parseBenchOutput("BenchmarkThroughput/sqlite3-2  3  0 ns/op  1000 platform-jobs/s  1100 river-jobs/s  0.9 ratio\n")
 	withMissing(&rs, []string{"BenchmarkThroughput"}, []string{"postgres", "sqlite"}, "go test", "failed: no result line")
 	bs := goBenchBudgets(rs)
 	if len(bs) != 2 || bs[0].Name != "sqlite: jobs/s through the platform vs a bare River client" || !bs[0].Pass ||
 		bs[1].Name != "postgres: jobs/s through the platform vs a bare River client" || bs[1].Pass || bs[1].Value != "failed: no result line" {
 		t.Fatalf("budgets %+v", bs)
+	}
+}
+
+// TestMissingMetricIsAMiss: a benchmark that ran but did not report a
+// metric (renamed, or not printed) is a miss, not a pass on a zero.
+func TestMissingMetricIsAMiss(t *testing.T) {
+	for _, g := range []report.GoBenchmark{
+		{Name: "BenchmarkEnqueueInWrite", DB: "sqlite", Metrics: map[string]float64{"write-µs": 300}},
+		{Name: "BenchmarkThroughput", DB: "sqlite", Metrics: map[string]float64{"ratio": 1.2}},
+		{Name: "BenchmarkReadAllocs", DB: "sqlite", Metrics: map[string]float64{"app-allocs/read": 80}},
+	} {
+		for _, b := range goBenchBudgets([]report.GoBenchmark{g}) {
+			if b.Pass {
+				t.Errorf("%s with metrics %v: %+v, want a miss", g.Name, g.Metrics, b)
+			}
+		}
 	}
 }
