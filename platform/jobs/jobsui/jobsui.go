@@ -86,7 +86,7 @@ func New(p Params) httpserver.Mounts {
 	// that happened to build them.
 	ctx, cancel := context.WithCancel(context.Background())
 	p.Lifecycle.Append(fx.Hook{OnStop: func(context.Context) error { cancel(); return nil }})
-	ui := sync.OnceValues(func() (http.Handler, error) {
+	ui := &lazyHandler{build: func() (http.Handler, error) {
 		h, err := riverui.NewHandler(&riverui.HandlerOpts{
 			Endpoints: riverui.NewEndpoints(p.Queue.Client(), nil),
 			Logger:    slog.New(zapslog.NewHandler(log.Core())),
@@ -99,9 +99,31 @@ func New(p Params) httpserver.Mounts {
 			return nil, err
 		}
 		return h, nil
-	})
+	}}
 	secure := strings.HasPrefix(p.HTTP.PublicURL, "https://")
-	return httpserver.Mounts{{Prefix: Prefix, Handler: &guard{ui: ui, resolver: p.Resolver, log: log, secure: secure}}}
+	return httpserver.Mounts{{Prefix: Prefix, Handler: &guard{ui: ui.get, resolver: p.Resolver, log: log, secure: secure}}}
+}
+
+// lazyHandler builds a handler on its first use, once however many ask at
+// the same time. A failed build is not kept: the next request tries
+// again, so a passing fault does not leave the UI failing until a restart.
+type lazyHandler struct {
+	mu    sync.Mutex
+	h     http.Handler
+	build func() (http.Handler, error)
+}
+
+func (l *lazyHandler) get() (http.Handler, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.h == nil {
+		h, err := l.build()
+		if err != nil {
+			return nil, err
+		}
+		l.h = h
+	}
+	return l.h, nil
 }
 
 // guard authenticates every request to the UI.
