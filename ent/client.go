@@ -281,8 +281,13 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	}
 }
 
-// Driver is the driver the client runs its statements on.
-func (c *Client) Driver() dialect.Driver { return c.driver }
+// QueryRows runs a statement that returns rows on the client's driver.
+func (c *Client) QueryRows(ctx context.Context, query string, args []any, rows *sql.Rows) error {
+	return c.driver.Query(ctx, query, args, rows)
+}
+
+// Dialect is the name of the client's SQL dialect.
+func (c *Client) Dialect() string { return c.driver.Dialect() }
 
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {

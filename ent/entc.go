@@ -6,7 +6,7 @@
 // Atlas's MySQL, Postgres and SQLite drivers and their HCL toolchain into
 // every binary that uses the client, the serving one included, which
 // applies migrations without them (platform/migrator). It also gives the
-// client a Driver method (driverTemplate).
+// client QueryRows and Dialect methods (driverTemplate).
 package main
 
 import (
@@ -44,11 +44,18 @@ func main() {
 	}
 }
 
-// driverTemplate adds Client.Driver: a store runs its hottest per-request
-// statement as constant SQL on the client's own driver (the platform's
-// deadline and error classification included), where ent's builder would
-// assemble the same text anew on every call.
+// driverTemplate adds Client.QueryRows and Client.Dialect: a store runs
+// its hottest per-request statement as constant SQL on the client's own
+// driver (the platform's deadline and error classification included),
+// where ent's builder would assemble the same text anew on every call.
+// Only the query is exposed, not the driver, whose Tx and Close would let
+// a package start a transaction outside platform/txn or close the pool.
 const driverTemplate = `{{ define "client/additional/driver" }}
-// Driver is the driver the client runs its statements on.
-func (c *Client) Driver() dialect.Driver { return c.driver }
+// QueryRows runs a statement that returns rows on the client's driver.
+func (c *Client) QueryRows(ctx context.Context, query string, args []any, rows *sql.Rows) error {
+	return c.driver.Query(ctx, query, args, rows)
+}
+
+// Dialect is the name of the client's SQL dialect.
+func (c *Client) Dialect() string { return c.driver.Dialect() }
 {{ end }}`

@@ -147,7 +147,7 @@ func versionsSQL(dia string) string {
 // classification apply as they do to ent's own statements.
 func (s *Store) currentVersions(ctx context.Context, id uuid.UUID) (versions, error) {
 	var rows sql.Rows
-	if err := s.db.Driver().Query(ctx, s.versionsSQL, []any{id}, &rows); err != nil {
+	if err := s.db.QueryRows(ctx, s.versionsSQL, []any{id}, &rows); err != nil {
 		return versions{}, fmt.Errorf("account versions: %w", translate(err))
 	}
 	var v versions

@@ -41,7 +41,7 @@ var _ usersvc.Storer = (*Store)(nil)
 
 // New returns the store.
 func New(db *ent.Client) *Store {
-	return &Store{db: db, accounts: newAccountCache(AccountCacheSize), versionsSQL: versionsSQL(db.Driver().Dialect())}
+	return &Store{db: db, accounts: newAccountCache(AccountCacheSize), versionsSQL: versionsSQL(db.Dialect())}
 }
 
 // Create inserts a user, with the admin role when asked.
