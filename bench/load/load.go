@@ -112,9 +112,10 @@ func (c *Client) Do(ctx context.Context, r Request) (int, []byte, error) {
 	}
 	if err := c.c.DoDeadline(req, res, deadline); err != nil {
 		// The context's own timer may fire a little after fasthttp's
-		// deadline: a request cut off by the run's end is reported as
-		// that, not as the server's timeout.
-		if errors.Is(err, fasthttp.ErrTimeout) && fromCtx && !time.Now().Before(deadline) {
+		// deadline: a request cut off by the run's end (fasthttp's
+		// timeout, or the connection's read deadline) is reported as
+		// that, not as the server's error.
+		if fromCtx && !time.Now().Before(deadline) {
 			return 0, nil, context.DeadlineExceeded
 		}
 		return 0, nil, fmt.Errorf("%s %s: %w", r.Method, r.URL, err)

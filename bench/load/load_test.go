@@ -157,3 +157,35 @@ func TestFailuresAreNotRetried(t *testing.T) {
 		t.Fatalf("the server saw %d connections for one request: the client retried", n)
 	}
 }
+
+// TestCutOffMidResponseIsTheDeadline: a response still arriving when the
+// run's time is up ends with the connection's read deadline, which is the
+// run's end too, not the server's error.
+func TestCutOffMidResponseIsTheDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	release := make(chan struct{})
+	defer close(release)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer func() { _ = conn.Close() }()
+				_, _ = conn.Read(make([]byte, 4096))
+				_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"))
+				<-release
+			}()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, _, err := NewClient(1).Do(ctx, Request{Method: http.MethodGet, URL: "http://" + ln.Addr().String() + "/"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the run's deadline", err)
+	}
+}
