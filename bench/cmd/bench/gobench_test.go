@@ -11,7 +11,7 @@ import (
 // the noise around result lines that the parser must skip.
 const benchOutput = `goos: linux
 goarch: amd64
-pkg: github.com/acme/monolith/platform/jobs
+pkg: example.com/shop/platform/jobs
 cpu: AMD EPYC
 BenchmarkThroughput/sqlite3-2         	       3	         0 ns/op	      1046 platform-jobs/s	         0.9183 ratio	      1139 river-jobs/s
 BenchmarkThroughput/postgres-2        	       3	         0 ns/op	      1244 platform-jobs/s	         1.032 ratio	      1205 river-jobs/s
@@ -19,7 +19,7 @@ BenchmarkEnqueueInWrite/postgres      	     200	         0 ns/op	         2.336 
     bench_test.go:12: a log line
 BenchmarkReadAllocs/sqlite3-2   	   10000	    101234 ns/op	       200.0 app-allocs/read	       125.0 baseline-allocs/read	         1.600 ratio	   12345 B/op	     200 allocs/op
 PASS
-ok  	github.com/acme/monolith/platform/jobs	12.3s
+ok  	example.com/shop/platform/jobs	12.3s
 `
 
 func TestParseBenchOutput(t *testing.T) {
