@@ -16,10 +16,12 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+	"go.uber.org/fx"
 	"golang.org/x/oauth2"
 
 	"github.com/acme/monolith/cmd/app/apptest"
 	"github.com/acme/monolith/modules/auth/authapi"
+	"github.com/acme/monolith/modules/auth/authsvc"
 	"github.com/acme/monolith/platform/database"
 	"github.com/acme/monolith/platform/testkit"
 )
@@ -41,7 +43,13 @@ type mfaAnswer struct {
 // code is the TOTP code of secret at now+offset steps.
 func code(t *testing.T, secret string, steps int) string {
 	t.Helper()
-	c, err := totp.GenerateCodeCustom(secret, time.Now().Add(time.Duration(steps)*30*time.Second), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	return codeAt(t, secret, time.Now(), steps)
+}
+
+// codeAt is the code `steps` steps from the step of at.
+func codeAt(t *testing.T, secret string, at time.Time, steps int) string {
+	t.Helper()
+	c, err := totp.GenerateCodeCustom(secret, at.Add(time.Duration(steps)*30*time.Second), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +312,14 @@ func TestOAuth2ClientSignsInWithMFA(t *testing.T) {
 // step at or before the last one accepted.
 func TestMFACodeWindow(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
-		app := apptest.Start(t, db)
+		// The server's clock is pinned to the instant the codes are made
+		// from: on the wall clock, a step boundary passing between making
+		// a code and checking it moves the code out of the window.
+		var mfa *authsvc.MFA
+		app := apptest.Start(t, db, testkit.WithFx(fx.Populate(&mfa)))
+		at := time.Now()
+		mfa.SetClock(func() time.Time { return at })
+		code := func(_ *testing.T, secret string, steps int) string { return codeAt(t, secret, at, steps) }
 		u := app.NewUser(false)
 		var e mfaEnrolment
 		app.Do(http.MethodPost, authapi.MFAPath+"/enrolment", nil, testkit.Bearer(u.Token)).Expect(http.StatusOK).JSON(t, &e)
