@@ -54,7 +54,7 @@ func TestPackageOf(t *testing.T) {
 	for sym, want := range map[string]string{
 		"net/http.(*Client).Do":                   "net/http",
 		"runtime.main":                            "runtime",
-		"type:*example.com/shop/ent.User": "example.com/shop/ent",
+		"type:*example.com/shop/ent.User":         "example.com/shop/ent",
 		"go:func.*":                               "func",
 		"modernc.org/sqlite/lib._sqlite3VdbeExec": "modernc.org/sqlite/lib",
 	} {
