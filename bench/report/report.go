@@ -307,7 +307,7 @@ func (r *Run) Markdown(w io.Writer) {
 			}
 			// A pipe splits a table cell even inside a code span unless
 			// escaped (GitHub Flavored Markdown), and the patterns have them.
-			fmt.Fprintf(w, "| %s | %s | %s | `%s` |\n", g.Name, g.DB, m, strings.ReplaceAll(g.Command, "|", `\|`))
+			fmt.Fprintf(w, "| %s | %s | %s | `%s` |\n", g.Name, g.DB, m, cell(g.Command))
 		}
 	}
 	fmt.Fprintf(w, "\n## Budgets\n\nMeasured on commit `%s`.\n\n| budget | goal | measured | |\n|---|---|---|---|\n", r.Commit)
@@ -316,7 +316,7 @@ func (r *Run) Markdown(w io.Writer) {
 		if !b.Pass {
 			mark = "**miss**"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", b.Name, b.Goal, b.Value, mark)
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", cell(b.Name), cell(b.Goal), cell(b.Value), mark)
 	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintf(w, "\n## Notes\n\n")
