@@ -72,7 +72,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Open opens the database named by cfg.URL. It does not connect: the first
 // query (or Ping) does, so constructing the fx graph never touches the network.
 func Open(cfg config.Database) (*DB, error) {
-	driver, dsn, dia, err := ParseURL(cfg.URL)
+	_, dsn, dia, err := ParseURL(cfg.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +85,7 @@ func Open(cfg config.Database) (*DB, error) {
 		if err := ensureDir(dsn); err != nil {
 			return nil, err
 		}
-		if sqlDB, err = sql.Open(driver, dsn); err != nil {
-			return nil, fmt.Errorf("open %s: %w", dia, err)
-		}
+		sqlDB = sql.OpenDB(sqliteConnector{drv: &sqlite.Driver{}, dsn: dsn})
 	}
 	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(cfg.MaxIdleConns)
