@@ -102,6 +102,7 @@ func (r Rule) Key(first Subject, more ...Subject) Key {
 type Limiter struct {
 	drv     dialect.Driver
 	dialect string
+	hitSQL  string // hitSQL in the dialect
 	secret  func() ([]byte, error)
 	now     func() time.Time
 }
@@ -126,7 +127,7 @@ func NewDeferred(db *database.DB, secret func() ([]byte, error)) *Limiter {
 		m.Write([]byte("platform/throttle subject hashes"))
 		return m.Sum(nil), nil
 	})
-	return &Limiter{
+	l := &Limiter{
 		// Through the platform's classifying driver: a connection failure
 		// is database.ErrUnavailable here too, like anywhere else.
 		drv:     database.Classify(entsql.OpenDB(db.Dialect, db.SQL), db.QueryTimeout),
@@ -134,6 +135,8 @@ func NewDeferred(db *database.DB, secret func() ([]byte, error)) *Limiter {
 		secret:  key,
 		now:     time.Now,
 	}
+	l.hitSQL = l.sql(hitSQL)
+	return l
 }
 
 func hash(secret []byte, s Subject) string {
@@ -207,35 +210,77 @@ func (r *Reservation) Release(ctx context.Context, keys ...Key) error {
 	if r == nil {
 		return nil
 	}
-	ctx, cancel := detached(ctx)
-	defer cancel()
-	var ids []string
 	if len(keys) == 0 {
+		give := make([]string, 0, len(r.ids))
 		for id := range r.ids {
-			ids = append(ids, id)
+			give = append(give, id)
 		}
-	} else {
-		for _, k := range keys {
-			id, _, err := r.l.ids(k)
-			if err != nil {
-				return err
-			}
-			if r.ids[id] {
-				ids = append(ids, id)
-			}
-		}
+		return r.settle(ctx, give, nil)
 	}
-	if len(ids) == 0 {
+	return r.Settle(ctx, keys, nil)
+}
+
+// Settle ends an attempt that succeeded: the attempt on each key of
+// release is given back (as by Release) and the counters of clear are
+// emptied (failures the success has made moot), in one statement, since
+// this is on every sign-in's path. It runs even if ctx is cancelled, and
+// is safe on a nil Reservation.
+func (r *Reservation) Settle(ctx context.Context, release, clear []Key) error {
+	if r == nil {
 		return nil
 	}
-	// One statement for all of them: a release is on every sign-in's path.
-	marks, args := make([]string, len(ids)), make([]any, len(ids))
-	for i, id := range ids {
-		delete(r.ids, id)
-		marks[i], args[i] = "$"+strconv.Itoa(i+1), id
+	var give, empty []string
+	for _, k := range release {
+		id, _, err := r.l.ids(k)
+		if err != nil {
+			return err
+		}
+		if r.ids[id] {
+			give = append(give, id)
+		}
 	}
-	q := "UPDATE throttles SET count = count - 1 WHERE count > 0 AND id IN (" + strings.Join(marks, ", ") + ")"
-	if err := r.l.exec(ctx, q, args...); err != nil {
+	for _, k := range clear {
+		id, _, err := r.l.ids(k)
+		if err != nil {
+			return err
+		}
+		empty = append(empty, id)
+	}
+	return r.settle(ctx, give, empty)
+}
+
+// settle gives back the attempts on the counters give and empties the
+// counters empty. An emptied counter keeps its row and window, like one
+// whose attempts were all given back; Prune deletes it when the window
+// ends.
+func (r *Reservation) settle(ctx context.Context, give, empty []string) error {
+	if len(give)+len(empty) == 0 {
+		return nil
+	}
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	args := make([]any, 0, len(give)+len(empty))
+	list := func(ids []string) string {
+		marks := make([]string, len(ids))
+		for i, id := range ids {
+			delete(r.ids, id)
+			args = append(args, id)
+			marks[i] = r.l.mark(len(args))
+		}
+		return strings.Join(marks, ", ")
+	}
+	var q string
+	switch {
+	case len(empty) == 0:
+		q = "UPDATE throttles SET count = count - 1 WHERE count > 0 AND id IN (" + list(give) + ")"
+	case len(give) == 0:
+		q = "UPDATE throttles SET count = 0 WHERE count > 0 AND id IN (" + list(empty) + ")"
+	default:
+		emptied := list(empty)
+		q = "UPDATE throttles SET count = CASE WHEN id IN (" + emptied + ") THEN 0 ELSE count - 1 END" +
+			" WHERE count > 0 AND id IN (" + emptied + ", " + list(give) + ")"
+	}
+	if err := r.l.drv.Exec(ctx, q, args, nil); err != nil {
 		return fmt.Errorf("throttle: release: %w", err)
 	}
 	return nil
@@ -304,22 +349,26 @@ func (l *Limiter) Prune(ctx context.Context) (int64, error) {
 	}
 }
 
+// hitSQL is the statement of hit, with Postgres placeholders.
+const hitSQL = `INSERT INTO throttles (id, subject, count, window_start, expires_at) VALUES ($1, $2, 1, $3, $4)
+	ON CONFLICT (id) DO UPDATE SET
+		count = CASE WHEN ` + overSQL + ` THEN 1 ELSE throttles.count + 1 END,
+		window_start = CASE WHEN ` + overSQL + ` THEN excluded.window_start ELSE throttles.window_start END,
+		expires_at = CASE WHEN ` + overSQL + ` THEN excluded.expires_at ELSE throttles.expires_at END,
+		subject = excluded.subject
+	RETURNING count, expires_at`
+
+// overSQL is true when the stored window has ended by the new attempt's.
+const overSQL = "throttles.expires_at IS NULL OR throttles.expires_at <= excluded.window_start"
+
 // hit is the reservation: one statement that starts a new window when the
 // last one is over (or there is none), otherwise adds one, and returns the
 // count and when the window ends. Postgres takes the row lock for the
 // update, SQLite the database write lock, so concurrent hits never lose a
 // count nor see the same one.
 func (l *Limiter) hit(ctx context.Context, id, subject string, now, ends time.Time) (int, time.Time, error) {
-	const over = "throttles.expires_at IS NULL OR throttles.expires_at <= excluded.window_start"
-	q := l.sql(`INSERT INTO throttles (id, subject, count, window_start, expires_at) VALUES ($1, $2, 1, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET
-			count = CASE WHEN ` + over + ` THEN 1 ELSE throttles.count + 1 END,
-			window_start = CASE WHEN ` + over + ` THEN excluded.window_start ELSE throttles.window_start END,
-			expires_at = CASE WHEN ` + over + ` THEN excluded.expires_at ELSE throttles.expires_at END,
-			subject = excluded.subject
-		RETURNING count, expires_at`)
 	var rows entsql.Rows
-	if err := l.drv.Query(ctx, q, []any{id, subject, now, ends}, &rows); err != nil {
+	if err := l.drv.Query(ctx, l.hitSQL, []any{id, subject, now, ends}, &rows); err != nil {
 		return 0, time.Time{}, err
 	}
 	defer func() { _ = rows.Close() }()
@@ -339,6 +388,14 @@ func (l *Limiter) hit(ctx context.Context, id, subject string, now, ends time.Ti
 
 func (l *Limiter) exec(ctx context.Context, q string, args ...any) error {
 	return l.drv.Exec(ctx, l.sql(q), args, nil)
+}
+
+// mark is the n-th placeholder in the dialect.
+func (l *Limiter) mark(n int) string {
+	if l.dialect == dialect.SQLite {
+		return "?" + strconv.Itoa(n)
+	}
+	return "$" + strconv.Itoa(n)
 }
 
 // sql writes the placeholders of q ($1, $2 ...) for the dialect: SQLite

@@ -183,6 +183,55 @@ func TestReleaseClearForget(t *testing.T) {
 	})
 }
 
+// TestSettleGivesBackAndEmpties: a sign-in's success, in one call, gives
+// back its own attempt on the address and the account and empties the
+// pair's counter, failures included; the failure before it stays counted
+// on the address and the account, and nothing is given back twice.
+func TestSettleGivesBackAndEmpties(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l, _ := newLimiter(db)
+		ipRule := throttle.Rule{Name: "test.ip", Limit: 3, Window: time.Hour}
+		pairRule := throttle.Rule{Name: "test.pair", Limit: 2, Window: time.Hour}
+		acctRule := throttle.Rule{Name: "test.account", Limit: 3, Window: time.Hour}
+		acct, addr := throttle.Account("Zoë@example.test"), throttle.Address("2001:db8::1")
+		ip, pair, account := ipRule.Key(addr), pairRule.Key(acct, addr), acctRule.Key(acct)
+
+		if _, err := l.Reserve(ctx, ip, pair, account); err != nil { // a failure: kept
+			t.Fatal(err)
+		}
+		res, err := l.Reserve(ctx, ip, pair, account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Settle(ctx, []throttle.Key{ip, account}, []throttle.Key{pair}); err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Release(ctx); err != nil { // nothing is left to give back
+			t.Fatal(err)
+		}
+		// Each counter takes exactly what is left of its limit.
+		for _, c := range []struct {
+			name string
+			key  throttle.Key
+			left int
+		}{{"pair", pair, 2}, {"address", ip, 2}, {"account", account, 2}} {
+			for i := range c.left {
+				if _, err := l.Reserve(ctx, c.key); err != nil {
+					t.Fatalf("%s attempt %d of the %d left: %v", c.name, i+1, c.left, err)
+				}
+			}
+			if _, err := l.Reserve(ctx, c.key); !errors.Is(err, throttle.ErrLimited) {
+				t.Fatalf("%s beyond the %d left: %v", c.name, c.left, err)
+			}
+		}
+		var nilRes *throttle.Reservation
+		if err := nilRes.Settle(ctx, []throttle.Key{ip}, []throttle.Key{pair}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // TestPruneBoundsTheTable: a flood of distinct accounts from one address
 // writes at most the address's limit of account counters (the address is
 // reserved first and stops the rest), and Prune removes every counter

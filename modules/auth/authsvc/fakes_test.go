@@ -299,14 +299,13 @@ func (m *memAccounts) ResetPassword(_ context.Context, id uuid.UUID, password st
 }
 
 // memLimiter grants every attempt unless refuse is set, and records what
-// was cleared and forgotten. Its reservations are nil, which Release
+// was forgotten. Its reservations are nil, which Release
 // accepts: what a reservation gives back is platform/throttle's rule,
 // tested there and by the attack suite.
 type memLimiter struct {
 	mu        sync.Mutex
 	refuse    bool
 	reserved  [][]throttle.Key
-	cleared   []throttle.Key
 	forgotten []string // rule names
 }
 
@@ -318,13 +317,6 @@ func (l *memLimiter) Reserve(_ context.Context, keys ...throttle.Key) (*throttle
 	}
 	l.reserved = append(l.reserved, keys)
 	return nil, nil
-}
-
-func (l *memLimiter) Clear(_ context.Context, keys ...throttle.Key) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cleared = append(l.cleared, keys...)
-	return nil
 }
 
 func (l *memLimiter) Forget(_ context.Context, rule throttle.Rule, _ throttle.Subject) error {

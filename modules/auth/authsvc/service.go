@@ -190,10 +190,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		_ = res.Release(ctx)
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
-	if err := res.Release(ctx, ip, account); err != nil {
-		return Grant{}, fmt.Errorf("login: %w", err)
-	}
-	if err := s.limiter.Clear(ctx, pair); err != nil {
+	if err := res.Settle(ctx, []throttle.Key{ip, account}, []throttle.Key{pair}); err != nil {
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
 	if c.ID == "" {
@@ -211,16 +208,6 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		}
 	}
 	return s.signedIn(ctx, a, c, amrPassword)
-}
-
-// signedIn completes a sign-in by the methods amr.
-func (s *Service) signedIn(ctx context.Context, a authn.Account, c Client, amr []string) (Grant, error) {
-	// Whoever signs in knows the password: a reset token mailed earlier is
-	// no longer needed and must not stay usable.
-	if err := s.resets.store.DeleteResets(ctx, a.UserID); err != nil {
-		return Grant{}, fmt.Errorf("login: %w", err)
-	}
-	return s.startSession(ctx, a, c, amr)
 }
 
 // LoginMFA implements the MFA grants: an mfa_token from a password grant
@@ -273,7 +260,9 @@ func (s *Service) AuthenticateClient(ctx context.Context, ip, id, secret string)
 	return got, err
 }
 
-func (s *Service) startSession(ctx context.Context, a authn.Account, c Client, amr []string) (Grant, error) {
+// signedIn completes a sign-in by the methods amr: one transaction
+// starts the session, records it and drops the reset tokens.
+func (s *Service) signedIn(ctx context.Context, a authn.Account, c Client, amr []string) (Grant, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	raw := newOpaqueToken()
 	sess := Session{
@@ -281,6 +270,11 @@ func (s *Service) startSession(ctx context.Context, a authn.Account, c Client, a
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.opts.AbsoluteTTL), AMR: amr,
 	}
 	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		// Whoever signs in knows the password: a reset token mailed
+		// earlier is no longer needed and must not stay usable.
+		if err := s.resets.store.DeleteResets(ctx, a.UserID); err != nil {
+			return err
+		}
 		if err := s.sessions.CreateSession(ctx, sess, hashToken(raw)); err != nil {
 			return err
 		}

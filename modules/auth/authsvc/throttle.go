@@ -11,8 +11,6 @@ import (
 // throttle.Limiter satisfies it.
 type Limiter interface {
 	Reserve(ctx context.Context, keys ...throttle.Key) (*throttle.Reservation, error)
-	// Clear deletes these counters.
-	Clear(ctx context.Context, keys ...throttle.Key) error
 	// Forget deletes every counter of rule about s, pairs included.
 	Forget(ctx context.Context, rule throttle.Rule, s throttle.Subject) error
 }
