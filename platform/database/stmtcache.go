@@ -115,7 +115,7 @@ func (c *cachingConn) statement(ctx context.Context, query string) (*cachedStmt,
 		}
 		return s, nil
 	}
-	ds, err := c.conn.PrepareContext(ctx, query)
+	ds, err := c.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
