@@ -222,3 +222,49 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 		t.Fatalf("want draining, then the database closed, in that order:\n%s", out)
 	}
 }
+
+// TestSIGTERMDuringStartStopsCleanly: a SIGTERM that arrives while the
+// server is starting (a pod deleted as it comes up) stops it cleanly once
+// it has started, as one sent later does; it does not kill it. Each round
+// signals as soon as a start hook has logged, while the others still run.
+func TestSIGTERMDuringStartStopsCleanly(t *testing.T) {
+	for round := range 5 {
+		logs := &syncBuffer{}
+		cmd := exec.Command(binary, "serve")
+		cmd.Env = environ(map[string]string{
+			"DATABASE_URL":         "sqlite://" + filepath.Join(t.TempDir(), "app.db"),
+			"JWT_PRIVATE_KEY_FILE": filepath.Join(t.TempDir(), "key.pem"),
+			"HTTP_ADDR":            freeAddr(t),
+			"METRICS_ADDR":         freeAddr(t),
+			"LOG_LEVEL":            "info",
+		})
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(logs.String(), "metrics listening"); time.Sleep(100 * time.Microsecond) {
+			select {
+			case err := <-exited:
+				t.Fatalf("round %d: exited before starting: %v\n%s", round, err, logs.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: no start hook ran within 60s:\n%s", round, logs.String())
+			}
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("round %d: SIGTERM during the start: %v, want a clean stop\n%s", round, err, logs.String())
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("round %d: still running 60s after SIGTERM:\n%s", round, logs.String())
+		}
+	}
+}

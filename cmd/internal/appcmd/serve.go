@@ -61,6 +61,11 @@ func serveCmd(debugGraph func(config.Config) fx.Option) *cobra.Command {
 // (and printed once by main) instead of being logged by fx and ending the
 // process from inside fx.
 func serveUntilSignal(app *fx.App) error {
+	// fx catches SIGINT and SIGTERM from the first Wait, not from Start:
+	// asked only after the start, a signal that came while the hooks ran
+	// or just after (a pod deleted as it became ready) would kill the
+	// process instead of stopping it.
+	signals := app.Wait()
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
 	defer cancel()
 	if err := app.Start(startCtx); err != nil {
@@ -70,7 +75,7 @@ func serveUntilSignal(app *fx.App) error {
 	// runtime would hand back to the OS only over minutes: return it now,
 	// once, so an idle replica holds what it uses.
 	debug.FreeOSMemory()
-	sig := <-app.Wait()
+	sig := <-signals
 	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
 	defer cancel()
 	if err := app.Stop(stopCtx); err != nil {
