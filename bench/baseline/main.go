@@ -30,6 +30,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/acme/monolith/platform/buildinfo"
+	"github.com/acme/monolith/platform/config"
 	"github.com/acme/monolith/platform/database"
 )
 
@@ -70,19 +71,15 @@ func run(addr, dbURL, keyFile, issuer, audience string) error {
 	if err != nil {
 		return err
 	}
-	driver, dsn, dia, err := database.ParseURL(dbURL)
+	// Opened as the application opens it (the same drivers, SQLite's
+	// statements kept prepared per connection), with the application's
+	// pool defaults.
+	opened, err := database.Open(config.Database{URL: dbURL, MaxOpenConns: 20, MaxIdleConns: 10})
 	if err != nil {
 		return err
 	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	// The application's pool defaults.
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
-	app := newApp(newServer(db, dia == dialect.Postgres, key, issuer, audience))
+	defer func() { _ = opened.Close() }()
+	app := newApp(newServer(opened.SQL, opened.Dialect == dialect.Postgres, key, issuer, audience))
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)

@@ -16,9 +16,10 @@ import (
 // connection therefore keeps its most recently used statements prepared,
 // as pgx does on its own for every Postgres connection.
 const (
-	// stmtCacheSize is how many statements a connection keeps; the
-	// application has a few dozen distinct ones.
-	stmtCacheSize = 128
+	// stmtCacheSize is how many statements a connection keeps: the
+	// application runs a few dozen distinct ones, and each kept statement
+	// holds a few KiB in SQLite's own heap, outside Go's.
+	stmtCacheSize = 64
 	// stmtCacheMaxLen leaves scripts (migrations) out: they run once, and
 	// the driver re-parses a multi-statement script on every call anyway.
 	stmtCacheMaxLen = 4096

@@ -281,7 +281,7 @@ func (r *Reservation) settle(ctx context.Context, give, empty []string) error {
 			" WHERE count > 0 AND id IN (" + emptied + ", " + list(give) + ")"
 	}
 	if err := r.l.drv.Exec(ctx, q, args, nil); err != nil {
-		return fmt.Errorf("throttle: release: %w", err)
+		return fmt.Errorf("throttle: settle: %w", err)
 	}
 	return nil
 }

@@ -102,6 +102,41 @@ func TestRecoveryBurstSendsAtMostTheLimit(t *testing.T) {
 	})
 }
 
+// TestSuccessForgetsTheOwnersTypos: four wrong passwords and then the
+// right one from one address leave that address the whole allowance of
+// five failures on the account, not one: a sign-in empties its own
+// account-and-address counter, and gives back only its own attempt on the
+// account's and the address's.
+func TestSuccessForgetsTheOwnersTypos(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db *database.DB) {
+		app := apptest.Start(t, db, testkit.WithConfig(func(c *config.Config) {
+			c.Sessions.TrustedProxies = []string{"127.0.0.1"}
+		}), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_IP_LIMIT", "5"), testkit.WithEnv("AUTH_THROTTLE_ACCOUNT_LIMIT", "20"), testkit.WithEnv("AUTH_THROTTLE_IP_LIMIT", "100"))
+		u := app.NewUser(false)
+		login := func(pw string) int {
+			t.Helper()
+			return app.Do(http.MethodPost, "/api/auth/login", url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {pw}},
+				testkit.Header{Key: "X-Forwarded-For", Value: "198.51.100.77"}).Status
+		}
+		for i := range 4 {
+			if got := login("typo ✗ " + strconv.Itoa(i)); got != http.StatusBadRequest {
+				t.Fatalf("typo %d: %d", i, got)
+			}
+		}
+		if got := login(u.Password); got != http.StatusOK {
+			t.Fatalf("the right password after four typos: %d", got)
+		}
+		for i := range 5 {
+			if got := login("typo again " + strconv.Itoa(i)); got != http.StatusBadRequest {
+				t.Fatalf("failure %d of the five allowed after the success: %d", i+1, got)
+			}
+		}
+		if got := login(u.Password); got != http.StatusTooManyRequests {
+			t.Fatalf("after five failures since the success: %d, want 429", got)
+		}
+	})
+}
+
 // TestOwnerSignsInDuringLockout: ASVS 5.0 V6.3.1 and OWASP's
 // Authentication Cheat Sheet. Five wrong passwords from an attacker's
 // address lock that address out of the account (even with the right
