@@ -44,6 +44,24 @@ type process struct {
 	probes string
 }
 
+// launch starts bin with args in an empty working directory, with only
+// env (see environ), collecting its output; the process is killed when the
+// test ends.
+func launch(t *testing.T, bin string, env map[string]string, args ...string) *process {
+	t.Helper()
+	p := &process{logs: &syncBuffer{}, exited: make(chan error, 1)}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = environ(env)
+	p.cmd.Dir = t.TempDir()
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	return p
+}
+
 // startWorker runs `blockapp worker` with env and waits until its
 // readiness answers 200.
 func startWorker(t *testing.T, env map[string]string) *process {
@@ -59,20 +77,13 @@ func startWorker(t *testing.T, env map[string]string) *process {
 // answers 200.
 func startWorkerOf(t *testing.T, bin string, env map[string]string) *process {
 	t.Helper()
-	p := &process{logs: &syncBuffer{}, exited: make(chan error, 1), probes: freeAddr(t)}
-	full := map[string]string{"METRICS_ADDR": p.probes}
+	probes := freeAddr(t)
+	full := map[string]string{"METRICS_ADDR": probes}
 	for k, v := range env {
 		full[k] = v
 	}
-	p.cmd = exec.Command(bin, "worker")
-	p.cmd.Env = environ(full)
-	p.cmd.Dir = t.TempDir()
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	p := launch(t, bin, full, "worker")
+	p.probes = probes
 	for deadline := time.Now().Add(60 * time.Second); p.get(t, "/readyz") != http.StatusOK; time.Sleep(50 * time.Millisecond) {
 		select {
 		case err := <-p.exited:

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -61,8 +60,7 @@ func inFlight(t *testing.T, metricsAddr string) int {
 func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	const email, password = "root@example.test", "a long superuser passphrase"
-	cmd := exec.Command(binary, "serve")
-	cmd.Env = environ(map[string]string{
+	p := launch(t, binary, map[string]string{
 		"DATABASE_URL":             "sqlite://" + filepath.Join(t.TempDir(), "app.db"),
 		"JWT_PRIVATE_KEY_FILE":     filepath.Join(t.TempDir(), "key.pem"),
 		"HTTP_ADDR":                addr,
@@ -86,15 +84,8 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 		"AUTH_THROTTLE_ACCOUNT_LIMIT":    "200",
 		"AUTH_THROTTLE_IP_LIMIT":         "1000",
 		"LOG_LEVEL":                      "info",
-	})
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	}, "serve")
+	cmd, logs, exited := p.cmd, p.logs, p.exited
 
 	base := "http://" + addr
 	deadline := time.Now().Add(60 * time.Second)
@@ -229,22 +220,14 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 // signals as soon as a start hook has logged, while the others still run.
 func TestSIGTERMDuringStartStopsCleanly(t *testing.T) {
 	for round := range 5 {
-		logs := &syncBuffer{}
-		cmd := exec.Command(binary, "serve")
-		cmd.Env = environ(map[string]string{
+		p := launch(t, binary, map[string]string{
 			"DATABASE_URL":         "sqlite://" + filepath.Join(t.TempDir(), "app.db"),
 			"JWT_PRIVATE_KEY_FILE": filepath.Join(t.TempDir(), "key.pem"),
 			"HTTP_ADDR":            freeAddr(t),
 			"METRICS_ADDR":         freeAddr(t),
 			"LOG_LEVEL":            "info",
-		})
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		}, "serve")
+		cmd, logs, exited := p.cmd, p.logs, p.exited
 		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(logs.String(), "metrics listening"); time.Sleep(100 * time.Microsecond) {
 			select {
 			case err := <-exited:
