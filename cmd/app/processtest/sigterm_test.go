@@ -85,7 +85,6 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 		"AUTH_THROTTLE_IP_LIMIT":         "1000",
 		"LOG_LEVEL":                      "info",
 	}, "serve")
-	cmd, logs, exited := p.cmd, p.logs, p.exited
 
 	base := "http://" + addr
 	deadline := time.Now().Add(60 * time.Second)
@@ -98,7 +97,7 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server not ready:\n%s", logs.String())
+			t.Fatalf("server not ready:\n%s", p.logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -149,13 +148,13 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	for ok.Load() < workers || inFlight(t, metricsAddr) < workers { // under load for a while
 		if time.Now().After(deadline) {
 			mu.Lock()
-			t.Fatalf("the load never reached %d in-flight requests (now %d, %d ok, failures %v)\n%s", workers, inFlight(t, metricsAddr), ok.Load(), failures, logs.String())
+			t.Fatalf("the load never reached %d in-flight requests (now %d, %d ok, failures %v)\n%s", workers, inFlight(t, metricsAddr), ok.Load(), failures, p.logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop.Store(true)
 	sigtermAt.Store(time.Now().UnixNano())
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 
@@ -191,13 +190,8 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	}
 
 	wg.Wait()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the process did not exit after SIGTERM")
+	if err := p.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs.String())
 	}
 	if len(failures) > 0 {
 		t.Fatalf("%d in-flight requests failed during shutdown: %v", len(failures), failures)
@@ -207,7 +201,7 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	}
 	t.Logf("%d requests succeeded, %d of them after the listener closed; 0 failed", ok.Load(), okAfterClosed.Load())
 
-	out := logs.String()
+	out := p.logs.String()
 	drain, closing := strings.Index(out, "draining"), strings.Index(out, "closing the database pool")
 	if drain < 0 || closing < 0 || closing < drain {
 		t.Fatalf("want draining, then the database closed, in that order:\n%s", out)
@@ -227,27 +221,21 @@ func TestSIGTERMDuringStartStopsCleanly(t *testing.T) {
 			"METRICS_ADDR":         freeAddr(t),
 			"LOG_LEVEL":            "info",
 		}, "serve")
-		cmd, logs, exited := p.cmd, p.logs, p.exited
-		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(logs.String(), "metrics listening"); time.Sleep(100 * time.Microsecond) {
+		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(p.logs.String(), "metrics listening"); time.Sleep(100 * time.Microsecond) {
 			select {
-			case err := <-exited:
-				t.Fatalf("round %d: exited before starting: %v\n%s", round, err, logs.String())
+			case err := <-p.exited:
+				t.Fatalf("round %d: exited before starting: %v\n%s", round, err, p.logs.String())
 			default:
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("round %d: no start hook ran within 60s:\n%s", round, logs.String())
+				t.Fatalf("round %d: no start hook ran within 60s:\n%s", round, p.logs.String())
 			}
 		}
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Fatalf("round %d: SIGTERM during the start: %v, want a clean stop\n%s", round, err, logs.String())
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatalf("round %d: still running 60s after SIGTERM:\n%s", round, logs.String())
+		if err := p.wait(t, 60*time.Second); err != nil {
+			t.Fatalf("round %d: SIGTERM during the start: %v, want a clean stop\n%s", round, err, p.logs.String())
 		}
 	}
 }
