@@ -16,6 +16,7 @@ import (
 	"github.com/acme/monolith/platform/httpserver"
 	"github.com/acme/monolith/platform/jobs"
 	"github.com/acme/monolith/platform/metrics"
+	"github.com/acme/monolith/platform/residency"
 )
 
 // serveCmd serves the application; debugGraph adds to it what the
@@ -48,11 +49,12 @@ func serveCmd(debugGraph func(config.Config) fx.Option) *cobra.Command {
 			if js, err := config.Parse[jobs.Settings](src); err == nil && js.Work {
 				stop += js.ShutdownTimeout
 			}
-			app := fx.New(appOptions(platform.WithConfig(cfg), fx.Invoke(serveMetrics, serveJobs, announce), fx.StopTimeout(stop), debugGraph(cfg)))
+			var log *zap.Logger
+			app := fx.New(appOptions(platform.WithConfig(cfg), fx.Invoke(serveMetrics, serveJobs, announce), fx.Populate(&log), fx.StopTimeout(stop), debugGraph(cfg)))
 			if err := app.Err(); err != nil {
 				return err
 			}
-			return serveUntilSignal(app)
+			return serveUntilSignal(app, log)
 		},
 	}
 }
@@ -60,7 +62,7 @@ func serveCmd(debugGraph func(config.Config) fx.Option) *cobra.Command {
 // serveUntilSignal is fx's App.Run, except that a failed start or stop is returned
 // (and printed once by main) instead of being logged by fx and ending the
 // process from inside fx.
-func serveUntilSignal(app *fx.App) error {
+func serveUntilSignal(app *fx.App, log *zap.Logger) error {
 	// fx catches SIGINT and SIGTERM from the first Wait, not from Start:
 	// asked only after the start, a signal that came while the hooks ran
 	// or just after (a pod deleted as it became ready) would kill the
@@ -75,6 +77,11 @@ func serveUntilSignal(app *fx.App) error {
 	// runtime would hand back to the OS only over minutes: return it now,
 	// once, so an idle replica holds what it uses.
 	debug.FreeOSMemory()
+	// Likewise the binary's pages that start-up alone touched: they stay
+	// in the page cache, and what serving runs comes back on first use.
+	if _, err := residency.ReleaseExecutable(); err != nil {
+		log.Warn("start-up pages of the executable stay resident", zap.Error(err))
+	}
 	sig := <-signals
 	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
 	defer cancel()

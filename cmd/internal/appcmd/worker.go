@@ -41,7 +41,9 @@ func workerCmd() *cobra.Command {
 			if tel.Telemetry.MetricsAddr == config.MetricsOff {
 				return errors.New("METRICS_ADDR: `app worker` answers its probes (/livez, /readyz) and /metrics there: set an address, not off")
 			}
+			var log *zap.Logger
 			app := fx.New(appOptions(
+				fx.Populate(&log),
 				// JOBS_WORK is serve's choice; a worker always works.
 				fx.Decorate(func(s jobs.Settings) jobs.Settings { s.Work = true; return s }),
 				fx.Invoke(serveWorker),
@@ -51,7 +53,7 @@ func workerCmd() *cobra.Command {
 			if err := app.Err(); err != nil {
 				return err
 			}
-			return serveUntilSignal(app)
+			return serveUntilSignal(app, log)
 		},
 	}
 }
