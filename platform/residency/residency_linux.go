@@ -3,102 +3,144 @@ package residency
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// ReleaseExecutable unmaps from the process's page tables the resident
+// ReleaseExecutable drops from the process's page tables the resident
 // pages of the executable's mappings that hold the file's bytes as they
 // are (code, read-only data, function tables) and reports how many bytes
 // of mappings it advised.
 //
 // MADV_DONTNEED on a private file mapping discards every copy the process
 // made by writing, so a mapping the process can write (.data) or has
-// written (a dynamically linked binary's relocated read-only data, whose
-// pages smaps counts as Anonymous) is left alone: it would lose the
-// program's variables or its relocations. A mapping never written loses
-// nothing; the next access maps the same page of the file again.
+// written (a position-independent build's relocated read-only data, whose
+// copies smaps counts as Anonymous, or as Swap once swapped out) is left
+// alone: it would lose the program's variables or its relocations. A
+// mapping never written loses nothing; the next access maps the same
+// page of the file again.
 func ReleaseExecutable() (uint64, error) {
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/exe", &st); err != nil {
-		return 0, fmt.Errorf("stat the executable: %w", err)
-	}
 	smaps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		return 0, fmt.Errorf("read the process's mappings: %w", err)
 	}
+	// The executable is the file mapped where this function's code is:
+	// its device and inode as smaps spells them, which on some
+	// filesystems (overlayfs before Linux 6.8, btrfs subvolumes) are not
+	// what stat says.
+	pc, _, _, _ := runtime.Caller(0)
+	spans, err := releasable(smaps, uint64(pc))
+	if err != nil {
+		return 0, err
+	}
 	var advised uint64
-	for _, m := range releasable(smaps, fileID{ino: st.Ino, major: unix.Major(st.Dev), minor: unix.Minor(st.Dev)}) {
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_DONTNEED); errno != 0 {
-			return advised, fmt.Errorf("madvise %#x-%#x: %w", m.start, m.end, errno)
+	for _, s := range spans {
+		// unix.Madvise takes a []byte, which would mean making a slice
+		// from a bare address; the system call takes the address.
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(s.start), uintptr(s.end-s.start), unix.MADV_DONTNEED); errno != 0 {
+			return advised, fmt.Errorf("madvise %#x-%#x (%d bytes released before it): %w", s.start, s.end, advised, errno)
 		}
-		advised += uint64(m.end - m.start)
+		advised += s.end - s.start
 	}
 	return advised, nil
 }
 
-// fileID names a file as /proc/<pid>/smaps does: device and inode.
-type fileID struct {
-	ino          uint64
-	major, minor uint32
+// span is an address range of the process.
+type span struct{ start, end uint64 }
+
+// mapping is one entry of /proc/<pid>/smaps: a header line ("start-end
+// perms offset major:minor inode path") and "Key: value" lines.
+type mapping struct {
+	span
+	writable        bool
+	file            string // "major:minor inode"; "" for anonymous memory
+	anonymous, swap int64  // kB; -1 when the entry has no such line
 }
 
-// span is an address range of the process.
-type span struct{ start, end uintptr }
-
-// releasable reads /proc/<pid>/smaps and returns the mappings of file f
-// that the process can neither write nor has written. A mapping starts
-// with a header line ("start-end perms offset major:minor inode path")
-// and goes on with "Key: value" lines, Anonymous among them.
-func releasable(smaps []byte, f fileID) []span {
+// releasable returns the mappings of the file mapped at pc that the
+// process can neither write nor has written.
+func releasable(smaps []byte, pc uint64) ([]span, error) {
+	all, err := parseSmaps(smaps)
+	if err != nil {
+		return nil, err
+	}
+	file := ""
+	for _, m := range all {
+		if m.start <= pc && pc < m.end {
+			file = m.file
+		}
+	}
+	if file == "" {
+		return nil, errors.New("no file mapping holds the running code")
+	}
 	var out []span
-	var cur span
-	candidate := false // the mapping being read is f's and read-only
+	for _, m := range all {
+		if m.file == file && !m.writable && m.anonymous == 0 && m.swap == 0 {
+			out = append(out, m.span)
+		}
+	}
+	return out, nil
+}
+
+// parseSmaps reads every entry of /proc/<pid>/smaps.
+func parseSmaps(smaps []byte) ([]mapping, error) {
+	var out []mapping
 	sc := bufio.NewScanner(bytes.NewReader(smaps))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if key, value, ok := strings.Cut(line, ":"); ok && !strings.Contains(key, " ") && !strings.Contains(key, "-") {
-			if key == "Anonymous" && candidate {
-				kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(value), "kB")), 10, 64)
-				if err == nil && kb == 0 {
-					out = append(out, cur)
-				}
-				candidate = false
+		// A key has neither spaces nor dashes; a header has both before
+		// its first colon (the device's).
+		if key, value, ok := strings.Cut(line, ":"); ok && !strings.ContainsAny(key, " -") {
+			if len(out) == 0 || (key != "Anonymous" && key != "Swap") {
+				continue
+			}
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(value), "kB")), 10, 64)
+			if err != nil {
+				kb = -1
+			}
+			if key == "Anonymous" {
+				out[len(out)-1].anonymous = kb
+			} else {
+				out[len(out)-1].swap = kb
 			}
 			continue
 		}
-		candidate = false // a mapping whose Anonymous line is missing stays
-		fields := strings.Fields(line)
-		if len(fields) < 6 || strings.Contains(fields[1], "w") {
-			continue
-		}
-		if ino, err := strconv.ParseUint(fields[4], 10, 64); err != nil || ino != f.ino {
-			continue
-		}
-		maj, mnr, ok := strings.Cut(fields[3], ":")
-		if !ok || !hexEquals(maj, uint64(f.major)) || !hexEquals(mnr, uint64(f.minor)) {
-			continue
-		}
-		lo, hi, ok := strings.Cut(fields[0], "-")
+		m, ok := parseHeader(line)
 		if !ok {
-			continue
+			return nil, fmt.Errorf("unexpected line in smaps: %q", line)
 		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end <= start {
-			continue
-		}
-		cur, candidate = span{start: uintptr(start), end: uintptr(end)}, true
+		out = append(out, m)
 	}
-	return out
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read smaps: %w", err)
+	}
+	return out, nil
 }
 
-func hexEquals(s string, v uint64) bool {
-	n, err := strconv.ParseUint(s, 16, 64)
-	return err == nil && n == v
+func parseHeader(line string) (mapping, bool) {
+	f := strings.Fields(line)
+	if len(f) < 5 {
+		return mapping{}, false
+	}
+	lo, hi, ok := strings.Cut(f[0], "-")
+	if !ok {
+		return mapping{}, false
+	}
+	start, err1 := strconv.ParseUint(lo, 16, 64)
+	end, err2 := strconv.ParseUint(hi, 16, 64)
+	if err1 != nil || err2 != nil || end <= start {
+		return mapping{}, false
+	}
+	m := mapping{span: span{start, end}, writable: strings.Contains(f[1], "w"), anonymous: -1, swap: -1}
+	if f[4] != "0" {
+		m.file = f[3] + " " + f[4]
+	}
+	return m, true
 }

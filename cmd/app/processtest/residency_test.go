@@ -16,7 +16,8 @@ import (
 // reads /proc/PID/smaps: initialising the linked packages and building the
 // graph make about two thirds of the binary's code and read-only data
 // resident, a ready server keeps under half of it, and it still serves
-// what it dropped (the pages come back from the page cache).
+// what it dropped (the pages come back from the page cache). With
+// RELEASE_STARTUP_PAGES=false it keeps them.
 func TestReadyServeReleasesWhatStartUpTouchedOfItsBinary(t *testing.T) {
 	if _, err := os.Stat("/proc/self/smaps"); err != nil {
 		t.Skipf("no /proc/PID/smaps here: %v", err)
@@ -33,6 +34,9 @@ func TestReadyServeReleasesWhatStartUpTouchedOfItsBinary(t *testing.T) {
 		}
 	}
 	t.Logf("resident: %d KiB of %d KiB of code and read-only data", resident, size)
+	if strings.Contains(s.logs.String(), "start-up pages") {
+		t.Fatalf("the release warned:\n%s", s.logs.String())
+	}
 	for _, path := range []string{"/readyz", "/openapi.json", "/api/users/me"} {
 		res, err := http.Get(s.base + path)
 		if err != nil {
@@ -42,6 +46,19 @@ func TestReadyServeReleasesWhatStartUpTouchedOfItsBinary(t *testing.T) {
 		if res.StatusCode >= 500 {
 			t.Fatalf("GET %s after the release: %d\n%s", path, res.StatusCode, s.logs.String())
 		}
+	}
+
+	// The release follows readiness by a moment: watch for two seconds
+	// that it does not come.
+	kept := startServer(t, map[string]string{"RELEASE_STARTUP_PAGES": "false", "LOG_LEVEL": "info"})
+	for range 20 {
+		if r, n := readOnlyBinaryKiB(t, kept.cmd.Process.Pid); r*2 <= n {
+			t.Fatalf("with RELEASE_STARTUP_PAGES=false: %d of %d KiB resident, as if released", r, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Contains(kept.logs.String(), "start-up pages") {
+		t.Fatalf("with RELEASE_STARTUP_PAGES=false the process logged a release:\n%s", kept.logs.String())
 	}
 }
 

@@ -49,20 +49,24 @@ func serveCmd(debugGraph func(config.Config) fx.Option) *cobra.Command {
 			if js, err := config.Parse[jobs.Settings](src); err == nil && js.Work {
 				stop += js.ShutdownTimeout
 			}
-			var log *zap.Logger
-			app := fx.New(appOptions(platform.WithConfig(cfg), fx.Invoke(serveMetrics, serveJobs, announce), fx.Populate(&log), fx.StopTimeout(stop), debugGraph(cfg)))
+			var (
+				log   *zap.Logger
+				pages residency.Settings
+			)
+			app := fx.New(appOptions(platform.WithConfig(cfg), fx.Invoke(serveMetrics, serveJobs, announce), residency.Module, fx.Populate(&log, &pages), fx.StopTimeout(stop), debugGraph(cfg)))
 			if err := app.Err(); err != nil {
 				return err
 			}
-			return serveUntilSignal(app, log)
+			return serveUntilSignal(app, log, pages)
 		},
 	}
 }
 
 // serveUntilSignal is fx's App.Run, except that a failed start or stop is returned
 // (and printed once by main) instead of being logged by fx and ending the
-// process from inside fx.
-func serveUntilSignal(app *fx.App, log *zap.Logger) error {
+// process from inside fx, and that once started the process gives back
+// the memory only its start used.
+func serveUntilSignal(app *fx.App, log *zap.Logger, pages residency.Settings) error {
 	// fx catches SIGINT and SIGTERM from the first Wait, not from Start:
 	// asked only after the start, a signal that came while the hooks ran
 	// or just after (a pod deleted as it became ready) would kill the
@@ -77,10 +81,8 @@ func serveUntilSignal(app *fx.App, log *zap.Logger) error {
 	// runtime would hand back to the OS only over minutes: return it now,
 	// once, so an idle replica holds what it uses.
 	debug.FreeOSMemory()
-	// Likewise the binary's pages that start-up alone touched: they stay
-	// in the page cache, and what serving runs comes back on first use.
-	if _, err := residency.ReleaseExecutable(); err != nil {
-		log.Warn("start-up pages of the executable stay resident", zap.Error(err))
+	if pages.Release {
+		releaseStartupPages(log)
 	}
 	sig := <-signals
 	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
@@ -92,6 +94,21 @@ func serveUntilSignal(app *fx.App, log *zap.Logger) error {
 		return exitCode(sig.ExitCode)
 	}
 	return nil
+}
+
+// releaseStartupPages drops the binary's pages that start-up alone touched
+// from the resident set: they stay in the page cache, and what serving
+// runs maps them again on first use.
+func releaseStartupPages(log *zap.Logger) {
+	n, err := residency.ReleaseExecutable()
+	switch {
+	case err != nil:
+		log.Warn("start-up pages of the executable: not all released", zap.Uint64("released_bytes", n), zap.Error(err))
+	case n == 0:
+		log.Warn("start-up pages of the executable: none could be released")
+	default:
+		log.Info("start-up pages of the executable released", zap.Uint64("mapped_bytes", n))
+	}
 }
 
 // announce prints where to go once the server listens.

@@ -13,6 +13,7 @@ import (
 	"github.com/acme/monolith/platform/health"
 	"github.com/acme/monolith/platform/jobs"
 	"github.com/acme/monolith/platform/metrics"
+	"github.com/acme/monolith/platform/residency"
 )
 
 // workerCmd works jobs without serving the API: the process of a worker
@@ -41,9 +42,13 @@ func workerCmd() *cobra.Command {
 			if tel.Telemetry.MetricsAddr == config.MetricsOff {
 				return errors.New("METRICS_ADDR: `app worker` answers its probes (/livez, /readyz) and /metrics there: set an address, not off")
 			}
-			var log *zap.Logger
+			var (
+				log   *zap.Logger
+				pages residency.Settings
+			)
 			app := fx.New(appOptions(
-				fx.Populate(&log),
+				residency.Module,
+				fx.Populate(&log, &pages),
 				// JOBS_WORK is serve's choice; a worker always works.
 				fx.Decorate(func(s jobs.Settings) jobs.Settings { s.Work = true; return s }),
 				fx.Invoke(serveWorker),
@@ -53,7 +58,7 @@ func workerCmd() *cobra.Command {
 			if err := app.Err(); err != nil {
 				return err
 			}
-			return serveUntilSignal(app, log)
+			return serveUntilSignal(app, log, pages)
 		},
 	}
 }
