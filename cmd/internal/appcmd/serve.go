@@ -2,6 +2,7 @@ package appcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -83,6 +84,8 @@ func serveUntilSignal(app *fx.App, log *zap.Logger, pages residency.Settings) er
 	debug.FreeOSMemory()
 	if pages.Release {
 		releaseStartupPages(log)
+	} else {
+		log.Info("start-up pages of the executable kept (RELEASE_STARTUP_PAGES=false)")
 	}
 	sig := <-signals
 	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
@@ -102,12 +105,14 @@ func serveUntilSignal(app *fx.App, log *zap.Logger, pages residency.Settings) er
 func releaseStartupPages(log *zap.Logger) {
 	n, err := residency.ReleaseExecutable()
 	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		// not Linux: nothing to say on a developer's machine
 	case err != nil:
-		log.Warn("start-up pages of the executable: not all released", zap.Uint64("released_bytes", n), zap.Error(err))
+		log.Warn("start-up pages of the executable: release failed", zap.Uint64("advised_bytes", n), zap.Error(err))
 	case n == 0:
-		log.Warn("start-up pages of the executable: none could be released")
+		log.Warn("start-up pages of the executable: none released")
 	default:
-		log.Info("start-up pages of the executable released", zap.Uint64("mapped_bytes", n))
+		log.Info("start-up pages of the executable released", zap.Uint64("advised_bytes", n))
 	}
 }
 
