@@ -35,12 +35,12 @@ func ReleaseExecutable() (uint64, error) {
 	// filesystems (overlayfs before Linux 6.8, btrfs subvolumes) are not
 	// what stat says.
 	pc, _, _, _ := runtime.Caller(0)
-	spans, err := releasable(smaps, uint64(pc))
+	ms, err := releasable(smaps, uint64(pc))
 	if err != nil {
 		return 0, err
 	}
 	var advised uint64
-	for _, s := range spans {
+	for _, s := range ms {
 		// unix.Madvise takes a []byte, which would mean making a slice
 		// from a bare address; the system call takes the address.
 		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(s.start), uintptr(s.end-s.start), unix.MADV_DONTNEED); errno != 0 {
@@ -58,14 +58,14 @@ type span struct{ start, end uint64 }
 // perms offset major:minor inode path") and "Key: value" lines.
 type mapping struct {
 	span
-	writable        bool
-	file            string // "major:minor inode"; "" for anonymous memory
-	anonymous, swap int64  // kB; -1 when the entry has no such line
+	writable             bool
+	file                 string // "major:minor inode"; "" for anonymous memory
+	rss, anonymous, swap int64  // kB; -1 when the entry has no such line
 }
 
 // releasable returns the mappings of the file mapped at pc that the
 // process can neither write nor has written.
-func releasable(smaps []byte, pc uint64) ([]span, error) {
+func releasable(smaps []byte, pc uint64) ([]mapping, error) {
 	all, err := parseSmaps(smaps)
 	if err != nil {
 		return nil, err
@@ -74,15 +74,16 @@ func releasable(smaps []byte, pc uint64) ([]span, error) {
 	for _, m := range all {
 		if m.start <= pc && pc < m.end {
 			file = m.file
+			break
 		}
 	}
 	if file == "" {
 		return nil, errors.New("no file mapping holds the running code")
 	}
-	var out []span
+	var out []mapping
 	for _, m := range all {
 		if m.file == file && !m.writable && m.anonymous == 0 && m.swap == 0 {
-			out = append(out, m.span)
+			out = append(out, m)
 		}
 	}
 	return out, nil
@@ -98,18 +99,25 @@ func parseSmaps(smaps []byte) ([]mapping, error) {
 		// A key has neither spaces nor dashes; a header has both before
 		// its first colon (the device's).
 		if key, value, ok := strings.Cut(line, ":"); ok && !strings.ContainsAny(key, " -") {
-			if len(out) == 0 || (key != "Anonymous" && key != "Swap") {
+			if len(out) == 0 {
+				continue
+			}
+			var field *int64
+			switch m := &out[len(out)-1]; key {
+			case "Rss":
+				field = &m.rss
+			case "Anonymous":
+				field = &m.anonymous
+			case "Swap":
+				field = &m.swap
+			default:
 				continue
 			}
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(value), "kB")), 10, 64)
 			if err != nil {
 				kb = -1
 			}
-			if key == "Anonymous" {
-				out[len(out)-1].anonymous = kb
-			} else {
-				out[len(out)-1].swap = kb
-			}
+			*field = kb
 			continue
 		}
 		m, ok := parseHeader(line)
@@ -138,7 +146,7 @@ func parseHeader(line string) (mapping, bool) {
 	if err1 != nil || err2 != nil || end <= start {
 		return mapping{}, false
 	}
-	m := mapping{span: span{start, end}, writable: strings.Contains(f[1], "w"), anonymous: -1, swap: -1}
+	m := mapping{span: span{start, end}, writable: strings.Contains(f[1], "w"), rss: -1, anonymous: -1, swap: -1}
 	if f[4] != "0" {
 		m.file = f[3] + " " + f[4]
 	}
